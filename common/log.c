@@ -1,0 +1,55 @@
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+static const char *log_ident = "vscsi";
+static enum log_level log_level = LOG_LVL_INFO;
+static bool log_syslog;
+
+static const char *const level_names[] = { "err", "warn", "info", "debug" };
+
+void log_init(const char *ident, enum log_level level, bool to_syslog)
+{
+	log_ident = ident;
+	log_level = level;
+	log_syslog = to_syslog;
+	if (to_syslog)
+		openlog(ident, LOG_PID, LOG_DAEMON);
+}
+
+void log_set_level(enum log_level level) { log_level = level; }
+enum log_level log_get_level(void) { return log_level; }
+
+int log_level_parse(const char *name)
+{
+	for (unsigned i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++)
+		if (!strcmp(name, level_names[i]))
+			return (int)i;
+	return -1;
+}
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+	static const int syslog_prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+	va_list ap;
+
+	if (level > log_level)
+		return;
+	va_start(ap, fmt);
+	if (log_syslog) {
+		vsyslog(syslog_prio[level], fmt, ap);
+	} else {
+		struct timespec ts;
+		char line[1024];
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		vsnprintf(line, sizeof(line), fmt, ap);
+		fprintf(stderr, "%ld.%03ld %s[%s]: %s\n", (long)ts.tv_sec,
+			ts.tv_nsec / 1000000, log_ident, level_names[level], line);
+	}
+	va_end(ap);
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs, idempotently, the Debian 12 packages vscsi needs to build, test
+# and run its demo. Does nothing when everything is already there.
+set -euo pipefail
+
+PKGS=(
+	build-essential pkg-config clang
+	libxen-dev xenstore-utils
+	libiscsi-dev libiscsi-bin
+	libsgutils2-dev sg3-utils
+	tgt mtx mt-st
+	libcmocka-dev libjson-c-dev libinih-dev
+	procps psmisc
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing+=("$p")
+	fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "deps: installing ${missing[*]}"
+SUDO=
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+# An old or missing package list makes apt-get install fail: refresh once.
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,177 @@
+#include "sim_domain.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static struct sim_domain *domains[SIM_MAX_DOMAINS];
+/* Like Xen, domids are not reused while the daemon runs: a stale handle of
+ * a destroyed domain can never act for a new one. */
+static uint32_t next_domid = 1;
+
+struct sim_domain *sim_domain_find(uint32_t domid)
+{
+	for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++)
+		if (domains[i] && domains[i]->domid == domid)
+			return domains[i];
+	return NULL;
+}
+
+static int memfd_sized(const char *name, size_t size)
+{
+	int fd = memfd_create(name, MFD_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)size) < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+uint32_t sim_domain_next_domid(void) { return next_domid; }
+
+struct sim_domain *sim_domain_find_name(const char *name)
+{
+	for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++)
+		if (domains[i] && !strcmp(domains[i]->name, name))
+			return domains[i];
+	return NULL;
+}
+
+struct sim_domain *sim_domain_create(int want_domid, const char *name, uint32_t memory_mib)
+{
+	unsigned slot;
+	struct sim_domain *d;
+	char label[96];
+	size_t gnt_size = SIM_NR_GRANTS * sizeof(grant_entry_v1_t);
+
+	for (slot = 0; slot < SIM_MAX_DOMAINS && domains[slot]; slot++)
+		;
+	if (slot == SIM_MAX_DOMAINS) {
+		errno = ENOSPC;
+		return NULL;
+	}
+	if (memory_mib == 0 || memory_mib > 65536) {
+		errno = EINVAL;
+		return NULL;
+	}
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return NULL;
+	d->mem_fd = d->gnt_fd = -1;
+	d->domid = want_domid >= 0 ? (uint32_t)want_domid : next_domid++;
+	snprintf(d->name, sizeof(d->name), "%s", name);
+	d->memory_mib = memory_mib;
+	d->nr_frames = memory_mib * (1024 * 1024 / SIM_PAGE_SIZE);
+	d->next_ref = SIM_FIRST_GRANT;
+
+	snprintf(label, sizeof(label), "xensim-dom%u-ram", d->domid);
+	d->mem_fd = memfd_sized(label, (size_t)d->nr_frames * SIM_PAGE_SIZE);
+	snprintf(label, sizeof(label), "xensim-dom%u-gnttab", d->domid);
+	d->gnt_fd = memfd_sized(label, gnt_size);
+	if (d->mem_fd < 0 || d->gnt_fd < 0) {
+		errno = -(d->mem_fd < 0 ? d->mem_fd : d->gnt_fd);
+		goto fail;
+	}
+	d->mem = mmap(NULL, (size_t)d->nr_frames * SIM_PAGE_SIZE, PROT_READ | PROT_WRITE,
+		      MAP_SHARED, d->mem_fd, 0);
+	d->gnt = mmap(NULL, gnt_size, PROT_READ | PROT_WRITE, MAP_SHARED, d->gnt_fd, 0);
+	d->frame_used = calloc(d->nr_frames, 1);
+	d->ports = calloc(SIM_NR_PORTS, sizeof(*d->ports));
+	if (d->mem == MAP_FAILED || d->gnt == MAP_FAILED || !d->frame_used || !d->ports) {
+		errno = ENOMEM;
+		goto fail;
+	}
+	domains[slot] = d;
+	return d;
+fail:
+	if (d->mem && d->mem != MAP_FAILED)
+		munmap(d->mem, (size_t)d->nr_frames * SIM_PAGE_SIZE);
+	if (d->gnt && d->gnt != MAP_FAILED)
+		munmap(d->gnt, gnt_size);
+	if (d->mem_fd >= 0)
+		close(d->mem_fd);
+	if (d->gnt_fd >= 0)
+		close(d->gnt_fd);
+	free(d->frame_used);
+	free(d->ports);
+	free(d);
+	return NULL;
+}
+
+void sim_domain_free(struct sim_domain *d)
+{
+	for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++)
+		if (domains[i] == d)
+			domains[i] = NULL;
+	munmap(d->mem, (size_t)d->nr_frames * SIM_PAGE_SIZE);
+	munmap(d->gnt, SIM_NR_GRANTS * sizeof(grant_entry_v1_t));
+	close(d->mem_fd);
+	close(d->gnt_fd);
+	free(d->frame_used);
+	free(d->ports);
+	free(d);
+}
+
+unsigned sim_domain_list(struct sim_domain_info *out, unsigned max)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < SIM_MAX_DOMAINS && n < max; i++) {
+		struct sim_domain *d = domains[i];
+
+		if (!d)
+			continue;
+		memset(&out[n], 0, sizeof(out[n]));
+		out[n].domid = d->domid;
+		out[n].memory_mib = d->memory_mib;
+		out[n].grants = d->grants_in_use;
+		out[n].ports = d->ports_in_use;
+		snprintf(out[n].name, sizeof(out[n].name), "%s", d->name);
+		n++;
+	}
+	return n;
+}
+
+void sim_domain_foreach(void (*fn)(struct sim_domain *d, void *arg), void *arg)
+{
+	for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++)
+		if (domains[i])
+			fn(domains[i], arg);
+}
+
+int64_t sim_frames_alloc(struct sim_domain *d, uint32_t count)
+{
+	uint32_t run = 0;
+
+	if (count == 0 || count > d->nr_frames)
+		return -EINVAL;
+	for (uint32_t f = 0; f < d->nr_frames; f++) {
+		run = d->frame_used[f] ? 0 : run + 1;
+		if (run == count) {
+			uint32_t first = f + 1 - count;
+
+			memset(d->frame_used + first, 1, count);
+			return first;
+		}
+	}
+	return -ENOMEM;
+}
+
+void sim_frames_free(struct sim_domain *d, uint64_t frame, uint32_t count)
+{
+	if (frame + count > d->nr_frames)
+		return;
+	memset(d->frame_used + frame, 0, count);
+	/* Give the memory back; the frames read as zero when shared again. */
+	fallocate(d->mem_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		  (off_t)(frame * SIM_PAGE_SIZE), (off_t)count * SIM_PAGE_SIZE);
+}
