@@ -148,22 +148,39 @@ void sim_domain_foreach(void (*fn)(struct sim_domain *d, void *arg), void *arg)
 			fn(domains[i], arg);
 }
 
-int64_t sim_frames_alloc(struct sim_domain *d, uint32_t count)
+/* Next-fit from a rotating cursor, so a freed frame is reused as late as
+ * possible (a peer may still map it). */
+static int64_t frames_find(struct sim_domain *d, uint32_t from, uint32_t to, uint32_t count)
 {
 	uint32_t run = 0;
 
-	if (count == 0 || count > d->nr_frames)
-		return -EINVAL;
-	for (uint32_t f = 0; f < d->nr_frames; f++) {
+	for (uint32_t f = from; f < to; f++) {
 		run = d->frame_used[f] ? 0 : run + 1;
-		if (run == count) {
-			uint32_t first = f + 1 - count;
-
-			memset(d->frame_used + first, 1, count);
-			return first;
-		}
+		if (run == count)
+			return f + 1 - count;
 	}
 	return -ENOMEM;
+}
+
+int64_t sim_frames_alloc(struct sim_domain *d, uint32_t count)
+{
+	int64_t first;
+
+	if (count == 0 || count > d->nr_frames)
+		return -EINVAL;
+	first = frames_find(d, d->next_frame, d->nr_frames, count);
+	if (first < 0)
+		first = frames_find(d, 0, d->nr_frames, count);
+	if (first < 0)
+		return first;
+	memset(d->frame_used + first, 1, count);
+	d->next_frame = (uint32_t)(first + count) % d->nr_frames;
+	/* Fresh pages read as zero. Zeroing here rather than at free keeps a
+	 * page's contents for a peer that still maps it after the sharer
+	 * died, as Xen keeps a mapped page alive. */
+	fallocate(d->mem_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		  (off_t)first * SIM_PAGE_SIZE, (off_t)count * SIM_PAGE_SIZE);
+	return first;
 }
 
 void sim_frames_free(struct sim_domain *d, uint64_t frame, uint32_t count)
@@ -171,7 +188,4 @@ void sim_frames_free(struct sim_domain *d, uint64_t frame, uint32_t count)
 	if (frame + count > d->nr_frames)
 		return;
 	memset(d->frame_used + frame, 0, count);
-	/* Give the memory back; the frames read as zero when shared again. */
-	fallocate(d->mem_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-		  (off_t)(frame * SIM_PAGE_SIZE), (off_t)count * SIM_PAGE_SIZE);
 }

@@ -30,6 +30,7 @@ struct sim_domain {
 	int mem_fd;               /* guest RAM */
 	uint32_t nr_frames;
 	uint8_t *frame_used;      /* one byte per frame: allocator map */
+	uint32_t next_frame;      /* next-fit cursor */
 	uint8_t *mem;             /* daemon's own view of guest RAM */
 	int gnt_fd;
 	grant_entry_v1_t *gnt;    /* SIM_NR_GRANTS entries, shared */
