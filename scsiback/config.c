@@ -1,0 +1,204 @@
+#include "config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+struct parse_ctx {
+	struct scsiback_config *cfg;
+	char *err;
+	size_t errlen;
+};
+
+static void *grow(void *arr, unsigned *n, size_t elem)
+{
+	char *p = realloc(arr, (*n + 1) * elem);
+
+	if (!p)
+		return NULL;
+	memset(p + *n * elem, 0, elem);
+	(*n)++;
+	return p;
+}
+
+/* Finds or adds the entry of a "[kind key]" section. */
+static void *section_entry(struct parse_ctx *c, const char *kind, const char *key)
+{
+	struct scsiback_config *cfg = c->cfg;
+
+	if (!strcmp(kind, "iscsi")) {
+		for (unsigned i = 0; i < cfg->n_iscsi; i++)
+			if (!strcmp(cfg->iscsi[i].iqn, key))
+				return &cfg->iscsi[i];
+		if (!(cfg->iscsi = grow(cfg->iscsi, &cfg->n_iscsi, sizeof(*cfg->iscsi))))
+			return NULL;
+		snprintf(cfg->iscsi[cfg->n_iscsi - 1].iqn, sizeof(cfg->iscsi->iqn), "%s", key);
+		return &cfg->iscsi[cfg->n_iscsi - 1];
+	}
+	if (!strcmp(kind, "policy")) {
+		for (unsigned i = 0; i < cfg->n_policies; i++)
+			if (!strcmp(cfg->policies[i].name, key))
+				return &cfg->policies[i];
+		if (!(cfg->policies = grow(cfg->policies, &cfg->n_policies, sizeof(*cfg->policies))))
+			return NULL;
+		snprintf(cfg->policies[cfg->n_policies - 1].name, sizeof(cfg->policies->name), "%s", key);
+		return &cfg->policies[cfg->n_policies - 1];
+	}
+	for (unsigned i = 0; i < cfg->n_luns; i++)
+		if (!strcmp(cfg->luns[i].pdev, key))
+			return &cfg->luns[i];
+	if (!(cfg->luns = grow(cfg->luns, &cfg->n_luns, sizeof(*cfg->luns))))
+		return NULL;
+	snprintf(cfg->luns[cfg->n_luns - 1].pdev, sizeof(cfg->luns->pdev), "%s", key);
+	return &cfg->luns[cfg->n_luns - 1];
+}
+
+#define FAIL(...) do { snprintf(c->err, c->errlen, __VA_ARGS__); return 0; } while (0)
+
+static int on_entry(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse_ctx *c = user;
+	struct scsiback_config *cfg = c->cfg;
+	char kind[16] = "", key[256] = "";
+	void *e;
+
+	if (!strcmp(section, "scsiback")) {
+		if (!strcmp(name, "log-level")) {
+			if ((cfg->log_level = log_level_parse(value)) < 0)
+				FAIL("[scsiback] log-level \"%s\": want err, warn, info or debug", value);
+		} else if (!strcmp(name, "initiator-name")) {
+			snprintf(cfg->initiator_name, sizeof(cfg->initiator_name), "%s", value);
+		} else if (!strcmp(name, "state-dir")) {
+			snprintf(cfg->state_dir, sizeof(cfg->state_dir), "%s", value);
+		} else if (!strcmp(name, "sysfs-root")) {
+			snprintf(cfg->sysfs_root, sizeof(cfg->sysfs_root), "%s", value);
+		} else {
+			FAIL("[scsiback]: unknown setting \"%s\"", name);
+		}
+		return 1;
+	}
+	if (sscanf(section, "%15s %255s", kind, key) != 2 ||
+	    (strcmp(kind, "iscsi") && strcmp(kind, "policy") && strcmp(kind, "lun")))
+		FAIL("unknown section [%s] (want [scsiback], [iscsi IQN], [policy NAME] or [lun P-DEV])",
+		     section);
+	e = section_entry(c, kind, key);
+	if (!e)
+		FAIL("out of memory");
+	if (!strcmp(kind, "iscsi")) {
+		struct config_iscsi *i = e;
+
+		if (!strcmp(name, "chap-user"))
+			snprintf(i->user, sizeof(i->user), "%s", value);
+		else if (!strcmp(name, "chap-password"))
+			snprintf(i->password, sizeof(i->password), "%s", value);
+		else
+			FAIL("[%s]: unknown setting \"%s\"", section, name);
+	} else if (!strcmp(kind, "policy")) {
+		struct policy *p = e;
+		char perr[128];
+		int m;
+
+		if (!strcmp(name, "mode")) {
+			if ((m = policy_mode_parse(value)) < 0)
+				FAIL("[%s] mode \"%s\": want allow-all, deny-list or allow-list", section, value);
+			p->mode = (enum policy_mode)m;
+		} else if (!strcmp(name, "opcodes")) {
+			if (policy_set_opcodes(p, value, perr, sizeof(perr)) < 0)
+				FAIL("[%s] opcodes: %s", section, perr);
+		} else {
+			FAIL("[%s]: unknown setting \"%s\"", section, name);
+		}
+	} else {
+		struct config_lun *l = e;
+		char *end;
+
+		if (!strcmp(name, "policy")) {
+			snprintf(l->policy, sizeof(l->policy), "%s", value);
+		} else if (!strcmp(name, "timeout")) {
+			l->timeout_s = (unsigned)strtoul(value, &end, 10);
+			if (*end || !*value)
+				FAIL("[%s] timeout \"%s\": want seconds", section, value);
+		} else {
+			FAIL("[%s]: unknown setting \"%s\"", section, name);
+		}
+	}
+	return 1;
+}
+
+int config_load(const char *path, struct scsiback_config *cfg, char *err, size_t errlen)
+{
+	struct parse_ctx c = { cfg, err, errlen };
+	int line;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->log_level = -1;
+	snprintf(cfg->sysfs_root, sizeof(cfg->sysfs_root), "/sys");
+	err[0] = 0;
+	if (!path)
+		return 0;
+	line = ini_parse(path, on_entry, &c);
+	if (line < 0) {
+		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+		return -ENOENT;
+	}
+	if (line > 0) {
+		char detail[256];
+
+		snprintf(detail, sizeof(detail), "%s", err[0] ? err : "syntax error");
+		snprintf(err, errlen, "%s:%d: %s", path, line, detail);
+		return -EINVAL;
+	}
+	/* Every [lun] must name a policy that exists. */
+	for (unsigned i = 0; i < cfg->n_luns; i++) {
+		bool found = !cfg->luns[i].policy[0];
+
+		for (unsigned k = 0; k < cfg->n_policies && !found; k++)
+			found = !strcmp(cfg->policies[k].name, cfg->luns[i].policy);
+		if (!found) {
+			snprintf(err, errlen, "%s: [lun %s] names policy \"%s\", which is not defined", path,
+				 cfg->luns[i].pdev, cfg->luns[i].policy);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+void config_free(struct scsiback_config *cfg)
+{
+	free(cfg->iscsi);
+	free(cfg->policies);
+	free(cfg->luns);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+void config_lun_settings(const struct scsiback_config *cfg, const char *pdev,
+			 struct lun_config *out, const struct policy **policy)
+{
+	memset(out, 0, sizeof(*out));
+	*policy = NULL;
+	out->initiator_iqn = cfg->initiator_name[0] ? cfg->initiator_name : NULL;
+	if (!strncmp(pdev, "iscsi://", 8)) {
+		for (unsigned i = 0; i < cfg->n_iscsi; i++) {
+			/* The IQN is the path's first element: iscsi://host/IQN/lun */
+			const char *iqn = strchr(pdev + 8, '/');
+			size_t n = strlen(cfg->iscsi[i].iqn);
+
+			if (iqn && !strncmp(iqn + 1, cfg->iscsi[i].iqn, n) && iqn[1 + n] == '/') {
+				out->chap_user = cfg->iscsi[i].user[0] ? cfg->iscsi[i].user : NULL;
+				out->chap_password = cfg->iscsi[i].password;
+			}
+		}
+	}
+	for (unsigned i = 0; i < cfg->n_luns; i++) {
+		if (strcmp(cfg->luns[i].pdev, pdev))
+			continue;
+		out->default_timeout_ms = cfg->luns[i].timeout_s * 1000u;
+		for (unsigned k = 0; k < cfg->n_policies; k++)
+			if (!strcmp(cfg->policies[k].name, cfg->luns[i].policy))
+				*policy = &cfg->policies[k];
+	}
+}

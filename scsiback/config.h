@@ -1,0 +1,63 @@
+/* scsiback's backend-side settings: what must never come from xenstore
+ * (guests can read their backend nodes) — iSCSI credentials, CDB
+ * policies — and daemon defaults. An INI file parsed with inih:
+ *
+ *   [scsiback]
+ *   log-level = info
+ *   initiator-name = iqn.2026-11.org.example:dom0
+ *   state-dir = /run/scsiback
+ *
+ *   [iscsi iqn.2026-11.org.example:disk]     ; per target IQN
+ *   chap-user = alice
+ *   chap-password = secret
+ *
+ *   [policy no-firmware]
+ *   mode = deny-list                         ; allow-all | deny-list | allow-list
+ *   opcodes = 0x3b 0x04                      ; WRITE BUFFER, FORMAT UNIT
+ *
+ *   [lun iscsi://127.0.0.1/iqn.2026-11.org.example:disk/1]   ; per p-dev
+ *   policy = no-firmware
+ *   timeout = 120                            ; seconds, when the guest gives none
+ */
+#ifndef SCSIBACK_CONFIG_H
+#define SCSIBACK_CONFIG_H
+
+#include "lun.h"
+#include "policy.h"
+
+struct config_iscsi {
+	char iqn[224];
+	char user[128];
+	char password[128];
+};
+
+struct config_lun {
+	char pdev[256];
+	char policy[64];
+	unsigned timeout_s;
+};
+
+struct scsiback_config {
+	int log_level;                 /* -1: not set */
+	char initiator_name[224];
+	char state_dir[256];
+	char sysfs_root[256];
+	struct config_iscsi *iscsi;
+	unsigned n_iscsi;
+	struct policy *policies;
+	unsigned n_policies;
+	struct config_lun *luns;
+	unsigned n_luns;
+};
+
+/* Loads path (NULL: defaults only). Returns 0, or -errno with a message
+ * naming the file, line and problem in err. */
+int config_load(const char *path, struct scsiback_config *cfg, char *err, size_t errlen);
+void config_free(struct scsiback_config *cfg);
+
+/* The settings of one p-dev: driver config and its policy (NULL = allow
+ * all). Pointers stay valid while cfg lives. */
+void config_lun_settings(const struct scsiback_config *cfg, const char *pdev,
+			 struct lun_config *out, const struct policy **policy);
+
+#endif

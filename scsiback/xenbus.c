@@ -1,0 +1,491 @@
+#include "xenbus.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <string.h>
+#include <xenstore.h>
+#include <xen/io/xenbus.h>
+
+#include "config.h"
+#include "inflight.h"
+#include "log.h"
+
+static struct evloop_handler xs_handler;
+
+static char *xs_readf(struct scsiback *sb, unsigned *len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static char *xs_readf(struct scsiback *sb, unsigned *len, const char *fmt, ...)
+{
+	char path[512];
+	va_list ap;
+	unsigned l;
+
+	va_start(ap, fmt);
+	vsnprintf(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	return xs_read(sb->xs, XBT_NULL, path, len ? len : &l);
+}
+
+static bool xs_printf(struct scsiback *sb, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static bool xs_printf(struct scsiback *sb, const char *path, const char *fmt, ...)
+{
+	char val[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(val, sizeof(val), fmt, ap);
+	va_end(ap);
+	return xs_write(sb->xs, XBT_NULL, path, val, (unsigned)n);
+}
+
+static int read_int(struct scsiback *sb, int dflt, const char *fmt, const char *a, const char *b)
+{
+	char *v = xs_readf(sb, NULL, fmt, a, b);
+	int r = dflt;
+
+	if (v) {
+		char *end;
+		long x = strtol(v, &end, 10);
+
+		if (end != v && !*end)
+			r = (int)x;
+		free(v);
+	}
+	return r;
+}
+
+static void set_state(struct vhost *vh, int state)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/state", vh->be_path);
+	if (!xs_printf(vh->sb, path, "%d", state))
+		log_err("%s: cannot write %s: %s", vh->name, path, strerror(errno));
+	vh->state = state;
+}
+
+/* Like xenbus_dev_fatal: say why in backend/error, and close. */
+static void vhost_fatal(struct vhost *vh, const char *msg)
+{
+	char path[256];
+
+	log_err("%s: %s", vh->name, msg);
+	snprintf(path, sizeof(path), "%s/error", vh->be_path);
+	xs_printf(vh->sb, path, "%s", msg);
+	set_state(vh, XenbusStateClosing);
+}
+
+static void dev_set_state(struct vhost *vh, const char *dev, int state, const char *error)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/vscsi-devs/%s/state", vh->be_path, dev);
+	xs_printf(vh->sb, path, "%d", state);
+	snprintf(path, sizeof(path), "%s/vscsi-devs/%s/error", vh->be_path, dev);
+	if (error)
+		xs_printf(vh->sb, path, "%s", error);
+	else
+		xs_rm(vh->sb->xs, XBT_NULL, path);
+}
+
+enum scan_mode { SCAN_ADD_DEL, SCAN_UPDATE };
+
+static void scan_luns(struct vhost *vh, enum scan_mode mode)
+{
+	char path[256], **devs;
+	unsigned n = 0;
+
+	snprintf(path, sizeof(path), "%s/vscsi-devs", vh->be_path);
+	devs = xs_directory(vh->sb->xs, XBT_NULL, path, &n);
+	for (unsigned i = 0; devs && i < n; i++) {
+		const char *dev = devs[i];
+		int state = read_int(vh->sb, -1, "%s/vscsi-devs/%s/state", vh->be_path, dev);
+		unsigned devnum, h, c, t, l;
+		char *pdev, *vdev, err[300], extra;
+
+		if (sscanf(dev, "dev-%u%c", &devnum, &extra) != 1) {
+			log_warn("%s: ignoring %s/%s: not a dev-N entry", vh->name, path, dev);
+			continue;
+		}
+		if (mode == SCAN_UPDATE) {
+			if (state == XenbusStateInitialised)
+				dev_set_state(vh, dev, XenbusStateConnected, NULL);
+			continue;
+		}
+		if (state != XenbusStateInitialising && state != XenbusStateConnected &&
+		    state != XenbusStateClosing)
+			continue;
+		if (state == XenbusStateClosing) {
+			struct vhost_lun *had = NULL;
+
+			for (unsigned k = 0; k < vh->nluns; k++)
+				if (vh->luns[k]->devnum == devnum)
+					had = vh->luns[k];
+			if (had) {
+				vhost_remove_lun(vh, devnum);
+				dev_set_state(vh, dev, XenbusStateClosed, NULL);
+			}
+			continue;
+		}
+		pdev = xs_readf(vh->sb, NULL, "%s/vscsi-devs/%s/p-dev", vh->be_path, dev);
+		vdev = xs_readf(vh->sb, NULL, "%s/vscsi-devs/%s/v-dev", vh->be_path, dev);
+		if (!pdev || !vdev) {
+			snprintf(err, sizeof(err), "%s missing", !pdev ? "p-dev" : "v-dev");
+		} else if (sscanf(vdev, "%u:%u:%u:%u%c", &h, &c, &t, &l, &extra) != 4 || c > 0xffff ||
+			   t > 0xffff || l > 0xffff) {
+			snprintf(err, sizeof(err), "v-dev \"%s\" is not h:c:t:l", vdev);
+		} else if (state == XenbusStateConnected) {
+			/* After a restart or resume: re-add what the guest uses. */
+			struct vhost_lun *vl = vhost_find_lun(vh, (uint16_t)c, (uint16_t)t, (uint16_t)l);
+
+			err[0] = 0;
+			if (!vl && vhost_add_lun(vh, devnum, pdev, (uint16_t)c, (uint16_t)t, (uint16_t)l, err,
+						 sizeof(err)) == 0)
+				err[0] = 0;
+		} else if (vhost_add_lun(vh, devnum, pdev, (uint16_t)c, (uint16_t)t, (uint16_t)l, err,
+					 sizeof(err)) == 0) {
+			err[0] = 0;
+			dev_set_state(vh, dev, XenbusStateInitialised, NULL);
+		}
+		if (err[0]) {
+			log_err("%s: %s: p-dev \"%s\": %s", vh->name, dev, pdev ? pdev : "", err);
+			dev_set_state(vh, dev, XenbusStateClosed, err);
+		}
+		free(pdev);
+		free(vdev);
+	}
+	free(devs);
+}
+
+static int read_ring_nodes(struct vhost *vh, uint32_t *ref, uint32_t *port)
+{
+	int r = read_int(vh->sb, -1, "%s/%s", vh->fe_path, "ring-ref");
+	int p = read_int(vh->sb, -1, "%s/%s", vh->fe_path, "event-channel");
+
+	if (r < 0 || p <= 0) {
+		char msg[300];
+
+		snprintf(msg, sizeof(msg), "reading %s/ring-ref and event-channel: missing or invalid",
+			 vh->fe_path);
+		vhost_fatal(vh, msg);
+		return -EINVAL;
+	}
+	*ref = (uint32_t)r;
+	*port = (uint32_t)p;
+	return 0;
+}
+
+static int vhost_connect_ring(struct vhost *vh)
+{
+	uint32_t ref, port;
+	char msg[128];
+
+	if (read_ring_nodes(vh, &ref, &port) < 0)
+		return -EINVAL;
+	if (vh->connected && (ref != vh->ring_ref || port != vh->fe_port))
+		vhost_disconnect(vh, false); /* a brand-new ring: the guest resumed */
+	if (vh->connected)
+		return 0;
+	vh->ring_ref = ref;
+	vh->fe_port = port;
+	if (vhost_connect(vh) < 0) {
+		snprintf(msg, sizeof(msg), "cannot connect ring-ref %u / event channel %u", ref, port);
+		vhost_fatal(vh, msg);
+		return -EIO;
+	}
+	return 0;
+}
+
+static void vhost_destroy(struct scsiback *sb, struct vhost *vh)
+{
+	char path[256], token[64];
+
+	vhost_disconnect(vh, false);
+	while (vh->nluns)
+		vhost_remove_lun(vh, vh->luns[0]->devnum);
+	snprintf(path, sizeof(path), "%s/state", vh->fe_path);
+	snprintf(token, sizeof(token), "fe/%u/%u", vh->fe_domid, vh->devid);
+	xs_unwatch(sb->xs, path, token);
+	if (vh->busy) {
+		/* Cannot happen once LUNs are closed: drivers complete all. */
+		log_warn("%s: %u command(s) still outstanding at removal", vh->name, vh->busy);
+	}
+	inflight_close(vh->inflight, true);
+	for (unsigned i = 0; i < VSCSI_RING_SIZE; i++)
+		if (vh->cmds[i].buf)
+			munmap(vh->cmds[i].buf, vh->cmds[i].buf_cap);
+	for (struct vhost **pp = &sb->vhosts; *pp; pp = &(*pp)->next)
+		if (*pp == vh) {
+			*pp = vh->next;
+			break;
+		}
+	log_info("%s: removed", vh->name);
+	free(vh->luns);
+	free(vh);
+}
+
+static void frontend_changed(struct vhost *vh)
+{
+	int fe = read_int(vh->sb, XenbusStateUnknown, "%s/%s", vh->fe_path, "state");
+
+	log_debug("%s: frontend state %d, ours %d", vh->name, fe, vh->state);
+	switch (fe) {
+	case XenbusStateInitialising:
+		if (vh->connected)
+			vhost_disconnect(vh, false);
+		if (vh->state == XenbusStateClosed)
+			set_state(vh, XenbusStateInitWait);
+		break;
+	case XenbusStateInitialised:
+		if (vh->state != XenbusStateInitWait && vh->state != XenbusStateConnected &&
+		    vh->state != XenbusStateClosed)
+			break;
+		if (vhost_connect_ring(vh) == 0) {
+			scan_luns(vh, SCAN_ADD_DEL);
+			set_state(vh, XenbusStateConnected);
+		}
+		break;
+	case XenbusStateConnected:
+		if (!vh->connected) {
+			/* We restarted under a running guest: pick the ring up. */
+			if (vhost_connect_ring(vh) < 0)
+				break;
+			scan_luns(vh, SCAN_ADD_DEL);
+		}
+		scan_luns(vh, SCAN_UPDATE);
+		if (vh->state != XenbusStateConnected)
+			set_state(vh, XenbusStateConnected);
+		break;
+	case XenbusStateReconfiguring:
+		scan_luns(vh, SCAN_ADD_DEL);
+		set_state(vh, XenbusStateReconfigured);
+		break;
+	case XenbusStateClosing:
+		if (vh->state == XenbusStateClosing || vh->state == XenbusStateClosed)
+			break;
+		vh->state = XenbusStateClosing; /* written once the ring is drained */
+		vhost_disconnect(vh, true);
+		if (!vh->connected)
+			set_state(vh, XenbusStateClosing);
+		break;
+	case XenbusStateClosed:
+	case XenbusStateUnknown:
+		vhost_disconnect(vh, false);
+		if (vh->state != XenbusStateClosed && vh->state != XenbusStateInitWait)
+			set_state(vh, XenbusStateClosed);
+		break;
+	default:
+		if (vh->state != XenbusStateClosing) {
+			char msg[64];
+
+			snprintf(msg, sizeof(msg), "saw state %d at frontend", fe);
+			vhost_fatal(vh, msg);
+		}
+		break;
+	}
+}
+
+void xenbus_vhost_disconnected(struct vhost *vh)
+{
+	if (vh->state == XenbusStateClosing)
+		set_state(vh, XenbusStateClosing);
+}
+
+static struct vhost *vhost_find(struct scsiback *sb, uint32_t domid, uint32_t devid)
+{
+	for (struct vhost *vh = sb->vhosts; vh; vh = vh->next)
+		if (vh->fe_domid == domid && vh->devid == devid)
+			return vh;
+	return NULL;
+}
+
+/* The vhost's backend directory appeared, changed or went away. */
+static void vhost_reconcile(struct scsiback *sb, uint32_t domid, uint32_t devid)
+{
+	struct vhost *vh = vhost_find(sb, domid, devid);
+	char be[128], *fe_path;
+	int fe_id, prev_state;
+
+	snprintf(be, sizeof(be), "%s/%u/%u", sb->be_root, domid, devid);
+	fe_path = xs_readf(sb, NULL, "%s/frontend", be);
+	if (!fe_path) {
+		if (vh)
+			vhost_destroy(sb, vh);
+		return;
+	}
+	if (vh) {
+		free(fe_path);
+		return;
+	}
+	fe_id = read_int(sb, -1, "%s/%s", be, "frontend-id");
+	if (fe_id != (int)domid) {
+		log_err("vhost %u/%u: frontend-id %d does not match the directory; ignored", domid, devid, fe_id);
+		free(fe_path);
+		return;
+	}
+	vh = calloc(1, sizeof(*vh));
+	if (!vh) {
+		free(fe_path);
+		return;
+	}
+	vh->sb = sb;
+	vh->fe_domid = domid;
+	vh->devid = devid;
+	snprintf(vh->be_path, sizeof(vh->be_path), "%s", be);
+	snprintf(vh->fe_path, sizeof(vh->fe_path), "%s", fe_path);
+	snprintf(vh->name, sizeof(vh->name), "vhost %u/%u", domid, devid);
+	free(fe_path);
+	vh->feature_host = read_int(sb, 0, "%s/%s", be, "feature-host") == 1;
+	vh->next = sb->vhosts;
+	sb->vhosts = vh;
+
+	prev_state = read_int(sb, XenbusStateUnknown, "%s/%s", be, "state");
+	{
+		char path[256];
+
+		snprintf(path, sizeof(path), "%s/feature-sg-grant", be);
+		xs_printf(sb, path, "%u", VSCSI_BACK_MAX_SEGMENTS);
+	}
+	if (prev_state == XenbusStateConnected || prev_state == XenbusStateReconfigured) {
+		/* A previous daemon served it: keep the guest's view. */
+		vh->state = prev_state;
+		log_info("%s: found connected (daemon restart)", vh->name);
+	} else {
+		set_state(vh, XenbusStateInitWait);
+	}
+	{
+		char path[256], token[64];
+
+		snprintf(path, sizeof(path), "%s/state", vh->fe_path);
+		snprintf(token, sizeof(token), "fe/%u/%u", domid, devid);
+		if (!xs_watch(sb->xs, path, token))
+			log_err("%s: cannot watch %s: %s", vh->name, path, strerror(errno));
+	}
+	/* The watch's first event runs frontend_changed. */
+}
+
+static void scan_all(struct scsiback *sb)
+{
+	char **doms, **devs, path[256];
+	unsigned nd = 0, nv;
+
+	doms = xs_directory(sb->xs, XBT_NULL, sb->be_root, &nd);
+	for (unsigned i = 0; doms && i < nd; i++) {
+		snprintf(path, sizeof(path), "%s/%s", sb->be_root, doms[i]);
+		nv = 0;
+		devs = xs_directory(sb->xs, XBT_NULL, path, &nv);
+		for (unsigned k = 0; devs && k < nv; k++)
+			vhost_reconcile(sb, (uint32_t)strtoul(doms[i], NULL, 10),
+					(uint32_t)strtoul(devs[k], NULL, 10));
+		free(devs);
+	}
+	free(doms);
+	/* Vhosts whose directory is gone. */
+	for (struct vhost *vh = sb->vhosts, *next; vh; vh = next) {
+		next = vh->next;
+		vhost_reconcile(sb, vh->fe_domid, vh->devid);
+	}
+}
+
+static void domains_released(struct scsiback *sb)
+{
+	for (struct vhost *vh = sb->vhosts, *next; vh; vh = next) {
+		next = vh->next;
+		if (!xs_is_domain_introduced(sb->xs, vh->fe_domid)) {
+			log_info("%s: domain %u is gone; releasing its vhost", vh->name, vh->fe_domid);
+			vhost_destroy(sb, vh);
+		}
+	}
+}
+
+static void on_watch(struct scsiback *sb, const char *path, const char *token)
+{
+	unsigned domid, devid;
+
+	if (!strcmp(token, "be")) {
+		size_t n = strlen(sb->be_root);
+
+		if (strncmp(path, sb->be_root, n) || path[n] != '/' ||
+		    sscanf(path + n, "/%u/%u", &domid, &devid) != 2) {
+			scan_all(sb);
+			return;
+		}
+		vhost_reconcile(sb, domid, devid);
+	} else if (!strcmp(token, "rel")) {
+		domains_released(sb);
+	} else if (sscanf(token, "fe/%u/%u", &domid, &devid) == 2) {
+		struct vhost *vh = vhost_find(sb, domid, devid);
+
+		if (vh)
+			frontend_changed(vh);
+	}
+}
+
+static void xs_cb(struct evloop_handler *h, uint32_t events)
+{
+	struct scsiback *sb = h->arg;
+	char **ev;
+
+	(void)events;
+	while ((ev = xs_check_watch(sb->xs))) {
+		on_watch(sb, ev[XS_WATCH_PATH], ev[XS_WATCH_TOKEN]);
+		free(ev);
+	}
+}
+
+int xenbus_start(struct scsiback *sb)
+{
+	char *dom = xs_read(sb->xs, XBT_NULL, "domid", NULL);
+
+	/* The backend domain is read, not assumed: dom0 or a driver domain. */
+	sb->self_domid = dom ? (uint32_t)strtoul(dom, NULL, 10) : 0;
+	free(dom);
+	snprintf(sb->be_root, sizeof(sb->be_root), "/local/domain/%u/backend/vscsi", sb->self_domid);
+	if (!xs_watch(sb->xs, sb->be_root, "be") || !xs_watch(sb->xs, "@releaseDomain", "rel")) {
+		log_err("cannot watch %s: %s", sb->be_root, strerror(errno));
+		return -errno;
+	}
+	xs_handler.fd = xs_fileno(sb->xs);
+	xs_handler.cb = xs_cb;
+	xs_handler.arg = sb;
+	evloop_add(sb->loop, &xs_handler, EPOLLIN);
+	log_info("serving %s", sb->be_root);
+	return 0;
+}
+
+void xenbus_stop(struct scsiback *sb)
+{
+	evloop_del(sb->loop, &xs_handler);
+	while (sb->vhosts) {
+		struct vhost *vh = sb->vhosts;
+
+		/* Commands still running after the drain are completed by
+		 * closing their LUNs; the guest stays connected in xenstore and
+		 * a new daemon takes the ring up where we left it. */
+		while (vh->nluns)
+			vhost_remove_lun(vh, vh->luns[0]->devnum);
+		vhost_release_for_restart(vh);
+		for (unsigned i = 0; i < VSCSI_RING_SIZE; i++)
+			if (vh->cmds[i].buf)
+				munmap(vh->cmds[i].buf, vh->cmds[i].buf_cap);
+		sb->vhosts = vh->next;
+		free(vh->luns);
+		free(vh);
+	}
+}
+
+/* Re-reads the policies of every LUN after a config reload. */
+void xenbus_apply_config(struct scsiback *sb)
+{
+	for (struct vhost *vh = sb->vhosts; vh; vh = vh->next)
+		for (unsigned i = 0; i < vh->nluns; i++) {
+			struct lun_config unused;
+
+			config_lun_settings(sb->cfg, vh->luns[i]->pdev, &unused, &vh->luns[i]->policy);
+		}
+}

@@ -1,0 +1,19 @@
+/* scsiback's xenstore side: finds vhosts under backend/vscsi, follows the
+ * frontends' states (research §1.2) and maintains the LUN tables. The
+ * ring side (vhost.c, ring.c, cmd.c) knows nothing of xenstore. */
+#ifndef SCSIBACK_XENBUS_H
+#define SCSIBACK_XENBUS_H
+
+#include "vhost.h"
+
+/* Watches backend/vscsi of our domain and @releaseDomain; picks up the
+ * vhosts that already exist (a restarted daemon). 0 or -errno. */
+int xenbus_start(struct scsiback *sb);
+/* Closes every vhost (drained when drain is set) and writes Closed. */
+void xenbus_stop(struct scsiback *sb);
+/* Points every LUN at its policy in sb->cfg (after SIGHUP). */
+void xenbus_apply_config(struct scsiback *sb);
+/* Runs when a vhost's ring has been released (after a drain). */
+void xenbus_vhost_disconnected(struct vhost *vh);
+
+#endif
