@@ -5,3 +5,12 @@ $(BUILD)/tests/%.o: CPPFLAGS += -Itests/support -Itools/xensim
 TESTS += $(BUILD)/tests/xensim/test_grant_evtchn
 $(BUILD)/tests/xensim/test_grant_evtchn: $(BUILD)/tests/xensim/test_grant_evtchn.o $(SIMENV_OBJS) $(common_objs)
 	$(CC) $(LDFLAGS) -o $@ $^ $(XEN_LIBS) $(CMOCKA_LIBS)
+
+RAWFRONT_OBJS = $(BUILD)/tests/support/rawfront.o $(BUILD)/tests/support/daemon.o
+TOOLSTACK_OBJS = $(BUILD)/tools/vscsictl/toolstack.o
+$(BUILD)/tests/%.o: CPPFLAGS += -Itools/vscsictl
+
+TESTS += $(BUILD)/tests/scsiback/test_scsiback_ring
+$(BUILD)/tests/scsiback/test_scsiback_ring: $(BUILD)/tests/scsiback/test_scsiback_ring.o \
+		$(RAWFRONT_OBJS) $(SIMENV_OBJS) $(TOOLSTACK_OBJS) $(common_objs) | $(BUILD)/scsiback/scsiback
+	$(CC) $(LDFLAGS) -o $@ $^ $(XEN_LIBS) $(CMOCKA_LIBS)

@@ -1,0 +1,490 @@
+/* scsiback end to end in the simulator, driven by a raw frontend: the
+ * handshake, data through direct and indirect segments, emulation, the
+ * CDB policy, every malformed request, ring corruption, hotplug, a guest
+ * destroyed, and the daemon killed and restarted — with a second guest
+ * served throughout. LUNs are null LUNs here; real devices are in
+ * test_scsiback_iscsi. */
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <xenstore.h>
+#include <xen/io/xenbus.h>
+
+#include "daemon.h"
+#include "rawfront.h"
+#include "simenv.h"
+#include "toolstack.h"
+
+#define HOST_ERROR 0x00070000
+#define HOST_NO_CONNECT 0x00010000
+
+static struct simenv env;
+static int dom1, dom2;
+static pid_t backend;
+static struct rawfront f1, f2;
+static struct xs_handle *xs0;
+static char logfile[512], statedir[512], config[512];
+
+static const struct ts_opts topts = { .be_domid = 0, .timeout_ms = 10000 };
+
+static pid_t start_backend(void)
+{
+	char *argv[] = { (char *)simenv_prog("scsiback/scsiback"), "--state-dir", statedir, "--config",
+			 config, "--log-level", "debug", NULL };
+	pid_t pid = daemon_start(&env, 0, logfile, argv);
+
+	/* Ready once it has written InitWait/Connected to a vhost; give it a
+	 * moment to open its watches. */
+	usleep(200000);
+	return pid;
+}
+
+static void attach(int domid, const char *pdev, const char *vdev)
+{
+	char err[512];
+	int r = ts_attach(xs0, (unsigned)domid, pdev, vdev, &topts, err, sizeof(err));
+
+	if (r)
+		fail_msg("attach %s %s to %d: %s", pdev, vdev, domid, err);
+}
+
+static void check_good(const vscsiif_response_t *rsp)
+{
+	if (rsp->rslt != 0)
+		fail_msg("rslt 0x%x, sense_len %u, sense key %x asc %02x", rsp->rslt, rsp->sense_len,
+			 rsp->sense_buffer[2] & 0xf, rsp->sense_buffer[12]);
+}
+
+static void inquiry(struct rawfront *f, uint16_t tgt, uint16_t lun, vscsiif_response_t *rsp)
+{
+	static const uint8_t cdb[6] = { 0x12, 0, 0, 0, 96, 0 };
+
+	memset(f->pool, 0xee, 4096);
+	assert_int_equal(rawfront_exec(f, tgt, lun, cdb, 6, 2, 96, rsp), 0);
+}
+
+static void test_inquiry(void **state)
+{
+	vscsiif_response_t rsp;
+	unsigned n;
+
+	(void)state;
+	inquiry(&f1, 0, 0, &rsp);
+	check_good(&rsp);
+	assert_int_equal(f1.pool[0] & 0x1f, 0);                    /* a disk */
+	assert_memory_equal(f1.pool + 8, "VSCSI   ", 8);
+	n = 5u + f1.pool[4];                                       /* what the LUN returned */
+	assert_true(n <= 96);
+	assert_int_equal(rsp.residual_len, 96 - n);                /* residual exact */
+	assert_int_equal(f1.pool[n], 0xee);                        /* nothing copied beyond */
+}
+
+static void read_zeros(struct rawfront *f, uint32_t len)
+{
+	uint8_t cdb[10] = { 0x28, 0, 0, 0, 0x10, 0, 0, 0, 0, 0 };
+	vscsiif_response_t rsp;
+	uint32_t blocks = len / 512;
+
+	cdb[7] = (uint8_t)(blocks >> 8);
+	cdb[8] = (uint8_t)blocks;
+	memset(f->pool, 0xaa, len + 4096);
+	assert_int_equal(rawfront_exec(f, 0, 0, cdb, 10, 2, len, &rsp), 0);
+	check_good(&rsp);
+	assert_int_equal(rsp.residual_len, 0);
+	for (uint32_t i = 0; i < len; i++)
+		if (f->pool[i] != 0)
+			fail_msg("byte %u of a %u-byte read is 0x%02x, not 0", i, len, f->pool[i]);
+	assert_int_equal(f->pool[len], 0xaa);
+}
+
+static void test_reads_direct_and_indirect(void **state)
+{
+	(void)state;
+	read_zeros(&f1, 512);
+	read_zeros(&f1, 26 * 4096);         /* the most direct segments */
+	read_zeros(&f1, 27 * 4096);         /* the first indirect size */
+	read_zeros(&f1, 1024 * 1024);       /* 256 segments: our limit */
+}
+
+static void test_too_long_indirect(void **state)
+{
+	vscsiif_request_t req;
+	vscsiif_response_t rsp;
+	uint8_t cdb[10] = { 0x28 };
+
+	(void)state;
+	/* 257 segments: one past feature-sg-grant. */
+	rawfront_cdb(&f1, &req, 1, 0, 0, cdb, 10, 2, 0, 257 * 4096, true);
+	rawfront_push(&f1, &req);
+	assert_int_equal(rawfront_wait(&f1, &rsp, 5000), 0);
+	assert_int_equal(rsp.rslt, HOST_ERROR);
+}
+
+static void test_report_luns(void **state)
+{
+	static const uint8_t cdb[12] = { 0xa0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0 };
+	vscsiif_response_t rsp;
+
+	(void)state;
+	memset(f1.pool, 0xee, 512);
+	assert_int_equal(rawfront_exec(&f1, 0, 0, cdb, 12, 2, 256, &rsp), 0);
+	check_good(&rsp);
+	/* Two LUNs on target 0: list length 16, LUN 0 then LUN 3. */
+	assert_int_equal(f1.pool[3], 16);
+	assert_int_equal(f1.pool[8 + 1], 0);
+	assert_int_equal(f1.pool[16 + 1], 3);
+	assert_int_equal(rsp.residual_len, 256 - 24);
+	/* SELECT REPORT 0xff is invalid: ILLEGAL REQUEST, INVALID FIELD IN CDB. */
+	{
+		uint8_t bad[12];
+
+		memcpy(bad, cdb, 12);
+		bad[2] = 0xff;
+		assert_int_equal(rawfront_exec(&f1, 0, 0, bad, 12, 2, 256, &rsp), 0);
+		assert_int_equal(rsp.rslt, 2);
+		assert_int_equal(rsp.sense_buffer[2] & 0xf, 5);
+		assert_int_equal(rsp.sense_buffer[12], 0x24);
+	}
+}
+
+static void test_unmapped_lun_and_target(void **state)
+{
+	static const uint8_t tur[6] = { 0 };
+	vscsiif_response_t rsp;
+
+	(void)state;
+	inquiry(&f1, 0, 5, &rsp);
+	check_good(&rsp);
+	assert_int_equal(f1.pool[0], 0x7f);           /* qualifier 3: no LUN here */
+	assert_int_equal(rawfront_exec(&f1, 0, 5, tur, 6, 3, 0, &rsp), 0);
+	assert_int_equal(rsp.rslt, 2);                /* CHECK CONDITION */
+	assert_true(rsp.sense_len >= 14);
+	assert_int_equal(rsp.sense_buffer[2] & 0xf, 5);
+	assert_int_equal(rsp.sense_buffer[12], 0x25); /* LOGICAL UNIT NOT SUPPORTED */
+	/* A target with no LUNs at all: the selection fails. */
+	assert_int_equal(rawfront_exec(&f1, 9, 0, tur, 6, 3, 0, &rsp), 0);
+	assert_int_equal(rsp.rslt, HOST_NO_CONNECT);
+	assert_int_equal(rsp.sense_len, 0);
+}
+
+static void test_policy_denies(void **state)
+{
+	static const uint8_t write_buffer[10] = { 0x3b, 0x05 };
+	vscsiif_response_t rsp;
+
+	(void)state;
+	assert_int_equal(rawfront_exec(&f1, 0, 0, write_buffer, 10, 1, 512, &rsp), 0);
+	assert_int_equal(rsp.rslt, 2);
+	assert_int_equal(rsp.sense_buffer[2] & 0xf, 5);
+	assert_int_equal(rsp.sense_buffer[12], 0x20);  /* INVALID COMMAND OPERATION CODE */
+}
+
+/* Each malformed request gets host ERROR, and the vhost keeps serving. */
+static void test_malformed_requests(void **state)
+{
+	static const uint8_t tur[6] = { 0 };
+	vscsiif_request_t base, req;
+	vscsiif_response_t rsp;
+
+	(void)state;
+	rawfront_cdb(&f1, &base, 7, 0, 0, (const uint8_t[]){ 0x28, 0, 0, 0, 0, 0, 0, 0, 8, 0 }, 10, 2,
+		     0, 4096, false);
+	for (int c = 0; c < 9; c++) {
+		req = base;
+		switch (c) {
+		case 0: req.act = 9; break;                                  /* unknown act */
+		case 1: req.act = VSCSIIF_ACT_SCSI_SG_PRESET; break;          /* deprecated */
+		case 2: req.cmd_len = 0; break;
+		case 3: req.cmd_len = 17; break;
+		case 4: req.sc_data_direction = 4; break;
+		case 5: req.nr_segments = 27; break;                          /* > 26 direct */
+		case 6: req.seg[0].offset = 4000; req.seg[0].length = 200; break; /* crosses the page */
+		case 7: req.sc_data_direction = 3; break;                     /* data with DMA_NONE */
+		case 8: req.seg[0].gref = 30000; break;                       /* never granted */
+		}
+		rawfront_push(&f1, &req);
+		assert_int_equal(rawfront_wait(&f1, &rsp, 5000), 0);
+		assert_int_equal(rsp.rqid, 7);
+		if (rsp.rslt != HOST_ERROR)
+			fail_msg("malformed case %d answered 0x%x, not host ERROR", c, rsp.rslt);
+	}
+	/* An indirect chunk whose length is not a multiple of 8. */
+	rawfront_cdb(&f1, &req, 8, 0, 0, (const uint8_t[]){ 0x28 }, 10, 2, 0, 30 * 4096, true);
+	req.seg[0].length = 7;
+	rawfront_push(&f1, &req);
+	assert_int_equal(rawfront_wait(&f1, &rsp, 5000), 0);
+	assert_int_equal(rsp.rslt, HOST_ERROR);
+	/* An indirect table entry that crosses its page. */
+	rawfront_cdb(&f1, &req, 9, 0, 0, (const uint8_t[]){ 0x28 }, 10, 2, 0, 30 * 4096, true);
+	((struct scsiif_request_segment *)f1.table)[3].offset = 4095;
+	rawfront_push(&f1, &req);
+	assert_int_equal(rawfront_wait(&f1, &rsp, 5000), 0);
+	assert_int_equal(rsp.rslt, HOST_ERROR);
+	/* Still serving. */
+	assert_int_equal(rawfront_exec(&f1, 0, 0, tur, 6, 3, 0, &rsp), 0);
+	check_good(&rsp);
+}
+
+static void test_abort_and_reset(void **state)
+{
+	vscsiif_request_t req;
+	vscsiif_response_t rsp;
+
+	(void)state;
+	memset(&req, 0, sizeof(req));
+	req.act = VSCSIIF_ACT_SCSI_ABORT;
+	req.rqid = 3;
+	req.ref_rqid = 11; /* nothing in flight under that tag */
+	rawfront_push(&f1, &req);
+	assert_int_equal(rawfront_wait(&f1, &rsp, 5000), 0);
+	assert_int_equal(rsp.rslt, XEN_VSCSIIF_RSLT_RESET_SUCCESS);
+	req.act = VSCSIIF_ACT_SCSI_RESET;
+	rawfront_push(&f1, &req);
+	assert_int_equal(rawfront_wait(&f1, &rsp, 5000), 0);
+	assert_int_equal(rsp.rslt, XEN_VSCSIIF_RSLT_RESET_SUCCESS);
+	req.lun = 6; /* not mapped: nothing to reset */
+	rawfront_push(&f1, &req);
+	assert_int_equal(rawfront_wait(&f1, &rsp, 5000), 0);
+	assert_int_equal(rsp.rslt, XEN_VSCSIIF_RSLT_RESET_FAILED);
+}
+
+/* A frontend that breaks the ring loses its vhost, nobody else's. */
+static void test_corrupt_ring_is_isolated(void **state)
+{
+	vscsiif_response_t rsp;
+	struct rawfront bad;
+	int d3 = simenv_create_domain(&env, "hostile");
+
+	(void)state;
+	assert_true(d3 > 0);
+	attach(d3, "null:disk", "0:0:0:0");
+	assert_int_equal(rawfront_open(&bad, &env, d3, 0, 10000), 0);
+	inquiry(&bad, 0, 0, &rsp);
+	check_good(&rsp);
+	rawfront_set_req_prod(&bad, bad.ring.req_prod_pvt + 100);
+	assert_int_equal(rawfront_wait(&bad, &rsp, 500), -ETIMEDOUT);
+	assert_true(daemon_alive(backend));
+	inquiry(&f2, 1, 0, &rsp);
+	check_good(&rsp);
+	inquiry(&f1, 0, 0, &rsp);
+	check_good(&rsp);
+	rawfront_abandon(&bad);
+	assert_int_equal(simenv_destroy_domain(&env, d3), 0);
+}
+
+static void run_ts_in_child(int attach_it, unsigned domid, const char *pdev, const char *vdev,
+			    pid_t *pid)
+{
+	*pid = fork();
+	if (*pid == 0) {
+		char err[512];
+		struct xs_handle *xs = simenv_xs_open(&env, 0);
+		int r = attach_it ? ts_attach(xs, domid, pdev, vdev, &topts, err, sizeof(err))
+				  : ts_detach(xs, domid, vdev, &topts, err, sizeof(err));
+
+		if (r)
+			fprintf(stderr, "toolstack: %s\n", err);
+		_exit(r ? 1 : 0);
+	}
+}
+
+static void test_hotplug(void **state)
+{
+	static const uint8_t rl[12] = { 0xa0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0 };
+	vscsiif_response_t rsp;
+	pid_t pid;
+	int status;
+
+	(void)state;
+	run_ts_in_child(1, (unsigned)dom1, "null:disk", "0:0:0:7", &pid);
+	assert_int_equal(rawfront_service(&f1, 10000), XenbusStateConnected);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(rawfront_exec(&f1, 0, 0, rl, 12, 2, 256, &rsp), 0);
+	check_good(&rsp);
+	assert_int_equal(f1.pool[3], 24);          /* LUNs 0, 3, 7 */
+	inquiry(&f1, 0, 7, &rsp);
+	check_good(&rsp);
+	assert_int_equal(f1.pool[0], 0);
+
+	run_ts_in_child(0, (unsigned)dom1, NULL, "0:0:0:7", &pid);
+	assert_int_equal(rawfront_service(&f1, 10000), XenbusStateConnected);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(rawfront_exec(&f1, 0, 0, rl, 12, 2, 256, &rsp), 0);
+	assert_int_equal(f1.pool[3], 16);          /* LUNs 0, 3 */
+	inquiry(&f1, 0, 7, &rsp);
+	assert_int_equal(f1.pool[0], 0x7f);
+}
+
+/* A p-dev that does not exist: dev state 6, the reason in xenstore and
+ * in the toolstack's error. */
+static void test_bad_pdev(void **state)
+{
+	char err[512];
+	pid_t pid;
+	int status;
+
+	(void)state;
+	run_ts_in_child(1, (unsigned)dom1, "iscsi://127.0.0.1:1/iqn.2026-11.none:x/1", "0:0:0:9", &pid);
+	rawfront_service(&f1, 10000);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(WEXITSTATUS(status), 1);
+	/* Nothing half-written is left. */
+	snprintf(err, sizeof(err), "%s/vscsi-devs", f1.be_path);
+	{
+		unsigned n = 0;
+		char **d = xs_directory(xs0, XBT_NULL, err, &n);
+
+		assert_int_equal(n, 2);
+		free(d);
+	}
+}
+
+static void test_guest_destroyed_mid_io(void **state)
+{
+	vscsiif_request_t req;
+	vscsiif_response_t rsp;
+	struct rawfront g;
+	int d = simenv_create_domain(&env, "doomed");
+
+	(void)state;
+	attach(d, "null:disk", "0:0:0:0");
+	assert_int_equal(rawfront_open(&g, &env, d, 0, 10000), 0);
+	for (uint16_t i = 0; i < 16; i++) {
+		rawfront_cdb(&g, &req, i, 0, 0, (const uint8_t[]){ 0x28, 0, 0, 0, 0, 0, 0, 0, 64, 0 }, 10,
+			     2, (unsigned)i * 8, 32768, false);
+		rawfront_push(&g, &req);
+	}
+	assert_int_equal(simenv_destroy_domain(&env, d), 0);
+	rawfront_abandon(&g);
+	usleep(200000);
+	assert_true(daemon_alive(backend));
+	inquiry(&f1, 0, 0, &rsp);
+	check_good(&rsp);
+	inquiry(&f2, 1, 0, &rsp);
+	check_good(&rsp);
+}
+
+static void test_backend_restart(void **state)
+{
+	vscsiif_response_t rsp;
+	int status;
+
+	(void)state;
+	status = daemon_stop(backend, SIGKILL, 5000);
+	assert_true(WIFSIGNALED(status) || WEXITSTATUS(status) == 137);
+	backend = start_backend();
+	/* The new daemon finds the vhosts connected and takes the rings up;
+	 * the guests keep their LUNs without reconnecting. */
+	for (int i = 0; i < 50; i++) {
+		usleep(100000);
+		if (!daemon_alive(backend))
+			break;
+	}
+	assert_true(daemon_alive(backend));
+	inquiry(&f1, 0, 3, &rsp);
+	check_good(&rsp);
+	inquiry(&f2, 1, 0, &rsp);
+	check_good(&rsp);
+}
+
+static void test_clean_shutdown(void **state)
+{
+	int status;
+
+	(void)state;
+	status = daemon_stop(backend, SIGTERM, 10000);
+	backend = 0;
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	/* The guests stay connected in xenstore for the next daemon. */
+	{
+		char path[256], *v;
+		unsigned len;
+
+		snprintf(path, sizeof(path), "%s/state", f1.be_path);
+		v = xs_read(xs0, XBT_NULL, path, &len);
+		assert_non_null(v);
+		assert_string_equal(v, "4");
+		free(v);
+	}
+}
+
+static int setup(void **state)
+{
+	FILE *cf;
+
+	(void)state;
+	if (simenv_start(&env) != 0)
+		return -1;
+	dom1 = simenv_create_domain(&env, "guest1");
+	dom2 = simenv_create_domain(&env, "guest2");
+	snprintf(logfile, sizeof(logfile), "%s/scsiback.log", env.rundir);
+	snprintf(statedir, sizeof(statedir), "%s/scsiback-state", env.rundir);
+	snprintf(config, sizeof(config), "%s/scsiback.conf", env.rundir);
+	cf = fopen(config, "w");
+	if (!cf)
+		return -1;
+	fprintf(cf, "[policy no-firmware]\nmode = deny-list\nopcodes = 0x3b 0x04\n\n"
+		    "[lun null:disk]\npolicy = no-firmware\n");
+	fclose(cf);
+	backend = start_backend();
+	xs0 = simenv_xs_open(&env, 0);
+	if (!xs0 || dom1 <= 0 || dom2 <= 0)
+		return -1;
+	attach(dom1, "null:disk", "0:0:0:0");
+	attach(dom1, "null:disk", "0:0:0:3");
+	attach(dom2, "null:disk", "0:0:1:0");
+	if (rawfront_open(&f1, &env, dom1, 0, 10000) || rawfront_open(&f2, &env, dom2, 0, 10000))
+		return -1;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	if (backend > 0)
+		daemon_stop(backend, SIGTERM, 10000);
+	if (getenv("VSCSI_SHOW_LOGS")) {
+		char cmd[600];
+
+		snprintf(cmd, sizeof(cmd), "cat %s", logfile);
+		if (system(cmd))
+			(void)0;
+	}
+	simenv_stop(&env);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_inquiry),
+		cmocka_unit_test(test_reads_direct_and_indirect),
+		cmocka_unit_test(test_too_long_indirect),
+		cmocka_unit_test(test_report_luns),
+		cmocka_unit_test(test_unmapped_lun_and_target),
+		cmocka_unit_test(test_policy_denies),
+		cmocka_unit_test(test_malformed_requests),
+		cmocka_unit_test(test_abort_and_reset),
+		cmocka_unit_test(test_corrupt_ring_is_isolated),
+		cmocka_unit_test(test_hotplug),
+		cmocka_unit_test(test_bad_pdev),
+		cmocka_unit_test(test_guest_destroyed_mid_io),
+		cmocka_unit_test(test_backend_restart),
+		cmocka_unit_test(test_clean_shutdown),
+	};
+
+	simenv_use_sim_libs(argc, argv);
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,62 @@
+#include "daemon.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "simenv.h"
+
+pid_t daemon_start(struct simenv *env, int domid, const char *logfile, char *const argv[])
+{
+	pid_t pid = fork();
+
+	(void)env;
+	if (pid == 0) {
+		char dom[16];
+		char *args[64];
+		int n = 0, fd = open(logfile, O_WRONLY | O_CREAT | O_APPEND, 0644);
+
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+			close(fd);
+		}
+		snprintf(dom, sizeof(dom), "%d", domid);
+		args[n++] = (char *)simenv_prog("tools/xensim/xensim");
+		args[n++] = "exec";
+		args[n++] = dom;
+		args[n++] = "--";
+		for (int i = 0; argv[i] && n < 63; i++)
+			args[n++] = argv[i];
+		args[n] = NULL;
+		execv(args[0], args);
+		_exit(127);
+	}
+	return pid;
+}
+
+int daemon_alive(pid_t pid)
+{
+	return waitpid(pid, NULL, WNOHANG) == 0;
+}
+
+int daemon_stop(pid_t pid, int sig, unsigned timeout_ms)
+{
+	int status = -1;
+
+	if (pid <= 0)
+		return -1;
+	kill(pid, sig);
+	for (unsigned i = 0; i < timeout_ms / 10; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return status;
+		nanosleep(&(struct timespec){ .tv_nsec = 10000000 }, NULL);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	return status;
+}

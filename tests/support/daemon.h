@@ -1,0 +1,18 @@
+/* Test support: start a program under the simulator and stop it by PID. */
+#ifndef VSCSI_TEST_DAEMON_H
+#define VSCSI_TEST_DAEMON_H
+
+#include <sys/types.h>
+
+struct simenv;
+
+/* Starts argv (NULL-terminated) inside domid via `xensim exec`, stderr to
+ * logfile. Returns the pid or -1. */
+pid_t daemon_start(struct simenv *env, int domid, const char *logfile, char *const argv[]);
+/* Sends sig and waits up to timeout_ms; SIGKILL after that. Returns the
+ * wait status. */
+int daemon_stop(pid_t pid, int sig, unsigned timeout_ms);
+/* Whether the process still runs. */
+int daemon_alive(pid_t pid);
+
+#endif

@@ -1,0 +1,276 @@
+#include "rawfront.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <xenstore.h>
+#include <xen/io/xenbus.h>
+
+#include "simenv.h"
+
+static int xs_int(struct xs_handle *xs, const char *fmt, const char *a, const char *b)
+{
+	char path[512], *v, *end;
+	unsigned len;
+	long x;
+
+	snprintf(path, sizeof(path), fmt, a, b);
+	v = xs_read(xs, XBT_NULL, path, &len);
+	if (!v)
+		return -1;
+	x = strtol(v, &end, 10);
+	free(v);
+	return *end ? -1 : (int)x;
+}
+
+static void xs_put(struct xs_handle *xs, xs_transaction_t t, const char *dir, const char *node,
+		   int value)
+{
+	char path[1024], val[32];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, node);
+	snprintf(val, sizeof(val), "%d", value);
+	xs_write(xs, t, path, val, (unsigned)strlen(val));
+}
+
+static long ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int wait_be_state(struct rawfront *f, int want, int want2, unsigned timeout_ms)
+{
+	long end = ms_now() + timeout_ms;
+	int s;
+
+	do {
+		s = xs_int(f->xs, "%s/%s", f->be_path, "state");
+		if (s == want || s == want2)
+			return s;
+		poll(NULL, 0, 5);
+	} while (ms_now() < end);
+	return -ETIMEDOUT;
+}
+
+/* Add pass / delete pass over the backend's dev-N entries. */
+static void dev_pass(struct rawfront *f, int be_dev_state, int fe_dev_state)
+{
+	char path[512], **devs;
+	unsigned n = 0;
+
+	snprintf(path, sizeof(path), "%s/vscsi-devs", f->be_path);
+	devs = xs_directory(f->xs, XBT_NULL, path, &n);
+	for (unsigned i = 0; devs && i < n; i++) {
+		char dir[512];
+
+		if (xs_int(f->xs, "%s/vscsi-devs/%s/state", f->be_path, devs[i]) != be_dev_state)
+			continue;
+		snprintf(dir, sizeof(dir), "%s/vscsi-devs/%s", f->fe_path, devs[i]);
+		xs_put(f->xs, XBT_NULL, dir, "state", fe_dev_state);
+	}
+	free(devs);
+}
+
+int rawfront_open(struct rawfront *f, struct simenv *env, int domid, int devid, unsigned timeout_ms)
+{
+	char path[512], *be;
+	unsigned len;
+	xs_transaction_t t;
+
+	memset(f, 0, sizeof(*f));
+	f->domid = domid;
+	f->devid = devid;
+	simenv_be_domain(env, domid);
+	f->xs = simenv_xs_open(env, domid);
+	if (!f->xs)
+		return -errno;
+	snprintf(f->fe_path, sizeof(f->fe_path), "/local/domain/%d/device/vscsi/%d", domid, devid);
+	snprintf(path, sizeof(path), "%s/backend", f->fe_path);
+	be = xs_read(f->xs, XBT_NULL, path, &len);
+	if (!be)
+		return -ENOENT;
+	snprintf(f->be_path, sizeof(f->be_path), "%s", be);
+	free(be);
+	f->be_domid = xs_int(f->xs, "%s/%s", f->fe_path, "backend-id");
+	f->shr = xengntshr_open(NULL, 0);
+	f->evt = xenevtchn_open(NULL, 0);
+	if (!f->shr || !f->evt)
+		return -errno;
+	f->ring_page = xengntshr_share_pages(f->shr, (uint32_t)f->be_domid, 1, &f->ring_ref, 1);
+	f->pool = xengntshr_share_pages(f->shr, (uint32_t)f->be_domid, RAWFRONT_POOL_PAGES,
+					f->pool_refs, 1);
+	f->table = xengntshr_share_pages(f->shr, (uint32_t)f->be_domid, 1, &f->table_ref, 0);
+	if (!f->ring_page || !f->pool || !f->table)
+		return -errno;
+	SHARED_RING_INIT((vscsiif_sring_t *)f->ring_page);
+	FRONT_RING_INIT(&f->ring, (vscsiif_sring_t *)f->ring_page, XC_PAGE_SIZE_VSCSI);
+	f->port = xenevtchn_bind_unbound_port(f->evt, (uint32_t)f->be_domid);
+	if (f->port < 0)
+		return -errno;
+	do {
+		t = xs_transaction_start(f->xs);
+		xs_put(f->xs, t, f->fe_path, "ring-ref", (int)f->ring_ref);
+		xs_put(f->xs, t, f->fe_path, "event-channel", f->port);
+		xs_put(f->xs, t, f->fe_path, "state", XenbusStateInitialised);
+	} while (!xs_transaction_end(f->xs, t, false) && errno == EAGAIN);
+	if (wait_be_state(f, XenbusStateConnected, -2, timeout_ms) < 0)
+		return -ETIMEDOUT;
+	dev_pass(f, XenbusStateInitialised, XenbusStateConnected);
+	xs_put(f->xs, XBT_NULL, f->fe_path, "state", XenbusStateConnected);
+	return 0;
+}
+
+int rawfront_service(struct rawfront *f, unsigned timeout_ms)
+{
+	int s = wait_be_state(f, XenbusStateReconfiguring, XenbusStateReconfigured, timeout_ms);
+
+	if (s == XenbusStateReconfiguring) {
+		dev_pass(f, XenbusStateClosing, XenbusStateClosed);
+		xs_put(f->xs, XBT_NULL, f->fe_path, "state", XenbusStateReconfiguring);
+		s = wait_be_state(f, XenbusStateReconfigured, -2, timeout_ms);
+	}
+	if (s == XenbusStateReconfigured) {
+		dev_pass(f, XenbusStateInitialised, XenbusStateConnected);
+		xs_put(f->xs, XBT_NULL, f->fe_path, "state", XenbusStateConnected);
+		s = wait_be_state(f, XenbusStateConnected, -2, timeout_ms);
+	}
+	return s;
+}
+
+void rawfront_abandon(struct rawfront *f)
+{
+	if (f->evt)
+		xenevtchn_close(f->evt);
+	if (f->shr)
+		xengntshr_close(f->shr);
+	if (f->xs)
+		xs_close(f->xs);
+	memset(f, 0, sizeof(*f));
+}
+
+void rawfront_close(struct rawfront *f)
+{
+	if (f->xs) {
+		xs_put(f->xs, XBT_NULL, f->fe_path, "state", XenbusStateClosing);
+		wait_be_state(f, XenbusStateClosing, XenbusStateClosed, 5000);
+		xs_put(f->xs, XBT_NULL, f->fe_path, "state", XenbusStateClosed);
+		wait_be_state(f, XenbusStateClosed, -2, 5000);
+	}
+	rawfront_abandon(f);
+}
+
+void rawfront_push(struct rawfront *f, const vscsiif_request_t *req)
+{
+	int notify;
+
+	memcpy(RING_GET_REQUEST(&f->ring, f->ring.req_prod_pvt), req, sizeof(*req));
+	f->ring.req_prod_pvt++;
+	RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&f->ring, notify);
+	if (notify)
+		xenevtchn_notify(f->evt, (evtchn_port_t)f->port);
+}
+
+void rawfront_set_req_prod(struct rawfront *f, RING_IDX prod)
+{
+	xen_wmb();
+	f->ring.sring->req_prod = prod;
+	xenevtchn_notify(f->evt, (evtchn_port_t)f->port);
+}
+
+int rawfront_wait(struct rawfront *f, vscsiif_response_t *rsp, unsigned timeout_ms)
+{
+	long end = ms_now() + timeout_ms;
+
+	for (;;) {
+		struct pollfd p = { .fd = xenevtchn_fd(f->evt), .events = POLLIN };
+		long left;
+
+		if (f->ring.rsp_cons != f->ring.sring->rsp_prod) {
+			xen_rmb();
+			memcpy(rsp, RING_GET_RESPONSE(&f->ring, f->ring.rsp_cons), sizeof(*rsp));
+			f->ring.rsp_cons++;
+			f->ring.sring->rsp_event = f->ring.rsp_cons + 1;
+			xen_mb();
+			return 0;
+		}
+		f->ring.sring->rsp_event = f->ring.rsp_cons + 1;
+		xen_mb();
+		if (f->ring.rsp_cons != f->ring.sring->rsp_prod)
+			continue;
+		left = end - ms_now();
+		if (left <= 0)
+			return -ETIMEDOUT;
+		if (poll(&p, 1, (int)left) == 1) {
+			int port = xenevtchn_pending(f->evt);
+
+			if (port >= 0)
+				xenevtchn_unmask(f->evt, (evtchn_port_t)port);
+		}
+	}
+}
+
+void rawfront_cdb(struct rawfront *f, vscsiif_request_t *req, uint16_t rqid, uint16_t target,
+		  uint16_t lun, const uint8_t *cdb, uint8_t cdb_len, uint8_t dir,
+		  unsigned first_page, uint32_t len, bool indirect)
+{
+	unsigned npages = (len + 4095) / 4096;
+
+	memset(req, 0, sizeof(*req));
+	req->rqid = rqid;
+	req->act = VSCSIIF_ACT_SCSI_CDB;
+	req->cmd_len = cdb_len;
+	memcpy(req->cmnd, cdb, cdb_len);
+	req->id = target;
+	req->lun = lun;
+	req->sc_data_direction = dir;
+	if (!len)
+		return;
+	if (!indirect) {
+		for (unsigned i = 0; i < npages; i++) {
+			req->seg[i].gref = f->pool_refs[first_page + i];
+			req->seg[i].offset = 0;
+			req->seg[i].length = (uint16_t)(i + 1 < npages ? 4096 : len - i * 4096);
+		}
+		req->nr_segments = (uint8_t)npages;
+		return;
+	}
+	{
+		struct scsiif_request_segment *t = (void *)f->table;
+
+		for (unsigned i = 0; i < npages; i++) {
+			t[i].gref = f->pool_refs[first_page + i];
+			t[i].offset = 0;
+			t[i].length = (uint16_t)(i + 1 < npages ? 4096 : len - i * 4096);
+		}
+		req->seg[0].gref = f->table_ref;
+		req->seg[0].offset = 0;
+		req->seg[0].length = (uint16_t)(npages * sizeof(*t));
+		req->nr_segments = VSCSIIF_SG_GRANT | 1;
+	}
+}
+
+int rawfront_exec(struct rawfront *f, uint16_t target, uint16_t lun, const uint8_t *cdb,
+		  uint8_t cdb_len, uint8_t dir, uint32_t len, vscsiif_response_t *rsp)
+{
+	vscsiif_request_t req;
+	static uint16_t rqid;
+
+	rawfront_cdb(f, &req, rqid++ % 16, target, lun, cdb, cdb_len, dir, 0, len,
+		     len > VSCSIIF_SG_TABLESIZE * 4096);
+	rawfront_push(f, &req);
+	return rawfront_wait(f, rsp, 30000);
+}
+
+int rawfront_dev_state(struct rawfront *f, unsigned devnum)
+{
+	char dev[32];
+
+	snprintf(dev, sizeof(dev), "dev-%u", devnum);
+	return xs_int(f->xs, "%s/vscsi-devs/%s/state", f->be_path, dev);
+}

@@ -1,0 +1,68 @@
+/* Test support: a bare vscsiif frontend that can put anything on the ring,
+ * including requests no honest frontend would send. It shares its ring
+ * and a pool of data pages, binds an event channel and follows the
+ * xenbus handshake like the Linux frontend (research §1.3). */
+#ifndef VSCSI_TEST_RAWFRONT_H
+#define VSCSI_TEST_RAWFRONT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <xenevtchn.h>
+#include <xengnttab.h>
+
+#include "vscsi_ring.h"
+
+struct simenv;
+struct xs_handle;
+
+#define RAWFRONT_POOL_PAGES 320
+
+struct rawfront {
+	int domid, devid, be_domid;
+	char fe_path[128];
+	char be_path[128];
+	struct xs_handle *xs;
+	xengntshr_handle *shr;
+	xenevtchn_handle *evt;
+	int port;
+	uint32_t ring_ref;
+	void *ring_page;
+	vscsiif_front_ring_t ring;
+	uint8_t *pool;                    /* RAWFRONT_POOL_PAGES pages */
+	uint32_t pool_refs[RAWFRONT_POOL_PAGES];
+	uint8_t *table;                   /* one page for indirect segment tables */
+	uint32_t table_ref;
+	uint32_t table_ref_ro;            /* not used unless a test wants it */
+};
+
+/* Connects as domid to vhost devid (its nodes must exist). Waits up to
+ * timeout_ms for the backend to connect. 0 or -errno. */
+int rawfront_open(struct rawfront *f, struct simenv *env, int domid, int devid, unsigned timeout_ms);
+/* Follows a backend state change (hotplug). Call when the test expects one;
+ * returns the backend state seen. */
+int rawfront_service(struct rawfront *f, unsigned timeout_ms);
+/* Closes the handshake (Closing, Closed) and frees everything. */
+void rawfront_close(struct rawfront *f);
+/* Frees without any handshake: a guest that vanished. */
+void rawfront_abandon(struct rawfront *f);
+
+/* Puts req on the ring as is and notifies. */
+void rawfront_push(struct rawfront *f, const vscsiif_request_t *req);
+/* Sets req_prod to any value (hostile tests) and notifies. */
+void rawfront_set_req_prod(struct rawfront *f, RING_IDX prod);
+/* Waits for the next response. 0, or -ETIMEDOUT. */
+int rawfront_wait(struct rawfront *f, vscsiif_response_t *rsp, unsigned timeout_ms);
+
+/* Fills a CDB request for (0, target, lun) whose data is `len` bytes in the
+ * pool starting at page first_page, split in page-sized direct segments or
+ * (if indirect) described by the table page. */
+void rawfront_cdb(struct rawfront *f, vscsiif_request_t *req, uint16_t rqid, uint16_t target,
+		  uint16_t lun, const uint8_t *cdb, uint8_t cdb_len, uint8_t dir,
+		  unsigned first_page, uint32_t len, bool indirect);
+/* One command, start to finish. */
+int rawfront_exec(struct rawfront *f, uint16_t target, uint16_t lun, const uint8_t *cdb,
+		  uint8_t cdb_len, uint8_t dir, uint32_t len, vscsiif_response_t *rsp);
+/* The backend's dev-N state as the frontend sees it. */
+int rawfront_dev_state(struct rawfront *f, unsigned devnum);
+
+#endif
