@@ -5,7 +5,7 @@ XS_PURE_SRCS := tools/xensim/xs_path.c tools/xensim/xs_perms.c \
 XENSTORED_SRCS := tools/xensim/xenstored.c $(XS_PURE_SRCS)
 xs_pure_objs = $(patsubst %.c,$(BUILD)/%.o,$(XS_PURE_SRCS))
 
-TESTS += $(BUILD)/tests/xensim/test_xs_store
+TESTS += $(BUILD)/tests/xensim/test_xs_store $(BUILD)/tests/xensim/test_xenstore
 
 $(BUILD)/tests/xensim/test_xs_store: $(BUILD)/tests/xensim/test_xs_store.o $(xs_pure_objs) $(common_objs)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
