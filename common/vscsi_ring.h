@@ -9,10 +9,12 @@
 #include <string.h>
 #include <xen/grant_table.h>
 
-#ifndef xen_mb
-#define xen_mb()  __atomic_thread_fence(__ATOMIC_SEQ_CST)
-#define xen_rmb() __atomic_thread_fence(__ATOMIC_ACQUIRE)
-#define xen_wmb() __atomic_thread_fence(__ATOMIC_RELEASE)
+/* ring.h maps xen_mb/rmb/wmb to mb/rmb/wmb for the default interface
+ * version; userspace has none, so provide them. */
+#ifndef mb
+#define mb()  __atomic_thread_fence(__ATOMIC_SEQ_CST)
+#define rmb() __atomic_thread_fence(__ATOMIC_ACQUIRE)
+#define wmb() __atomic_thread_fence(__ATOMIC_RELEASE)
 #endif
 
 #include <xen/io/vscsiif.h>

@@ -28,7 +28,9 @@ enum req_error request_parse(const vscsiif_request_t *raw, unsigned max_segments
 {
 	unsigned n;
 
+	/* Everything but the segment array, which is filled as far as used. */
 	memset(out, 0, offsetof(struct vscsi_req, seg));
+	out->data_len = 0;
 	out->rqid = raw->rqid;
 	out->act = raw->act;
 	out->channel = raw->channel;

@@ -31,6 +31,8 @@ void vhost_respond(struct vhost *vh, uint16_t rqid, int32_t rslt, const uint8_t 
 	local.rslt = rslt;
 	local.residual_len = resid;
 	memcpy(rsp, &local, sizeof(local));
+	log_debug("%s: rqid %u answered: rslt 0x%x sense_len %u residual %u (slot %u)", vh->name,
+		  rqid, (unsigned)rslt, sense_len, resid, vh->ring.rsp_prod_pvt);
 	vh->ring.rsp_prod_pvt++;
 }
 

@@ -445,8 +445,15 @@ static int setup(void **state)
 	attach(dom1, "null:disk", "0:0:0:0");
 	attach(dom1, "null:disk", "0:0:0:3");
 	attach(dom2, "null:disk", "0:0:1:0");
-	if (rawfront_open(&f1, &env, dom1, 0, 10000) || rawfront_open(&f2, &env, dom2, 0, 10000))
-		return -1;
+	{
+		int r1 = rawfront_open(&f1, &env, dom1, 0, 10000);
+		int r2 = r1 ? 0 : rawfront_open(&f2, &env, dom2, 0, 10000);
+
+		if (r1 || r2) {
+			fprintf(stderr, "setup: frontend connect failed: %s\n", strerror(-(r1 ? r1 : r2)));
+			return -1;
+		}
+	}
 	return 0;
 }
 

@@ -22,8 +22,10 @@ static int xs_int(struct xs_handle *xs, const char *fmt, const char *a, const ch
 	if (!v)
 		return -1;
 	x = strtol(v, &end, 10);
+	if (*end || end == v)
+		x = -1;
 	free(v);
-	return *end ? -1 : (int)x;
+	return (int)x;
 }
 
 static void xs_put(struct xs_handle *xs, xs_transaction_t t, const char *dir, const char *node,
