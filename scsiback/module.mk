@@ -16,3 +16,8 @@ $(BUILD)/scsiback/scsiback: $(BUILD)/scsiback/main.o $(scsiback_core_objs) $(com
 
 BINS += $(BUILD)/scsiback/scsiback
 INSTALL_SBINS += $(BUILD)/scsiback/scsiback
+
+TESTS += $(BUILD)/tests/scsiback/test_request
+$(BUILD)/tests/scsiback/test_request: $(BUILD)/tests/scsiback/test_request.o $(BUILD)/scsiback/request.o \
+		$(BUILD)/scsiback/emulate.o $(BUILD)/scsiback/policy.o $(BUILD)/scsiback/config.o $(common_objs)
+	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(CMOCKA_LIBS)

@@ -1,0 +1,233 @@
+/* Unit tests of scsiback's pure parts: request validation, the emulated
+ * answers, CDB policies and the config file. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "config.h"
+#include "emulate.h"
+#include "policy.h"
+#include "request.h"
+
+static vscsiif_request_t good_read(unsigned pages)
+{
+	vscsiif_request_t r;
+
+	memset(&r, 0, sizeof(r));
+	r.rqid = 5;
+	r.act = VSCSIIF_ACT_SCSI_CDB;
+	r.cmd_len = 10;
+	r.cmnd[0] = 0x28;
+	r.sc_data_direction = 2;
+	r.channel = 0;
+	r.id = 1;
+	r.lun = 2;
+	r.nr_segments = (uint8_t)pages;
+	for (unsigned i = 0; i < pages; i++) {
+		r.seg[i].gref = 100 + i;
+		r.seg[i].length = 4096;
+	}
+	return r;
+}
+
+static void test_valid_direct(void **state)
+{
+	vscsiif_request_t r = good_read(3);
+	struct vscsi_req q;
+
+	(void)state;
+	r.seg[2].offset = 512;
+	r.seg[2].length = 1024;
+	assert_int_equal(request_parse(&r, 256, &q), REQ_OK);
+	assert_int_equal(q.data_len, 4096 * 2 + 1024);
+	assert_int_equal(q.nr_seg, 3);
+	assert_int_equal(q.cdb_len, 10);
+	assert_int_equal(q.id, 1);
+	assert_int_equal(q.lun, 2);
+	/* data_len is the sum of this request alone, not of earlier ones. */
+	assert_int_equal(request_parse(&r, 256, &q), REQ_OK);
+	assert_int_equal(q.data_len, 4096 * 2 + 1024);
+}
+
+static void test_each_bad_field(void **state)
+{
+	struct vscsi_req q;
+	vscsiif_request_t r;
+
+	(void)state;
+	r = good_read(1); r.act = 0;
+	assert_int_equal(request_parse(&r, 256, &q), REQ_BAD_ACT);
+	r = good_read(1); r.act = VSCSIIF_ACT_SCSI_SG_PRESET;
+	assert_int_equal(request_parse(&r, 256, &q), REQ_BAD_ACT);
+	r = good_read(1); r.cmd_len = 0;
+	assert_int_equal(request_parse(&r, 256, &q), REQ_BAD_CDB_LEN);
+	r = good_read(1); r.cmd_len = 17;
+	assert_int_equal(request_parse(&r, 256, &q), REQ_BAD_CDB_LEN);
+	r = good_read(1); r.sc_data_direction = 4;
+	assert_int_equal(request_parse(&r, 256, &q), REQ_BAD_DIRECTION);
+	r = good_read(1); r.nr_segments = 27;
+	assert_int_equal(request_parse(&r, 256, &q), REQ_TOO_MANY_SEGMENTS);
+	r = good_read(1); r.seg[0].offset = 4096; r.seg[0].length = 0;
+	assert_int_equal(request_parse(&r, 256, &q), REQ_BAD_SEGMENT);
+	r = good_read(1); r.seg[0].offset = 1; r.seg[0].length = 4096;
+	assert_int_equal(request_parse(&r, 256, &q), REQ_BAD_SEGMENT);
+	r = good_read(1); r.sc_data_direction = 3;
+	assert_int_equal(request_parse(&r, 256, &q), REQ_DATA_WITHOUT_DIRECTION);
+	r = good_read(20);
+	assert_int_equal(request_parse(&r, 16, &q), REQ_TOO_MANY_SEGMENTS);
+	/* ABORT and RESET need no CDB. */
+	r = good_read(0); r.act = VSCSIIF_ACT_SCSI_ABORT; r.cmd_len = 0; r.ref_rqid = 3;
+	assert_int_equal(request_parse(&r, 256, &q), REQ_OK);
+	assert_int_equal(q.ref_rqid, 3);
+}
+
+static void test_indirect(void **state)
+{
+	vscsiif_request_t r = good_read(0);
+	struct scsiif_request_segment table[300];
+	struct vscsi_req q;
+	uint32_t len;
+
+	(void)state;
+	r.nr_segments = VSCSIIF_SG_GRANT | 2;
+	r.seg[0] = (vscsiif_segment_t){ .gref = 9, .offset = 0, .length = 4096 };
+	r.seg[1] = (vscsiif_segment_t){ .gref = 10, .offset = 0, .length = 80 };
+	assert_int_equal(request_parse(&r, 1024, &q), REQ_OK);
+	assert_true(q.indirect);
+	/* 512 + 10 entries is more than 256. */
+	assert_int_equal(request_parse(&r, 256, &q), REQ_TOO_MANY_SEGMENTS);
+	r.seg[1].length = 81;
+	assert_int_equal(request_parse(&r, 1024, &q), REQ_BAD_INDIRECT_CHUNK);
+	r.seg[1].length = 80;
+	r.seg[1].offset = 4090;
+	assert_int_equal(request_parse(&r, 1024, &q), REQ_BAD_INDIRECT_CHUNK);
+
+	for (int i = 0; i < 300; i++)
+		table[i] = (struct scsiif_request_segment){ .gref = (grant_ref_t)i, .offset = 0, .length = 4096 };
+	assert_int_equal(request_check_table(table, 256, 256, &len), REQ_OK);
+	assert_int_equal(len, 256 * 4096);
+	assert_int_equal(request_check_table(table, 257, 256, &len), REQ_TOO_MANY_SEGMENTS);
+	table[7].offset = 100;
+	assert_int_equal(request_check_table(table, 10, 256, &len), REQ_BAD_SEGMENT);
+}
+
+static void test_report_luns_emulation(void **state)
+{
+	uint8_t cdb[12] = { 0xa0, 0, 0, 0, 0, 0, 0, 0, 0, 16, 0, 0 };
+	uint16_t luns[3] = { 0, 7, 300 };
+	struct emu_result r;
+
+	(void)state;
+	emulate_report_luns(cdb, luns, 3, &r);
+	assert_int_equal(r.status, SCSI_STATUS_GOOD);
+	assert_int_equal(r.data[3], 24);       /* list length: 3 x 8 */
+	assert_int_equal(r.data_len, 16);      /* cut to the allocation length */
+	assert_int_equal(r.data[9], 0);
+	cdb[9] = 0xff;
+	emulate_report_luns(cdb, luns, 3, &r);
+	assert_int_equal(r.data_len, 32);
+	assert_int_equal(r.data[17], 7);
+	assert_int_equal(r.data[24], 0x40 | 1); /* 300: flat space addressing */
+	assert_int_equal(r.data[25], 300 & 0xff);
+	cdb[9] = 8;                            /* below the SPC minimum of 16 */
+	emulate_report_luns(cdb, luns, 3, &r);
+	assert_int_equal(r.status, SCSI_STATUS_CHECK_CONDITION);
+	assert_int_equal(r.sense[2], 5);
+	assert_int_equal(r.sense[12], 0x24);
+}
+
+static void test_policy(void **state)
+{
+	struct policy p = { .mode = POLICY_DENY_LIST };
+	char err[128];
+
+	(void)state;
+	assert_int_equal(policy_set_opcodes(&p, "0x3b, 0x04 160", err, sizeof(err)), 0);
+	assert_false(policy_allows(&p, 0x3b));
+	assert_false(policy_allows(&p, 0x04));
+	assert_false(policy_allows(&p, 0xa0));
+	assert_true(policy_allows(&p, 0x28));
+	p.mode = POLICY_ALLOW_LIST;
+	assert_true(policy_allows(&p, 0x3b));
+	assert_false(policy_allows(&p, 0x28));
+	assert_true(policy_allows(NULL, 0x3b));
+	assert_int_equal(policy_set_opcodes(&p, "0x3b 0x100", err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "0x100"));
+	assert_int_equal(policy_mode_parse("deny-list"), POLICY_DENY_LIST);
+	assert_int_equal(policy_mode_parse("deny"), -1);
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void test_config(void **state)
+{
+	char path[] = "/tmp/scsiback-conf-XXXXXX", err[512];
+	struct scsiback_config cfg;
+	struct lun_config lc;
+	const struct policy *pol;
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	write_file(path, "[scsiback]\nlog-level = debug\ninitiator-name = iqn.x:me\n"
+			 "[iscsi iqn.2026-11.t:disk]\nchap-user = alice\nchap-password = s3cret\n"
+			 "[policy safe]\nmode = deny-list\nopcodes = 0x3b\n"
+			 "[lun iscsi://h/iqn.2026-11.t:disk/1]\npolicy = safe\ntimeout = 90\n");
+	assert_int_equal(config_load(path, &cfg, err, sizeof(err)), 0);
+	config_lun_settings(&cfg, "iscsi://h/iqn.2026-11.t:disk/1", &lc, &pol);
+	assert_non_null(pol);
+	assert_false(policy_allows(pol, 0x3b));
+	assert_string_equal(lc.chap_user, "alice");
+	assert_string_equal(lc.chap_password, "s3cret");
+	assert_string_equal(lc.initiator_iqn, "iqn.x:me");
+	assert_int_equal(lc.default_timeout_ms, 90000);
+	/* A target whose IQN only starts the same gets no credentials. */
+	config_lun_settings(&cfg, "iscsi://h/iqn.2026-11.t:disk2/1", &lc, &pol);
+	assert_null(lc.chap_user);
+	assert_null(pol);
+	config_free(&cfg);
+
+	write_file(path, "[lun null:disk]\npolicy = missing\n");
+	assert_int_equal(config_load(path, &cfg, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "missing"));
+	config_free(&cfg);
+	write_file(path, "[policy p]\nmode = sometimes\n");
+	assert_int_equal(config_load(path, &cfg, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, ":2:"));
+	config_free(&cfg);
+	write_file(path, "[frobnicate]\nx = 1\n");
+	assert_int_equal(config_load(path, &cfg, err, sizeof(err)), -EINVAL);
+	config_free(&cfg);
+	unlink(path);
+	assert_int_equal(config_load(path, &cfg, err, sizeof(err)), -ENOENT);
+	config_free(&cfg);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_valid_direct),
+		cmocka_unit_test(test_each_bad_field),
+		cmocka_unit_test(test_indirect),
+		cmocka_unit_test(test_report_luns_emulation),
+		cmocka_unit_test(test_policy),
+		cmocka_unit_test(test_config),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
