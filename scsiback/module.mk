@@ -21,3 +21,12 @@ TESTS += $(BUILD)/tests/scsiback/test_request
 $(BUILD)/tests/scsiback/test_request: $(BUILD)/tests/scsiback/test_request.o $(BUILD)/scsiback/request.o \
 		$(BUILD)/scsiback/emulate.o $(BUILD)/scsiback/policy.o $(BUILD)/scsiback/config.o $(common_objs)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(CMOCKA_LIBS)
+
+# make fuzz: libFuzzer over request validation (not part of make check).
+.PHONY: fuzz-request
+fuzz: fuzz-request
+fuzz-request: build-fuzz/fuzz_request
+	build-fuzz/fuzz_request -max_total_time=$(FUZZ_SECONDS) -max_len=4096
+build-fuzz/fuzz_request: scsiback/fuzz_request.c scsiback/request.c
+	@mkdir -p build-fuzz
+	clang -g -O1 -std=gnu11 -D_GNU_SOURCE -Icommon -Iscsiback -fsanitize=fuzzer,address,undefined -o $@ $^
