@@ -1,0 +1,735 @@
+/* The sg LUN driver: a host SCSI device through the Linux sg v3 interface,
+ * asynchronously. submit() write()s an sg_io_hdr (data described by the
+ * caller's iovec), the loop polls the fd and read()s completions, which
+ * carry our request in usr_ptr.
+ *
+ * sg queues at most SG_MAX_QUEUE (16) commands per fd and answers EDOM
+ * beyond; the surplus waits here and goes out as completions free slots.
+ * Commands are queued at the tail (SG_FLAG_Q_AT_TAIL): sg's v3 default is
+ * the head, which would reorder a tape's commands.
+ *
+ * sg cannot abort one command: abort() of a command the kernel already has
+ * answers RESET_FAILED and the command completes when the device says so;
+ * the guest escalates to a LUN reset, which is SG_SCSI_RESET (device,
+ * without escalation to bus or host: other LUNs may belong to other
+ * guests).
+ */
+#include "lun.h"
+#include "log.h"
+#include "pdev.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <scsi/sg.h>
+#include <scsi/sg_lib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <xen/io/vscsiif.h>
+
+#ifndef SG_FLAG_Q_AT_TAIL
+#define SG_FLAG_Q_AT_TAIL 0x10
+#endif
+#ifndef SG_SCSI_RESET_NO_ESCALATE
+#define SG_SCSI_RESET_NO_ESCALATE 0x100
+#endif
+
+#define SG_IOV_MAX 1024            /* UIO_MAXIOV: more pieces go through a bounce buffer */
+#define SG_XFER_MAX (256u << 20)   /* sg refuses 256 MiB and more */
+#define SG_QUEUE_DEFAULT 16        /* SG_MAX_QUEUE */
+#define SG_CLOSE_WAIT_MS 1000      /* close() waits this long for running commands */
+#define SG_OPEN_TIMEOUT_MS 20000   /* the INQUIRY at open */
+
+/* Linux host bytes (DID_*) and driver bytes, as sg reports them. */
+enum {
+	DID_OK = 0x00, DID_NO_CONNECT = 0x01, DID_BUS_BUSY = 0x02, DID_TIME_OUT = 0x03,
+	DID_BAD_TARGET = 0x04, DID_ABORT = 0x05, DID_PARITY = 0x06, DID_ERROR = 0x07,
+	DID_RESET = 0x08, DID_BAD_INTR = 0x09, DID_PASSTHROUGH = 0x0a, DID_SOFT_ERROR = 0x0b,
+	DID_IMM_RETRY = 0x0c, DID_REQUEUE = 0x0d, DID_TRANSPORT_DISRUPTED = 0x0e,
+	DID_TRANSPORT_FAILFAST = 0x0f, DID_TARGET_FAILURE = 0x10, DID_NEXUS_FAILURE = 0x11,
+	DID_ALLOC_FAILURE = 0x12, DID_MEDIUM_ERROR = 0x13, DID_TRANSPORT_MARGINAL = 0x14,
+};
+enum {
+	DRIVER_OK = 0, DRIVER_BUSY = 1, DRIVER_SOFT = 2, DRIVER_MEDIA = 3, DRIVER_ERROR = 4,
+	DRIVER_INVALID = 5, DRIVER_TIMEOUT = 6, DRIVER_HARD = 7, DRIVER_SENSE = 8,
+};
+
+enum req_state { REQ_QUEUED, REQ_SUBMITTED, REQ_DONE };
+
+struct sg_req {
+	struct sg_req *prev, *next;
+	struct lun_cmd *cmd;
+	void *bounce;              /* contiguous copy of the data, or NULL */
+	enum req_state state;
+	uint8_t sense[LUN_SENSE_MAX];
+};
+
+struct sg_tmf {
+	struct sg_tmf *next;
+	lun_tmf_done_fn done;
+	void *arg;
+	int rslt;
+};
+
+struct sg_lun {
+	struct lun *lun;
+	struct evloop_handler h;        /* the sg fd */
+	struct evloop_handler kick;     /* eventfd: deferred answers */
+	struct sg_req queued;           /* not yet given to sg (FIFO) */
+	struct sg_req submitted;        /* sg has them */
+	struct sg_req deferred;         /* answered, done() not called yet */
+	struct sg_tmf *tmf_head, *tmf_tail;
+	int nsubmitted;
+	int max_submitted;
+	int pack_id;
+	unsigned default_timeout_ms;
+	bool kicked;
+	bool gone;                      /* the device went away */
+	char name[160];                 /* "/dev/sg3 (1:0:0:2)" */
+};
+
+static void list_init(struct sg_req *head) { head->prev = head->next = head; }
+static bool list_empty(const struct sg_req *head) { return head->next == head; }
+
+static void list_del(struct sg_req *r)
+{
+	r->prev->next = r->next;
+	r->next->prev = r->prev;
+	r->prev = r->next = r;
+}
+
+static void list_add_tail(struct sg_req *head, struct sg_req *r)
+{
+	r->prev = head->prev;
+	r->next = head;
+	head->prev->next = r;
+	head->prev = r;
+}
+
+/* Maps sg's host and driver status to the vscsiif host code. */
+static uint8_t sg_host_code(unsigned host_status, unsigned driver_status)
+{
+	switch (host_status) {
+	case DID_OK: break;
+	case DID_NO_CONNECT: return XEN_VSCSIIF_RSLT_HOST_NO_CONNECT;
+	case DID_BUS_BUSY: return XEN_VSCSIIF_RSLT_HOST_BUS_BUSY;
+	case DID_TIME_OUT: return XEN_VSCSIIF_RSLT_HOST_TIME_OUT;
+	case DID_BAD_TARGET: return XEN_VSCSIIF_RSLT_HOST_BAD_TARGET;
+	case DID_ABORT: return XEN_VSCSIIF_RSLT_HOST_ABORT;
+	case DID_PARITY: return XEN_VSCSIIF_RSLT_HOST_PARITY;
+	case DID_ERROR: return XEN_VSCSIIF_RSLT_HOST_ERROR;
+	case DID_RESET: return XEN_VSCSIIF_RSLT_HOST_RESET;
+	case DID_BAD_INTR: return XEN_VSCSIIF_RSLT_HOST_BAD_INTR;
+	case DID_PASSTHROUGH: return XEN_VSCSIIF_RSLT_HOST_PASSTHROUGH;
+	case DID_SOFT_ERROR: return XEN_VSCSIIF_RSLT_HOST_SOFT_ERROR;
+	case DID_IMM_RETRY: return XEN_VSCSIIF_RSLT_HOST_IMM_RETRY;
+	case DID_REQUEUE: return XEN_VSCSIIF_RSLT_HOST_REQUEUE;
+	case DID_TRANSPORT_DISRUPTED: return XEN_VSCSIIF_RSLT_HOST_TRANSPORT_DISRUPTED;
+	case DID_TRANSPORT_FAILFAST: return XEN_VSCSIIF_RSLT_HOST_TRANSPORT_FAILFAST;
+	case DID_TARGET_FAILURE: return XEN_VSCSIIF_RSLT_HOST_TARGET_FAILURE;
+	case DID_NEXUS_FAILURE: return XEN_VSCSIIF_RSLT_HOST_NEXUS_FAILURE;
+	case DID_ALLOC_FAILURE: return XEN_VSCSIIF_RSLT_HOST_ALLOC_FAILURE;
+	case DID_MEDIUM_ERROR: return XEN_VSCSIIF_RSLT_HOST_MEDIUM_ERROR;
+	case DID_TRANSPORT_MARGINAL: return XEN_VSCSIIF_RSLT_HOST_TRANSPORT_MARGINAL;
+	default: return XEN_VSCSIIF_RSLT_HOST_ERROR;
+	}
+	switch (driver_status & 0x0f) {
+	case DRIVER_OK:
+	case DRIVER_SOFT:
+	case DRIVER_SENSE:
+		return XEN_VSCSIIF_RSLT_HOST_OK;
+	case DRIVER_BUSY:
+		return XEN_VSCSIIF_RSLT_HOST_BUS_BUSY;
+	case DRIVER_TIMEOUT:
+		return XEN_VSCSIIF_RSLT_HOST_TIME_OUT;
+	default:
+		return XEN_VSCSIIF_RSLT_HOST_ERROR;
+	}
+}
+
+static int sg_dxfer_dir(const struct lun_cmd *cmd)
+{
+	if (cmd->xfer_len == 0)
+		return SG_DXFER_NONE;
+	switch (cmd->dir) {
+	case LUN_DIR_TO_DEV: return SG_DXFER_TO_DEV;
+	case LUN_DIR_FROM_DEV: return SG_DXFER_FROM_DEV;
+	case LUN_DIR_NONE: return SG_DXFER_NONE;
+	default: return 0;   /* bidirectional: not in sg v3 */
+	}
+}
+
+static unsigned cmd_timeout(const struct sg_lun *s, const struct lun_cmd *cmd)
+{
+	return cmd->timeout_ms ? cmd->timeout_ms : s->default_timeout_ms;
+}
+
+/* Fills an sg v3 header for req. */
+static void sg_fill_hdr(const struct sg_lun *s, struct sg_req *req, struct sg_io_hdr *h, int pack_id)
+{
+	struct lun_cmd *cmd = req->cmd;
+
+	memset(h, 0, sizeof(*h));
+	h->interface_id = 'S';
+	h->dxfer_direction = sg_dxfer_dir(cmd);
+	h->cmd_len = cmd->cdb_len;
+	h->cmdp = cmd->cdb;
+	h->mx_sb_len = sizeof(req->sense);
+	h->sbp = req->sense;
+	h->timeout = cmd_timeout(s, cmd);
+	h->flags = SG_FLAG_Q_AT_TAIL;
+	h->pack_id = pack_id;
+	h->usr_ptr = req;
+	if (h->dxfer_direction == SG_DXFER_NONE)
+		return;
+	h->dxfer_len = (unsigned)cmd->xfer_len;
+	if (req->bounce) {
+		h->dxferp = req->bounce;
+	} else if (cmd->iovcnt == 1) {
+		h->dxferp = cmd->iov[0].iov_base;
+	} else {
+		/* struct iovec and sg_iovec_t have the same layout; the kernel
+		 * copies the array during write(). */
+		h->iovec_count = (unsigned short)cmd->iovcnt;
+		h->dxferp = cmd->iov;
+	}
+}
+
+/* Stores a completion from sg into the command. */
+static void sg_fill_result(struct sg_req *req, const struct sg_io_hdr *h)
+{
+	struct lun_cmd *cmd = req->cmd;
+	unsigned sb = h->sb_len_wr;
+
+	cmd->status = h->status;
+	cmd->host = sg_host_code(h->host_status, h->driver_status);
+	if (sb > LUN_SENSE_MAX)
+		sb = LUN_SENSE_MAX;
+	cmd->sense_len = (uint8_t)sb;
+	memcpy(cmd->sense, req->sense, sb);
+	if (h->dxfer_direction == SG_DXFER_NONE || h->resid < 0)
+		cmd->resid = h->dxfer_direction == SG_DXFER_NONE ? (uint32_t)cmd->xfer_len : 0;
+	else if ((size_t)h->resid > cmd->xfer_len)
+		cmd->resid = (uint32_t)cmd->xfer_len;
+	else
+		cmd->resid = (uint32_t)h->resid;
+}
+
+static void copy_from_iov(const struct lun_cmd *cmd, uint8_t *dst)
+{
+	for (int i = 0; i < cmd->iovcnt; i++) {
+		memcpy(dst, cmd->iov[i].iov_base, cmd->iov[i].iov_len);
+		dst += cmd->iov[i].iov_len;
+	}
+}
+
+static void copy_to_iov(const struct lun_cmd *cmd, const uint8_t *src, size_t len)
+{
+	for (int i = 0; i < cmd->iovcnt && len; i++) {
+		size_t n = cmd->iov[i].iov_len < len ? cmd->iov[i].iov_len : len;
+
+		memcpy(cmd->iov[i].iov_base, src, n);
+		src += n;
+		len -= n;
+	}
+}
+
+static void req_free(struct sg_req *req)
+{
+	free(req->bounce);
+	free(req);
+}
+
+/* Calls done() for req, whose results are set, and frees it. */
+static void req_complete(struct sg_req *req)
+{
+	struct lun_cmd *cmd = req->cmd;
+
+	if (req->bounce && cmd->dir == LUN_DIR_FROM_DEV && cmd->host == XEN_VSCSIIF_RSLT_HOST_OK)
+		copy_to_iov(cmd, req->bounce, cmd->xfer_len - cmd->resid);
+	cmd->drv = NULL;
+	req_free(req);
+	cmd->done(cmd);
+}
+
+static void set_host_only(struct lun_cmd *cmd, uint8_t host)
+{
+	cmd->status = 0;
+	cmd->host = host;
+	cmd->sense_len = 0;
+	cmd->resid = (uint32_t)cmd->xfer_len;
+}
+
+static void kick(struct sg_lun *s)
+{
+	uint64_t one = 1;
+
+	if (s->kicked)
+		return;
+	if (write(s->kick.fd, &one, sizeof(one)) == sizeof(one))
+		s->kicked = true;
+	else
+		log_err("lun %s: eventfd write: %s", s->name, strerror(errno));
+}
+
+/* Answers req later, from the loop (never inside submit/abort/reset). */
+static void defer(struct sg_lun *s, struct sg_req *req, uint8_t host)
+{
+	list_del(req);
+	set_host_only(req->cmd, host);
+	req->state = REQ_DONE;
+	list_add_tail(&s->deferred, req);
+	kick(s);
+}
+
+static int defer_tmf(struct sg_lun *s, lun_tmf_done_fn done, void *arg, int rslt)
+{
+	struct sg_tmf *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return -ENOMEM;
+	t->done = done;
+	t->arg = arg;
+	t->rslt = rslt;
+	if (s->tmf_tail)
+		s->tmf_tail->next = t;
+	else
+		s->tmf_head = t;
+	s->tmf_tail = t;
+	kick(s);
+	return 0;
+}
+
+/* Gives req to sg. Returns 0, -EAGAIN when sg's queue is full, or -errno. */
+static int sg_write_req(struct sg_lun *s, struct sg_req *req)
+{
+	struct sg_io_hdr h;
+
+	sg_fill_hdr(s, req, &h, ++s->pack_id);
+	if (write(s->h.fd, &h, sizeof(h)) == (ssize_t)sizeof(h)) {
+		req->state = REQ_SUBMITTED;
+		list_add_tail(&s->submitted, req);
+		s->nsubmitted++;
+		return 0;
+	}
+	if (errno == EDOM || errno == EAGAIN) {
+		/* sg's per-fd queue is full: remember its size */
+		if (s->nsubmitted > 0)
+			s->max_submitted = s->nsubmitted;
+		return -EAGAIN;
+	}
+	return -errno;
+}
+
+/* Moves locally queued commands into free sg slots. Only from the loop. */
+static void sg_drain_queue(struct sg_lun *s)
+{
+	while (!list_empty(&s->queued) && s->nsubmitted < s->max_submitted) {
+		struct sg_req *req = s->queued.next;
+		int rc;
+
+		list_del(req);
+		rc = sg_write_req(s, req);
+		if (rc == -EAGAIN) {
+			/* put it back at the head: order matters on tapes */
+			req->next = s->queued.next;
+			req->prev = &s->queued;
+			s->queued.next->prev = req;
+			s->queued.next = req;
+			break;
+		}
+		if (rc) {
+			char op[64];
+
+			sg_get_opcode_name(req->cmd->cdb[0], 0, sizeof(op), op);
+			log_warn("lun %s: %s: write to sg: %s", s->name, op, strerror(-rc));
+			set_host_only(req->cmd, rc == -ENODEV ? XEN_VSCSIIF_RSLT_HOST_NO_CONNECT
+							      : XEN_VSCSIIF_RSLT_HOST_ERROR);
+			req_complete(req);
+		}
+	}
+}
+
+/* The device is gone: every command it had will never come back. */
+static void sg_device_gone(struct sg_lun *s, int err)
+{
+	if (!s->gone)
+		log_err("lun %s: %s; failing its commands", s->name, strerror(err));
+	s->gone = true;
+	evloop_del(s->lun->loop, &s->h);
+	while (!list_empty(&s->submitted)) {
+		struct sg_req *req = s->submitted.next;
+
+		list_del(req);
+		s->nsubmitted--;
+		set_host_only(req->cmd, XEN_VSCSIIF_RSLT_HOST_NO_CONNECT);
+		req_complete(req);
+	}
+	while (!list_empty(&s->queued)) {
+		struct sg_req *req = s->queued.next;
+
+		list_del(req);
+		set_host_only(req->cmd, XEN_VSCSIIF_RSLT_HOST_NO_CONNECT);
+		req_complete(req);
+	}
+}
+
+static void sg_log_result(const struct sg_lun *s, const struct lun_cmd *cmd)
+{
+	char op[64], sense[256];
+
+	if (log_get_level() < LOG_LVL_DEBUG)
+		return;
+	sg_get_opcode_name(cmd->cdb[0], 0, sizeof(op), op);
+	if (cmd->sense_len)
+		sg_get_sense_str(NULL, cmd->sense, cmd->sense_len, 0, sizeof(sense), sense);
+	else
+		sense[0] = 0;
+	log_debug("lun %s: %s: status 0x%02x host %u resid %u %s", s->name, op,
+		  cmd->status, cmd->host, cmd->resid, sense);
+}
+
+static void sg_on_readable(struct evloop_handler *h, uint32_t events)
+{
+	struct sg_lun *s = h->arg;
+
+	(void)events;
+	for (;;) {
+		struct sg_io_hdr hdr;
+		ssize_t n;
+
+		memset(&hdr, 0, sizeof(hdr));
+		hdr.interface_id = 'S';
+		hdr.pack_id = -1;   /* any completed request */
+		n = read(s->h.fd, &hdr, sizeof(hdr));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN)
+				sg_device_gone(s, errno);
+			break;
+		}
+		if (n != (ssize_t)sizeof(hdr) || !hdr.usr_ptr) {
+			log_err("lun %s: short or foreign sg completion (%zd bytes)", s->name, n);
+			break;
+		}
+		struct sg_req *req = hdr.usr_ptr;
+
+		list_del(req);
+		s->nsubmitted--;
+		sg_fill_result(req, &hdr);
+		sg_log_result(s, req->cmd);
+		req_complete(req);
+	}
+	sg_drain_queue(s);
+}
+
+static void sg_on_kick(struct evloop_handler *h, uint32_t events)
+{
+	struct sg_lun *s = h->arg;
+	uint64_t v;
+
+	(void)events;
+	if (read(h->fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		log_err("lun %s: eventfd read: %s", s->name, strerror(errno));
+	s->kicked = false;
+	while (!list_empty(&s->deferred)) {
+		struct sg_req *req = s->deferred.next;
+
+		list_del(req);
+		req_complete(req);
+	}
+	while (s->tmf_head) {
+		struct sg_tmf *t = s->tmf_head;
+
+		s->tmf_head = t->next;
+		if (!s->tmf_head)
+			s->tmf_tail = NULL;
+		t->done(t->arg, t->rslt);
+		free(t);
+	}
+	sg_drain_queue(s);
+}
+
+/* INQUIRY through SG_IO, at open. */
+static int sg_inquiry(int fd, uint8_t *buf, size_t len, char *why, size_t whylen)
+{
+	uint8_t cdb[6] = { 0x12, 0, 0, 0, (uint8_t)len, 0 };
+	uint8_t sense[LUN_SENSE_MAX];
+	struct sg_io_hdr h = {
+		.interface_id = 'S',
+		.dxfer_direction = SG_DXFER_FROM_DEV,
+		.cmd_len = sizeof(cdb),
+		.mx_sb_len = sizeof(sense),
+		.dxfer_len = (unsigned)len,
+		.dxferp = buf,
+		.cmdp = cdb,
+		.sbp = sense,
+		.timeout = SG_OPEN_TIMEOUT_MS,
+	};
+
+	if (ioctl(fd, SG_IO, &h) < 0) {
+		snprintf(why, whylen, "INQUIRY: %s", strerror(errno));
+		return -errno;
+	}
+	if (h.status || h.host_status || (h.driver_status & 0x0f & ~DRIVER_SENSE)) {
+		char s[160] = "";
+
+		if (h.sb_len_wr)
+			sg_get_sense_str(NULL, sense, h.sb_len_wr, 0, sizeof(s), s);
+		snprintf(why, whylen, "INQUIRY failed: status 0x%02x host 0x%02x driver 0x%02x %s",
+			 h.status, h.host_status, h.driver_status, s);
+		return -EIO;
+	}
+	return 0;
+}
+
+static int sg_open(struct lun *lun, const char *pdev, const struct lun_config *cfg)
+{
+	struct sg_lun *s;
+	struct sg_scsi_id id;
+	uint8_t inq[96];
+	char why[200];
+	int fd, ver = 0, rc;
+
+	if (pdev[0] != '/') {
+		snprintf(lun->error, sizeof(lun->error), "lun %s: not resolved to a /dev/sg node", pdev);
+		return -EINVAL;
+	}
+	fd = open(pdev, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		snprintf(lun->error, sizeof(lun->error), "lun %s: open: %s", pdev, strerror(-rc));
+		return rc;
+	}
+	if (ioctl(fd, SG_GET_VERSION_NUM, &ver) < 0 || ver < 30000) {
+		snprintf(lun->error, sizeof(lun->error), "lun %s: not an sg v3 device", pdev);
+		close(fd);
+		return -ENODEV;
+	}
+	memset(inq, 0, sizeof(inq));
+	rc = sg_inquiry(fd, inq, sizeof(inq), why, sizeof(why));
+	if (rc) {
+		snprintf(lun->error, sizeof(lun->error), "lun %s: %s", pdev, why);
+		close(fd);
+		return rc;
+	}
+	if ((inq[0] >> 5) != 0) {
+		snprintf(lun->error, sizeof(lun->error),
+			 "lun %s: no logical unit behind it (peripheral qualifier %u)", pdev, inq[0] >> 5);
+		close(fd);
+		return -ENODEV;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		close(fd);
+		snprintf(lun->error, sizeof(lun->error), "lun %s: out of memory", pdev);
+		return -ENOMEM;
+	}
+	memset(&id, 0, sizeof(id));
+	if (ioctl(fd, SG_GET_SCSI_ID, &id) == 0)
+		snprintf(s->name, sizeof(s->name), "%s (%d:%d:%d:%d)", pdev, id.host_no, id.channel,
+			 id.scsi_id, id.lun);
+	else
+		snprintf(s->name, sizeof(s->name), "%s", pdev);
+	list_init(&s->queued);
+	list_init(&s->submitted);
+	list_init(&s->deferred);
+	s->lun = lun;
+	s->max_submitted = SG_QUEUE_DEFAULT;
+	lun->dev_type = inq[0] & 0x1f;
+	s->default_timeout_ms = (cfg && cfg->default_timeout_ms) ? cfg->default_timeout_ms
+								  : lun_default_timeout_ms(lun->dev_type);
+	s->h = (struct evloop_handler){ .fd = fd, .cb = sg_on_readable, .arg = s };
+	s->kick = (struct evloop_handler){ .fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC),
+					   .cb = sg_on_kick, .arg = s };
+	if (s->kick.fd < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	rc = evloop_add(lun->loop, &s->h, EPOLLIN);
+	if (rc)
+		goto fail;
+	rc = evloop_add(lun->loop, &s->kick, EPOLLIN);
+	if (rc) {
+		evloop_del(lun->loop, &s->h);
+		goto fail;
+	}
+	lun->priv = s;
+	snprintf(lun->desc, sizeof(lun->desc), "sg %.90s %.8s %.16s", s->name, (char *)inq + 8,
+		 (char *)inq + 16);
+	return 0;
+fail:
+	snprintf(lun->error, sizeof(lun->error), "lun %s: event loop: %s", pdev, strerror(-rc));
+	if (s->kick.fd >= 0)
+		close(s->kick.fd);
+	close(fd);
+	free(s);
+	return rc;
+}
+
+static int sg_submit(struct lun *lun, struct lun_cmd *cmd)
+{
+	struct sg_lun *s = lun->priv;
+	struct sg_req *req;
+	int rc;
+
+	if (s->gone)
+		return -ENODEV;
+	if (cmd->cdb_len == 0 || cmd->cdb_len > sizeof(cmd->cdb))
+		return -EINVAL;
+	if (cmd->xfer_len && sg_dxfer_dir(cmd) == 0)
+		return -EOPNOTSUPP;     /* bidirectional */
+	if (cmd->xfer_len >= SG_XFER_MAX)
+		return -EINVAL;
+	req = calloc(1, sizeof(*req));
+	if (!req)
+		return -ENOMEM;
+	req->cmd = cmd;
+	req->prev = req->next = req;
+	if (cmd->xfer_len && cmd->dir != LUN_DIR_NONE && cmd->iovcnt > SG_IOV_MAX) {
+		req->bounce = malloc(cmd->xfer_len);
+		if (!req->bounce) {
+			free(req);
+			return -ENOMEM;
+		}
+		if (cmd->dir == LUN_DIR_TO_DEV)
+			copy_from_iov(cmd, req->bounce);
+	}
+	cmd->drv = req;
+	if (list_empty(&s->queued) && s->nsubmitted < s->max_submitted) {
+		rc = sg_write_req(s, req);
+		if (rc == 0)
+			return 0;
+		if (rc != -EAGAIN) {
+			cmd->drv = NULL;
+			req_free(req);
+			return rc;
+		}
+	}
+	req->state = REQ_QUEUED;
+	list_add_tail(&s->queued, req);
+	return 0;
+}
+
+static int sg_abort(struct lun *lun, struct lun_cmd *cmd, lun_tmf_done_fn done, void *arg)
+{
+	struct sg_lun *s = lun->priv;
+	struct sg_req *req = cmd->drv;
+
+	if (!req || req->state == REQ_DONE)
+		return -ENOENT;
+	if (req->state == REQ_QUEUED) {
+		/* never reached the device: it is simply dropped */
+		defer(s, req, XEN_VSCSIIF_RSLT_HOST_ABORT);
+		return defer_tmf(s, done, arg, XEN_VSCSIIF_RSLT_RESET_SUCCESS);
+	}
+	log_info("lun %s: cannot abort a command sg already has; it completes on its own",
+		 s->name);
+	return defer_tmf(s, done, arg, XEN_VSCSIIF_RSLT_RESET_FAILED);
+}
+
+static int sg_reset(struct lun *lun, lun_tmf_done_fn done, void *arg)
+{
+	struct sg_lun *s = lun->priv;
+	int rc, how = SG_SCSI_RESET_DEVICE | SG_SCSI_RESET_NO_ESCALATE;
+
+	/* What the device has not seen yet is dropped by the reset too. */
+	while (!list_empty(&s->queued))
+		defer(s, s->queued.next, XEN_VSCSIIF_RSLT_HOST_RESET);
+	if (s->gone)
+		return defer_tmf(s, done, arg, XEN_VSCSIIF_RSLT_RESET_FAILED);
+	rc = ioctl(s->h.fd, SG_SCSI_RESET, &how);
+	if (rc < 0 && errno == EINVAL) {
+		/* kernels before 3.19 know no NO_ESCALATE and never escalated */
+		how = SG_SCSI_RESET_DEVICE;
+		rc = ioctl(s->h.fd, SG_SCSI_RESET, &how);
+	}
+	if (rc < 0) {
+		log_warn("lun %s: device reset: %s", s->name, strerror(errno));
+		return defer_tmf(s, done, arg, XEN_VSCSIIF_RSLT_RESET_FAILED);
+	}
+	log_info("lun %s: device reset", s->name);
+	return defer_tmf(s, done, arg, XEN_VSCSIIF_RSLT_RESET_SUCCESS);
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sg_close(struct lun *lun)
+{
+	struct sg_lun *s = lun->priv;
+
+	if (!s)
+		return;
+	/* Running commands may still move data: give them a moment to
+	 * finish and answer them truthfully. */
+	long deadline = now_ms() + SG_CLOSE_WAIT_MS;
+	while (!s->gone && !list_empty(&s->submitted)) {
+		long left = deadline - now_ms();
+		struct pollfd p = { .fd = s->h.fd, .events = POLLIN };
+
+		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+			break;
+		sg_on_readable(&s->h, EPOLLIN);
+	}
+	if (!list_empty(&s->submitted))
+		log_warn("lun %s: closing with commands still running on the device", s->name);
+	while (!list_empty(&s->submitted)) {
+		struct sg_req *req = s->submitted.next;
+
+		list_del(req);
+		set_host_only(req->cmd, XEN_VSCSIIF_RSLT_HOST_ABORT);
+		/* the kernel may still write into a bounce buffer it has */
+		req->bounce = NULL;
+		req_complete(req);
+	}
+	while (!list_empty(&s->queued)) {
+		struct sg_req *req = s->queued.next;
+
+		list_del(req);
+		set_host_only(req->cmd, XEN_VSCSIIF_RSLT_HOST_ABORT);
+		req_complete(req);
+	}
+	while (!list_empty(&s->deferred)) {
+		struct sg_req *req = s->deferred.next;
+
+		list_del(req);
+		req_complete(req);
+	}
+	while (s->tmf_head) {
+		struct sg_tmf *t = s->tmf_head;
+
+		s->tmf_head = t->next;
+		t->done(t->arg, t->rslt);
+		free(t);
+	}
+	if (!s->gone)
+		evloop_del(lun->loop, &s->h);
+	evloop_del(lun->loop, &s->kick);
+	close(s->h.fd);
+	close(s->kick.fd);
+	lun->priv = NULL;
+	free(s);
+}
+
+const struct lun_ops lun_sg_ops = {
+	.name = "sg",
+	.open = sg_open,
+	.submit = sg_submit,
+	.abort = sg_abort,
+	.reset = sg_reset,
+	.close = sg_close,
+};
