@@ -1,0 +1,1595 @@
+/* The iscsi LUN driver: one iSCSI session per LUN through libiscsi's async
+ * API, driven by the daemon's event loop.
+ *
+ * Data path. Each guest CDB goes out unchanged in a scsi_task we build
+ * (raw CDB, direction, expected length); data moves straight between the
+ * socket and the caller's iovecs (scsi_task_set_iov_in/out). Status, the
+ * raw sense bytes and the iSCSI residual come back unedited.
+ *
+ * Event loop. The libiscsi fd is registered for iscsi_which_events(), which
+ * is re-read after every iscsi_service() and every submit; the fd changes
+ * with every new connection and is re-registered then. submit() pushes the
+ * PDU out at once (iscsi_service(POLLOUT)) rather than waiting a loop round.
+ * Completions found inside submit/abort/reset are handed out later from an
+ * eventfd, never inside the call.
+ *
+ * Session loss. libiscsi's own reconnect replays in-flight commands on the
+ * new session. That is wrong for a pass-through: a replayed tape WRITE or
+ * SPACE moves the medium twice, and the guest cannot know. So automatic
+ * reconnect is off, and this driver runs its own: when the session drops,
+ * every command in flight completes with host TRANSPORT_DISRUPTED (the
+ * guest's SCSI layer retries those where retrying is safe: disks retry,
+ * tapes with retries 0 report the error), the context is destroyed and a
+ * fresh connect + login is tried with a backoff (250 ms doubling to 4 s).
+ * Commands submitted meanwhile are held, not failed, until the session is
+ * back (then sent; the target's power-on UNIT ATTENTION reaches the guest
+ * as it would from a real device), until their own timeout (TIME_OUT), or
+ * until the target has been gone for 120 s (TRANSPORT_FAILFAST, like the
+ * Linux iSCSI initiator's replacement timeout); after that new commands
+ * fail fast until the session is back.
+ *
+ * Timeouts. Each command has a deadline (its timeout, else the default of
+ * its device type) kept on a timerfd. When it passes, the command gets an
+ * ABORT TASK; once the target confirms, it completes with host TIME_OUT.
+ * A task-management request unanswered for 10 s drops the session.
+ *
+ * Abort and reset. abort() sends ABORT TASK, reset() LOGICAL UNIT RESET
+ * (through iscsi_task_mgmt_async: libiscsi's lun_reset helper cancels every
+ * local task before the target has even answered, and frees a PDU that may
+ * be half written). The answer is RESET_SUCCESS only when the target says
+ * FUNCTION COMPLETE (or, for an abort, that the task no longer exists);
+ * commands the target has dropped are then completed locally with host
+ * ABORT / RESET, after their command's own completion. A task is cancelled
+ * in libiscsi only once no output is queued, so that no PDU still refers
+ * to its buffers.
+ */
+#include "lun.h"
+#include "log.h"
+#include "pdev.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <iscsi/iscsi.h>
+#include <iscsi/scsi-lowlevel.h>
+#include <scsi/sg_lib.h>
+
+#include <xen/io/vscsiif.h>
+
+#define ISCSI_OPEN_TIMEOUT_MS 10000        /* connect + login + INQUIRY at attach */
+#define ISCSI_CONNECT_TIMEOUT_MS 10000     /* one reconnect attempt */
+#define ISCSI_TMF_TIMEOUT_MS 10000
+#define ISCSI_REPLACEMENT_TIMEOUT_MS 120000
+#define ISCSI_BACKOFF_MIN_MS 250
+#define ISCSI_BACKOFF_MAX_MS 4000
+#define ISCSI_DEFAULT_INITIATOR "iqn.2026-11.org.vscsi:scsiback"
+
+struct link {
+	struct link *prev, *next;
+};
+
+static void link_init(struct link *l) { l->prev = l->next = l; }
+static bool link_empty(const struct link *l) { return l->next == l; }
+
+static void link_del(struct link *l)
+{
+	l->prev->next = l->next;
+	l->next->prev = l->prev;
+	l->prev = l->next = l;
+}
+
+static void link_add_tail(struct link *head, struct link *l)
+{
+	l->prev = head->prev;
+	l->next = head;
+	head->prev->next = l;
+	head->prev = l;
+}
+
+#define link_entry(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+
+enum icmd_state {
+	IC_HELD,        /* waiting for the session */
+	IC_ACTIVE,      /* libiscsi has its task */
+	IC_DONE,        /* answered (deferred list) */
+	IC_ORPHAN,      /* answered by close(); libiscsi still has the task */
+};
+
+struct itmf;
+
+struct icmd {
+	struct link link;
+	struct iscsi_lun *d;
+	struct lun_cmd *cmd;
+	struct scsi_task *task;
+	uint64_t deadline;
+	enum icmd_state state;
+	uint8_t cancel_host;        /* host code if the task gets cancelled */
+	bool want_cancel;           /* the target dropped it: cancel locally */
+	struct itmf *abort_tmf;     /* ABORT TASK outstanding for it */
+	int niov;
+	struct scsi_iovec siov[];
+};
+
+struct itmf {
+	struct link link;
+	struct iscsi_lun *d;
+	bool reset;                 /* LOGICAL UNIT RESET, else ABORT TASK */
+	bool answered;
+	struct icmd *c;             /* ABORT: its command while it is in flight */
+	lun_tmf_done_fn done;       /* NULL: our own abort after a timeout */
+	void *arg;
+	uint64_t deadline;
+	int rslt;
+};
+
+enum session_state { ST_DOWN, ST_CONNECTING, ST_UP };
+enum conn_state { CONN_PENDING, CONN_OK, CONN_FAILED };
+
+struct iscsi_lun {
+	struct lun *lun;
+	struct pdev_info url;
+	char name[300];
+	char initiator[256];
+	char *chap_user, *chap_password;
+	unsigned default_timeout_ms;
+
+	struct iscsi_context *ctx;
+	enum session_state state;
+	enum conn_state conn;
+	char conn_error[256];
+	int sock_error;
+
+	struct evloop_handler io, timer, kick;
+	bool io_registered, loop_registered;
+	uint32_t io_events;
+	uint64_t timer_at;              /* armed expiry, 0: disarmed */
+	bool kicked;
+
+	struct link active, held, deferred, orphans, tmfs, tmf_done, orphan_tmfs;
+	int depth;                      /* nesting of our entry points */
+	int in_call;                    /* inside submit/abort/reset */
+	bool in_service;                /* libiscsi may be running our callbacks */
+	bool lost;
+	char lost_why[256];
+	struct icmd *cancelling;        /* being cancelled in libiscsi */
+	bool tearing_down;
+	uint8_t teardown_host;
+	bool closing;
+	bool dying;                     /* close() has started: no new work */
+	bool failfast;
+	uint64_t down_since, next_attempt, connect_deadline;
+	unsigned backoff_ms;
+	unsigned attempts;
+};
+
+/* snprintf that may truncate: messages and names are cut, never overrun. */
+__attribute__((format(printf, 3, 4)))
+static void fmt_into(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void after_service(struct iscsi_lun *d);
+static void service(struct iscsi_lun *d, int revents);
+
+/* ------------------------------------------------------------------ */
+/* libiscsi context                                                    */
+
+static void libiscsi_log(int level, const char *msg)
+{
+	log_debug("libiscsi[%d]: %s", level, msg);
+}
+
+static struct iscsi_context *new_context(struct iscsi_lun *d)
+{
+	struct iscsi_context *ctx = iscsi_create_context(d->initiator);
+
+	if (!ctx)
+		return NULL;
+	if (iscsi_set_targetname(ctx, d->url.target) ||
+	    iscsi_set_session_type(ctx, ISCSI_SESSION_NORMAL) ||
+	    iscsi_set_header_digest(ctx, ISCSI_HEADER_DIGEST_NONE_CRC32C)) {
+		iscsi_destroy_context(ctx);
+		return NULL;
+	}
+	if (d->chap_user && iscsi_set_initiator_username_pwd(ctx, d->chap_user, d->chap_password)) {
+		iscsi_destroy_context(ctx);
+		return NULL;
+	}
+	/* We reconnect ourselves; see the top of this file. */
+	iscsi_set_noautoreconnect(ctx, 1);
+	iscsi_set_log_fn(ctx, libiscsi_log);
+	iscsi_set_log_level(ctx, log_get_level() >= LOG_LVL_DEBUG ? 2 : 0);
+	return ctx;
+}
+
+static void login_cb(struct iscsi_context *ctx, int status, void *data, void *priv)
+{
+	struct iscsi_lun *d = priv;
+
+	(void)data;
+	if (d->conn != CONN_PENDING)
+		return;
+	if (status == SCSI_STATUS_GOOD) {
+		d->conn = CONN_OK;
+	} else {
+		d->conn = CONN_FAILED;
+		fmt_into(d->conn_error, sizeof(d->conn_error), "login: %s", iscsi_get_error(ctx));
+	}
+}
+
+static void connect_cb(struct iscsi_context *ctx, int status, void *data, void *priv)
+{
+	struct iscsi_lun *d = priv;
+
+	(void)data;
+	if (d->conn != CONN_PENDING)
+		return;
+	if (status != SCSI_STATUS_GOOD) {
+		d->conn = CONN_FAILED;
+		if (d->sock_error)
+			fmt_into(d->conn_error, sizeof(d->conn_error), "connect to %s: %s",
+				 d->url.portal, strerror(d->sock_error));
+		else
+			fmt_into(d->conn_error, sizeof(d->conn_error), "connect to %s: %s",
+				 d->url.portal, iscsi_get_error(ctx));
+		return;
+	}
+	if (iscsi_login_async(ctx, login_cb, d)) {
+		d->conn = CONN_FAILED;
+		fmt_into(d->conn_error, sizeof(d->conn_error), "login: %s", iscsi_get_error(ctx));
+	}
+}
+
+/* Starts connect + login on a new context. */
+static int start_connect(struct iscsi_lun *d)
+{
+	d->conn = CONN_PENDING;
+	d->sock_error = 0;
+	d->conn_error[0] = 0;
+	d->ctx = new_context(d);
+	if (!d->ctx) {
+		fmt_into(d->conn_error, sizeof(d->conn_error), "cannot create an iSCSI context");
+		d->conn = CONN_FAILED;
+		return -ENOMEM;
+	}
+	if (iscsi_connect_async(d->ctx, d->url.portal, connect_cb, d)) {
+		fmt_into(d->conn_error, sizeof(d->conn_error), "connect to %s: %s", d->url.portal,
+			 iscsi_get_error(d->ctx));
+		d->conn = CONN_FAILED;
+		return -EIO;
+	}
+	return 0;
+}
+
+/* Remembers a pending socket error before libiscsi reads (and clears) it,
+ * for a clear message ("Connection refused"). */
+static void peek_socket_error(struct iscsi_lun *d, int revents)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (d->conn != CONN_PENDING || !(revents & (POLLERR | POLLHUP)))
+		return;
+	if (getsockopt(iscsi_get_fd(d->ctx), SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err)
+		d->sock_error = err;
+}
+
+/* ------------------------------------------------------------------ */
+/* completions                                                         */
+
+static void kick(struct iscsi_lun *d)
+{
+	uint64_t one = 1;
+
+	if (d->kicked || d->closing)
+		return;
+	if (write(d->kick.fd, &one, sizeof(one)) == sizeof(one))
+		d->kicked = true;
+	else
+		log_err("lun %s: eventfd write: %s", d->name, strerror(errno));
+}
+
+static void free_task(struct icmd *c)
+{
+	if (c->task) {
+		scsi_free_scsi_task(c->task);
+		c->task = NULL;
+	}
+}
+
+static void set_host_only(struct lun_cmd *cmd, uint8_t host)
+{
+	cmd->status = 0;
+	cmd->host = host;
+	cmd->sense_len = 0;
+	cmd->resid = (uint32_t)cmd->xfer_len;
+}
+
+/* One line for a log: "Unit Attention: Power on, reset, ... (29/00)". */
+static void sense_summary(const uint8_t *sb, int len, char *out, size_t outlen)
+{
+	struct sg_scsi_sense_hdr h;
+	char key[48], asc[128];
+
+	if (len <= 0 || !sg_scsi_normalize_sense(sb, len, &h)) {
+		fmt_into(out, outlen, "%s", len > 0 ? "unparsable sense" : "no sense");
+		return;
+	}
+	sg_get_sense_key_str(h.sense_key, sizeof(key), key);
+	sg_get_asc_ascq_str(h.asc, h.ascq, sizeof(asc), asc);
+	fmt_into(out, outlen, "%s: %s (%02x/%02x)", key, asc, h.asc, h.ascq);
+}
+
+static void log_result(const struct iscsi_lun *d, const struct lun_cmd *cmd)
+{
+	char op[64], sense[256];
+
+	if (log_get_level() < LOG_LVL_DEBUG || (cmd->status == 0 && cmd->host == 0))
+		return;
+	sg_get_opcode_name(cmd->cdb[0], 0, sizeof(op), op);
+	sense_summary(cmd->sense, cmd->sense_len, sense, sizeof(sense));
+	log_debug("lun %s: %s: status 0x%02x host %u resid %u %s", d->name, op, cmd->status,
+		  cmd->host, cmd->resid, sense);
+}
+
+/* The command's results are set: answer it now, or from the loop if we
+ * are inside submit/abort/reset. */
+static void deliver(struct iscsi_lun *d, struct icmd *c)
+{
+	struct lun_cmd *cmd = c->cmd;
+
+	link_del(&c->link);
+	free_task(c);
+	if (c->abort_tmf) {
+		c->abort_tmf->c = NULL;
+		c->abort_tmf = NULL;
+	}
+	if (!link_empty(&d->tmf_done))
+		kick(d);   /* a TMF answer may have waited for this command */
+	log_result(d, cmd);
+	if (d->in_call) {
+		c->state = IC_DONE;
+		link_add_tail(&d->deferred, &c->link);
+		kick(d);
+		return;
+	}
+	cmd->drv = NULL;
+	free(c);
+	cmd->done(cmd);
+}
+
+static void fill_result(struct icmd *c, int status, struct scsi_task *task)
+{
+	struct lun_cmd *cmd = c->cmd;
+
+	cmd->status = (uint8_t)status;
+	cmd->host = XEN_VSCSIIF_RSLT_HOST_OK;
+	cmd->sense_len = 0;
+	cmd->resid = 0;
+	if (task->residual_status == SCSI_RESIDUAL_UNDERFLOW)
+		cmd->resid = task->residual > cmd->xfer_len ? (uint32_t)cmd->xfer_len
+							    : (uint32_t)task->residual;
+	if (status == SCSI_STATUS_CHECK_CONDITION && task->datain.data && task->datain.size >= 2) {
+		/* The SCSI Response data segment: SenseLength (2 bytes, big
+		 * endian), then the sense bytes as the target sent them. */
+		size_t len = (size_t)task->datain.data[0] << 8 | task->datain.data[1];
+
+		if (len > (size_t)task->datain.size - 2)
+			len = (size_t)task->datain.size - 2;
+		if (len > LUN_SENSE_MAX)
+			len = LUN_SENSE_MAX;
+		memcpy(cmd->sense, task->datain.data + 2, len);
+		cmd->sense_len = (uint8_t)len;
+	}
+}
+
+static void task_cb(struct iscsi_context *ctx, int status, void *data, void *priv)
+{
+	struct icmd *c = priv;
+	struct iscsi_lun *d = c->d;
+
+	(void)data;
+	if (d->cancelling == c)
+		d->cancelling = NULL;
+	if (c->state == IC_ORPHAN) {
+		/* close() has answered it already */
+		link_del(&c->link);
+		free_task(c);
+		free(c);
+		return;
+	}
+	if (c->state != IC_ACTIVE)
+		return;
+	switch (status) {
+	case SCSI_STATUS_CANCELLED:
+		if (c->cancel_host) {
+			set_host_only(c->cmd, c->cancel_host);
+		} else if (d->tearing_down) {
+			set_host_only(c->cmd, d->teardown_host);
+		} else {
+			/* libiscsi gave up the session (its deferred reconnect) */
+			set_host_only(c->cmd, XEN_VSCSIIF_RSLT_HOST_TRANSPORT_DISRUPTED);
+			if (!d->lost) {
+				d->lost = true;
+				fmt_into(d->lost_why, sizeof(d->lost_why), "%s", iscsi_get_error(ctx));
+			}
+		}
+		break;
+	case SCSI_STATUS_TIMEOUT:
+		set_host_only(c->cmd, XEN_VSCSIIF_RSLT_HOST_TIME_OUT);
+		break;
+	case SCSI_STATUS_ERROR:
+		log_warn("lun %s: command 0x%02x failed: %s", d->name, c->cmd->cdb[0],
+			 iscsi_get_error(ctx));
+		set_host_only(c->cmd, XEN_VSCSIIF_RSLT_HOST_ERROR);
+		break;
+	default:
+		if (status < 0 || status > 0xff) {
+			log_warn("lun %s: command 0x%02x: unexpected status 0x%x", d->name,
+				 c->cmd->cdb[0], (unsigned)status);
+			set_host_only(c->cmd, XEN_VSCSIIF_RSLT_HOST_ERROR);
+		} else {
+			fill_result(c, status, c->task);
+		}
+		break;
+	}
+	deliver(d, c);
+}
+
+/* Gives a command to libiscsi. */
+static int send_cmd(struct iscsi_lun *d, struct icmd *c)
+{
+	struct lun_cmd *cmd = c->cmd;
+	int dir = SCSI_XFER_NONE;
+	struct scsi_task *task;
+
+	if (cmd->xfer_len && cmd->dir == LUN_DIR_FROM_DEV)
+		dir = SCSI_XFER_READ;
+	else if (cmd->xfer_len && cmd->dir == LUN_DIR_TO_DEV)
+		dir = SCSI_XFER_WRITE;
+	task = scsi_create_task(cmd->cdb_len, cmd->cdb, dir,
+				dir == SCSI_XFER_NONE ? 0 : (int)cmd->xfer_len);
+	if (!task)
+		return -ENOMEM;
+	if (dir == SCSI_XFER_READ)
+		scsi_task_set_iov_in(task, c->siov, c->niov);
+	else if (dir == SCSI_XFER_WRITE)
+		scsi_task_set_iov_out(task, c->siov, c->niov);
+	c->task = task;
+	c->state = IC_ACTIVE;
+	link_add_tail(&d->active, &c->link);
+	if (iscsi_scsi_command_async(d->ctx, d->url.lun, task, task_cb, NULL, c)) {
+		log_warn("lun %s: cannot queue command 0x%02x: %s", d->name, cmd->cdb[0],
+			 iscsi_get_error(d->ctx));
+		link_del(&c->link);
+		free_task(c);
+		c->state = IC_HELD;
+		return -EIO;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* timer                                                               */
+
+static void arm_at(struct iscsi_lun *d, uint64_t when)
+{
+	struct itimerspec its = { 0 };
+
+	if (d->closing || (d->timer_at && d->timer_at <= when))
+		return;
+	if (when == 0)
+		when = 1;
+	its.it_value.tv_sec = (time_t)(when / 1000);
+	its.it_value.tv_nsec = (long)(when % 1000) * 1000000;
+	if (timerfd_settime(d->timer.fd, TFD_TIMER_ABSTIME, &its, NULL))
+		log_err("lun %s: timerfd: %s", d->name, strerror(errno));
+	else
+		d->timer_at = when;
+}
+
+/* Arms the timer for the earliest thing to watch. */
+static void arm_timer(struct iscsi_lun *d)
+{
+	uint64_t t = UINT64_MAX;
+
+	if (d->state == ST_DOWN)
+		t = d->next_attempt;
+	else if (d->state == ST_CONNECTING)
+		t = d->connect_deadline;
+	for (struct link *l = d->held.next; l != &d->held; l = l->next) {
+		struct icmd *c = link_entry(l, struct icmd, link);
+
+		if (c->deadline < t)
+			t = c->deadline;
+	}
+	if (!link_empty(&d->held) && d->down_since &&
+	    d->down_since + ISCSI_REPLACEMENT_TIMEOUT_MS < t)
+		t = d->down_since + ISCSI_REPLACEMENT_TIMEOUT_MS;
+	for (struct link *l = d->active.next; l != &d->active; l = l->next) {
+		struct icmd *c = link_entry(l, struct icmd, link);
+
+		if (!c->cancel_host && c->deadline < t)
+			t = c->deadline;
+	}
+	for (struct link *l = d->tmfs.next; l != &d->tmfs; l = l->next) {
+		struct itmf *m = link_entry(l, struct itmf, link);
+
+		if (m->deadline < t)
+			t = m->deadline;
+	}
+	if (t != UINT64_MAX)
+		arm_at(d, t);
+}
+
+/* ------------------------------------------------------------------ */
+/* task management                                                     */
+
+static struct itmf *new_tmf(struct iscsi_lun *d, bool reset, lun_tmf_done_fn done, void *arg)
+{
+	struct itmf *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return NULL;
+	m->d = d;
+	m->reset = reset;
+	m->done = done;
+	m->arg = arg;
+	link_init(&m->link);
+	return m;
+}
+
+/* Records the answer; it is handed out from the loop. */
+static void tmf_answer(struct iscsi_lun *d, struct itmf *m, int rslt)
+{
+	m->rslt = rslt;
+	m->answered = true;
+	link_del(&m->link);
+	link_add_tail(&d->tmf_done, &m->link);
+	kick(d);
+}
+
+/* An answer waits for the commands it ended to complete first. */
+static bool tmf_ready(struct iscsi_lun *d, const struct itmf *m)
+{
+	if (!m->reset)
+		return m->c == NULL;
+	for (struct link *l = d->active.next; l != &d->active; l = l->next) {
+		struct icmd *c = link_entry(l, struct icmd, link);
+
+		if (c->want_cancel && c->cancel_host == XEN_VSCSIIF_RSLT_HOST_RESET)
+			return false;
+	}
+	return true;
+}
+
+static void session_drop(struct iscsi_lun *d, const char *why)
+{
+	if (d->lost)
+		return;
+	d->lost = true;
+	fmt_into(d->lost_why, sizeof(d->lost_why), "%s", why);
+}
+
+static void tmf_cb(struct iscsi_context *ctx, int status, void *data, void *priv)
+{
+	struct itmf *m = priv;
+	struct iscsi_lun *d = m->d;
+	uint32_t resp = 0xff;
+
+	(void)ctx;
+	if (m->answered)
+		return;
+	if (status == SCSI_STATUS_GOOD && data)
+		resp = *(uint32_t *)data;
+	if (m->reset) {
+		if (resp == ISCSI_TMR_FUNC_COMPLETE) {
+			/* the LU has dropped every task: finish ours */
+			for (struct link *l = d->active.next; l != &d->active; l = l->next) {
+				struct icmd *c = link_entry(l, struct icmd, link);
+
+				c->want_cancel = true;
+				if (!c->cancel_host)
+					c->cancel_host = XEN_VSCSIIF_RSLT_HOST_RESET;
+			}
+			log_info("lun %s: logical unit reset done", d->name);
+			tmf_answer(d, m, XEN_VSCSIIF_RSLT_RESET_SUCCESS);
+		} else {
+			if (!d->tearing_down)
+				log_warn("lun %s: logical unit reset refused (response %u%s)", d->name,
+					 resp, status == SCSI_STATUS_GOOD ? "" : ", no answer");
+			tmf_answer(d, m, XEN_VSCSIIF_RSLT_RESET_FAILED);
+		}
+		return;
+	}
+	if (resp == ISCSI_TMR_FUNC_COMPLETE || resp == ISCSI_TMR_TASK_DOES_NOT_EXIST) {
+		if (m->c)
+			m->c->want_cancel = true;
+		tmf_answer(d, m, XEN_VSCSIIF_RSLT_RESET_SUCCESS);
+		return;
+	}
+	if (!d->tearing_down)
+		log_warn("lun %s: ABORT TASK refused (response %u%s)", d->name, resp,
+			 status == SCSI_STATUS_GOOD ? "" : ", no answer");
+	if (m->c) {
+		if (!m->done && !d->tearing_down)
+			/* our own abort after a timeout: the command must end */
+			session_drop(d, "the target did not abort a timed-out command");
+		else if (!d->tearing_down)
+			m->c->cancel_host = 0;   /* it keeps running */
+	}
+	tmf_answer(d, m, XEN_VSCSIIF_RSLT_RESET_FAILED);
+}
+
+/* Sends ABORT TASK for c; done NULL: our own, after a timeout. */
+static int send_abort(struct iscsi_lun *d, struct icmd *c, lun_tmf_done_fn done, void *arg)
+{
+	struct itmf *m = new_tmf(d, false, done, arg);
+
+	if (!m)
+		return -ENOMEM;
+	m->c = c;
+	m->deadline = now_ms() + ISCSI_TMF_TIMEOUT_MS;
+	link_add_tail(&d->tmfs, &m->link);
+	c->abort_tmf = m;
+	if (iscsi_task_mgmt_abort_task_async(d->ctx, c->task, tmf_cb, m)) {
+		link_del(&m->link);
+		c->abort_tmf = NULL;
+		free(m);
+		return -EIO;
+	}
+	arm_at(d, m->deadline);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* session                                                             */
+
+static void update_io(struct iscsi_lun *d)
+{
+	if (!d->loop_registered || d->closing)
+		return;
+	if (!d->ctx) {
+		if (d->io_registered) {
+			evloop_del(d->lun->loop, &d->io);
+			d->io_registered = false;
+		}
+		return;
+	}
+	int fd = iscsi_get_fd(d->ctx);
+	uint32_t ev = (uint32_t)iscsi_which_events(d->ctx) & (POLLIN | POLLOUT);
+
+	if (d->io_registered && fd != d->io.fd) {
+		evloop_del(d->lun->loop, &d->io);
+		d->io_registered = false;
+	}
+	if (fd < 0)
+		return;
+	if (!d->io_registered) {
+		d->io.fd = fd;
+		if (evloop_add(d->lun->loop, &d->io, ev) == 0) {
+			d->io_registered = true;
+			d->io_events = ev;
+		} else {
+			log_err("lun %s: cannot watch the iSCSI socket", d->name);
+		}
+	} else if (ev != d->io_events) {
+		if (evloop_mod(d->lun->loop, &d->io, ev) == 0)
+			d->io_events = ev;
+	}
+}
+
+/* Destroys the context; whatever libiscsi still had completes with host. */
+static void teardown_ctx(struct iscsi_lun *d, uint8_t host)
+{
+	struct iscsi_context *ctx = d->ctx;
+
+	if (d->io_registered) {
+		evloop_del(d->lun->loop, &d->io);
+		d->io_registered = false;
+	}
+	if (!ctx)
+		return;
+	d->ctx = NULL;
+	d->tearing_down = true;
+	d->teardown_host = host;
+	d->in_service = true;
+	iscsi_destroy_context(ctx);
+	d->in_service = false;
+	/* Tasks libiscsi freed without calling back. */
+	while (!link_empty(&d->active)) {
+		struct icmd *c = link_entry(d->active.next, struct icmd, link);
+
+		set_host_only(c->cmd, c->cancel_host ? c->cancel_host : host);
+		deliver(d, c);
+		if (d->closing)
+			break;
+	}
+	while (!link_empty(&d->orphans)) {
+		struct icmd *c = link_entry(d->orphans.next, struct icmd, link);
+
+		link_del(&c->link);
+		free_task(c);
+		free(c);
+	}
+	while (!link_empty(&d->tmfs)) {
+		struct itmf *m = link_entry(d->tmfs.next, struct itmf, link);
+
+		if (m->c) {
+			m->c->abort_tmf = NULL;
+			m->c = NULL;
+		}
+		tmf_answer(d, m, XEN_VSCSIIF_RSLT_RESET_FAILED);
+	}
+	d->tearing_down = false;
+	d->lost = false;
+}
+
+static void schedule_attempt(struct iscsi_lun *d)
+{
+	uint64_t now = now_ms();
+
+	d->state = ST_DOWN;
+	d->next_attempt = now + d->backoff_ms;
+	d->backoff_ms = d->backoff_ms ? d->backoff_ms * 2 : ISCSI_BACKOFF_MIN_MS;
+	if (d->backoff_ms > ISCSI_BACKOFF_MAX_MS)
+		d->backoff_ms = ISCSI_BACKOFF_MAX_MS;
+	arm_at(d, d->next_attempt);
+}
+
+static void session_lost(struct iscsi_lun *d)
+{
+	log_warn("lun %s: session lost (%s); commands in flight end with TRANSPORT_DISRUPTED, "
+		 "reconnecting", d->name, d->lost_why[0] ? d->lost_why : "connection closed");
+	teardown_ctx(d, XEN_VSCSIIF_RSLT_HOST_TRANSPORT_DISRUPTED);
+	if (d->closing)
+		return;
+	if (!d->down_since)
+		d->down_since = now_ms();
+	d->backoff_ms = 0;
+	d->attempts = 0;
+	schedule_attempt(d);
+}
+
+static void attempt_failed(struct iscsi_lun *d, const char *why)
+{
+	if (d->attempts++ == 0)
+		log_warn("lun %s: reconnect: %s; retrying", d->name, why);
+	else
+		log_debug("lun %s: reconnect attempt %u: %s", d->name, d->attempts, why);
+	teardown_ctx(d, XEN_VSCSIIF_RSLT_HOST_TRANSPORT_DISRUPTED);
+	if (!d->closing)
+		schedule_attempt(d);
+}
+
+static void try_connect(struct iscsi_lun *d)
+{
+	if (start_connect(d)) {
+		attempt_failed(d, d->conn_error);
+		return;
+	}
+	d->state = ST_CONNECTING;
+	d->connect_deadline = now_ms() + ISCSI_CONNECT_TIMEOUT_MS;
+	arm_at(d, d->connect_deadline);
+	update_io(d);
+}
+
+static void session_up(struct iscsi_lun *d)
+{
+	uint64_t down = d->down_since ? now_ms() - d->down_since : 0;
+
+	d->state = ST_UP;
+	d->down_since = 0;
+	d->backoff_ms = 0;
+	d->attempts = 0;
+	d->failfast = false;
+	log_info("lun %s: session re-established after %" PRIu64 " ms", d->name, down);
+	/* Send what waited, in order. */
+	while (!link_empty(&d->held) && !d->closing) {
+		struct icmd *c = link_entry(d->held.next, struct icmd, link);
+
+		link_del(&c->link);
+		if (send_cmd(d, c)) {
+			link_add_tail(&d->held, &c->link);   /* deliver() unlinks it */
+			set_host_only(c->cmd, XEN_VSCSIIF_RSLT_HOST_ERROR);
+			deliver(d, c);
+		}
+	}
+}
+
+/* Which tasks libiscsi may forget now: only when no output is queued, as
+ * a queued PDU (a command being written, its Data-Out) points at the
+ * task and its buffers. */
+static bool can_cancel_locally(struct iscsi_lun *d)
+{
+	return iscsi_out_queue_length(d->ctx) == 0 && !(iscsi_which_events(d->ctx) & POLLOUT);
+}
+
+static struct icmd *first_to_cancel(struct iscsi_lun *d)
+{
+	for (struct link *l = d->active.next; l != &d->active; l = l->next) {
+		struct icmd *c = link_entry(l, struct icmd, link);
+
+		if (c->want_cancel)
+			return c;
+	}
+	return NULL;
+}
+
+static void process_cancels(struct iscsi_lun *d)
+{
+	struct icmd *c;
+
+	while (!d->closing && d->ctx && (c = first_to_cancel(d)) && can_cancel_locally(d)) {
+		d->cancelling = c;
+		d->in_service = true;
+		iscsi_scsi_cancel_task(d->ctx, c->task);
+		d->in_service = false;
+		if (d->cancelling == c) {
+			/* libiscsi did not call back: it no longer knew the task */
+			d->cancelling = NULL;
+			set_host_only(c->cmd, c->cancel_host);
+			deliver(d, c);
+		}
+	}
+}
+
+/* The common tail of every entry point: react to what callbacks found. */
+static void after_service(struct iscsi_lun *d)
+{
+	if (d->closing)
+		return;
+	if (d->state == ST_UP && d->lost) {
+		session_lost(d);
+	} else if (d->state == ST_CONNECTING) {
+		if (d->conn == CONN_OK)
+			session_up(d);
+		else if (d->conn == CONN_FAILED)
+			attempt_failed(d, d->conn_error);
+	}
+	if (d->closing)
+		return;
+	if (d->state == ST_UP && d->ctx) {
+		process_cancels(d);
+		if (d->closing)
+			return;
+		if (d->lost) {
+			session_lost(d);
+			if (d->closing)
+				return;
+		}
+	}
+	update_io(d);
+}
+
+/* iscsi_service with the bookkeeping around it. */
+static void service(struct iscsi_lun *d, int revents)
+{
+	int rc;
+
+	if (!d->ctx || d->in_service)
+		return;
+	if (d->state == ST_CONNECTING)
+		peek_socket_error(d, revents);
+	d->in_service = true;
+	rc = iscsi_service(d->ctx, revents);
+	d->in_service = false;
+	if (rc < 0 && !d->closing) {
+		if (d->state == ST_UP)
+			session_drop(d, iscsi_get_error(d->ctx));
+		else if (d->state == ST_CONNECTING && d->conn == CONN_PENDING) {
+			d->conn = CONN_FAILED;
+			if (d->sock_error)
+				fmt_into(d->conn_error, sizeof(d->conn_error), "connect to %s: %s",
+					 d->url.portal, strerror(d->sock_error));
+			else
+				fmt_into(d->conn_error, sizeof(d->conn_error), "%s",
+					 iscsi_get_error(d->ctx));
+		}
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* loop handlers                                                       */
+
+static void final_free(struct iscsi_lun *d);
+
+static void leave(struct iscsi_lun *d)
+{
+	if (--d->depth == 0 && d->closing)
+		final_free(d);
+}
+
+static void on_io(struct evloop_handler *h, uint32_t events)
+{
+	struct iscsi_lun *d = h->arg;
+
+	d->depth++;
+	service(d, (int)(events & (EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP)));
+	/* Commands submitted from completions: push them out now. */
+	if (!d->closing && d->ctx && d->state == ST_UP && !d->lost &&
+	    (iscsi_which_events(d->ctx) & POLLOUT))
+		service(d, POLLOUT);
+	after_service(d);
+	leave(d);
+}
+
+static void on_timer(struct evloop_handler *h, uint32_t events)
+{
+	struct iscsi_lun *d = h->arg;
+	uint64_t v, now = now_ms();
+
+	(void)events;
+	d->depth++;
+	if (read(h->fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		log_err("lun %s: timerfd read: %s", d->name, strerror(errno));
+	d->timer_at = 0;
+
+	if (d->state == ST_DOWN && now >= d->next_attempt) {
+		try_connect(d);
+	} else if (d->state == ST_CONNECTING && now >= d->connect_deadline) {
+		d->conn = CONN_FAILED;
+		fmt_into(d->conn_error, sizeof(d->conn_error), "no login within %d ms",
+			 ISCSI_CONNECT_TIMEOUT_MS);
+	}
+	if (d->closing)
+		goto out;
+
+	/* Held commands: their own timeout, or the target gone too long. */
+	bool failfast = d->state != ST_UP && d->down_since &&
+			now >= d->down_since + ISCSI_REPLACEMENT_TIMEOUT_MS;
+	if (failfast && !d->failfast) {
+		log_warn("lun %s: target unreachable for %d s; failing commands until it is back",
+			 d->name, ISCSI_REPLACEMENT_TIMEOUT_MS / 1000);
+		d->failfast = true;
+	}
+	for (struct link *l = d->held.next; l != &d->held && !d->closing;) {
+		struct icmd *c = link_entry(l, struct icmd, link);
+
+		l = l->next;
+		if (d->failfast)
+			set_host_only(c->cmd, XEN_VSCSIIF_RSLT_HOST_TRANSPORT_FAILFAST);
+		else if (now >= c->deadline)
+			set_host_only(c->cmd, XEN_VSCSIIF_RSLT_HOST_TIME_OUT);
+		else
+			continue;
+		deliver(d, c);
+		l = d->held.next;
+	}
+	if (d->closing)
+		goto out;
+
+	if (d->state == ST_UP && d->ctx) {
+		for (struct link *l = d->active.next; l != &d->active; l = l->next) {
+			struct icmd *c = link_entry(l, struct icmd, link);
+			char op[64];
+
+			if (c->cancel_host || c->abort_tmf || now < c->deadline)
+				continue;
+			sg_get_opcode_name(c->cmd->cdb[0], 0, sizeof(op), op);
+			log_warn("lun %s: %s timed out after %u ms; aborting it", d->name, op,
+				 c->cmd->timeout_ms ? c->cmd->timeout_ms : d->default_timeout_ms);
+			c->cancel_host = XEN_VSCSIIF_RSLT_HOST_TIME_OUT;
+			if (send_abort(d, c, NULL, NULL)) {
+				session_drop(d, "cannot send ABORT TASK for a timed-out command");
+				break;
+			}
+		}
+		for (struct link *l = d->tmfs.next; l != &d->tmfs; l = l->next) {
+			struct itmf *m = link_entry(l, struct itmf, link);
+
+			if (now >= m->deadline) {
+				session_drop(d, "task management request unanswered");
+				break;
+			}
+		}
+		/* libiscsi's own housekeeping (its timeouts are off) */
+		service(d, 0);
+	}
+	after_service(d);
+	if (!d->closing)
+		arm_timer(d);
+out:
+	leave(d);
+}
+
+static void on_kick(struct evloop_handler *h, uint32_t events)
+{
+	struct iscsi_lun *d = h->arg;
+	uint64_t v;
+
+	(void)events;
+	d->depth++;
+	if (read(h->fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		log_err("lun %s: eventfd read: %s", d->name, strerror(errno));
+	d->kicked = false;
+	while (!link_empty(&d->deferred) && !d->closing) {
+		struct icmd *c = link_entry(d->deferred.next, struct icmd, link);
+		struct lun_cmd *cmd = c->cmd;
+
+		link_del(&c->link);
+		cmd->drv = NULL;
+		free(c);
+		cmd->done(cmd);
+	}
+	for (struct link *l = d->tmf_done.next; l != &d->tmf_done && !d->closing;) {
+		struct itmf *m = link_entry(l, struct itmf, link);
+
+		l = l->next;
+		if (!tmf_ready(d, m))
+			continue;
+		link_del(&m->link);
+		if (m->done)
+			m->done(m->arg, m->rslt);
+		free(m);
+		l = d->tmf_done.next;
+	}
+	leave(d);
+}
+
+/* ------------------------------------------------------------------ */
+/* open                                                                */
+
+/* Runs libiscsi outside the event loop until pred holds or time is up. */
+static int pump(struct iscsi_lun *d, uint64_t deadline, bool (*pred)(struct iscsi_lun *, void *),
+		void *arg)
+{
+	while (!pred(d, arg)) {
+		uint64_t now = now_ms();
+		struct pollfd p;
+
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		p.fd = iscsi_get_fd(d->ctx);
+		p.events = (short)iscsi_which_events(d->ctx);
+		p.revents = 0;
+		uint64_t wait = deadline - now;
+		if (poll(&p, 1, (int)(wait > 100 ? 100 : wait)) < 0 && errno != EINTR)
+			return -errno;
+		if (d->conn == CONN_PENDING)
+			peek_socket_error(d, p.revents);
+		d->in_service = true;
+		int rc = iscsi_service(d->ctx, p.revents);
+		d->in_service = false;
+		if (rc < 0) {
+			if (d->conn == CONN_PENDING) {
+				d->conn = CONN_FAILED;
+				if (d->sock_error)
+					fmt_into(d->conn_error, sizeof(d->conn_error), "connect to %s: %s",
+						 d->url.portal, strerror(d->sock_error));
+				else
+					fmt_into(d->conn_error, sizeof(d->conn_error), "%s",
+						 iscsi_get_error(d->ctx));
+			}
+			if (!pred(d, arg))
+				return -EIO;
+		}
+	}
+	return 0;
+}
+
+static bool conn_settled(struct iscsi_lun *d, void *arg)
+{
+	(void)arg;
+	return d->conn != CONN_PENDING;
+}
+
+struct inquiry_wait {
+	bool done;
+	int status;
+	uint8_t sense[LUN_SENSE_MAX];
+	uint8_t sense_len;
+};
+
+static void inquiry_cb(struct iscsi_context *ctx, int status, void *data, void *priv)
+{
+	struct inquiry_wait *w = priv;
+	struct scsi_task *task = data;
+
+	(void)ctx;
+	w->done = true;
+	w->status = status;
+	if (status == SCSI_STATUS_CHECK_CONDITION && task && task->datain.size >= 2) {
+		size_t len = (size_t)task->datain.data[0] << 8 | task->datain.data[1];
+
+		if (len > (size_t)task->datain.size - 2)
+			len = (size_t)task->datain.size - 2;
+		if (len > LUN_SENSE_MAX)
+			len = LUN_SENSE_MAX;
+		memcpy(w->sense, task->datain.data + 2, len);
+		w->sense_len = (uint8_t)len;
+	}
+}
+
+static bool inquiry_done(struct iscsi_lun *d, void *arg)
+{
+	(void)d;
+	return ((struct inquiry_wait *)arg)->done;
+}
+
+/* Standard INQUIRY over the fresh session: the device type. */
+static int open_inquiry(struct iscsi_lun *d, uint64_t deadline, uint8_t *inq, size_t len,
+			char *why, size_t whylen)
+{
+	uint8_t cdb[6] = { 0x12, 0, 0, 0, (uint8_t)len, 0 };
+	struct scsi_iovec iov = { inq, len };
+	struct inquiry_wait w = { 0 };
+	struct scsi_task *task = scsi_create_task(6, cdb, SCSI_XFER_READ, (int)len);
+	int rc;
+
+	if (!task) {
+		fmt_into(why, whylen, "out of memory");
+		return -ENOMEM;
+	}
+	scsi_task_set_iov_in(task, &iov, 1);
+	if (iscsi_scsi_command_async(d->ctx, d->url.lun, task, inquiry_cb, NULL, &w)) {
+		fmt_into(why, whylen, "INQUIRY: %s", iscsi_get_error(d->ctx));
+		scsi_free_scsi_task(task);
+		return -EIO;
+	}
+	rc = pump(d, deadline, inquiry_done, &w);
+	if (rc) {
+		fmt_into(why, whylen, "INQUIRY: %s", rc == -ETIMEDOUT ? "no answer" : iscsi_get_error(d->ctx));
+		/* destroying the context cancels the task before we free it */
+		iscsi_destroy_context(d->ctx);
+		d->ctx = NULL;
+		scsi_free_scsi_task(task);
+		return rc;
+	}
+	scsi_free_scsi_task(task);
+	if (w.status == SCSI_STATUS_CHECK_CONDITION) {
+		char s[200];
+
+		sense_summary(w.sense, w.sense_len, s, sizeof(s));
+		fmt_into(why, whylen, "INQUIRY failed: %s", s);
+		return -EIO;
+	}
+	if (w.status != SCSI_STATUS_GOOD) {
+		fmt_into(why, whylen, "INQUIRY failed: %s", iscsi_get_error(d->ctx));
+		return -EIO;
+	}
+	return 0;
+}
+
+static void free_lun(struct iscsi_lun *d)
+{
+	if (d->timer.fd >= 0)
+		close(d->timer.fd);
+	if (d->kick.fd >= 0)
+		close(d->kick.fd);
+	free(d->chap_user);
+	free(d->chap_password);
+	free(d);
+}
+
+static int iscsi_open(struct lun *lun, const char *pdev, const struct lun_config *cfg)
+{
+	struct iscsi_lun *d;
+	uint8_t inq[96];
+	char why[256];
+	int rc;
+
+	d = calloc(1, sizeof(*d));
+	if (!d) {
+		fmt_into(lun->error, sizeof(lun->error), "lun %s: out of memory", pdev);
+		return -ENOMEM;
+	}
+	d->timer.fd = d->kick.fd = -1;
+	rc = pdev_parse_iscsi(pdev, &d->url, lun->error, sizeof(lun->error));
+	if (rc) {
+		free_lun(d);
+		return rc;
+	}
+	d->lun = lun;
+	fmt_into(d->name, sizeof(d->name), "%s", d->url.path);
+	fmt_into(d->initiator, sizeof(d->initiator), "%s",
+		 cfg && cfg->initiator_iqn && cfg->initiator_iqn[0] ? cfg->initiator_iqn
+								   : ISCSI_DEFAULT_INITIATOR);
+	if (cfg && cfg->chap_user && cfg->chap_user[0]) {
+		d->chap_user = strdup(cfg->chap_user);
+		d->chap_password = strdup(cfg->chap_password ? cfg->chap_password : "");
+		if (!d->chap_user || !d->chap_password) {
+			fmt_into(lun->error, sizeof(lun->error), "lun %s: out of memory", d->name);
+			free_lun(d);
+			return -ENOMEM;
+		}
+	}
+	link_init(&d->active);
+	link_init(&d->held);
+	link_init(&d->deferred);
+	link_init(&d->orphans);
+	link_init(&d->tmfs);
+	link_init(&d->tmf_done);
+	link_init(&d->orphan_tmfs);
+
+	/* Connect, log in and ask what the device is, synchronously. */
+	uint64_t deadline = now_ms() + ISCSI_OPEN_TIMEOUT_MS;
+	rc = start_connect(d);
+	if (rc == 0)
+		rc = pump(d, deadline, conn_settled, NULL);
+	if (rc == -ETIMEDOUT)
+		fmt_into(d->conn_error, sizeof(d->conn_error), "connect to %s: no login within %d s",
+			 d->url.portal, ISCSI_OPEN_TIMEOUT_MS / 1000);
+	if (rc == 0 && d->conn != CONN_OK)
+		rc = -EIO;
+	if (rc) {
+		fmt_into(lun->error, sizeof(lun->error), "lun %s: %s", d->name,
+			 d->conn_error[0] ? d->conn_error : strerror(-rc));
+		if (d->sock_error && rc != -ETIMEDOUT)
+			rc = -d->sock_error;
+		goto fail;
+	}
+	memset(inq, 0, sizeof(inq));
+	rc = open_inquiry(d, deadline, inq, sizeof(inq), why, sizeof(why));
+	if (rc) {
+		fmt_into(lun->error, sizeof(lun->error), "lun %s: %s", d->name, why);
+		goto fail;
+	}
+	if (inq[0] >> 5) {
+		fmt_into(lun->error, sizeof(lun->error),
+			 "lun %s: target has no LUN %u (peripheral qualifier %u)", d->name, d->url.lun,
+			 inq[0] >> 5);
+		rc = -ENODEV;
+		goto fail;
+	}
+	lun->dev_type = inq[0] & 0x1f;
+	d->default_timeout_ms = cfg && cfg->default_timeout_ms ? cfg->default_timeout_ms
+							       : lun_default_timeout_ms(lun->dev_type);
+
+	/* From here on, asynchronous through the loop. */
+	d->timer = (struct evloop_handler){ .fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC),
+					    .cb = on_timer, .arg = d };
+	d->kick = (struct evloop_handler){ .fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC),
+					   .cb = on_kick, .arg = d };
+	d->io = (struct evloop_handler){ .fd = -1, .cb = on_io, .arg = d };
+	if (d->timer.fd < 0 || d->kick.fd < 0) {
+		rc = -errno;
+		fmt_into(lun->error, sizeof(lun->error), "lun %s: %s", d->name, strerror(-rc));
+		goto fail;
+	}
+	rc = evloop_add(lun->loop, &d->timer, EPOLLIN);
+	if (rc == 0) {
+		rc = evloop_add(lun->loop, &d->kick, EPOLLIN);
+		if (rc)
+			evloop_del(lun->loop, &d->timer);
+	}
+	if (rc) {
+		fmt_into(lun->error, sizeof(lun->error), "lun %s: event loop: %s", d->name, strerror(-rc));
+		goto fail;
+	}
+	d->loop_registered = true;
+	d->state = ST_UP;
+	update_io(d);
+	if (!d->io_registered) {
+		evloop_del(lun->loop, &d->timer);
+		evloop_del(lun->loop, &d->kick);
+		fmt_into(lun->error, sizeof(lun->error), "lun %s: cannot watch the iSCSI socket", d->name);
+		rc = -EIO;
+		goto fail;
+	}
+	lun->priv = d;
+	fmt_into(lun->desc, sizeof(lun->desc), "iscsi %.90s %.8s %.16s", d->name, (char *)inq + 8,
+		 (char *)inq + 16);
+	log_info("lun %s: connected (%.8s %.16s, type 0x%02x)", d->name, (char *)inq + 8,
+		 (char *)inq + 16, lun->dev_type);
+	return 0;
+fail:
+	if (d->ctx)
+		iscsi_destroy_context(d->ctx);
+	free_lun(d);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* submit / abort / reset / close                                      */
+
+static void enter_call(struct iscsi_lun *d)
+{
+	d->depth++;
+	d->in_call++;
+}
+
+static void leave_call(struct iscsi_lun *d)
+{
+	d->in_call--;
+	leave(d);
+}
+
+/* Pushes queued PDUs out at once, unless libiscsi is already running. */
+static void flush_out(struct iscsi_lun *d)
+{
+	if (d->ctx && d->state == ST_UP && !d->in_service && !d->lost)
+		service(d, POLLOUT);
+	if (!d->in_service)
+		after_service(d);
+}
+
+static int iscsi_submit(struct lun *lun, struct lun_cmd *cmd)
+{
+	struct iscsi_lun *d = lun->priv;
+	struct icmd *c;
+	size_t total = 0;
+
+	if (d->dying)
+		return -ENODEV;
+	if (cmd->cdb_len == 0 || cmd->cdb_len > sizeof(cmd->cdb))
+		return -EINVAL;
+	if (cmd->xfer_len && cmd->dir == LUN_DIR_BIDI)
+		return -EOPNOTSUPP;   /* libiscsi has no bidirectional commands */
+	if (cmd->xfer_len > INT_MAX || cmd->iovcnt < 0 || (cmd->iovcnt && !cmd->iov))
+		return -EINVAL;
+	for (int i = 0; i < cmd->iovcnt; i++)
+		total += cmd->iov[i].iov_len;
+	if (total < cmd->xfer_len)
+		return -EINVAL;
+	c = calloc(1, sizeof(*c) + sizeof(struct scsi_iovec) * (size_t)cmd->iovcnt);
+	if (!c)
+		return -ENOMEM;
+	c->d = d;
+	c->cmd = cmd;
+	link_init(&c->link);
+	c->niov = cmd->iovcnt;
+	for (int i = 0; i < cmd->iovcnt; i++) {
+		c->siov[i].iov_base = cmd->iov[i].iov_base;
+		c->siov[i].iov_len = cmd->iov[i].iov_len;
+	}
+	c->deadline = now_ms() + (cmd->timeout_ms ? cmd->timeout_ms : d->default_timeout_ms);
+	cmd->drv = c;
+
+	enter_call(d);
+	if (d->state == ST_UP && !d->lost) {
+		int rc = send_cmd(d, c);
+
+		if (rc) {
+			cmd->drv = NULL;
+			free(c);
+			leave_call(d);
+			return rc;
+		}
+		flush_out(d);
+	} else {
+		c->state = IC_HELD;
+		link_add_tail(&d->held, &c->link);
+		if (d->failfast) {
+			set_host_only(cmd, XEN_VSCSIIF_RSLT_HOST_TRANSPORT_FAILFAST);
+			deliver(d, c);
+		}
+	}
+	if (!d->closing)
+		arm_at(d, c->deadline);
+	leave_call(d);
+	return 0;
+}
+
+static int queue_answer(struct iscsi_lun *d, lun_tmf_done_fn done, void *arg, int rslt)
+{
+	struct itmf *m = new_tmf(d, false, done, arg);
+
+	if (!m)
+		return -ENOMEM;
+	tmf_answer(d, m, rslt);
+	return 0;
+}
+
+static int iscsi_abort(struct lun *lun, struct lun_cmd *cmd, lun_tmf_done_fn done, void *arg)
+{
+	struct iscsi_lun *d = lun->priv;
+	struct icmd *c = cmd->drv;
+	int rc = 0;
+
+	if (d->dying)
+		return -ENODEV;
+	if (!c || (c->state != IC_HELD && c->state != IC_ACTIVE))
+		return -ENOENT;
+	enter_call(d);
+	if (c->state == IC_HELD) {
+		/* never sent: nothing to ask the target */
+		set_host_only(cmd, XEN_VSCSIIF_RSLT_HOST_ABORT);
+		deliver(d, c);
+		rc = queue_answer(d, done, arg, XEN_VSCSIIF_RSLT_RESET_SUCCESS);
+	} else if (c->abort_tmf) {
+		if (c->abort_tmf->done) {
+			rc = -EBUSY;
+		} else {
+			/* our timeout abort is out already: answer the guest with it */
+			c->abort_tmf->done = done;
+			c->abort_tmf->arg = arg;
+		}
+	} else {
+		c->cancel_host = XEN_VSCSIIF_RSLT_HOST_ABORT;
+		if (send_abort(d, c, done, arg)) {
+			c->cancel_host = 0;
+			log_warn("lun %s: cannot send ABORT TASK: %s", d->name,
+				 d->ctx ? iscsi_get_error(d->ctx) : "no session");
+			rc = queue_answer(d, done, arg, XEN_VSCSIIF_RSLT_RESET_FAILED);
+		} else {
+			flush_out(d);
+		}
+	}
+	leave_call(d);
+	return rc;
+}
+
+static int iscsi_reset(struct lun *lun, lun_tmf_done_fn done, void *arg)
+{
+	struct iscsi_lun *d = lun->priv;
+	int rc = 0;
+
+	if (d->dying)
+		return -ENODEV;
+	enter_call(d);
+	/* What the target has not seen is simply dropped. */
+	while (!link_empty(&d->held)) {
+		struct icmd *c = link_entry(d->held.next, struct icmd, link);
+
+		set_host_only(c->cmd, XEN_VSCSIIF_RSLT_HOST_RESET);
+		deliver(d, c);
+	}
+	if (d->state != ST_UP || d->lost || !d->ctx) {
+		log_warn("lun %s: logical unit reset while the target is unreachable", d->name);
+		rc = queue_answer(d, done, arg, XEN_VSCSIIF_RSLT_RESET_FAILED);
+		leave_call(d);
+		return rc;
+	}
+	struct itmf *m = new_tmf(d, true, done, arg);
+	if (!m) {
+		leave_call(d);
+		return -ENOMEM;
+	}
+	m->deadline = now_ms() + ISCSI_TMF_TIMEOUT_MS;
+	link_add_tail(&d->tmfs, &m->link);
+	if (iscsi_task_mgmt_async(d->ctx, d->url.lun, ISCSI_TM_LUN_RESET, 0xffffffff, 0, tmf_cb, m)) {
+		log_warn("lun %s: cannot send LOGICAL UNIT RESET: %s", d->name, iscsi_get_error(d->ctx));
+		tmf_answer(d, m, XEN_VSCSIIF_RSLT_RESET_FAILED);
+	} else {
+		arm_at(d, m->deadline);
+		flush_out(d);
+	}
+	leave_call(d);
+	return rc;
+}
+
+static void final_free(struct iscsi_lun *d)
+{
+	if (d->ctx) {
+		struct iscsi_context *ctx = d->ctx;
+
+		d->ctx = NULL;
+		d->tearing_down = true;
+		d->teardown_host = XEN_VSCSIIF_RSLT_HOST_ABORT;
+		d->in_service = true;
+		iscsi_destroy_context(ctx);
+		d->in_service = false;
+	}
+	while (!link_empty(&d->orphans)) {
+		struct icmd *c = link_entry(d->orphans.next, struct icmd, link);
+
+		link_del(&c->link);
+		free_task(c);
+		free(c);
+	}
+	while (!link_empty(&d->orphan_tmfs)) {
+		struct itmf *m = link_entry(d->orphan_tmfs.next, struct itmf, link);
+
+		link_del(&m->link);
+		free(m);
+	}
+	free_lun(d);
+}
+
+static void iscsi_close(struct lun *lun)
+{
+	struct iscsi_lun *d = lun->priv;
+
+	if (!d || d->dying)
+		return;
+	d->dying = true;
+	d->depth++;
+	/* Stop watching; from here on nothing runs from the loop. */
+	if (d->io_registered)
+		evloop_del(lun->loop, &d->io);
+	d->io_registered = false;
+	if (d->loop_registered) {
+		evloop_del(lun->loop, &d->timer);
+		evloop_del(lun->loop, &d->kick);
+		d->loop_registered = false;
+	}
+	if (!d->in_service && d->ctx) {
+		/* libiscsi calls back for every task it has: host ABORT */
+		teardown_ctx(d, XEN_VSCSIIF_RSLT_HOST_ABORT);
+	}
+	d->closing = true;
+	/* Anything libiscsi still holds (close called from inside one of its
+	 * callbacks) is answered now and freed when the context goes. */
+	while (!link_empty(&d->active)) {
+		struct icmd *c = link_entry(d->active.next, struct icmd, link);
+		struct lun_cmd *cmd = c->cmd;
+
+		link_del(&c->link);
+		c->state = IC_ORPHAN;
+		link_add_tail(&d->orphans, &c->link);
+		set_host_only(cmd, c->cancel_host ? c->cancel_host : XEN_VSCSIIF_RSLT_HOST_ABORT);
+		cmd->drv = NULL;
+		c->cmd = NULL;
+		cmd->done(cmd);
+	}
+	while (!link_empty(&d->held)) {
+		struct icmd *c = link_entry(d->held.next, struct icmd, link);
+		struct lun_cmd *cmd = c->cmd;
+
+		link_del(&c->link);
+		set_host_only(cmd, XEN_VSCSIIF_RSLT_HOST_ABORT);
+		cmd->drv = NULL;
+		free(c);
+		cmd->done(cmd);
+	}
+	while (!link_empty(&d->deferred)) {
+		struct icmd *c = link_entry(d->deferred.next, struct icmd, link);
+		struct lun_cmd *cmd = c->cmd;
+
+		link_del(&c->link);
+		cmd->drv = NULL;
+		free(c);
+		cmd->done(cmd);
+	}
+	while (!link_empty(&d->tmfs)) {
+		struct itmf *m = link_entry(d->tmfs.next, struct itmf, link);
+		lun_tmf_done_fn done = m->done;
+
+		/* libiscsi still has it: keep it, answered, until the context goes */
+		link_del(&m->link);
+		link_add_tail(&d->orphan_tmfs, &m->link);
+		if (m->c)
+			m->c->abort_tmf = NULL;
+		m->c = NULL;
+		m->answered = true;
+		m->done = NULL;
+		if (done)
+			done(m->arg, XEN_VSCSIIF_RSLT_RESET_FAILED);
+	}
+	while (!link_empty(&d->tmf_done)) {
+		struct itmf *m = link_entry(d->tmf_done.next, struct itmf, link);
+
+		link_del(&m->link);
+		if (m->done)
+			m->done(m->arg, m->rslt);
+		free(m);
+	}
+	lun->priv = NULL;
+	leave(d);
+}
+
+const struct lun_ops lun_iscsi_ops = {
+	.name = "iscsi",
+	.open = iscsi_open,
+	.submit = iscsi_submit,
+	.abort = iscsi_abort,
+	.reset = iscsi_reset,
+	.close = iscsi_close,
+};
