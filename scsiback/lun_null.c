@@ -44,6 +44,7 @@ struct null_lun {
 	bool kicked;                       /* eventfd written, not yet read */
 	bool in_flush;
 	bool closed;                       /* close() ran inside a completion */
+	bool dying;                        /* close() has started */
 	char name[160];
 };
 
@@ -333,6 +334,8 @@ static int null_submit(struct lun *lun, struct lun_cmd *cmd)
 {
 	struct null_lun *n = lun->priv;
 
+	if (n->dying)
+		return -ENODEV;
 	if (cmd->cdb_len == 0 || cmd->cdb_len > sizeof(cmd->cdb))
 		return -EINVAL;
 	cmd->host = HOST_PENDING;
@@ -348,8 +351,11 @@ static int null_submit(struct lun *lun, struct lun_cmd *cmd)
 
 static int queue_tmf(struct null_lun *n, lun_tmf_done_fn done, void *arg, int rslt)
 {
-	struct null_tmf *t = calloc(1, sizeof(*t));
+	struct null_tmf *t;
 
+	if (n->dying)
+		return -ENODEV;
+	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
 	t->done = done;
@@ -428,8 +434,9 @@ static void null_close(struct lun *lun)
 	struct lun_cmd *batch, *head;
 	struct null_tmf *t;
 
-	if (!n)
+	if (!n || n->dying)
 		return;
+	n->dying = true;
 	batch = n->batch;
 	head = n->head;
 	n->batch = n->head = n->tail = NULL;

@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <scsi/sg.h>
 #include <scsi/sg_lib.h>
 #include <stdio.h>
@@ -92,8 +93,22 @@ struct sg_lun {
 	unsigned default_timeout_ms;
 	bool kicked;
 	bool gone;                      /* the device went away */
+	bool dying;                     /* close() has started: no new work */
+	bool dead;                      /* close() is done: free when unwound */
+	int depth;                      /* nesting of our handlers */
 	char name[160];                 /* "/dev/sg3 (1:0:0:2)" */
 };
+
+/* snprintf that may truncate: messages and names are cut, never overrun. */
+__attribute__((format(printf, 3, 4)))
+static void fmt_into(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+}
 
 static void list_init(struct sg_req *head) { head->prev = head->next = head; }
 static bool list_empty(const struct sg_req *head) { return head->next == head; }
@@ -271,7 +286,7 @@ static void kick(struct sg_lun *s)
 {
 	uint64_t one = 1;
 
-	if (s->kicked)
+	if (s->kicked || s->dying)
 		return;
 	if (write(s->kick.fd, &one, sizeof(one)) == sizeof(one))
 		s->kicked = true;
@@ -364,7 +379,7 @@ static void sg_device_gone(struct sg_lun *s, int err)
 		log_err("lun %s: %s; failing its commands", s->name, strerror(err));
 	s->gone = true;
 	evloop_del(s->lun->loop, &s->h);
-	while (!list_empty(&s->submitted)) {
+	while (!list_empty(&s->submitted) && !s->dead) {
 		struct sg_req *req = s->submitted.next;
 
 		list_del(req);
@@ -372,13 +387,39 @@ static void sg_device_gone(struct sg_lun *s, int err)
 		set_host_only(req->cmd, XEN_VSCSIIF_RSLT_HOST_NO_CONNECT);
 		req_complete(req);
 	}
-	while (!list_empty(&s->queued)) {
+	while (!list_empty(&s->queued) && !s->dead) {
 		struct sg_req *req = s->queued.next;
 
 		list_del(req);
 		set_host_only(req->cmd, XEN_VSCSIIF_RSLT_HOST_NO_CONNECT);
 		req_complete(req);
 	}
+}
+
+static void sg_free(struct sg_lun *s)
+{
+	free(s);
+}
+
+static void sg_leave(struct sg_lun *s)
+{
+	if (--s->depth == 0 && s->dead)
+		sg_free(s);
+}
+
+/* One line for a log: "Unit Attention: Power on, reset, ... (29/00)". */
+static void sense_summary(const uint8_t *sb, int len, char *out, size_t outlen)
+{
+	struct sg_scsi_sense_hdr h;
+	char key[48], asc[128];
+
+	if (len <= 0 || !sg_scsi_normalize_sense(sb, len, &h)) {
+		fmt_into(out, outlen, "%s", len > 0 ? "unparsable sense" : "no sense");
+		return;
+	}
+	sg_get_sense_key_str(h.sense_key, sizeof(key), key);
+	sg_get_asc_ascq_str(h.asc, h.ascq, sizeof(asc), asc);
+	fmt_into(out, outlen, "%s: %s (%02x/%02x)", key, asc, h.asc, h.ascq);
 }
 
 static void sg_log_result(const struct sg_lun *s, const struct lun_cmd *cmd)
@@ -388,10 +429,7 @@ static void sg_log_result(const struct sg_lun *s, const struct lun_cmd *cmd)
 	if (log_get_level() < LOG_LVL_DEBUG)
 		return;
 	sg_get_opcode_name(cmd->cdb[0], 0, sizeof(op), op);
-	if (cmd->sense_len)
-		sg_get_sense_str(NULL, cmd->sense, cmd->sense_len, 0, sizeof(sense), sense);
-	else
-		sense[0] = 0;
+	sense_summary(cmd->sense, cmd->sense_len, sense, sizeof(sense));
 	log_debug("lun %s: %s: status 0x%02x host %u resid %u %s", s->name, op,
 		  cmd->status, cmd->host, cmd->resid, sense);
 }
@@ -401,7 +439,8 @@ static void sg_on_readable(struct evloop_handler *h, uint32_t events)
 	struct sg_lun *s = h->arg;
 
 	(void)events;
-	for (;;) {
+	s->depth++;
+	while (!s->dead) {
 		struct sg_io_hdr hdr;
 		ssize_t n;
 
@@ -416,6 +455,10 @@ static void sg_on_readable(struct evloop_handler *h, uint32_t events)
 				sg_device_gone(s, errno);
 			break;
 		}
+		if (n == 0) {
+			sg_device_gone(s, ENODEV);
+			break;
+		}
 		if (n != (ssize_t)sizeof(hdr) || !hdr.usr_ptr) {
 			log_err("lun %s: short or foreign sg completion (%zd bytes)", s->name, n);
 			break;
@@ -428,7 +471,9 @@ static void sg_on_readable(struct evloop_handler *h, uint32_t events)
 		sg_log_result(s, req->cmd);
 		req_complete(req);
 	}
-	sg_drain_queue(s);
+	if (!s->dead && !s->dying)
+		sg_drain_queue(s);
+	sg_leave(s);
 }
 
 static void sg_on_kick(struct evloop_handler *h, uint32_t events)
@@ -437,16 +482,17 @@ static void sg_on_kick(struct evloop_handler *h, uint32_t events)
 	uint64_t v;
 
 	(void)events;
+	s->depth++;
 	if (read(h->fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		log_err("lun %s: eventfd read: %s", s->name, strerror(errno));
 	s->kicked = false;
-	while (!list_empty(&s->deferred)) {
+	while (!list_empty(&s->deferred) && !s->dead) {
 		struct sg_req *req = s->deferred.next;
 
 		list_del(req);
 		req_complete(req);
 	}
-	while (s->tmf_head) {
+	while (s->tmf_head && !s->dead) {
 		struct sg_tmf *t = s->tmf_head;
 
 		s->tmf_head = t->next;
@@ -455,7 +501,9 @@ static void sg_on_kick(struct evloop_handler *h, uint32_t events)
 		t->done(t->arg, t->rslt);
 		free(t);
 	}
-	sg_drain_queue(s);
+	if (!s->dead && !s->dying)
+		sg_drain_queue(s);
+	sg_leave(s);
 }
 
 /* INQUIRY through SG_IO, at open. */
@@ -476,77 +524,41 @@ static int sg_inquiry(int fd, uint8_t *buf, size_t len, char *why, size_t whylen
 	};
 
 	if (ioctl(fd, SG_IO, &h) < 0) {
-		snprintf(why, whylen, "INQUIRY: %s", strerror(errno));
+		fmt_into(why, whylen, "INQUIRY: %s", strerror(errno));
 		return -errno;
 	}
 	if (h.status || h.host_status || (h.driver_status & 0x0f & ~DRIVER_SENSE)) {
-		char s[160] = "";
+		char s[200];
 
-		if (h.sb_len_wr)
-			sg_get_sense_str(NULL, sense, h.sb_len_wr, 0, sizeof(s), s);
-		snprintf(why, whylen, "INQUIRY failed: status 0x%02x host 0x%02x driver 0x%02x %s",
+		sense_summary(sense, h.sb_len_wr, s, sizeof(s));
+		fmt_into(why, whylen, "INQUIRY failed: status 0x%02x host 0x%02x driver 0x%02x %s",
 			 h.status, h.host_status, h.driver_status, s);
 		return -EIO;
 	}
 	return 0;
 }
 
-static int sg_open(struct lun *lun, const char *pdev, const struct lun_config *cfg)
+/* Sets up the driver state for an open sg fd (owned from here on). */
+static int sg_attach(struct lun *lun, int fd, const char *name, uint8_t dev_type,
+		     const char *ident, const struct lun_config *cfg)
 {
-	struct sg_lun *s;
-	struct sg_scsi_id id;
-	uint8_t inq[96];
-	char why[200];
-	int fd, ver = 0, rc;
+	struct sg_lun *s = calloc(1, sizeof(*s));
+	int rc;
 
-	if (pdev[0] != '/') {
-		snprintf(lun->error, sizeof(lun->error), "lun %s: not resolved to a /dev/sg node", pdev);
-		return -EINVAL;
-	}
-	fd = open(pdev, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0) {
-		rc = -errno;
-		snprintf(lun->error, sizeof(lun->error), "lun %s: open: %s", pdev, strerror(-rc));
-		return rc;
-	}
-	if (ioctl(fd, SG_GET_VERSION_NUM, &ver) < 0 || ver < 30000) {
-		snprintf(lun->error, sizeof(lun->error), "lun %s: not an sg v3 device", pdev);
-		close(fd);
-		return -ENODEV;
-	}
-	memset(inq, 0, sizeof(inq));
-	rc = sg_inquiry(fd, inq, sizeof(inq), why, sizeof(why));
-	if (rc) {
-		snprintf(lun->error, sizeof(lun->error), "lun %s: %s", pdev, why);
-		close(fd);
-		return rc;
-	}
-	if ((inq[0] >> 5) != 0) {
-		snprintf(lun->error, sizeof(lun->error),
-			 "lun %s: no logical unit behind it (peripheral qualifier %u)", pdev, inq[0] >> 5);
-		close(fd);
-		return -ENODEV;
-	}
-	s = calloc(1, sizeof(*s));
 	if (!s) {
 		close(fd);
-		snprintf(lun->error, sizeof(lun->error), "lun %s: out of memory", pdev);
+		fmt_into(lun->error, sizeof(lun->error), "lun %s: out of memory", name);
 		return -ENOMEM;
 	}
-	memset(&id, 0, sizeof(id));
-	if (ioctl(fd, SG_GET_SCSI_ID, &id) == 0)
-		snprintf(s->name, sizeof(s->name), "%s (%d:%d:%d:%d)", pdev, id.host_no, id.channel,
-			 id.scsi_id, id.lun);
-	else
-		snprintf(s->name, sizeof(s->name), "%s", pdev);
+	fmt_into(s->name, sizeof(s->name), "%s", name);
 	list_init(&s->queued);
 	list_init(&s->submitted);
 	list_init(&s->deferred);
 	s->lun = lun;
 	s->max_submitted = SG_QUEUE_DEFAULT;
-	lun->dev_type = inq[0] & 0x1f;
+	lun->dev_type = dev_type;
 	s->default_timeout_ms = (cfg && cfg->default_timeout_ms) ? cfg->default_timeout_ms
-								  : lun_default_timeout_ms(lun->dev_type);
+								  : lun_default_timeout_ms(dev_type);
 	s->h = (struct evloop_handler){ .fd = fd, .cb = sg_on_readable, .arg = s };
 	s->kick = (struct evloop_handler){ .fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC),
 					   .cb = sg_on_kick, .arg = s };
@@ -563,16 +575,60 @@ static int sg_open(struct lun *lun, const char *pdev, const struct lun_config *c
 		goto fail;
 	}
 	lun->priv = s;
-	snprintf(lun->desc, sizeof(lun->desc), "sg %.90s %.8s %.16s", s->name, (char *)inq + 8,
-		 (char *)inq + 16);
+	fmt_into(lun->desc, sizeof(lun->desc), "sg %.90s %s", s->name, ident);
 	return 0;
 fail:
-	snprintf(lun->error, sizeof(lun->error), "lun %s: event loop: %s", pdev, strerror(-rc));
+	fmt_into(lun->error, sizeof(lun->error), "lun %s: event loop: %s", name, strerror(-rc));
 	if (s->kick.fd >= 0)
 		close(s->kick.fd);
 	close(fd);
 	free(s);
 	return rc;
+}
+
+static int sg_open(struct lun *lun, const char *pdev, const struct lun_config *cfg)
+{
+	struct sg_scsi_id id;
+	uint8_t inq[96];
+	char why[200], name[160], ident[32];
+	int fd, ver = 0, rc;
+
+	if (pdev[0] != '/') {
+		fmt_into(lun->error, sizeof(lun->error), "lun %s: not resolved to a /dev/sg node", pdev);
+		return -EINVAL;
+	}
+	fd = open(pdev, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		fmt_into(lun->error, sizeof(lun->error), "lun %s: open: %s", pdev, strerror(-rc));
+		return rc;
+	}
+	if (ioctl(fd, SG_GET_VERSION_NUM, &ver) < 0 || ver < 30000) {
+		fmt_into(lun->error, sizeof(lun->error), "lun %s: not an sg v3 device", pdev);
+		close(fd);
+		return -ENODEV;
+	}
+	memset(inq, 0, sizeof(inq));
+	rc = sg_inquiry(fd, inq, sizeof(inq), why, sizeof(why));
+	if (rc) {
+		fmt_into(lun->error, sizeof(lun->error), "lun %s: %s", pdev, why);
+		close(fd);
+		return rc;
+	}
+	if ((inq[0] >> 5) != 0) {
+		fmt_into(lun->error, sizeof(lun->error),
+			 "lun %s: no logical unit behind it (peripheral qualifier %u)", pdev, inq[0] >> 5);
+		close(fd);
+		return -ENODEV;
+	}
+	memset(&id, 0, sizeof(id));
+	if (ioctl(fd, SG_GET_SCSI_ID, &id) == 0)
+		fmt_into(name, sizeof(name), "%s (%d:%d:%d:%d)", pdev, id.host_no, id.channel,
+			 id.scsi_id, id.lun);
+	else
+		fmt_into(name, sizeof(name), "%s", pdev);
+	fmt_into(ident, sizeof(ident), "%.8s %.16s", (char *)inq + 8, (char *)inq + 16);
+	return sg_attach(lun, fd, name, inq[0] & 0x1f, ident, cfg);
 }
 
 static int sg_submit(struct lun *lun, struct lun_cmd *cmd)
@@ -581,7 +637,7 @@ static int sg_submit(struct lun *lun, struct lun_cmd *cmd)
 	struct sg_req *req;
 	int rc;
 
-	if (s->gone)
+	if (s->gone || s->dying)
 		return -ENODEV;
 	if (cmd->cdb_len == 0 || cmd->cdb_len > sizeof(cmd->cdb))
 		return -EINVAL;
@@ -624,6 +680,8 @@ static int sg_abort(struct lun *lun, struct lun_cmd *cmd, lun_tmf_done_fn done, 
 	struct sg_lun *s = lun->priv;
 	struct sg_req *req = cmd->drv;
 
+	if (s->dying)
+		return -ENODEV;
 	if (!req || req->state == REQ_DONE)
 		return -ENOENT;
 	if (req->state == REQ_QUEUED) {
@@ -641,6 +699,8 @@ static int sg_reset(struct lun *lun, lun_tmf_done_fn done, void *arg)
 	struct sg_lun *s = lun->priv;
 	int rc, how = SG_SCSI_RESET_DEVICE | SG_SCSI_RESET_NO_ESCALATE;
 
+	if (s->dying)
+		return -ENODEV;
 	/* What the device has not seen yet is dropped by the reset too. */
 	while (!list_empty(&s->queued))
 		defer(s, s->queued.next, XEN_VSCSIIF_RSLT_HOST_RESET);
@@ -672,8 +732,9 @@ static void sg_close(struct lun *lun)
 {
 	struct sg_lun *s = lun->priv;
 
-	if (!s)
+	if (!s || s->dying)
 		return;
+	s->depth++;
 	/* Running commands may still move data: give them a moment to
 	 * finish and answer them truthfully. */
 	long deadline = now_ms() + SG_CLOSE_WAIT_MS;
@@ -685,6 +746,7 @@ static void sg_close(struct lun *lun)
 			break;
 		sg_on_readable(&s->h, EPOLLIN);
 	}
+	s->dying = true;
 	if (!list_empty(&s->submitted))
 		log_warn("lun %s: closing with commands still running on the device", s->name);
 	while (!list_empty(&s->submitted)) {
@@ -692,7 +754,7 @@ static void sg_close(struct lun *lun)
 
 		list_del(req);
 		set_host_only(req->cmd, XEN_VSCSIIF_RSLT_HOST_ABORT);
-		/* the kernel may still write into a bounce buffer it has */
+		/* the kernel may still write into a bounce buffer: leave it */
 		req->bounce = NULL;
 		req_complete(req);
 	}
@@ -722,7 +784,8 @@ static void sg_close(struct lun *lun)
 	close(s->h.fd);
 	close(s->kick.fd);
 	lun->priv = NULL;
-	free(s);
+	s->dead = true;
+	sg_leave(s);
 }
 
 const struct lun_ops lun_sg_ops = {
