@@ -1,0 +1,510 @@
+/* The sg LUN driver without a /dev/sg: its pure parts (status mapping,
+ * the sg_io_hdr it builds, how it reads a completion), then its async
+ * engine against a fake sg device, a thread on a SOCK_SEQPACKET pair that
+ * reads sg_io_hdr packets, moves data like the kernel would (same
+ * process, so the pointers are valid) and writes the header back. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+/* The driver itself, to reach its static helpers. */
+#include "lun_sg.c"
+
+/* ------------------------------------------------------------------ */
+/* pure parts                                                          */
+
+static void test_host_mapping(void **state)
+{
+	static const struct { unsigned did; uint8_t xen; } map[] = {
+		{ DID_OK, XEN_VSCSIIF_RSLT_HOST_OK },
+		{ DID_NO_CONNECT, XEN_VSCSIIF_RSLT_HOST_NO_CONNECT },
+		{ DID_BUS_BUSY, XEN_VSCSIIF_RSLT_HOST_BUS_BUSY },
+		{ DID_TIME_OUT, XEN_VSCSIIF_RSLT_HOST_TIME_OUT },
+		{ DID_BAD_TARGET, XEN_VSCSIIF_RSLT_HOST_BAD_TARGET },
+		{ DID_ABORT, XEN_VSCSIIF_RSLT_HOST_ABORT },
+		{ DID_PARITY, XEN_VSCSIIF_RSLT_HOST_PARITY },
+		{ DID_ERROR, XEN_VSCSIIF_RSLT_HOST_ERROR },
+		{ DID_RESET, XEN_VSCSIIF_RSLT_HOST_RESET },
+		{ DID_BAD_INTR, XEN_VSCSIIF_RSLT_HOST_BAD_INTR },
+		{ DID_PASSTHROUGH, XEN_VSCSIIF_RSLT_HOST_PASSTHROUGH },
+		{ DID_SOFT_ERROR, XEN_VSCSIIF_RSLT_HOST_SOFT_ERROR },
+		{ DID_IMM_RETRY, XEN_VSCSIIF_RSLT_HOST_IMM_RETRY },
+		{ DID_REQUEUE, XEN_VSCSIIF_RSLT_HOST_REQUEUE },
+		{ DID_TRANSPORT_DISRUPTED, XEN_VSCSIIF_RSLT_HOST_TRANSPORT_DISRUPTED },
+		{ DID_TRANSPORT_FAILFAST, XEN_VSCSIIF_RSLT_HOST_TRANSPORT_FAILFAST },
+		{ DID_TARGET_FAILURE, XEN_VSCSIIF_RSLT_HOST_TARGET_FAILURE },
+		{ DID_NEXUS_FAILURE, XEN_VSCSIIF_RSLT_HOST_NEXUS_FAILURE },
+		{ DID_ALLOC_FAILURE, XEN_VSCSIIF_RSLT_HOST_ALLOC_FAILURE },
+		{ DID_MEDIUM_ERROR, XEN_VSCSIIF_RSLT_HOST_MEDIUM_ERROR },
+		{ DID_TRANSPORT_MARGINAL, XEN_VSCSIIF_RSLT_HOST_TRANSPORT_MARGINAL },
+		{ 0x55, XEN_VSCSIIF_RSLT_HOST_ERROR },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		assert_int_equal(sg_host_code(map[i].did, 0), map[i].xen);
+	/* the driver byte matters only when the host byte is clean; its
+	 * upper nibble (the old "suggest" bits) is ignored */
+	assert_int_equal(sg_host_code(0, DRIVER_SENSE), XEN_VSCSIIF_RSLT_HOST_OK);
+	assert_int_equal(sg_host_code(0, 0x20 | DRIVER_SENSE), XEN_VSCSIIF_RSLT_HOST_OK);
+	assert_int_equal(sg_host_code(0, DRIVER_SOFT), XEN_VSCSIIF_RSLT_HOST_OK);
+	assert_int_equal(sg_host_code(0, DRIVER_TIMEOUT), XEN_VSCSIIF_RSLT_HOST_TIME_OUT);
+	assert_int_equal(sg_host_code(0, DRIVER_BUSY), XEN_VSCSIIF_RSLT_HOST_BUS_BUSY);
+	assert_int_equal(sg_host_code(0, DRIVER_ERROR), XEN_VSCSIIF_RSLT_HOST_ERROR);
+	assert_int_equal(sg_host_code(0, DRIVER_INVALID), XEN_VSCSIIF_RSLT_HOST_ERROR);
+	assert_int_equal(sg_host_code(0, DRIVER_HARD), XEN_VSCSIIF_RSLT_HOST_ERROR);
+	assert_int_equal(sg_host_code(0, DRIVER_MEDIA), XEN_VSCSIIF_RSLT_HOST_ERROR);
+	assert_int_equal(sg_host_code(DID_RESET, DRIVER_TIMEOUT), XEN_VSCSIIF_RSLT_HOST_RESET);
+}
+
+static void test_fill_hdr(void **state)
+{
+	struct sg_lun s = { .default_timeout_ms = 4242 };
+	uint8_t buf[3000];
+	struct iovec iov[3] = { { buf, 1000 }, { buf + 1000, 1000 }, { buf + 2000, 1000 } };
+	struct lun_cmd cmd = { .cdb = { 0x28, 0, 0, 0, 0, 1, 0, 0, 6, 0 }, .cdb_len = 10,
+			       .dir = LUN_DIR_FROM_DEV, .iov = iov, .iovcnt = 3, .xfer_len = 3000 };
+	struct sg_req req = { .cmd = &cmd };
+	struct sg_io_hdr h;
+
+	(void)state;
+	sg_fill_hdr(&s, &req, &h, 7);
+	assert_int_equal(h.interface_id, 'S');
+	assert_int_equal(h.dxfer_direction, SG_DXFER_FROM_DEV);
+	assert_int_equal(h.cmd_len, 10);
+	assert_ptr_equal(h.cmdp, cmd.cdb);
+	assert_int_equal(h.iovec_count, 3);
+	assert_ptr_equal(h.dxferp, iov);
+	assert_int_equal(h.dxfer_len, 3000);
+	assert_int_equal(h.mx_sb_len, LUN_SENSE_MAX);
+	assert_ptr_equal(h.sbp, req.sense);
+	assert_int_equal(h.timeout, 4242);       /* the device type's default */
+	assert_true(h.flags & SG_FLAG_Q_AT_TAIL); /* never sg's head default */
+	assert_int_equal(h.pack_id, 7);
+	assert_ptr_equal(h.usr_ptr, &req);
+
+	cmd.timeout_ms = 30000;
+	cmd.iovcnt = 1;
+	cmd.xfer_len = 1000;
+	cmd.dir = LUN_DIR_TO_DEV;
+	sg_fill_hdr(&s, &req, &h, 8);
+	assert_int_equal(h.timeout, 30000);
+	assert_int_equal(h.dxfer_direction, SG_DXFER_TO_DEV);
+	assert_int_equal(h.iovec_count, 0);      /* one piece: plain buffer */
+	assert_ptr_equal(h.dxferp, buf);
+
+	cmd.xfer_len = 0;
+	cmd.iovcnt = 0;
+	sg_fill_hdr(&s, &req, &h, 9);
+	assert_int_equal(h.dxfer_direction, SG_DXFER_NONE);
+	assert_int_equal(h.dxfer_len, 0);
+	assert_null(h.dxferp);
+
+	cmd.xfer_len = 3000;
+	cmd.iovcnt = 3;
+	req.bounce = buf;
+	sg_fill_hdr(&s, &req, &h, 10);
+	assert_int_equal(h.iovec_count, 0);
+	assert_ptr_equal(h.dxferp, buf);
+	cmd.dir = LUN_DIR_BIDI;
+	assert_int_equal(sg_dxfer_dir(&cmd), 0);
+}
+
+static void test_fill_result(void **state)
+{
+	struct lun_cmd cmd = { .dir = LUN_DIR_FROM_DEV, .xfer_len = 4096 };
+	struct sg_req req = { .cmd = &cmd };
+	struct sg_io_hdr h = { .dxfer_direction = SG_DXFER_FROM_DEV, .status = 0x02,
+			       .sb_len_wr = 18, .host_status = 0, .driver_status = DRIVER_SENSE,
+			       .resid = 1000 };
+
+	(void)state;
+	memset(req.sense, 0, sizeof(req.sense));
+	req.sense[0] = 0xf0;
+	req.sense[2] = 0x20;   /* ILI */
+	req.sense[6] = 0x10;
+	sg_fill_result(&req, &h);
+	assert_int_equal(cmd.status, 2);
+	assert_int_equal(cmd.host, XEN_VSCSIIF_RSLT_HOST_OK);
+	assert_int_equal(cmd.sense_len, 18);
+	assert_memory_equal(cmd.sense, req.sense, 18);
+	assert_int_equal(cmd.resid, 1000);
+
+	h.resid = -5;          /* nonsense from a driver: no residual */
+	sg_fill_result(&req, &h);
+	assert_int_equal(cmd.resid, 0);
+	h.resid = 99999;       /* more than asked: clamp */
+	sg_fill_result(&req, &h);
+	assert_int_equal(cmd.resid, 4096);
+	h.sb_len_wr = 200;     /* never more than the protocol's 96 */
+	h.host_status = DID_TIME_OUT;
+	sg_fill_result(&req, &h);
+	assert_int_equal(cmd.sense_len, 96);
+	assert_int_equal(cmd.host, XEN_VSCSIIF_RSLT_HOST_TIME_OUT);
+}
+
+/* ------------------------------------------------------------------ */
+/* the async engine against a fake sg device                           */
+
+enum fake_mode { FAKE_ANSWER, FAKE_HOLD };
+
+struct fake {
+	int fd;                 /* the device's end */
+	pthread_t thread;
+	pthread_mutex_t lock;
+	enum fake_mode mode;
+	int seen;               /* commands received */
+	int first_lba[64];      /* READ(10) LBA of each, in arrival order */
+	struct sg_io_hdr held[64];
+	int nheld;
+};
+
+/* Answers one command like a disk: READ fills each byte with the LBA,
+ * WRITE is taken, anything else gets CHECK CONDITION. */
+static void fake_answer(struct fake *f, struct sg_io_hdr *h)
+{
+	uint8_t *cdb = h->cmdp;
+
+	h->status = 0;
+	h->host_status = 0;
+	h->driver_status = 0;
+	h->sb_len_wr = 0;
+	h->resid = 0;
+	if (cdb[0] == 0x28 && h->dxfer_direction == SG_DXFER_FROM_DEV) {
+		if (h->iovec_count) {
+			sg_iovec_t *v = h->dxferp;
+
+			for (int i = 0; i < h->iovec_count; i++)
+				memset(v[i].iov_base, cdb[5], v[i].iov_len);
+		} else {
+			memset(h->dxferp, cdb[5], h->dxfer_len);
+		}
+		h->resid = 0;
+	} else if (cdb[0] == 0x2a || cdb[0] == 0x00) {
+		h->resid = 0;
+	} else {
+		h->status = 2;
+		h->driver_status = DRIVER_SENSE;
+		memset(h->sbp, 0, 18);
+		h->sbp[0] = 0x70;
+		h->sbp[2] = 5;
+		h->sbp[7] = 10;
+		h->sbp[12] = 0x20;
+		h->sb_len_wr = 18;
+		h->resid = (int)h->dxfer_len;
+	}
+	(void)f;
+	if (write(f->fd, h, sizeof(*h)) != sizeof(*h))
+		fprintf(stderr, "fake: write: %s\n", strerror(errno));
+}
+
+static void *fake_main(void *arg)
+{
+	struct fake *f = arg;
+	struct sg_io_hdr h;
+
+	while (read(f->fd, &h, sizeof(h)) == sizeof(h)) {
+		pthread_mutex_lock(&f->lock);
+		if (f->seen < 64)
+			f->first_lba[f->seen] = ((uint8_t *)h.cmdp)[5];
+		f->seen++;
+		if (f->mode == FAKE_HOLD && f->nheld < 64) {
+			f->held[f->nheld++] = h;
+			pthread_mutex_unlock(&f->lock);
+			continue;
+		}
+		pthread_mutex_unlock(&f->lock);
+		fake_answer(f, &h);
+	}
+	return NULL;
+}
+
+/* Answers everything held, in order. */
+static void fake_release(struct fake *f)
+{
+	pthread_mutex_lock(&f->lock);
+	f->mode = FAKE_ANSWER;
+	for (int i = 0; i < f->nheld; i++)
+		fake_answer(f, &f->held[i]);
+	f->nheld = 0;
+	pthread_mutex_unlock(&f->lock);
+}
+
+/* Drops what is held without answering: the commands' buffers are gone. */
+static void fake_forget(struct fake *f)
+{
+	pthread_mutex_lock(&f->lock);
+	f->nheld = 0;
+	pthread_mutex_unlock(&f->lock);
+}
+
+struct fixture {
+	struct evloop *loop;
+	struct lun lun;
+	struct fake fake;
+	bool open;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
+		return -1;
+	/* the driver's end is non-blocking, like the sg node it opens */
+	fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
+	f->loop = evloop_new();
+	f->lun.loop = f->loop;
+	f->lun.ops = &lun_sg_ops;
+	f->fake.fd = sv[1];
+	pthread_mutex_init(&f->fake.lock, NULL);
+	if (sg_attach(&f->lun, sv[0], "/dev/sgFAKE (9:0:0:0)", 0, "FAKE DISK", NULL))
+		return -1;
+	f->open = true;
+	pthread_create(&f->fake.thread, NULL, fake_main, &f->fake);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	fake_release(&f->fake);
+	if (f->open)
+		f->lun.ops->close(&f->lun);
+	shutdown(f->fake.fd, SHUT_RDWR);
+	pthread_join(f->fake.thread, NULL);
+	close(f->fake.fd);
+	evloop_free(f->loop);
+	free(f);
+	return 0;
+}
+
+struct tcmd {
+	struct lun_cmd c;
+	int done;
+	uint8_t buf[4096];
+	struct iovec iov[4];
+};
+
+static int tmf_calls, tmf_rslt;
+
+static void on_done(struct lun_cmd *c) { ((struct tcmd *)c)->done++; }
+static void on_tmf(void *arg, int rslt) { (void)arg; tmf_calls++; tmf_rslt = rslt; }
+
+static void read10(struct tcmd *t, uint8_t lba, int pieces)
+{
+	memset(t, 0, sizeof(*t));
+	uint8_t cdb[10] = { 0x28, 0, 0, 0, 0, lba, 0, 0, 8, 0 };
+	memcpy(t->c.cdb, cdb, 10);
+	t->c.cdb_len = 10;
+	t->c.dir = LUN_DIR_FROM_DEV;
+	t->c.done = on_done;
+	for (int i = 0; i < pieces; i++) {
+		t->iov[i].iov_base = t->buf + i * (4096 / pieces);
+		t->iov[i].iov_len = i == pieces - 1 ? 4096 - (size_t)i * (4096 / (size_t)pieces)
+						    : 4096 / (size_t)pieces;
+	}
+	t->c.iov = t->iov;
+	t->c.iovcnt = pieces;
+	t->c.xfer_len = 4096;
+}
+
+static void wait_for(struct fixture *f, int *flag, int want)
+{
+	for (int i = 0; i < 200 && *flag < want; i++)
+		evloop_run_once(f->loop, 10);
+}
+
+static void test_async_read(void **state)
+{
+	struct fixture *f = *state;
+	struct tcmd t;
+
+	assert_int_equal(f->lun.dev_type, 0);
+	assert_non_null(strstr(f->lun.desc, "FAKE DISK"));
+	read10(&t, 0x5a, 3);
+	assert_int_equal(f->lun.ops->submit(&f->lun, &t.c), 0);
+	assert_int_equal(t.done, 0);
+	wait_for(f, &t.done, 1);
+	assert_int_equal(t.done, 1);
+	assert_int_equal(t.c.status, 0);
+	assert_int_equal(t.c.host, 0);
+	assert_int_equal(t.c.resid, 0);
+	for (int i = 0; i < 4096; i++)
+		if (t.buf[i] != 0x5a)
+			fail_msg("byte %d is 0x%02x", i, t.buf[i]);
+
+	/* a CHECK CONDITION with its sense */
+	memset(&t, 0, sizeof(t));
+	t.c.cdb[0] = 0x04;
+	t.c.cdb_len = 6;
+	t.c.dir = LUN_DIR_NONE;
+	t.c.done = on_done;
+	assert_int_equal(f->lun.ops->submit(&f->lun, &t.c), 0);
+	wait_for(f, &t.done, 1);
+	assert_int_equal(t.c.status, 2);
+	assert_int_equal(t.c.sense_len, 18);
+	assert_int_equal(t.c.sense[12], 0x20);
+
+	/* bidirectional is not in sg v3 */
+	read10(&t, 1, 1);
+	t.c.dir = LUN_DIR_BIDI;
+	assert_int_equal(f->lun.ops->submit(&f->lun, &t.c), -EOPNOTSUPP);
+}
+
+/* Beyond sg's queue the surplus waits here and goes out in order. */
+static void test_local_queue_keeps_order(void **state)
+{
+	struct fixture *f = *state;
+	struct sg_lun *s = f->lun.priv;
+	static struct tcmd t[12];
+	int done = 0;
+
+	s->max_submitted = 4;
+	f->fake.mode = FAKE_HOLD;
+	for (int i = 0; i < 12; i++) {
+		read10(&t[i], (uint8_t)(i + 1), 2);
+		assert_int_equal(f->lun.ops->submit(&f->lun, &t[i].c), 0);
+	}
+	assert_int_equal(s->nsubmitted, 4);
+	for (int i = 0; i < 20; i++)
+		evloop_run_once(f->loop, 5);
+	pthread_mutex_lock(&f->fake.lock);
+	assert_int_equal(f->fake.seen, 4);
+	pthread_mutex_unlock(&f->fake.lock);
+	fake_release(&f->fake);
+	for (int k = 0; k < 400 && done < 12; k++) {
+		evloop_run_once(f->loop, 10);
+		done = 0;
+		for (int i = 0; i < 12; i++)
+			done += t[i].done;
+	}
+	assert_int_equal(done, 12);
+	for (int i = 0; i < 12; i++) {
+		assert_int_equal(f->fake.first_lba[i], i + 1);
+		assert_int_equal(t[i].buf[100], i + 1);
+	}
+}
+
+static void test_abort_and_reset(void **state)
+{
+	struct fixture *f = *state;
+	struct sg_lun *s = f->lun.priv;
+	struct tcmd a, b;
+
+	s->max_submitted = 1;
+	f->fake.mode = FAKE_HOLD;
+	read10(&a, 1, 1);
+	read10(&b, 2, 1);
+	assert_int_equal(f->lun.ops->submit(&f->lun, &a.c), 0);
+	assert_int_equal(f->lun.ops->submit(&f->lun, &b.c), 0);
+
+	/* b never reached the device: dropped, SUCCESS */
+	tmf_calls = 0;
+	assert_int_equal(f->lun.ops->abort(&f->lun, &b.c, on_tmf, NULL), 0);
+	assert_int_equal(tmf_calls, 0);
+	assert_int_equal(b.done, 0);
+	wait_for(f, &tmf_calls, 1);
+	assert_int_equal(b.done, 1);
+	assert_int_equal(b.c.host, XEN_VSCSIIF_RSLT_HOST_ABORT);
+	assert_int_equal(tmf_rslt, XEN_VSCSIIF_RSLT_RESET_SUCCESS);
+
+	/* a is in the kernel's hands: sg cannot abort it, says so */
+	tmf_calls = 0;
+	assert_int_equal(f->lun.ops->abort(&f->lun, &a.c, on_tmf, NULL), 0);
+	wait_for(f, &tmf_calls, 1);
+	assert_int_equal(tmf_rslt, XEN_VSCSIIF_RSLT_RESET_FAILED);
+	assert_int_equal(a.done, 0);
+
+	/* SG_SCSI_RESET fails on the fake: answered FAILED, honestly */
+	tmf_calls = 0;
+	assert_int_equal(f->lun.ops->reset(&f->lun, on_tmf, NULL), 0);
+	wait_for(f, &tmf_calls, 1);
+	assert_int_equal(tmf_rslt, XEN_VSCSIIF_RSLT_RESET_FAILED);
+
+	fake_release(&f->fake);
+	wait_for(f, &a.done, 1);
+	assert_int_equal(a.done, 1);
+	assert_int_equal(a.c.host, XEN_VSCSIIF_RSLT_HOST_OK);
+	assert_int_equal(f->lun.ops->abort(&f->lun, &a.c, on_tmf, NULL), -ENOENT);
+}
+
+/* close() waits a moment for running commands, then answers ABORT. */
+static void test_close(void **state)
+{
+	struct fixture *f = *state;
+	struct tcmd a;
+
+	f->fake.mode = FAKE_HOLD;
+	read10(&a, 3, 2);
+	assert_int_equal(f->lun.ops->submit(&f->lun, &a.c), 0);
+	f->lun.ops->close(&f->lun);
+	f->open = false;
+	fake_forget(&f->fake);
+	assert_int_equal(a.done, 1);
+	assert_int_equal(a.c.host, XEN_VSCSIIF_RSLT_HOST_ABORT);
+}
+
+/* The device disappears: running commands end NO_CONNECT, new ones are
+ * refused. */
+static void test_device_gone(void **state)
+{
+	struct fixture *f = *state;
+	struct tcmd a;
+
+	f->fake.mode = FAKE_HOLD;
+	read10(&a, 4, 1);
+	assert_int_equal(f->lun.ops->submit(&f->lun, &a.c), 0);
+	for (int i = 0; i < 5; i++)
+		evloop_run_once(f->loop, 5);
+	shutdown(f->fake.fd, SHUT_RDWR);
+	fake_forget(&f->fake);
+	wait_for(f, &a.done, 1);
+	assert_int_equal(a.done, 1);
+	assert_int_equal(a.c.host, XEN_VSCSIIF_RSLT_HOST_NO_CONNECT);
+	read10(&a, 5, 1);
+	assert_int_equal(f->lun.ops->submit(&f->lun, &a.c), -ENODEV);
+}
+
+static void test_open_errors(void **state)
+{
+	struct lun lun = { .loop = ((struct fixture *)*state)->loop };
+
+	assert_int_equal(lun_sg_ops.open(&lun, "/dev/sg-does-not-exist", NULL), -ENOENT);
+	assert_string_equal(lun.error, "lun /dev/sg-does-not-exist: open: No such file or directory");
+	assert_int_equal(lun_sg_ops.open(&lun, "/dev/null", NULL), -ENODEV);
+	assert_non_null(strstr(lun.error, "not an sg v3 device"));
+	assert_int_equal(lun_sg_ops.open(&lun, "3:0:0:0", NULL), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_host_mapping),
+		cmocka_unit_test(test_fill_hdr),
+		cmocka_unit_test(test_fill_result),
+		cmocka_unit_test_setup_teardown(test_async_read, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_local_queue_keeps_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_abort_and_reset, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_close, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_device_gone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+	};
+
+	log_init("test_lun_sg", LOG_LVL_WARN, false);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
