@@ -1,0 +1,274 @@
+/* LUN discovery: the backend's vscsi-devs/dev-N entries become LUNs
+ * (research §1.3). A dev-N the backend has Initialised (3), or already
+ * Connected (4) when we reconnect, is added: our own dev-N state becomes 4
+ * and an INQUIRY learns its identity; the application hears about it once
+ * that answer is in. A dev-N the backend is Closing (5) is removed (our
+ * dev-N state 6). v-dev's host number is ignored, as in Linux. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xenstore.h>
+#include <xen/io/xenbus.h>
+
+#include "vf_internal.h"
+
+#define PROBE_TIMEOUT_MS 10000
+
+struct vf_lun *vf_lun_by_devnum(struct vscsi_host *h, unsigned devnum)
+{
+	for (size_t i = 0; i < h->nluns; i++)
+		if (h->luns[i].info.devnum == devnum)
+			return &h->luns[i];
+	return NULL;
+}
+
+static struct vf_lun *lun_by_addr(struct vscsi_host *h, const struct vscsi_addr *a)
+{
+	for (size_t i = 0; i < h->nluns; i++) {
+		const struct vscsi_addr *b = &h->luns[i].info.addr;
+
+		if (b->channel == a->channel && b->target == a->target && b->lun == a->lun)
+			return &h->luns[i];
+	}
+	return NULL;
+}
+
+static void fe_dev_state(struct vscsi_host *h, const char *dev, int state)
+{
+	char dir[256];
+
+	snprintf(dir, sizeof(dir), "%s/vscsi-devs/%s", h->fe_path, dev);
+	if (vf_xb_write_int(h, dir, "state", state) < 0)
+		vf_warn("%s: writing %s/state: %s", h->name, dir, strerror(errno));
+}
+
+static void lun_remove(struct vscsi_host *h, struct vf_lun *l, struct vf_deliver *dl,
+		       bool announce)
+{
+	size_t i = (size_t)(l - h->luns);
+
+	if (l->state == VF_LUN_PROBING)
+		h->probing--;
+	else if (announce)
+		vf_event(h, dl, VSCSI_EVENT_LUN_REMOVED, &l->info, "%s: LUN %u:%u:%u (dev-%u) removed",
+			 h->name, l->info.addr.channel, l->info.addr.target, l->info.addr.lun,
+			 l->info.devnum);
+	memmove(&h->luns[i], &h->luns[i + 1], (h->nluns - i - 1) * sizeof(*l));
+	h->nluns--;
+}
+
+static void lun_ready(struct vscsi_host *h, struct vf_lun *l, struct vf_deliver *dl)
+{
+	struct vscsi_lun_info *li = &l->info;
+
+	l->state = VF_LUN_READY;
+	vf_info("%s: LUN %u:%u:%u (dev-%u) %s %.8s %.16s", h->name, li->addr.channel,
+		li->addr.target, li->addr.lun, li->devnum, vscsi_dev_type_name(li->dev_type),
+		li->vendor, li->product);
+	vf_event(h, dl, VSCSI_EVENT_LUN_ADDED, li, "%s: LUN %u:%u:%u (dev-%u) added", h->name,
+		 li->addr.channel, li->addr.target, li->addr.lun, li->devnum);
+}
+
+static void trim_copy(char *dst, const uint8_t *src, size_t n)
+{
+	memcpy(dst, src, n);
+	dst[n] = 0;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)dst[i] < 0x20 || (unsigned char)dst[i] > 0x7e)
+			dst[i] = ' ';
+	while (n && dst[n - 1] == ' ')
+		dst[--n] = 0;
+}
+
+void vf_lun_probe_done(struct vscsi_host *h, struct vf_task *t, struct vf_deliver *dl)
+{
+	struct vf_lun *l = vf_lun_by_devnum(h, t->probe_devnum);
+	struct vscsi_task *p = &t->pub;
+
+	if (l && l->state == VF_LUN_PROBING) {
+		struct vscsi_lun_info *li = &l->info;
+		const uint8_t *d = p->buf;
+
+		h->probing--;
+		if (vscsi_task_good(p) && p->xfer_done >= 36) {
+			li->inquiry_ok = true;
+			li->qualifier = d[0] >> 5;
+			li->dev_type = d[0] & 0x1f;
+			li->removable = d[1] & 0x80;
+			li->version = d[2];
+			trim_copy(li->vendor, d + 8, 8);
+			trim_copy(li->product, d + 16, 16);
+			trim_copy(li->revision, d + 32, 4);
+			li->inquiry_len = (uint8_t)(p->xfer_done < sizeof(li->inquiry) ? p->xfer_done
+										: sizeof(li->inquiry));
+			memcpy(li->inquiry, d, li->inquiry_len);
+		} else {
+			vf_warn("%s: LUN %u:%u:%u: INQUIRY failed (%s, status 0x%x, host 0x%x)", h->name,
+				li->addr.channel, li->addr.target, li->addr.lun,
+				p->error ? p->errmsg : "answered", p->status, p->host_status);
+			li->dev_type = 0x1f;
+		}
+		if (h->state == VSCSI_HOST_CONNECTED)
+			lun_ready(h, l, dl);
+	}
+	t->host = NULL;
+	free(t->own_buf);
+	free(t);
+}
+
+static void start_probe(struct vscsi_host *h, struct vf_lun *l, struct vf_deliver *dl)
+{
+	static const uint8_t inq[6] = { 0x12, 0, 0, 0, 96, 0 };
+	struct vscsi_task *p;
+	struct vf_task *t;
+
+	if (h->opts.flags & VSCSI_OPEN_NO_PROBE) {
+		l->info.dev_type = 0x1f;
+		lun_ready(h, l, dl);
+		return;
+	}
+	p = vscsi_task_new(&l->info.addr, inq, 6, VSCSI_XFER_READ, NULL, 96);
+	if (!p) {
+		l->info.dev_type = 0x1f;
+		lun_ready(h, l, dl);
+		return;
+	}
+	t = vf_task(p);
+	t->internal = true;
+	t->probe_devnum = l->info.devnum;
+	p->timeout_ms = PROBE_TIMEOUT_MS;
+	l->state = VF_LUN_PROBING;
+	h->probing++;
+	if (vf_task_submit_locked(h, t, NULL, NULL) < 0) {
+		h->probing--;
+		vscsi_task_free(p);
+		l->info.dev_type = 0x1f;
+		lun_ready(h, l, dl);
+	}
+}
+
+static int parse_devnum(const char *dev, unsigned *n)
+{
+	char extra;
+
+	return sscanf(dev, "dev-%u%c", n, &extra) == 1 ? 0 : -EINVAL;
+}
+
+void vf_lun_add_pass(struct vscsi_host *h, struct vf_deliver *dl)
+{
+	char path[256], **devs;
+	unsigned n = 0;
+
+	snprintf(path, sizeof(path), "%s/vscsi-devs", h->be_path);
+	devs = xs_directory(h->xs, XBT_NULL, path, &n);
+	/* LUNs the backend no longer offers (a delete we did not see). */
+	for (size_t i = 0; i < h->nluns;) {
+		char dev[32], dir[300];
+		int st;
+
+		snprintf(dev, sizeof(dev), "dev-%u", h->luns[i].info.devnum);
+		snprintf(dir, sizeof(dir), "%s/%s", path, dev);
+		st = vf_xb_read_int(h, dir, "state", -1);
+		if (st == XenbusStateInitialised || st == XenbusStateConnected) {
+			i++;
+			continue;
+		}
+		if (st == XenbusStateClosing)
+			fe_dev_state(h, dev, XenbusStateClosed);
+		lun_remove(h, &h->luns[i], dl, true);
+	}
+	for (unsigned i = 0; devs && i < n; i++) {
+		char dir[300], *vdev, *pdev, extra;
+		unsigned devnum, hst, c, t, l;
+		struct vf_lun *lun;
+		int st;
+
+		if (parse_devnum(devs[i], &devnum) < 0)
+			continue;
+		snprintf(dir, sizeof(dir), "%s/%s", path, devs[i]);
+		st = vf_xb_read_int(h, dir, "state", -1);
+		if (st != XenbusStateInitialised && st != XenbusStateConnected)
+			continue;
+		if (vf_lun_by_devnum(h, devnum))
+			continue;
+		vdev = vf_xb_read(h, dir, "v-dev");
+		if (!vdev || sscanf(vdev, "%u:%u:%u:%u%c", &hst, &c, &t, &l, &extra) != 4 || c > 0xffff ||
+		    t > 0xffff || l > 0xffff) {
+			vf_warn("%s: %s: v-dev \"%s\" is not h:c:t:l; ignored", h->name, devs[i],
+				vdev ? vdev : "(missing)");
+			free(vdev);
+			fe_dev_state(h, devs[i], XenbusStateClosed);
+			continue;
+		}
+		free(vdev);
+		{
+			struct vscsi_addr a = { (uint16_t)c, (uint16_t)t, (uint16_t)l };
+
+			if (lun_by_addr(h, &a)) {
+				vf_warn("%s: %s: %u:%u:%u is already in use by another dev-N; ignored",
+					h->name, devs[i], c, t, l);
+				fe_dev_state(h, devs[i], XenbusStateClosed);
+				continue;
+			}
+		}
+		if (h->nluns == h->cap_luns) {
+			size_t cap = h->cap_luns ? h->cap_luns * 2 : 8;
+			struct vf_lun *nl = realloc(h->luns, cap * sizeof(*nl));
+
+			if (!nl)
+				break;
+			h->luns = nl;
+			h->cap_luns = cap;
+		}
+		lun = &h->luns[h->nluns++];
+		memset(lun, 0, sizeof(*lun));
+		lun->info.addr.channel = (uint16_t)c;
+		lun->info.addr.target = (uint16_t)t;
+		lun->info.addr.lun = (uint16_t)l;
+		lun->info.vhost = hst;
+		lun->info.devnum = devnum;
+		lun->info.dev_type = 0x1f;
+		pdev = vf_xb_read(h, dir, "p-dev");
+		if (pdev) {
+			snprintf(lun->info.pdev, sizeof(lun->info.pdev), "%s", pdev);
+			free(pdev);
+		}
+		fe_dev_state(h, devs[i], XenbusStateConnected);
+		vf_debug("%s: %s is %u:%u:%u:%u; probing", h->name, devs[i], hst, c, t, l);
+		start_probe(h, lun, dl);
+	}
+	free(devs);
+}
+
+void vf_lun_delete_pass(struct vscsi_host *h, struct vf_deliver *dl)
+{
+	char path[256], **devs;
+	unsigned n = 0;
+
+	snprintf(path, sizeof(path), "%s/vscsi-devs", h->be_path);
+	devs = xs_directory(h->xs, XBT_NULL, path, &n);
+	for (unsigned i = 0; devs && i < n; i++) {
+		char dir[300];
+		unsigned devnum;
+		struct vf_lun *l;
+
+		if (parse_devnum(devs[i], &devnum) < 0)
+			continue;
+		snprintf(dir, sizeof(dir), "%s/%s", path, devs[i]);
+		if (vf_xb_read_int(h, dir, "state", -1) != XenbusStateClosing)
+			continue;
+		l = vf_lun_by_devnum(h, devnum);
+		if (!l)
+			continue;
+		lun_remove(h, l, dl, true);
+		fe_dev_state(h, devs[i], XenbusStateClosed);
+	}
+	free(devs);
+}
+
+void vf_lun_drop_all(struct vscsi_host *h)
+{
+	h->nluns = 0;
+	h->probing = 0;
+}

@@ -1,0 +1,133 @@
+/* The persistent page pool. A userspace frontend can only grant pages it
+ * shares up front (gntalloc), so the ring page, one read-only indirect
+ * segment table per ring slot and a pool of data pages are shared once at
+ * connect and reused for every command: data is copied in and out, no
+ * grant is made or ended per I/O. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vf_internal.h"
+
+#define VF_POOL_MIN 32u
+
+int vf_pool_share(struct vscsi_host *h, unsigned want, char *err, size_t errlen)
+{
+	unsigned per_slot;
+
+	h->ring_page = xengntshr_share_pages(h->shr, (uint32_t)h->be_domid, 1, &h->ring_ref, 1);
+	if (!h->ring_page) {
+		snprintf(err, errlen, "%s: cannot share the ring page with domain %d: %s", h->name,
+			 h->be_domid, strerror(errno));
+		return -errno;
+	}
+	h->tables = xengntshr_share_pages(h->shr, (uint32_t)h->be_domid, VF_SLOTS, h->table_refs, 0);
+	if (!h->tables) {
+		snprintf(err, errlen, "%s: cannot share %d indirect table pages: %s", h->name, VF_SLOTS,
+			 strerror(errno));
+		return -errno;
+	}
+	if (want < VF_POOL_MIN)
+		want = VF_POOL_MIN;
+	h->pool_refs = calloc(want, sizeof(*h->pool_refs));
+	if (!h->pool_refs)
+		return -ENOMEM;
+	/* A system's grant limit (gntalloc's is 1024 pages by default) may be
+	 * lower than asked: settle for less rather than fail. */
+	for (unsigned n = want; n >= VF_POOL_MIN; n /= 2) {
+		h->pool = xengntshr_share_pages(h->shr, (uint32_t)h->be_domid, (int)n, h->pool_refs, 1);
+		if (h->pool) {
+			h->pool_pages = n;
+			break;
+		}
+		vf_debug("%s: sharing %u pool pages failed (%s), trying fewer", h->name, n,
+			 strerror(errno));
+	}
+	if (!h->pool) {
+		snprintf(err, errlen, "%s: cannot share a data page pool with domain %d: %s", h->name,
+			 h->be_domid, strerror(errno));
+		return -ENOMEM;
+	}
+	if (h->pool_pages < want)
+		vf_warn("%s: pool limited to %u pages (asked %u)", h->name, h->pool_pages, want);
+	h->free_pages = calloc(h->pool_pages, sizeof(*h->free_pages));
+	if (!h->free_pages)
+		return -ENOMEM;
+	for (unsigned i = 0; i < h->pool_pages; i++)
+		h->free_pages[i] = h->pool_pages - 1 - i;
+	h->nfree = h->pool_pages;
+	per_slot = h->pool_pages < VF_SEGS_PER_TABLE ? h->pool_pages : VF_SEGS_PER_TABLE;
+	for (int i = 0; i < VF_SLOTS; i++) {
+		h->slots[i].pages = calloc(per_slot, sizeof(uint32_t));
+		if (!h->slots[i].pages)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+void vf_pool_unshare(struct vscsi_host *h)
+{
+	if (h->pool)
+		xengntshr_unshare(h->shr, h->pool, h->pool_pages);
+	if (h->tables)
+		xengntshr_unshare(h->shr, h->tables, VF_SLOTS);
+	if (h->ring_page)
+		xengntshr_unshare(h->shr, h->ring_page, 1);
+	h->pool = h->tables = NULL;
+	h->ring_page = NULL;
+	free(h->pool_refs);
+	free(h->free_pages);
+	h->pool_refs = h->free_pages = NULL;
+	for (int i = 0; i < VF_SLOTS; i++) {
+		free(h->slots[i].pages);
+		h->slots[i].pages = NULL;
+	}
+}
+
+/* Takes the pages for len bytes into slot s. 0, or -EAGAIN if the pool
+ * has not enough free pages now. */
+int vf_pool_get(struct vscsi_host *h, struct vf_slot *s, size_t len)
+{
+	unsigned n = (unsigned)((len + VF_PAGE - 1) / VF_PAGE);
+
+	if (n > h->nfree)
+		return -EAGAIN;
+	for (unsigned i = 0; i < n; i++)
+		s->pages[i] = h->free_pages[--h->nfree];
+	s->npages = n;
+	return 0;
+}
+
+void vf_pool_put(struct vscsi_host *h, struct vf_slot *s)
+{
+	for (unsigned i = 0; i < s->npages; i++)
+		h->free_pages[h->nfree++] = s->pages[i];
+	s->npages = 0;
+}
+
+void vf_pool_copy_in(struct vscsi_host *h, const struct vf_slot *s, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	for (unsigned i = 0; i < s->npages && len; i++) {
+		size_t n = len < VF_PAGE ? len : VF_PAGE;
+
+		memcpy(h->pool + (size_t)s->pages[i] * VF_PAGE, p, n);
+		p += n;
+		len -= n;
+	}
+}
+
+void vf_pool_copy_out(struct vscsi_host *h, const struct vf_slot *s, void *buf, size_t len)
+{
+	uint8_t *p = buf;
+
+	for (unsigned i = 0; i < s->npages && len; i++) {
+		size_t n = len < VF_PAGE ? len : VF_PAGE;
+
+		memcpy(p, h->pool + (size_t)s->pages[i] * VF_PAGE, n);
+		p += n;
+		len -= n;
+	}
+}
