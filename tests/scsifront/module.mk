@@ -1,0 +1,10 @@
+# Tests of libvscsifront, the vscsi CLI and the ld_vscsi.so shim.
+SFENV_OBJS = $(BUILD)/tests/scsifront/sfenv.o $(BUILD)/tests/support/daemon.o \
+	$(SIMENV_OBJS) $(TOOLSTACK_OBJS)
+
+TESTS += $(BUILD)/tests/scsifront/test_vscsifront
+$(BUILD)/tests/scsifront/test_vscsifront: $(BUILD)/tests/scsifront/test_vscsifront.o \
+		$(SFENV_OBJS) $(LIBVSCSIFRONT_A) $(common_objs) | $(BUILD)/scsiback/scsiback
+	$(CC) $(LDFLAGS) -o $@ $^ $(XEN_LIBS) $(CMOCKA_LIBS) -lpthread
+
+scsifront: $(filter $(BUILD)/tests/scsifront/%,$(TESTS))

@@ -1,0 +1,145 @@
+#include "sfenv.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <xenstore.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "daemon.h"
+#include "toolstack.h"
+
+static const struct ts_opts topts = { .be_domid = 0, .timeout_ms = 10000 };
+
+pid_t sfenv_start_backend(struct sfenv *e)
+{
+	char *argv[] = { (char *)simenv_prog("scsiback/scsiback"), "--state-dir", e->statedir,
+			 "--config", e->config, "--log-level", "debug", NULL };
+	pid_t pid = daemon_start(&e->sim, 0, e->logfile, argv);
+
+	usleep(200000);
+	e->backend = pid;
+	return pid;
+}
+
+int sfenv_start(struct sfenv *e, bool with_backend)
+{
+	char path[PATH_MAX];
+	FILE *cf;
+
+	memset(e, 0, sizeof(*e));
+	if (simenv_start(&e->sim) != 0)
+		return -1;
+	e->guest = simenv_create_domain(&e->sim, "guest");
+	if (e->guest <= 0)
+		return -1;
+	snprintf(e->logfile, sizeof(e->logfile), "%s/scsiback.log", e->sim.rundir);
+	snprintf(e->statedir, sizeof(e->statedir), "%s/scsiback-state", e->sim.rundir);
+	snprintf(e->config, sizeof(e->config), "%s/scsiback.conf", e->sim.rundir);
+	cf = fopen(e->config, "w");
+	if (!cf)
+		return -1;
+	fprintf(cf, "# empty: defaults\n");
+	fclose(cf);
+	e->xs0 = simenv_xs_open(&e->sim, 0);
+	if (!e->xs0)
+		return -1;
+	if (with_backend && sfenv_start_backend(e) <= 0)
+		return -1;
+	/* From here on, libvscsifront in this process is the guest. */
+	simenv_be_domain(&e->sim, e->guest);
+	simenv_xs_path(&e->sim, e->guest, path, sizeof(path));
+	setenv("XENSTORED_PATH", path, 1);
+	return 0;
+}
+
+void sfenv_show_logs(struct sfenv *e)
+{
+	if (getenv("VSCSI_SHOW_LOGS")) {
+		char cmd[700];
+
+		snprintf(cmd, sizeof(cmd), "cat %s >&2", e->logfile);
+		if (system(cmd))
+			(void)0;
+	}
+}
+
+void sfenv_stop(struct sfenv *e)
+{
+	if (e->backend > 0)
+		daemon_stop(e->backend, SIGTERM, 10000);
+	e->backend = 0;
+	sfenv_show_logs(e);
+	if (e->xs0)
+		xs_close(e->xs0);
+	e->xs0 = NULL;
+	simenv_stop(&e->sim);
+}
+
+pid_t sfenv_ts_async(struct sfenv *e, bool attach, const char *pdev, const char *vdev)
+{
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		char err[512];
+		struct xs_handle *xs;
+		int r;
+
+		xs = simenv_xs_open(&e->sim, 0);
+		if (!xs)
+			_exit(2);
+		r = attach ? ts_attach(xs, (unsigned)e->guest, pdev, vdev, &topts, err, sizeof(err))
+			   : ts_detach(xs, (unsigned)e->guest, vdev, &topts, err, sizeof(err));
+		if (r)
+			fprintf(stderr, "toolstack %s %s: %s\n", attach ? "attach" : "detach", vdev, err);
+		xs_close(xs);
+		_exit(r ? 1 : 0);
+	}
+	return pid;
+}
+
+int sfenv_ts_wait(pid_t pid)
+{
+	int status;
+
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int sfenv_ts_wait_serviced(pid_t pid, void (*service)(void *), void *arg)
+{
+	for (;;) {
+		int status;
+		pid_t r = waitpid(pid, &status, WNOHANG);
+
+		if (r == pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		if (r < 0)
+			return -1;
+		service(arg);
+	}
+}
+
+int sfenv_attach(struct sfenv *e, const char *pdev, const char *vdev)
+{
+	return sfenv_ts_wait(sfenv_ts_async(e, true, pdev, vdev));
+}
+
+void sfenv_test_filter(void)
+{
+	const char *f = getenv("SF_TEST");
+
+	if (f && *f)
+		cmocka_set_test_filter(f);
+}

@@ -1,0 +1,518 @@
+/* libvscsifront against scsiback with null LUNs in the simulator: connect,
+ * enumerate, commands sync / async / from threads / from an event loop,
+ * direct and indirect transfers, queueing beyond the ring, hotplug seen by
+ * the application, a second opener refused, a dead owner taken over, the
+ * backend killed (errors, not hangs; it comes back), and the backend
+ * closing mid-I/O followed by a reopen. */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "daemon.h"
+#include "sfenv.h"
+#include "toolstack.h"
+#include "vscsifront.h"
+
+static struct sfenv env;
+static struct vscsi_host *host;
+static const struct vscsi_addr lun0 = { 0, 0, 0 }, lun1 = { 0, 0, 1 };
+
+/* Events seen by the application. */
+static struct {
+	int added, removed, disconnected, failed;
+	struct vscsi_lun_info last;
+	char msg[256];
+} seen;
+
+static void on_event(struct vscsi_host *h, const struct vscsi_event *ev, void *priv)
+{
+	(void)h;
+	(void)priv;
+	switch (ev->type) {
+	case VSCSI_EVENT_LUN_ADDED: seen.added++; break;
+	case VSCSI_EVENT_LUN_REMOVED: seen.removed++; break;
+	case VSCSI_EVENT_DISCONNECTED: seen.disconnected++; break;
+	case VSCSI_EVENT_FAILED: seen.failed++; break;
+	}
+	seen.last = ev->lun;
+	snprintf(seen.msg, sizeof(seen.msg), "%s", ev->message);
+}
+
+static struct vscsi_host *open_host(unsigned devid, unsigned cmd_timeout_ms)
+{
+	struct vscsi_opts o = { .event_cb = on_event, .cmd_timeout_ms = cmd_timeout_ms,
+				.poll_us = -1 };
+	char err[256];
+	struct vscsi_host *h = vscsi_open(devid, &o, err, sizeof(err));
+
+	if (!h)
+		fail_msg("vscsi_open(%u): %s", devid, err);
+	return h;
+}
+
+static void check_good(const struct vscsi_task *t)
+{
+	assert_non_null(t);
+	if (!vscsi_task_good(t))
+		fail_msg("task 0x%02x: error %d (%s), status 0x%x, host 0x%x", t->cdb[0], t->error,
+			 t->errmsg, t->status, t->host_status);
+}
+
+static void test_connect_and_enumerate(void **state)
+{
+	struct vscsi_lun_info luns[8];
+	struct vscsi_host_info info;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(vscsi_get_state(host), VSCSI_HOST_CONNECTED);
+	n = vscsi_get_luns(host, luns, 8);
+	assert_int_equal(n, 2);
+	assert_int_equal(luns[0].addr.lun, 0);
+	assert_int_equal(luns[1].addr.lun, 1);
+	for (size_t i = 0; i < n; i++) {
+		assert_true(luns[i].inquiry_ok);
+		assert_int_equal(luns[i].dev_type, 0);
+		assert_string_equal(luns[i].vendor, "VSCSI");
+		assert_string_equal(luns[i].pdev, "null:disk");
+		assert_int_equal(luns[i].vhost, 0);
+	}
+	assert_int_equal(seen.added, 2);
+	vscsi_get_info(host, &info);
+	assert_int_equal(info.devid, 0);
+	assert_int_equal(info.domid, env.guest);
+	assert_int_equal(info.backend_domid, 0);
+	assert_int_equal(info.feature_sg_grant, 256);
+	assert_int_equal(info.max_segments, 256);
+	assert_int_equal(info.max_transfer, 1024 * 1024);
+	assert_int_equal(info.ring_slots, 16);
+	assert_int_equal(vscsi_find_lun(host, &lun1, NULL), 0);
+	{
+		struct vscsi_addr none = { 0, 5, 0 };
+
+		assert_int_equal(vscsi_find_lun(host, &none, NULL), -ENOENT);
+	}
+}
+
+static void test_sync_helpers(void **state)
+{
+	struct vscsi_task *t;
+	uint8_t *d;
+
+	(void)state;
+	t = vscsi_testunitready_sync(host, &lun0);
+	check_good(t);
+	vscsi_task_free(t);
+
+	t = vscsi_inquiry_sync(host, &lun0, false, 0, 96);
+	check_good(t);
+	d = t->buf;
+	assert_int_equal(d[0] & 0x1f, 0);
+	assert_memory_equal(d + 8, "VSCSI   ", 8);
+	assert_int_equal(t->xfer_done + t->residual, 96);
+	vscsi_task_free(t);
+
+	t = vscsi_inquiry_sync(host, &lun0, true, 0x00, 255); /* supported VPD pages */
+	assert_non_null(t);
+	assert_int_equal(t->error, 0);
+	vscsi_task_free(t);
+
+	t = vscsi_readcapacity16_sync(host, &lun1);
+	check_good(t);
+	vscsi_task_free(t);
+
+	t = vscsi_reportluns_sync(host, &lun0, 0, 256);
+	check_good(t);
+	d = t->buf;
+	assert_int_equal(d[3], 16); /* two LUNs */
+	vscsi_task_free(t);
+
+	/* An unmapped LUN: CHECK CONDITION, LOGICAL UNIT NOT SUPPORTED. */
+	{
+		struct vscsi_addr none = { 0, 0, 9 };
+		uint8_t key, asc;
+
+		t = vscsi_testunitready_sync(host, &none);
+		assert_non_null(t);
+		assert_int_equal(t->error, 0);
+		assert_int_equal(t->status, VSCSI_STATUS_CHECK_CONDITION);
+		assert_true(vscsi_task_sense(t, &key, &asc, NULL));
+		assert_int_equal(key, 5);
+		assert_int_equal(asc, 0x25);
+		vscsi_task_free(t);
+	}
+}
+
+static void read_zeros(size_t len)
+{
+	uint8_t *buf = malloc(len + 16);
+	struct vscsi_task *t;
+
+	memset(buf, 0xaa, len + 16);
+	t = vscsi_read16_sync(host, &lun0, 0, (uint32_t)(len / 512), 512, buf);
+	check_good(t);
+	assert_int_equal(t->xfer_done, len);
+	for (size_t i = 0; i < len; i++)
+		if (buf[i])
+			fail_msg("byte %zu of %zu is 0x%02x", i, len, buf[i]);
+	assert_int_equal(buf[len], 0xaa);
+	vscsi_task_free(t);
+	free(buf);
+}
+
+static void test_direct_and_indirect(void **state)
+{
+	uint8_t *buf;
+	struct vscsi_task *t;
+
+	(void)state;
+	read_zeros(512);
+	read_zeros(26 * 4096);     /* the most direct segments */
+	read_zeros(27 * 4096);     /* the first indirect size */
+	read_zeros(1024 * 1024);   /* 256 segments: the backend's limit */
+	buf = calloc(1, 1024 * 1024 + 4096);
+	t = vscsi_write16_sync(host, &lun0, 0, 2048, 512, buf);
+	check_good(t);
+	vscsi_task_free(t);
+	/* One page past the limit is refused before it reaches the ring. */
+	t = vscsi_task_new(&lun0, (const uint8_t[16]){ 0x88 }, 16, VSCSI_XFER_READ, buf,
+			   1024 * 1024 + 4096);
+	assert_int_equal(vscsi_task_submit(host, t, NULL, NULL), -E2BIG);
+	vscsi_task_free(t);
+	free(buf);
+}
+
+struct counter {
+	int done, good, err;
+	int first_error;
+};
+
+static void count_cb(struct vscsi_host *h, struct vscsi_task *t, void *priv)
+{
+	struct counter *c = priv;
+
+	(void)h;
+	c->done++;
+	if (vscsi_task_good(t))
+		c->good++;
+	else {
+		c->err++;
+		if (!c->first_error)
+			c->first_error = t->error ? t->error : 1;
+	}
+	vscsi_task_free(t);
+}
+
+static void test_queue_beyond_ring(void **state)
+{
+	struct counter c = { 0 };
+	const int n = 200;
+	uint8_t *bufs = malloc((size_t)n * 65536);
+
+	(void)state;
+	for (int i = 0; i < n; i++)
+		assert_non_null(vscsi_read16_task(host, &lun0, (uint64_t)i * 128, 128, 512,
+						  bufs + (size_t)i * 65536, count_cb, &c));
+	/* Drive it from our own loop, through the pollable fd. */
+	for (int spins = 0; c.done < n && spins < 10000; spins++) {
+		struct pollfd p = { .fd = vscsi_get_fd(host), .events = POLLIN };
+
+		poll(&p, 1, 100);
+		assert_true(vscsi_service(host) >= 0);
+	}
+	assert_int_equal(c.done, n);
+	assert_int_equal(c.good, n);
+	free(bufs);
+}
+
+static void *reader_thread(void *arg)
+{
+	int *fails = arg;
+	uint8_t buf[8192];
+
+	for (int i = 0; i < 300; i++) {
+		struct vscsi_task *t = vscsi_read16_sync(host, i & 1 ? &lun1 : &lun0, (uint64_t)i, 16,
+							 512, buf);
+
+		if (!vscsi_task_good(t))
+			(*fails)++;
+		vscsi_task_free(t);
+	}
+	return NULL;
+}
+
+static void test_threads(void **state)
+{
+	pthread_t th[6];
+	int fails[6] = { 0 };
+
+	(void)state;
+	for (int i = 0; i < 6; i++)
+		pthread_create(&th[i], NULL, reader_thread, &fails[i]);
+	for (int i = 0; i < 6; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(fails[i], 0);
+	}
+}
+
+static void test_cancel_queued(void **state)
+{
+	struct counter c = { 0 };
+	struct vscsi_task *ts[40];
+
+	(void)state;
+	for (int i = 0; i < 40; i++)
+		ts[i] = vscsi_testunitready_task(host, &lun0, count_cb, &c);
+	/* The ring takes 16 at once; cancel the last one, still queued. */
+	assert_int_equal(vscsi_task_cancel(host, ts[39]), 0);
+	while (c.done < 40)
+		vscsi_run_once(host, 100);
+	assert_int_equal(c.good, 39);
+	assert_int_equal(c.first_error, -ECANCELED);
+}
+
+static void service_host(void *arg)
+{
+	vscsi_run_once(arg, 20);
+}
+
+static void test_hotplug(void **state)
+{
+	struct vscsi_lun_info li;
+	pid_t ts;
+
+	(void)state;
+	memset(&seen, 0, sizeof(seen));
+	ts = sfenv_ts_async(&env, true, "null:disk", "0:0:3:2");
+	assert_int_equal(sfenv_ts_wait_serviced(ts, service_host, host), 0);
+	assert_int_equal(seen.added, 1);
+	assert_int_equal(seen.last.addr.target, 3);
+	assert_int_equal(seen.last.addr.lun, 2);
+	assert_true(seen.last.inquiry_ok);
+	assert_int_equal(vscsi_find_lun(host, &(struct vscsi_addr){ 0, 3, 2 }, &li), 0);
+	assert_int_equal(vscsi_get_luns(host, NULL, 0), 3);
+	{
+		struct vscsi_task *t = vscsi_inquiry_sync(host, &li.addr, false, 0, 36);
+
+		check_good(t);
+		vscsi_task_free(t);
+	}
+
+	ts = sfenv_ts_async(&env, false, NULL, "0:0:3:2");
+	assert_int_equal(sfenv_ts_wait_serviced(ts, service_host, host), 0);
+	assert_int_equal(seen.removed, 1);
+	assert_int_equal(seen.last.addr.target, 3);
+	assert_int_equal(vscsi_find_lun(host, &li.addr, NULL), -ENOENT);
+	assert_int_equal(vscsi_get_luns(host, NULL, 0), 2);
+	assert_int_equal(vscsi_get_state(host), VSCSI_HOST_CONNECTED);
+}
+
+static void test_second_opener_refused(void **state)
+{
+	char err[256];
+	struct vscsi_host *h2;
+
+	(void)state;
+	h2 = vscsi_open(0, NULL, err, sizeof(err));
+	assert_null(h2);
+	assert_int_equal(errno, EBUSY);
+	assert_non_null(strstr(err, "in use"));
+}
+
+/* A process that dies with the vhost open leaves it "in use" by nobody:
+ * the next opener takes it over. */
+static void test_dead_owner_taken_over(void **state)
+{
+	struct vscsi_host *h;
+	pid_t pid;
+	int status;
+
+	(void)state;
+	assert_int_equal(sfenv_attach(&env, "null:disk", "1:0:0:0"), 0);
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		char err[256];
+		struct vscsi_host *c = vscsi_open(1, NULL, err, sizeof(err));
+
+		_exit(c ? 0 : 1);  /* exits without closing */
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(WEXITSTATUS(status), 0);
+	h = open_host(1, 0);
+	{
+		struct vscsi_task *t = vscsi_testunitready_sync(h, &lun0);
+
+		check_good(t);
+		vscsi_task_free(t);
+	}
+	vscsi_close(h);
+	/* Closed cleanly: opens again at once. */
+	h = open_host(1, 0);
+	vscsi_close(h);
+}
+
+/* The backend dies with commands in flight: they fail after their timeout
+ * (ABORT, RESET, unanswered) instead of hanging; a new backend picks the
+ * ring up again and commands work. */
+static void test_backend_killed(void **state)
+{
+	struct counter c = { 0 };
+	struct vscsi_host *h;
+	uint64_t t0, ms;
+	struct vscsi_opts o = { .cmd_timeout_ms = 400, .tmf_timeout_ms = 300, .poll_us = -1 };
+	char err[256];
+
+	(void)state;
+	assert_int_equal(sfenv_attach(&env, "null:disk", "2:0:0:0"), 0);
+	h = vscsi_open(2, &o, err, sizeof(err));
+	if (!h)
+		fail_msg("open: %s", err);
+	/* Once the backend has seen us connected (dev-0 state 4), as the
+	 * toolstack would wait: a backend killed before that forgets the LUN
+	 * on restart (it re-adds only dev states 1 and 4). */
+	{
+		char path[128];
+
+		snprintf(path, sizeof(path), "/local/domain/0/backend/vscsi/%d/2/vscsi-devs/dev-0/state",
+			 env.guest);
+		assert_int_equal(ts_wait_value(env.xs0, path, 4, -1, 5000), 4);
+	}
+	daemon_stop(env.backend, SIGKILL, 5000);
+	env.backend = 0;
+	t0 = (uint64_t)time(NULL);
+	for (int i = 0; i < 40; i++)
+		assert_non_null(vscsi_testunitready_task(h, &lun0, count_cb, &c));
+	while (c.done < 40 && (uint64_t)time(NULL) - t0 < 20)
+		vscsi_run_once(h, 100);
+	ms = ((uint64_t)time(NULL) - t0) * 1000;
+	assert_int_equal(c.done, 40);
+	assert_int_equal(c.err, 40);
+	assert_int_equal(c.first_error, -ETIMEDOUT);
+	assert_true(ms <= 5000);
+	assert_int_equal(vscsi_get_state(h), VSCSI_HOST_CONNECTED);
+
+	/* A new daemon takes the connected vhosts over. */
+	assert_true(sfenv_start_backend(&env) > 0);
+	{
+		struct vscsi_task *t = NULL;
+
+		for (int i = 0; i < 50; i++) {
+			vscsi_task_free(t);
+			t = vscsi_testunitready_sync(h, &lun0);
+			if (vscsi_task_good(t))
+				break;
+			usleep(100000);
+		}
+		check_good(t);
+		vscsi_task_free(t);
+	}
+	vscsi_close(h);
+	/* The main host served by the dead daemon works again too. */
+	{
+		struct vscsi_task *t = NULL;
+
+		for (int i = 0; i < 50; i++) {
+			vscsi_task_free(t);
+			t = vscsi_testunitready_sync(host, &lun0);
+			if (vscsi_task_good(t))
+				break;
+		}
+		check_good(t);
+		vscsi_task_free(t);
+	}
+}
+
+/* The toolstack removes the vhost while commands are queued: everything
+ * completes (the rest with -ENOTCONN), the app is told, the handle closes,
+ * and the re-created vhost opens again. */
+static void test_backend_closing_mid_io(void **state)
+{
+	struct counter c = { 0 };
+	struct vscsi_host *h;
+	const int n = 3000;
+	pid_t ts;
+
+	(void)state;
+	assert_int_equal(sfenv_attach(&env, "null:disk", "3:0:0:0"), 0);
+	memset(&seen, 0, sizeof(seen));
+	h = open_host(3, 0);
+	for (int i = 0; i < n; i++)
+		assert_non_null(vscsi_read16_task(h, &lun0, 0, 64, 512, NULL, count_cb, &c));
+	ts = sfenv_ts_async(&env, false, NULL, "3:0:0:0");
+	assert_int_equal(sfenv_ts_wait_serviced(ts, service_host, h), 0);
+	assert_int_equal(c.done, n);
+	assert_int_equal(seen.disconnected, 1);
+	assert_int_equal(vscsi_get_state(h), VSCSI_HOST_DISCONNECTED);
+	assert_true(c.err > 0);
+	assert_int_equal(c.first_error, -ENOTCONN);
+	{
+		struct vscsi_task *t = vscsi_testunitready_task(h, &lun0, NULL, NULL);
+
+		assert_null(t);
+		assert_int_equal(errno, ENOTCONN);
+	}
+	vscsi_close(h);
+	/* Re-created by the toolstack: a fresh open works. */
+	assert_int_equal(sfenv_attach(&env, "null:disk", "3:0:0:0"), 0);
+	h = open_host(3, 0);
+	{
+		struct vscsi_task *t = vscsi_testunitready_sync(h, &lun0);
+
+		check_good(t);
+		vscsi_task_free(t);
+	}
+	vscsi_close(h);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	if (sfenv_start(&env, true) < 0)
+		return -1;
+	if (sfenv_attach(&env, "null:disk", "0:0:0:0") || sfenv_attach(&env, "null:disk", "0:0:0:1"))
+		return -1;
+	host = open_host(0, 0);
+	return host ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	vscsi_close(host);
+	sfenv_stop(&env);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_connect_and_enumerate),
+		cmocka_unit_test(test_sync_helpers),
+		cmocka_unit_test(test_direct_and_indirect),
+		cmocka_unit_test(test_queue_beyond_ring),
+		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_cancel_queued),
+		cmocka_unit_test(test_hotplug),
+		cmocka_unit_test(test_second_opener_refused),
+		cmocka_unit_test(test_dead_owner_taken_over),
+		cmocka_unit_test(test_backend_killed),
+		cmocka_unit_test(test_backend_closing_mid_io),
+	};
+
+	simenv_use_sim_libs(argc, argv);
+	sfenv_test_filter();
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
