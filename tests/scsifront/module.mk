@@ -7,4 +7,9 @@ $(BUILD)/tests/scsifront/test_vscsifront: $(BUILD)/tests/scsifront/test_vscsifro
 		$(SFENV_OBJS) $(LIBVSCSIFRONT_A) $(common_objs) | $(BUILD)/scsiback/scsiback
 	$(CC) $(LDFLAGS) -o $@ $^ $(XEN_LIBS) $(CMOCKA_LIBS) -lpthread
 
+TESTS += $(BUILD)/tests/scsifront/test_vscsifront_hostile
+$(BUILD)/tests/scsifront/test_vscsifront_hostile: $(BUILD)/tests/scsifront/test_vscsifront_hostile.o \
+		$(BUILD)/tests/scsifront/fakeback.o $(SFENV_OBJS) $(LIBVSCSIFRONT_A) $(common_objs)
+	$(CC) $(LDFLAGS) -o $@ $^ $(XEN_LIBS) $(CMOCKA_LIBS) -lpthread
+
 scsifront: $(filter $(BUILD)/tests/scsifront/%,$(TESTS))

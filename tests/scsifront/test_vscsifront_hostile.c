@@ -1,0 +1,280 @@
+/* libvscsifront against a hostile or dead backend (fakeback): every bad
+ * response disables the vhost with a clear error and a FAILED event, no
+ * crash, no memory touched that should not be (run under ASan too); a
+ * backend that swallows commands gets ABORT, then RESET, and the command
+ * completes with -ETIMEDOUT within its budget. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "fakeback.h"
+#include "sfenv.h"
+#include "vscsifront.h"
+
+static struct sfenv env;
+static unsigned next_devid = 10;
+static const struct vscsi_addr lun0 = { 0, 0, 0 };
+
+static int failed_events;
+static char failed_msg[256];
+
+static void on_event(struct vscsi_host *h, const struct vscsi_event *ev, void *priv)
+{
+	(void)h;
+	(void)priv;
+	if (ev->type == VSCSI_EVENT_FAILED) {
+		failed_events++;
+		snprintf(failed_msg, sizeof(failed_msg), "%s", ev->message);
+	}
+}
+
+struct outcome {
+	int done;
+	int error;
+	char msg[128];
+	uint64_t ms;
+};
+
+static void done_cb(struct vscsi_host *h, struct vscsi_task *t, void *priv)
+{
+	struct outcome *o = priv;
+
+	(void)h;
+	o->done++;
+	o->error = t->error;
+	snprintf(o->msg, sizeof(o->msg), "%s", t->errmsg);
+	vscsi_task_free(t);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Opens a fresh vhost served by a fake backend in mode m, runs one READ
+ * of 4 KiB and returns what happened to it. */
+static struct outcome one_command(enum fakeback_mode m, unsigned cmd_ms, unsigned tmf_ms,
+				  enum vscsi_host_state *st, char *err_out)
+{
+	struct vscsi_opts o = { .flags = VSCSI_OPEN_NO_PROBE, .cmd_timeout_ms = cmd_ms,
+				.tmf_timeout_ms = tmf_ms, .event_cb = on_event, .poll_us = -1 };
+	unsigned devid = next_devid++;
+	pid_t fb = fakeback_start(&env, devid, m);
+	struct outcome out = { 0 };
+	char err[256];
+	struct vscsi_host *h;
+	uint64_t t0;
+	uint8_t *buf = malloc(4096);
+
+	assert_true(fb > 0);
+	h = vscsi_open(devid, &o, err, sizeof(err));
+	if (!h)
+		fail_msg("open vhost %u: %s", devid, err);
+	failed_events = 0;
+	t0 = now_ms();
+	memset(buf, 0x5a, 4096);
+	assert_non_null(vscsi_read16_task(h, &lun0, 0, 8, 512, buf, done_cb, &out));
+	while (!out.done && now_ms() - t0 < 20000)
+		vscsi_run_once(h, 100);
+	out.ms = now_ms() - t0;
+	/* Whatever else the backend sends right after. */
+	for (int i = 0; i < 5; i++)
+		vscsi_run_once(h, 20);
+	*st = vscsi_get_state(h);
+	if (err_out)
+		snprintf(err_out, 256, "%s", vscsi_get_error(h));
+	/* A disabled host refuses new work. */
+	if (*st == VSCSI_HOST_FAILED) {
+		struct vscsi_task *t = vscsi_testunitready_task(h, &lun0, NULL, NULL);
+
+		assert_null(t);
+		assert_int_equal(errno, EIO);
+	}
+	vscsi_close(h);
+	fakeback_stop(&env, devid, fb);
+	free(buf);
+	return out;
+}
+
+static void expect_disabled(enum fakeback_mode m, const char *words)
+{
+	enum vscsi_host_state st;
+	char err[256];
+	struct outcome o = one_command(m, 5000, 1000, &st, err);
+
+	assert_int_equal(o.done, 1);
+	assert_int_equal(o.error, -EIO);
+	assert_int_equal(st, VSCSI_HOST_FAILED);
+	assert_int_equal(failed_events, 1);
+	if (!strstr(err, words) || !strstr(failed_msg, words))
+		fail_msg("error \"%s\" / event \"%s\" do not mention \"%s\"", err, failed_msg, words);
+	assert_true(o.ms < 3000);
+}
+
+static void test_good_backend(void **state)
+{
+	enum vscsi_host_state st;
+	struct outcome o;
+
+	(void)state;
+	o = one_command(FB_GOOD, 5000, 1000, &st, NULL);
+	assert_int_equal(o.done, 1);
+	assert_int_equal(o.error, 0);
+	assert_int_equal(st, VSCSI_HOST_CONNECTED);
+}
+
+static void test_unknown_rqid(void **state)
+{
+	(void)state;
+	expect_disabled(FB_UNKNOWN_RQID, "not in flight");
+}
+
+static void test_rqid_out_of_range(void **state)
+{
+	(void)state;
+	expect_disabled(FB_RQID_OUT_OF_RANGE, "unknown rqid 40");
+}
+
+static void test_duplicate_rqid(void **state)
+{
+	enum vscsi_host_state st;
+	char err[256];
+	struct outcome o;
+
+	(void)state;
+	/* Seen in one batch, two answers for one request are a bogus
+	 * producer index; seen apart, the second is an rqid not in flight
+	 * (then the first completed the command). Either way: disabled. */
+	o = one_command(FB_DUPLICATE, 5000, 1000, &st, err);
+	assert_int_equal(o.done, 1);
+	assert_true(o.error == 0 || o.error == -EIO);
+	assert_int_equal(st, VSCSI_HOST_FAILED);
+	assert_true(strstr(err, "not in flight") || strstr(err, "producer index"));
+}
+
+static void test_sense_len_200(void **state)
+{
+	(void)state;
+	expect_disabled(FB_SENSE_LEN_200, "sense_len 200");
+}
+
+static void test_rsp_prod_far_ahead(void **state)
+{
+	enum vscsi_host_state st;
+	char err[256];
+	struct outcome o;
+
+	(void)state;
+	o = one_command(FB_PROD_AHEAD, 5000, 1000, &st, err);
+	assert_int_equal(o.done, 1);
+	assert_int_equal(o.error, -EIO);
+	assert_int_equal(st, VSCSI_HOST_FAILED);
+	assert_non_null(strstr(err, "producer index"));
+}
+
+static void test_residual_clamped(void **state)
+{
+	enum vscsi_host_state st;
+	struct outcome o;
+
+	(void)state;
+	o = one_command(FB_RESIDUAL_HUGE, 5000, 1000, &st, NULL);
+	assert_int_equal(o.done, 1);
+	assert_int_equal(o.error, 0);
+	assert_int_equal(st, VSCSI_HOST_CONNECTED);
+}
+
+/* Timeout budget: 300 ms command + ABORT 200 + RESET 200. */
+static void test_swallowed_everything(void **state)
+{
+	enum vscsi_host_state st;
+	struct outcome o;
+
+	(void)state;
+	o = one_command(FB_SWALLOW_ALL, 300, 200, &st, NULL);
+	assert_int_equal(o.done, 1);
+	assert_int_equal(o.error, -ETIMEDOUT);
+	assert_non_null(strstr(o.msg, "ABORT and LUN RESET got no answer"));
+	assert_true(o.ms >= 650 && o.ms < 2500);
+	assert_int_equal(st, VSCSI_HOST_CONNECTED);
+}
+
+static void test_swallowed_abort_succeeds(void **state)
+{
+	enum vscsi_host_state st;
+	struct outcome o;
+
+	(void)state;
+	o = one_command(FB_SWALLOW_ABORT_OK, 300, 200, &st, NULL);
+	assert_int_equal(o.error, -ETIMEDOUT);
+	assert_non_null(strstr(o.msg, "aborted"));
+	assert_true(o.ms >= 280 && o.ms < 1500);
+}
+
+static void test_swallowed_reset_succeeds(void **state)
+{
+	enum vscsi_host_state st;
+	struct outcome o;
+
+	(void)state;
+	o = one_command(FB_SWALLOW_RESET_OK, 300, 200, &st, NULL);
+	assert_int_equal(o.error, -ETIMEDOUT);
+	assert_non_null(strstr(o.msg, "LUN reset"));
+	assert_true(o.ms >= 280 && o.ms < 1500);
+}
+
+static void test_answered_during_abort(void **state)
+{
+	enum vscsi_host_state st;
+	struct outcome o;
+
+	(void)state;
+	o = one_command(FB_ABORT_THEN_ANSWER, 300, 200, &st, NULL);
+	assert_int_equal(o.error, -ETIMEDOUT);
+	assert_int_equal(st, VSCSI_HOST_CONNECTED);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	return sfenv_start(&env, false);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	sfenv_stop(&env);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_good_backend),
+		cmocka_unit_test(test_unknown_rqid),
+		cmocka_unit_test(test_rqid_out_of_range),
+		cmocka_unit_test(test_duplicate_rqid),
+		cmocka_unit_test(test_sense_len_200),
+		cmocka_unit_test(test_rsp_prod_far_ahead),
+		cmocka_unit_test(test_residual_clamped),
+		cmocka_unit_test(test_swallowed_everything),
+		cmocka_unit_test(test_swallowed_abort_succeeds),
+		cmocka_unit_test(test_swallowed_reset_succeeds),
+		cmocka_unit_test(test_answered_during_abort),
+	};
+
+	simenv_use_sim_libs(argc, argv);
+	sfenv_test_filter();
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
