@@ -608,6 +608,8 @@ static void tmf_cb(struct iscsi_context *ctx, int status, void *data, void *priv
 		return;
 	if (status == SCSI_STATUS_GOOD && data)
 		resp = *(uint32_t *)data;
+	log_debug("lun %s: %s: response %u (status 0x%x)", d->name,
+		  m->reset ? "LOGICAL UNIT RESET" : "ABORT TASK", resp, (unsigned)status);
 	if (m->reset) {
 		if (resp == ISCSI_TMR_FUNC_COMPLETE) {
 			/* the LU has dropped every task: finish ours */

@@ -26,6 +26,7 @@
 static char rundir[256];
 static char script[512];
 static char disk_url[256], tape_url[256], drive1_url[256], changer_url[256];
+static char chap_url[256], chap_user[64], chap_password[64];
 static int tgtd_pid, tgtd_port;
 
 /* ------------------------------------------------------------------ */
@@ -63,6 +64,9 @@ static int load_env(void)
 		env_value(line, "TAPE_URL", tape_url, sizeof(tape_url));
 		env_value(line, "VTL_DRIVE1_URL", drive1_url, sizeof(drive1_url));
 		env_value(line, "CHANGER_URL", changer_url, sizeof(changer_url));
+		env_value(line, "CHAP_URL", chap_url, sizeof(chap_url));
+		env_value(line, "CHAP_USER", chap_user, sizeof(chap_user));
+		env_value(line, "CHAP_PASSWORD", chap_password, sizeof(chap_password));
 		if (!strncmp(line, "TGTD_PID=", 9))
 			tgtd_pid = atoi(line + 9);
 		env_value(line, "TGTD_PORT", v, sizeof(v));
@@ -682,6 +686,30 @@ static void test_open_errors(void **state)
 	assert_non_null(strstr(lun.error, "port 0 out of range"));
 }
 
+/* CHAP comes from the backend's configuration, never from the p-dev. */
+static void test_chap(void **state)
+{
+	struct fixture *f = *state;
+	struct lun lun = { .loop = f->loop };
+	struct lun_config cfg = { .chap_user = chap_user, .chap_password = "not-the-secret" };
+
+	assert_true(chap_url[0] && chap_user[0] && chap_password[0]);
+	assert_true(lun_iscsi_ops.open(&lun, chap_url, NULL) < 0);
+	assert_non_null(strstr(lun.error, "login:"));
+	assert_non_null(strstr(lun.error, "Authentication failure"));
+	assert_true(lun_iscsi_ops.open(&lun, chap_url, &cfg) < 0);
+	assert_non_null(strstr(lun.error, "Authentication failure"));
+
+	cfg.chap_password = chap_password;
+	cfg.initiator_iqn = "iqn.2026-11.vscsi.test:initiator";
+	f->lun.ops = &lun_iscsi_ops;
+	if (lun_iscsi_ops.open(&f->lun, chap_url, &cfg))
+		fail_msg("open %s with CHAP: %s", chap_url, f->lun.error);
+	f->open = true;
+	assert_int_equal(f->lun.dev_type, 0);
+	tur_ready(f);
+}
+
 static void test_lun_reset(void **state)
 {
 	struct fixture *f = *state;
@@ -693,14 +721,19 @@ static void test_lun_reset(void **state)
 
 	open_lun(f, disk_url);
 	tur_ready(f);
+	/* frozen, so that the target has all of them when the reset comes */
+	assert_int_equal(kill(tgtd_pid, SIGSTOP), 0);
 	for (int i = 0; i < N; i++) {
 		rw10(cdb, false, (uint32_t)i * 128, 128);
 		cmd_init(&t[i], cdb, 10, LUN_DIR_FROM_DEV, bufs[i], sizeof(bufs[i]), 4);
 		assert_int_equal(f->lun.ops->submit(&f->lun, &t[i].c), 0);
 	}
+	evloop_run_once(f->loop, 10);
 	tmf_calls = 0;
 	assert_int_equal(f->lun.ops->reset(&f->lun, on_tmf, NULL), 0);
 	assert_int_equal(tmf_calls, 0);   /* never inside reset() */
+	evloop_run_once(f->loop, 10);
+	kill(tgtd_pid, SIGCONT);
 	wait_done(f, &tmf_calls, 1, 20);
 	assert_int_equal(tmf_calls, 1);
 	assert_int_equal(tmf_rslt, XEN_VSCSIIF_RSLT_RESET_SUCCESS);
@@ -738,6 +771,23 @@ static void test_abort(void **state)
 		    (t.c.host == XEN_VSCSIIF_RSLT_HOST_OK && t.c.status == 0));
 	/* not in flight any more */
 	assert_int_equal(f->lun.ops->abort(&f->lun, &t.c, on_tmf, NULL), -ENOENT);
+	tur_ready(f);
+
+	/* the target sees the command and the abort together */
+	assert_int_equal(kill(tgtd_pid, SIGSTOP), 0);
+	cmd_init(&t, cdb, 10, LUN_DIR_FROM_DEV, buf, sizeof(buf), 8);
+	assert_int_equal(f->lun.ops->submit(&f->lun, &t.c), 0);
+	evloop_run_once(f->loop, 10);
+	tmf_calls = 0;
+	assert_int_equal(f->lun.ops->abort(&f->lun, &t.c, on_tmf, NULL), 0);
+	evloop_run_once(f->loop, 10);
+	kill(tgtd_pid, SIGCONT);
+	wait_done(f, &tmf_calls, 1, 20);
+	assert_int_equal(tmf_calls, 1);
+	assert_int_equal(t.done, 1);
+	assert_int_equal(tmf_rslt, XEN_VSCSIIF_RSLT_RESET_SUCCESS);
+	assert_true(t.c.host == XEN_VSCSIIF_RSLT_HOST_ABORT ||
+		    (t.c.host == XEN_VSCSIIF_RSLT_HOST_OK && t.c.status == 0));
 	tur_ready(f);
 }
 
@@ -882,6 +932,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tape_variable_blocks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_changer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lun_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_abort, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),

@@ -13,6 +13,7 @@
 # start writes RUNDIR/tgtd.env (shell syntax):
 #   TGTD_PID TGTD_PORT TGTD_CONTROL_PORT
 #   DISK_URL TAPE_URL VTL_DRIVE1_URL VTL_DRIVE2_URL CHANGER_URL
+#   CHAP_URL CHAP_USER CHAP_PASSWORD (an 8 MiB disk that wants CHAP)
 # Backing files live in RUNDIR; tgtd's log is RUNDIR/tgtd.log.
 # Exit codes: 0 ok, 1 failure, 2 usage.
 set -u
@@ -21,10 +22,14 @@ IQN_BASE=iqn.2026-11.vscsi.test
 SOCKDIR=/var/run/tgtd
 DISK_MB=64
 TAPE_MB=64
+CHAP_MB=8
+CHAP_USER=vscsi-user
+CHAP_PASSWORD=vscsi-secret-1
 
 die() { echo "tgtd-lab: $*" >&2; exit 1; }
-usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' >&2; exit "${1:-2}"; }
 
+case ${1:-} in -h|--help) usage 0 ;; esac
 [ $# -eq 2 ] || usage
 cmd=$1
 rundir=$2
@@ -76,6 +81,9 @@ TAPE_URL=$base/$IQN_BASE:tape/1
 VTL_DRIVE1_URL=$base/$IQN_BASE:vtl/1
 VTL_DRIVE2_URL=$base/$IQN_BASE:vtl/2
 CHANGER_URL=$base/$IQN_BASE:vtl/3
+CHAP_URL=$base/$IQN_BASE:chap/1
+CHAP_USER=$CHAP_USER
+CHAP_PASSWORD=$CHAP_PASSWORD
 EOF
 	mv "$envfile.tmp" "$envfile"
 }
@@ -85,6 +93,9 @@ make_media() {
 	mkdir -p "$rundir/vtl" || return 1
 	if [ ! -f "$rundir/disk.img" ]; then
 		truncate -s ${DISK_MB}M "$rundir/disk.img" || return 1
+	fi
+	if [ ! -f "$rundir/chap.img" ]; then
+		truncate -s ${CHAP_MB}M "$rundir/chap.img" || return 1
 	fi
 	local b
 	for b in SOLO0001 TAPE0001 TAPE0002 TAPE0003 TAPE0004; do
@@ -132,7 +143,14 @@ configure() {
 	tgtadm_lab "${smc[@]}" element_type=2,address=1026,barcode=TAPE0003,sides=1 &&
 	tgtadm_lab "${smc[@]}" element_type=2,address=1027,barcode=TAPE0004,sides=1 &&
 	tgtadm_lab "${smc[@]}" element_type=3,start_address=32,quantity=1 &&
-	tgtadm_lab --lld iscsi --op bind --mode target --tid $t -I ALL
+	tgtadm_lab --lld iscsi --op bind --mode target --tid $t -I ALL || return 1
+	# tid 4: a disk behind CHAP
+	tgtadm_lab --lld iscsi --op new --mode target --tid 4 -T $IQN_BASE:chap &&
+	tgtadm_lab --lld iscsi --op new --mode logicalunit --tid 4 --lun 1 \
+		--bstype rdwr -b "$rundir/chap.img" &&
+	tgtadm_lab --lld iscsi --op bind --mode target --tid 4 -I ALL &&
+	tgtadm_lab --lld iscsi --op new --mode account --user $CHAP_USER --password $CHAP_PASSWORD &&
+	tgtadm_lab --lld iscsi --op bind --mode account --tid 4 --user $CHAP_USER
 }
 
 # Waits until the management socket answers (tgtd is up) or it died.
@@ -251,7 +269,7 @@ do_stop() {
 		# delete the system, which makes it exit.
 		tgtadm_lab --op update --mode sys --name State -v offline >/dev/null 2>&1
 		local tid
-		for tid in 3 2 1; do
+		for tid in 4 3 2 1; do
 			tgtadm_lab --lld iscsi --op delete --force --mode target --tid $tid >/dev/null 2>&1
 		done
 		tgtadm_lab --op delete --mode system >/dev/null 2>&1
@@ -261,7 +279,7 @@ do_stop() {
 		fi
 	fi
 	clean_sockets
-	rm -rf "$rundir/vtl" "$rundir/disk.img" "$envfile" "$envfile.tmp" "$rundir/tgtd.log"
+	rm -rf "$rundir/vtl" "$rundir/disk.img" "$rundir/chap.img" "$envfile" "$envfile.tmp" "$rundir/tgtd.log"
 	rmdir "$rundir" 2>/dev/null
 	return 0
 }
