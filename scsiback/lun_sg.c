@@ -6,7 +6,9 @@
  * sg queues at most SG_MAX_QUEUE (16) commands per fd and answers EDOM
  * beyond; the surplus waits here and goes out as completions free slots.
  * Commands are queued at the tail (SG_FLAG_Q_AT_TAIL): sg's v3 default is
- * the head, which would reorder a tape's commands.
+ * the head, which would reorder a tape's commands. Data goes through sg's
+ * kernel buffers (indirect I/O, no SG_FLAG_DIRECT_IO): a read's data lands
+ * in the caller's iovecs during our read() of its completion.
  *
  * sg cannot abort one command: abort() of a command the kernel already has
  * answers RESET_FAILED and the command completes when the device says so;
@@ -753,9 +755,10 @@ static void sg_close(struct lun *lun)
 		struct sg_req *req = s->submitted.next;
 
 		list_del(req);
+		/* sg moves data through its own buffers (indirect I/O) and
+		 * copies into ours only in read(): once the fd is closed it
+		 * drops the orphaned request without touching them. */
 		set_host_only(req->cmd, XEN_VSCSIIF_RSLT_HOST_ABORT);
-		/* the kernel may still write into a bounce buffer: leave it */
-		req->bounce = NULL;
 		req_complete(req);
 	}
 	while (!list_empty(&s->queued)) {
