@@ -17,9 +17,28 @@ $(LIBVSCSIFRONT_A): $(libvscsifront_objs)
 $(LIBVSCSIFRONT_SO): $(libvscsifront_objs)
 	$(CC) $(LDFLAGS) -shared -Wl,-soname,libvscsifront.so.0 -o $@ $^ $(XEN_LIBS) -lpthread
 
-LIBS_SO += $(LIBVSCSIFRONT_SO) $(LIBVSCSIFRONT_A)
+# The CLI.
+VSCSI_CLI_SRCS := scsifront/cli/vscsi.c scsifront/cli/cli_cmds.c scsifront/cli/cli_run.c
+$(SF_OUT)/vscsi: $(patsubst %.c,$(BUILD)/%.o,$(VSCSI_CLI_SRCS)) $(LIBVSCSIFRONT_A)
+	$(CC) $(LDFLAGS) -o $@ $^ $(XEN_LIBS) $(JSON_LIBS) -lsgutils2 -lpthread
+
+# The shim is loaded into programs we did not build (sg3_utils, mtx...):
+# no sanitizer in any flavour, the library compiled in, and only the libc
+# entry points it interposes exported.
+SHIM_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -fPIC -O2 -g -fvisibility=hidden \
+	-I. -Icommon -Iscsifront/include -Iscsifront $(XEN_CFLAGS)
+SHIM_SRCS := scsifront/shim/ld_vscsi.c $(LIBVSCSIFRONT_SRCS)
+$(SF_OUT)/shim/%.pic.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(SHIM_CFLAGS) -MMD -MP -c -o $@ $<
+$(SF_OUT)/ld_vscsi.so: $(patsubst %.c,$(SF_OUT)/shim/%.pic.o,$(SHIM_SRCS))
+	$(CC) -shared -Wl,-soname,ld_vscsi.so -Wl,-z,defs -o $@ $^ $(XEN_LIBS) -ldl -lpthread
+
+BINS += $(SF_OUT)/vscsi
+LIBS_SO += $(LIBVSCSIFRONT_SO) $(LIBVSCSIFRONT_A) $(SF_OUT)/ld_vscsi.so
+INSTALL_BINS += $(SF_OUT)/vscsi
 
 # "make scsifront" builds all of the above; tests/scsifront/module.mk adds
 # the tests to it.
 .PHONY: scsifront
-scsifront: $(LIBVSCSIFRONT_A) $(LIBVSCSIFRONT_SO)
+scsifront: $(LIBVSCSIFRONT_A) $(LIBVSCSIFRONT_SO) $(SF_OUT)/vscsi $(SF_OUT)/ld_vscsi.so
