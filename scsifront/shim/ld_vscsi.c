@@ -1,0 +1,1237 @@
+/* ld_vscsi.so: an LD_PRELOAD shim that makes PV SCSI LUNs look like Linux
+ * sg devices to programs we did not build (sg3_utils, mtx, tapeinfo,
+ * iscsi-test-cu), the way libiscsi's ld_iscsi.so does for iSCSI.
+ *
+ *   VSCSI_SG_MAP="/dev/sg100=0:0:0:0,/dev/sg101=0:0:1:0"
+ *
+ * maps virtual paths to H:C:T:L, H being the vhost (devid). Opening such a
+ * path connects the vhost (once per process, shared by every fd on it) and
+ * returns an eventfd standing for the sg node: it polls readable when an
+ * sg v3 async command (write()) has completed, so poll/select/epoll work
+ * natively. fstat/stat say "character device, major 21" (sg), as
+ * sg3_utils checks. ioctl implements SG_IO and the sg ioctls the tools use;
+ * read/write the sg v3 async interface. Every other fd and path goes to
+ * libc untouched. VSCSI_SHIM_TRACE=1 logs each call on a virtual node
+ * (and each ioctl we do not know) to stderr.
+ *
+ * One process owns a vhost's ring at a time: a second process opening the
+ * same vhost gets EBUSY until the first closes it (or exits).
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+#include <scsi/scsi.h>
+#include <scsi/sg.h>
+
+#include "vscsifront.h"
+
+#define EXPORT __attribute__((visibility("default")))
+
+#define SG_MAJOR 21
+#define SG_VERSION 30536                 /* what mainline Linux's sg reports */
+#define SG_GET_ACCESS_COUNT_IOCTL 0x2289
+#define USER_HZ 100
+#define VFD_MAX 65536
+#define MAX_HOSTS 64
+
+/* ---- the real libc functions ---- */
+
+#define REAL(name) ((__typeof__(&name))real_sym(#name, &real_##name))
+static void *real_open, *real_open64, *real___open_2, *real___open64_2, *real_openat,
+	*real_openat64, *real___openat_2, *real___openat64_2, *real_close, *real_read, *real_write,
+	*real_ioctl, *real_fstat, *real_fstat64, *real_stat, *real_stat64, *real_lstat,
+	*real_lstat64, *real_fstatat, *real_fstatat64, *real___fxstat, *real___fxstat64,
+	*real___xstat, *real___xstat64, *real___lxstat, *real___lxstat64, *real___fxstatat,
+	*real___fxstatat64, *real_access, *real_faccessat, *real_euidaccess, *real_eaccess;
+
+static void *real_sym(const char *name, void **slot)
+{
+	void *p = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+
+	if (!p) {
+		p = dlsym(RTLD_NEXT, name);
+		__atomic_store_n(slot, p, __ATOMIC_RELEASE);
+	}
+	return p;
+}
+
+/* ---- configuration ---- */
+
+struct vmap {
+	char path[PATH_MAX];
+	unsigned devid;
+	struct vscsi_addr addr;
+	unsigned minor;
+};
+
+static struct vmap *maps;
+static int nmaps;
+static bool trace;
+
+static void tracef(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void tracef(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	int n;
+
+	if (!trace)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if (n > (int)sizeof(buf) - 2)
+		n = (int)sizeof(buf) - 2;
+	buf[n++] = '\n';
+	((ssize_t(*)(int, const void *, size_t))real_sym("write", &real_write))(2, buf, (size_t)n);
+}
+
+static unsigned minor_of(const char *path, int index)
+{
+	const char *b = strrchr(path, '/');
+	char *end;
+	unsigned long v;
+
+	b = b ? b + 1 : path;
+	while (*b && (*b < '0' || *b > '9'))
+		b++;
+	v = strtoul(b, &end, 10);
+	if (*b && !*end && v < (1u << 20))
+		return (unsigned)v;
+	return 200u + (unsigned)index;
+}
+
+__attribute__((constructor)) static void shim_init(void)
+{
+	const char *m = getenv("VSCSI_SG_MAP");
+	const char *t = getenv("VSCSI_SHIM_TRACE");
+	char *copy, *save, *item;
+
+	trace = t && *t && strcmp(t, "0");
+	if (!m || !*m)
+		return;
+	copy = strdup(m);
+	if (!copy)
+		return;
+	for (item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+		char *eq = strrchr(item, '=');
+		struct vscsi_addr a;
+		struct vmap *nm;
+		int hst;
+
+		if (!eq || vscsi_parse_addr(eq + 1, &hst, &a) < 0 || hst < 0 || eq == item ||
+		    (size_t)(eq - item) >= PATH_MAX) {
+			fprintf(stderr, "ld_vscsi: VSCSI_SG_MAP entry \"%s\" is not PATH=H:C:T:L; ignored\n",
+				item);
+			continue;
+		}
+		nm = realloc(maps, (size_t)(nmaps + 1) * sizeof(*maps));
+		if (!nm)
+			break;
+		maps = nm;
+		memset(&maps[nmaps], 0, sizeof(*maps));
+		memcpy(maps[nmaps].path, item, (size_t)(eq - item));
+		maps[nmaps].devid = (unsigned)hst;
+		maps[nmaps].addr = a;
+		maps[nmaps].minor = minor_of(maps[nmaps].path, nmaps);
+		tracef("ld_vscsi: %s -> %u:%u:%u:%u (sg minor %u)", maps[nmaps].path, hst, a.channel,
+		       a.target, a.lun, maps[nmaps].minor);
+		nmaps++;
+	}
+	free(copy);
+}
+
+/* The map entry for a path (absolute, or relative to the cwd). */
+static struct vmap *map_find_at(int dirfd, const char *path)
+{
+	char full[PATH_MAX];
+
+	if (!nmaps || !path)
+		return NULL;
+	for (int i = 0; i < nmaps; i++)
+		if (!strcmp(maps[i].path, path))
+			return &maps[i];
+	if (path[0] != '/' && dirfd == AT_FDCWD && getcwd(full, sizeof(full))) {
+		size_t n = strlen(full);
+
+		if (n + 1 + strlen(path) < sizeof(full)) {
+			full[n] = '/';
+			strcpy(full + n + 1, path);
+			for (int i = 0; i < nmaps; i++)
+				if (!strcmp(maps[i].path, full))
+					return &maps[i];
+		}
+	}
+	return NULL;
+}
+
+static struct vmap *map_find(const char *path)
+{
+	return map_find_at(AT_FDCWD, path);
+}
+
+/* ---- hosts (one per vhost, shared by the fds on it) ---- */
+
+struct vhost_ref {
+	unsigned devid;
+	struct vscsi_host *h;
+	int refs;
+	pid_t pid;
+	pthread_t thread;            /* services async commands for poll() users */
+	bool thread_running;
+	atomic_bool stop;
+};
+
+static pthread_mutex_t shim_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct vhost_ref hosts[MAX_HOSTS];
+
+static struct vhost_ref *host_get(unsigned devid, int *err)
+{
+	struct vhost_ref *free_slot = NULL;
+	struct vscsi_opts o = { .poll_us = -1, .connect_timeout_ms = 10000 };
+	char msg[512];
+
+	for (int i = 0; i < MAX_HOSTS; i++) {
+		struct vhost_ref *r = &hosts[i];
+
+		if (r->h && r->devid == devid && r->pid == getpid()) {
+			r->refs++;
+			return r;
+		}
+		if (!r->h && !free_slot)
+			free_slot = r;
+	}
+	if (!free_slot) {
+		*err = EMFILE;
+		return NULL;
+	}
+	free_slot->h = vscsi_open(devid, &o, msg, sizeof(msg));
+	if (!free_slot->h) {
+		*err = errno;
+		fprintf(stderr, "ld_vscsi: %s\n", msg);
+		return NULL;
+	}
+	free_slot->devid = devid;
+	free_slot->refs = 1;
+	free_slot->pid = getpid();
+	free_slot->thread_running = false;
+	atomic_store(&free_slot->stop, false);
+	return free_slot;
+}
+
+static void *service_thread(void *arg)
+{
+	struct vhost_ref *r = arg;
+
+	while (!atomic_load(&r->stop))
+		vscsi_run_once(r->h, 50);
+	return NULL;
+}
+
+static void host_start_thread(struct vhost_ref *r)
+{
+	pthread_mutex_lock(&shim_lock);
+	if (!r->thread_running && pthread_create(&r->thread, NULL, service_thread, r) == 0)
+		r->thread_running = true;
+	pthread_mutex_unlock(&shim_lock);
+}
+
+/* Called with shim_lock held. */
+static void host_put(struct vhost_ref *r)
+{
+	if (--r->refs > 0)
+		return;
+	if (r->thread_running) {
+		atomic_store(&r->stop, true);
+		pthread_mutex_unlock(&shim_lock);
+		pthread_join(r->thread, NULL);
+		pthread_mutex_lock(&shim_lock);
+		r->thread_running = false;
+	}
+	if (r->pid == getpid())
+		vscsi_close(r->h);
+	r->h = NULL;
+}
+
+/* ---- virtual fds ---- */
+
+struct vreq {
+	sg_io_hdr_t hdr;             /* as written, outputs filled on completion */
+	struct vscsi_task *task;
+	void *bounce;                /* for iovec requests */
+	bool done;
+	uint64_t start_ns;
+	struct vfd *owner;
+	struct vreq *next;
+};
+
+struct vfd {
+	int fd;
+	struct vmap *map;
+	struct vhost_ref *host;
+	struct vscsi_lun_info lun;
+	bool have_lun;
+	unsigned timeout_ms;         /* SG_SET_TIMEOUT, for hdr.timeout == 0 */
+	int reserved;
+	bool force_pack_id, keep_orphan;
+	int cmd_q;
+	pthread_mutex_t lock;
+	struct vreq *done_head, *done_tail;
+	int pending;                 /* written, not completed */
+	int ndone;                   /* completed, not read */
+};
+
+static _Atomic(struct vfd *) vfds[VFD_MAX];
+
+static struct vfd *vfd_get(int fd)
+{
+	if (fd < 0 || fd >= VFD_MAX || !nmaps)
+		return NULL;
+	return atomic_load_explicit(&vfds[fd], memory_order_acquire);
+}
+
+static int vopen(struct vmap *m, int flags)
+{
+	int err = 0, efd;
+	struct vfd *v;
+	struct vhost_ref *r;
+
+	pthread_mutex_lock(&shim_lock);
+	r = host_get(m->devid, &err);
+	if (!r) {
+		pthread_mutex_unlock(&shim_lock);
+		tracef("ld_vscsi: open %s: vhost %u: %s", m->path, m->devid, strerror(err));
+		errno = err == ENOENT ? ENXIO : err ? err : EIO;
+		return -1;
+	}
+	v = calloc(1, sizeof(*v));
+	efd = eventfd(0, EFD_SEMAPHORE | ((flags & O_NONBLOCK) ? EFD_NONBLOCK : 0) |
+			     ((flags & O_CLOEXEC) ? EFD_CLOEXEC : 0));
+	if (!v || efd < 0 || efd >= VFD_MAX) {
+		if (efd >= 0)
+			REAL(close)(efd);
+		free(v);
+		host_put(r);
+		pthread_mutex_unlock(&shim_lock);
+		errno = efd >= VFD_MAX ? EMFILE : ENOMEM;
+		return -1;
+	}
+	v->fd = efd;
+	v->map = m;
+	v->host = r;
+	v->timeout_ms = 60000;
+	v->reserved = 32768;
+	v->cmd_q = 1;
+	pthread_mutex_init(&v->lock, NULL);
+	v->have_lun = vscsi_find_lun(r->h, &m->addr, &v->lun) == 0;
+	if (!v->have_lun) {
+		/* No such LUN on the vhost: like a missing sg node. */
+		REAL(close)(efd);
+		free(v);
+		host_put(r);
+		pthread_mutex_unlock(&shim_lock);
+		tracef("ld_vscsi: open %s: vhost %u has no LUN %u:%u:%u", m->path, m->devid,
+		       m->addr.channel, m->addr.target, m->addr.lun);
+		errno = ENXIO;
+		return -1;
+	}
+	atomic_store_explicit(&vfds[efd], v, memory_order_release);
+	pthread_mutex_unlock(&shim_lock);
+	tracef("ld_vscsi: open %s flags 0x%x -> fd %d (%s %s %s)", m->path, flags, efd,
+	       vscsi_dev_type_name(v->lun.dev_type), v->lun.vendor, v->lun.product);
+	return efd;
+}
+
+static void vreq_free(struct vreq *q)
+{
+	if (!q)
+		return;
+	vscsi_task_free(q->task);
+	free(q->bounce);
+	free(q);
+}
+
+static int vclose(struct vfd *v)
+{
+	int fd = v->fd;
+
+	tracef("ld_vscsi: close fd %d (%s)", fd, v->map->path);
+	/* Outstanding async commands finish first (bounded by their timeouts). */
+	for (;;) {
+		int pending;
+
+		pthread_mutex_lock(&v->lock);
+		pending = v->pending;
+		pthread_mutex_unlock(&v->lock);
+		if (!pending)
+			break;
+		vscsi_run_once(v->host->h, 50);
+	}
+	atomic_store_explicit(&vfds[fd], NULL, memory_order_release);
+	while (v->done_head) {
+		struct vreq *q = v->done_head;
+
+		v->done_head = q->next;
+		vreq_free(q);
+	}
+	pthread_mutex_lock(&shim_lock);
+	host_put(v->host);
+	pthread_mutex_unlock(&shim_lock);
+	pthread_mutex_destroy(&v->lock);
+	free(v);
+	return REAL(close)(fd);
+}
+
+__attribute__((destructor)) static void shim_fini(void)
+{
+	/* A program that exits without closing still hands the vhost back. */
+	for (int fd = 0; fd < VFD_MAX && nmaps; fd++) {
+		struct vfd *v = vfd_get(fd);
+
+		if (v && v->host->pid == getpid())
+			vclose(v);
+	}
+}
+
+/* ---- SG_IO ---- */
+
+static void fill_outputs(struct vfd *v, sg_io_hdr_t *hdr, const struct vscsi_task *t, uint64_t start_ns)
+{
+	struct timespec ts;
+	uint64_t now;
+
+	(void)v;
+	hdr->status = t->status;
+	hdr->masked_status = (uint8_t)((t->status >> 1) & 0x7f);
+	hdr->msg_status = 0;
+	hdr->host_status = t->host_status;  /* XEN_VSCSIIF_RSLT_HOST_* = Linux DID_* */
+	hdr->driver_status = 0;
+	hdr->sb_len_wr = 0;
+	if (t->error) {
+		switch (t->error) {
+		case -ETIMEDOUT: hdr->host_status = 0x03; break;  /* DID_TIME_OUT */
+		case -ECANCELED: hdr->host_status = 0x05; break;  /* DID_ABORT */
+		case -ENOTCONN:
+		case -ESHUTDOWN: hdr->host_status = 0x01; break;  /* DID_NO_CONNECT */
+		default: hdr->host_status = 0x07; break;          /* DID_ERROR */
+		}
+		hdr->driver_status = t->error == -ETIMEDOUT ? 0x06 /* DRIVER_TIMEOUT */ : 0;
+	} else if (t->sense_len && hdr->sbp && hdr->mx_sb_len) {
+		hdr->sb_len_wr = (uint8_t)(t->sense_len < hdr->mx_sb_len ? t->sense_len : hdr->mx_sb_len);
+		memcpy(hdr->sbp, t->sense, hdr->sb_len_wr);
+		hdr->driver_status = 0x08;                        /* DRIVER_SENSE */
+	}
+	hdr->resid = t->error ? (int)hdr->dxfer_len : (int)(hdr->dxfer_len - t->xfer_done);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	hdr->duration = (unsigned)((now - start_ns) / 1000000u);
+	hdr->info = (hdr->status || hdr->host_status || hdr->driver_status) ? SG_INFO_CHECK : SG_INFO_OK;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Builds the task of an sg v3 header; for iovec requests the data goes
+ * through a bounce buffer. 0 or an errno. */
+static int build_task(struct vfd *v, const sg_io_hdr_t *hdr, struct vscsi_task **out, void **bounce)
+{
+	enum vscsi_xfer x = VSCSI_XFER_NONE;
+	void *buf = hdr->dxferp;
+	size_t len = hdr->dxfer_len;
+	struct vscsi_task *t;
+	uint8_t cdb[16];
+
+	*bounce = NULL;
+	if (hdr->interface_id != 'S')
+		return ENOSYS;
+	if (!hdr->cmdp || hdr->cmd_len < 1 || hdr->cmd_len > 16)
+		return EINVAL;
+	memcpy(cdb, hdr->cmdp, hdr->cmd_len);
+	switch (hdr->dxfer_direction) {
+	case SG_DXFER_NONE: len = 0; break;
+	case SG_DXFER_TO_DEV: x = VSCSI_XFER_WRITE; break;
+	case SG_DXFER_FROM_DEV:
+	case SG_DXFER_TO_FROM_DEV: x = VSCSI_XFER_READ; break;
+	default:
+		if (len)
+			return EINVAL;
+		break;
+	}
+	if (!len)
+		x = VSCSI_XFER_NONE;
+	if (len && !buf)
+		return EFAULT;
+	if (len && hdr->iovec_count) {
+		const struct sg_iovec *iov = hdr->dxferp;
+		size_t off = 0;
+
+		*bounce = calloc(1, len);
+		if (!*bounce)
+			return ENOMEM;
+		if (x == VSCSI_XFER_WRITE)
+			for (unsigned i = 0; i < hdr->iovec_count && off < len; i++) {
+				size_t n = iov[i].iov_len < len - off ? iov[i].iov_len : len - off;
+
+				memcpy((uint8_t *)*bounce + off, iov[i].iov_base, n);
+				off += n;
+			}
+		buf = *bounce;
+	}
+	t = vscsi_task_new(&v->map->addr, cdb, hdr->cmd_len, x, len ? buf : NULL, len);
+	if (!t) {
+		free(*bounce);
+		*bounce = NULL;
+		return errno ? errno : ENOMEM;
+	}
+	t->timeout_ms = hdr->timeout ? hdr->timeout : v->timeout_ms;
+	*out = t;
+	return 0;
+}
+
+static void scatter(const sg_io_hdr_t *hdr, const void *bounce, size_t len)
+{
+	const struct sg_iovec *iov = hdr->dxferp;
+	size_t off = 0;
+
+	for (unsigned i = 0; i < hdr->iovec_count && off < len; i++) {
+		size_t n = iov[i].iov_len < len - off ? iov[i].iov_len : len - off;
+
+		memcpy(iov[i].iov_base, (const uint8_t *)bounce + off, n);
+		off += n;
+	}
+}
+
+static int do_sg_io(struct vfd *v, sg_io_hdr_t *hdr)
+{
+	struct vscsi_task *t;
+	void *bounce;
+	uint64_t start = mono_ns();
+	int err = build_task(v, hdr, &t, &bounce);
+
+	if (err) {
+		tracef("ld_vscsi: fd %d SG_IO refused: %s", v->fd, strerror(err));
+		errno = err;
+		return -1;
+	}
+	if (vscsi_task_run(v->host->h, t) < 0 && !strncmp(t->errmsg, "not submitted", 13)) {
+		/* Never reached the ring: too big or malformed (EINVAL, as sg
+		 * says), or the vhost is gone or disabled (ENODEV, as for a
+		 * removed device). */
+		err = t->error == -E2BIG || t->error == -EINVAL ? EINVAL
+		      : t->error == -EIO || t->error == -ENOTCONN ? ENODEV : EIO;
+		tracef("ld_vscsi: fd %d SG_IO 0x%02x: %s", v->fd, hdr->cmdp[0], t->errmsg);
+		vscsi_task_free(t);
+		free(bounce);
+		errno = err;
+		return -1;
+	}
+	if (bounce && t->xfer == VSCSI_XFER_READ)
+		scatter(hdr, bounce, t->xfer_done);
+	fill_outputs(v, hdr, t, start);
+	tracef("ld_vscsi: fd %d SG_IO cdb 0x%02x len %u dir %d -> status 0x%x host 0x%x driver 0x%x "
+	       "resid %d sense %u%s%s", v->fd, hdr->cmdp[0], hdr->dxfer_len, hdr->dxfer_direction,
+	       hdr->status, hdr->host_status, hdr->driver_status, hdr->resid, hdr->sb_len_wr,
+	       t->error ? " " : "", t->error ? t->errmsg : "");
+	vscsi_task_free(t);
+	free(bounce);
+	return 0;
+}
+
+/* ---- sg v3 async interface ---- */
+
+static void async_done(struct vscsi_host *h, struct vscsi_task *t, void *priv)
+{
+	struct vreq *q = priv;
+	struct vfd *v = q->owner;
+	uint64_t one = 1;
+
+	(void)h;
+	(void)t;
+	fill_outputs(v, &q->hdr, q->task, q->start_ns);
+	if (q->bounce && q->task->xfer == VSCSI_XFER_READ)
+		scatter(&q->hdr, q->bounce, q->task->xfer_done);
+	pthread_mutex_lock(&v->lock);
+	q->done = true;
+	v->pending--;
+	if (v->done_tail)
+		v->done_tail->next = q;
+	else
+		v->done_head = q;
+	v->done_tail = q;
+	v->ndone++;
+	pthread_mutex_unlock(&v->lock);
+	if (((ssize_t(*)(int, const void *, size_t))real_sym("write", &real_write))(v->fd, &one,
+										     sizeof(one)) < 0)
+		(void)0;
+}
+
+static ssize_t vwrite(struct vfd *v, const void *buf, size_t count)
+{
+	const sg_io_hdr_t *in = buf;
+	struct vreq *q;
+	int err, r;
+
+	if (count < sizeof(sg_io_hdr_t)) {
+		tracef("ld_vscsi: fd %d write of %zu bytes: not an sg v3 header", v->fd, count);
+		errno = EINVAL;
+		return -1;
+	}
+	if (in->interface_id != 'S') {
+		tracef("ld_vscsi: fd %d write: interface '%c' unsupported (sg v3 only)", v->fd,
+		       in->interface_id);
+		errno = ENOSYS;
+		return -1;
+	}
+	q = calloc(1, sizeof(*q));
+	if (!q) {
+		errno = ENOMEM;
+		return -1;
+	}
+	q->hdr = *in;
+	q->start_ns = mono_ns();
+	err = build_task(v, &q->hdr, &q->task, &q->bounce);
+	if (err) {
+		free(q);
+		errno = err;
+		return -1;
+	}
+	host_start_thread(v->host);
+	pthread_mutex_lock(&v->lock);
+	v->pending++;
+	pthread_mutex_unlock(&v->lock);
+	q->owner = v;
+	r = vscsi_task_submit(v->host->h, q->task, async_done, q);
+	if (r < 0) {
+		pthread_mutex_lock(&v->lock);
+		v->pending--;
+		pthread_mutex_unlock(&v->lock);
+		vreq_free(q);
+		errno = r == -E2BIG ? EINVAL : r == -ENOTCONN || r == -EIO ? ENODEV : -r;
+		return -1;
+	}
+	tracef("ld_vscsi: fd %d write: cdb 0x%02x len %u pack_id %d queued", v->fd, in->cmdp[0],
+	       in->dxfer_len, in->pack_id);
+	return (ssize_t)count;
+}
+
+static struct vreq *take_done(struct vfd *v, int pack_id)
+{
+	struct vreq *q, *prev = NULL;
+
+	pthread_mutex_lock(&v->lock);
+	for (q = v->done_head; q; prev = q, q = q->next)
+		if (!v->force_pack_id || pack_id == -1 || q->hdr.pack_id == pack_id)
+			break;
+	if (q) {
+		if (prev)
+			prev->next = q->next;
+		else
+			v->done_head = q->next;
+		if (v->done_tail == q)
+			v->done_tail = prev;
+		q->next = NULL;
+		v->ndone--;
+	}
+	pthread_mutex_unlock(&v->lock);
+	return q;
+}
+
+static ssize_t vread(struct vfd *v, void *buf, size_t count)
+{
+	sg_io_hdr_t *out = buf;
+	int pack_id = -1;
+	bool nonblock = fcntl(v->fd, F_GETFL) & O_NONBLOCK;
+	struct vreq *q;
+	uint64_t x;
+
+	if (count < sizeof(sg_io_hdr_t)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (v->force_pack_id)
+		pack_id = out->pack_id;
+	for (;;) {
+		q = take_done(v, pack_id);
+		if (q)
+			break;
+		if (nonblock) {
+			vscsi_service(v->host->h);
+			q = take_done(v, pack_id);
+			if (q)
+				break;
+			errno = EAGAIN;
+			return -1;
+		}
+		vscsi_run_once(v->host->h, 50);
+	}
+	/* One completion consumed: take it off the eventfd's count. */
+	if (((ssize_t(*)(int, void *, size_t))real_sym("read", &real_read))(v->fd, &x, sizeof(x)) < 0)
+		(void)0;
+	*out = q->hdr;
+	tracef("ld_vscsi: fd %d read: pack_id %d status 0x%x host 0x%x resid %d", v->fd,
+	       q->hdr.pack_id, q->hdr.status, q->hdr.host_status, q->hdr.resid);
+	vreq_free(q);
+	return (ssize_t)sizeof(sg_io_hdr_t);
+}
+
+/* ---- ioctl ---- */
+
+static int put_int(void *arg, int v)
+{
+	if (!arg) {
+		errno = EFAULT;
+		return -1;
+	}
+	*(int *)arg = v;
+	return 0;
+}
+
+static int vioctl(struct vfd *v, unsigned long req, void *arg)
+{
+	struct vscsi_host_info info;
+
+	switch (req) {
+	case SG_IO:
+		if (!arg) {
+			errno = EFAULT;
+			return -1;
+		}
+		return do_sg_io(v, arg);
+	case SG_GET_VERSION_NUM:
+		return put_int(arg, SG_VERSION);
+	case SG_GET_TIMEOUT:
+		return (int)(v->timeout_ms / (1000 / USER_HZ));
+	case SG_SET_TIMEOUT:
+		if (!arg || *(int *)arg < 0) {
+			errno = arg ? EIO : EFAULT;
+			return -1;
+		}
+		v->timeout_ms = (unsigned)*(int *)arg * (1000 / USER_HZ);
+		return 0;
+	case SG_GET_RESERVED_SIZE:
+		return put_int(arg, v->reserved);
+	case SG_SET_RESERVED_SIZE:
+		if (!arg || *(int *)arg < 0) {
+			errno = arg ? EINVAL : EFAULT;
+			return -1;
+		}
+		vscsi_get_info(v->host->h, &info);
+		v->reserved = *(int *)arg < (int)info.max_transfer ? *(int *)arg : (int)info.max_transfer;
+		return 0;
+	case SG_GET_SG_TABLESIZE:
+		vscsi_get_info(v->host->h, &info);
+		return put_int(arg, (int)info.max_segments);
+	case SG_EMULATED_HOST:
+	case SG_GET_LOW_DMA:
+	case SG_GET_TRANSFORM:
+		return put_int(arg, 0);
+	case SG_GET_SCSI_ID: {
+		struct sg_scsi_id *id = arg;
+
+		if (!id) {
+			errno = EFAULT;
+			return -1;
+		}
+		memset(id, 0, sizeof(*id));
+		id->host_no = (int)v->map->devid;
+		id->channel = v->map->addr.channel;
+		id->scsi_id = v->map->addr.target;
+		id->lun = v->map->addr.lun;
+		id->scsi_type = v->lun.dev_type;
+		id->h_cmd_per_lun = 16;
+		id->d_queue_depth = 16;
+		return 0;
+	}
+	case SCSI_IOCTL_GET_IDLUN: {
+		int *idlun = arg;
+
+		if (!idlun) {
+			errno = EFAULT;
+			return -1;
+		}
+		idlun[0] = (v->map->addr.target & 0xff) | (v->map->addr.lun & 0xff) << 8 |
+			   (v->map->addr.channel & 0xff) << 16 | (int)(v->map->devid & 0xff) << 24;
+		idlun[1] = (int)v->map->devid;
+		return 0;
+	}
+	case SCSI_IOCTL_GET_BUS_NUMBER:
+		return put_int(arg, (int)v->map->devid);
+	case SCSI_IOCTL_PROBE_HOST: {
+		static const char name[] = "Xen PV SCSI frontend (libvscsifront)";
+		int len;
+
+		if (!arg) {
+			errno = EFAULT;
+			return -1;
+		}
+		len = *(int *)arg;
+		if (len > 0) {
+			size_t n = (size_t)len - 1 < sizeof(name) ? (size_t)len - 1 : sizeof(name) - 1;
+
+			memcpy(arg, name, n);
+			((char *)arg)[n] = 0;
+		}
+		return 1;
+	}
+	case SG_SET_FORCE_PACK_ID:
+		if (!arg) {
+			errno = EFAULT;
+			return -1;
+		}
+		v->force_pack_id = *(int *)arg != 0;
+		return 0;
+	case SG_GET_PACK_ID:
+		pthread_mutex_lock(&v->lock);
+		put_int(arg, v->done_head ? v->done_head->hdr.pack_id : -1);
+		pthread_mutex_unlock(&v->lock);
+		return arg ? 0 : -1;
+	case SG_GET_NUM_WAITING:
+		vscsi_service(v->host->h);
+		pthread_mutex_lock(&v->lock);
+		put_int(arg, v->ndone);
+		pthread_mutex_unlock(&v->lock);
+		return arg ? 0 : -1;
+	case SG_SET_COMMAND_Q:
+		if (!arg) {
+			errno = EFAULT;
+			return -1;
+		}
+		v->cmd_q = *(int *)arg != 0;
+		return 0;
+	case SG_GET_COMMAND_Q:
+		return put_int(arg, v->cmd_q);
+	case SG_SET_KEEP_ORPHAN:
+		if (!arg) {
+			errno = EFAULT;
+			return -1;
+		}
+		v->keep_orphan = *(int *)arg != 0;
+		return 0;
+	case SG_GET_KEEP_ORPHAN:
+		return put_int(arg, v->keep_orphan);
+	case SG_GET_ACCESS_COUNT_IOCTL:
+		return put_int(arg, 1);
+	case SG_SET_DEBUG:
+	case SG_SET_FORCE_LOW_DMA:
+	case SG_SET_TRANSFORM:
+	case SG_NEXT_CMD_LEN:
+		return 0;
+	case SG_GET_REQUEST_TABLE:
+		if (!arg) {
+			errno = EFAULT;
+			return -1;
+		}
+		memset(arg, 0, sizeof(sg_req_info_t) * SG_MAX_QUEUE);
+		return 0;
+	case SG_SCSI_RESET:
+		if (!arg) {
+			errno = EFAULT;
+			return -1;
+		}
+		if (*(int *)arg == SG_SCSI_RESET_NOTHING)
+			return 0;
+		errno = EIO;  /* the library resets LUNs itself, on timeouts */
+		return -1;
+	default:
+		tracef("ld_vscsi: fd %d ioctl 0x%lx not supported (ENOTTY)", v->fd, req);
+		errno = ENOTTY;
+		return -1;
+	}
+}
+
+/* ---- stat ---- */
+
+static void fill_stat(const struct vmap *m, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_dev = makedev(0, 5);
+	st->st_ino = 0x5c5100u + m->minor;
+	st->st_mode = S_IFCHR | 0660;
+	st->st_nlink = 1;
+	st->st_uid = 0;
+	st->st_gid = 6;  /* "disk" on Debian */
+	st->st_rdev = makedev(SG_MAJOR, m->minor);
+	st->st_blksize = 4096;
+	clock_gettime(CLOCK_REALTIME, &st->st_atim);
+	st->st_mtim = st->st_ctim = st->st_atim;
+}
+
+static void fill_stat64(const struct vmap *m, struct stat64 *st)
+{
+	struct stat s;
+
+	fill_stat(m, &s);
+	memset(st, 0, sizeof(*st));
+	st->st_dev = s.st_dev;
+	st->st_ino = s.st_ino;
+	st->st_mode = s.st_mode;
+	st->st_nlink = s.st_nlink;
+	st->st_uid = s.st_uid;
+	st->st_gid = s.st_gid;
+	st->st_rdev = s.st_rdev;
+	st->st_blksize = s.st_blksize;
+	st->st_atim = s.st_atim;
+	st->st_mtim = s.st_mtim;
+	st->st_ctim = s.st_ctim;
+}
+
+/* ---- the interposed libc entry points ---- */
+
+static int open_common(const char *path, int flags)
+{
+	struct vmap *m = map_find(path);
+
+	return m ? vopen(m, flags) : -2;
+}
+
+EXPORT int open(const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+	int r;
+
+	if (flags & (O_CREAT | __O_TMPFILE)) {
+		va_list ap;
+
+		va_start(ap, flags);
+		mode = (mode_t)va_arg(ap, int);
+		va_end(ap);
+	}
+	r = open_common(path, flags);
+	return r != -2 ? r : REAL(open)(path, flags, mode);
+}
+
+EXPORT int open64(const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+	int r;
+
+	if (flags & (O_CREAT | __O_TMPFILE)) {
+		va_list ap;
+
+		va_start(ap, flags);
+		mode = (mode_t)va_arg(ap, int);
+		va_end(ap);
+	}
+	r = open_common(path, flags);
+	return r != -2 ? r : REAL(open64)(path, flags, mode);
+}
+
+EXPORT int __open_2(const char *path, int flags)
+{
+	int r = open_common(path, flags);
+
+	return r != -2 ? r : REAL(__open_2)(path, flags);
+}
+
+EXPORT int __open64_2(const char *path, int flags)
+{
+	int r = open_common(path, flags);
+
+	return r != -2 ? r : REAL(__open64_2)(path, flags);
+}
+
+EXPORT int openat(int dirfd, const char *path, int flags, ...)
+{
+	struct vmap *m = map_find_at(dirfd, path);
+	mode_t mode = 0;
+
+	if (m)
+		return vopen(m, flags);
+	if (flags & (O_CREAT | __O_TMPFILE)) {
+		va_list ap;
+
+		va_start(ap, flags);
+		mode = (mode_t)va_arg(ap, int);
+		va_end(ap);
+	}
+	return REAL(openat)(dirfd, path, flags, mode);
+}
+
+EXPORT int openat64(int dirfd, const char *path, int flags, ...)
+{
+	struct vmap *m = map_find_at(dirfd, path);
+	mode_t mode = 0;
+
+	if (m)
+		return vopen(m, flags);
+	if (flags & (O_CREAT | __O_TMPFILE)) {
+		va_list ap;
+
+		va_start(ap, flags);
+		mode = (mode_t)va_arg(ap, int);
+		va_end(ap);
+	}
+	return REAL(openat64)(dirfd, path, flags, mode);
+}
+
+EXPORT int __openat_2(int dirfd, const char *path, int flags)
+{
+	struct vmap *m = map_find_at(dirfd, path);
+
+	return m ? vopen(m, flags) : REAL(__openat_2)(dirfd, path, flags);
+}
+
+EXPORT int __openat64_2(int dirfd, const char *path, int flags)
+{
+	struct vmap *m = map_find_at(dirfd, path);
+
+	return m ? vopen(m, flags) : REAL(__openat64_2)(dirfd, path, flags);
+}
+
+EXPORT int close(int fd)
+{
+	struct vfd *v = vfd_get(fd);
+
+	return v ? vclose(v) : REAL(close)(fd);
+}
+
+EXPORT ssize_t read(int fd, void *buf, size_t count)
+{
+	struct vfd *v = vfd_get(fd);
+
+	return v ? vread(v, buf, count) : REAL(read)(fd, buf, count);
+}
+
+EXPORT ssize_t write(int fd, const void *buf, size_t count)
+{
+	struct vfd *v = vfd_get(fd);
+
+	return v ? vwrite(v, buf, count) : REAL(write)(fd, buf, count);
+}
+
+EXPORT int ioctl(int fd, unsigned long req, ...)
+{
+	struct vfd *v = vfd_get(fd);
+	va_list ap;
+	void *arg;
+
+	va_start(ap, req);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	if (!v)
+		return REAL(ioctl)(fd, req, arg);
+	{
+		int r = vioctl(v, req, arg);
+
+		if (req != SG_IO)
+			tracef("ld_vscsi: fd %d ioctl 0x%lx -> %d%s%s", fd, req, r, r < 0 ? " " : "",
+			       r < 0 ? strerror(errno) : "");
+		return r;
+	}
+}
+
+EXPORT int fstat(int fd, struct stat *st)
+{
+	struct vfd *v = vfd_get(fd);
+
+	if (!v)
+		return REAL(fstat)(fd, st);
+	fill_stat(v->map, st);
+	return 0;
+}
+
+EXPORT int fstat64(int fd, struct stat64 *st)
+{
+	struct vfd *v = vfd_get(fd);
+
+	if (!v)
+		return REAL(fstat64)(fd, st);
+	fill_stat64(v->map, st);
+	return 0;
+}
+
+EXPORT int stat(const char *path, struct stat *st)
+{
+	struct vmap *m = map_find(path);
+
+	if (!m)
+		return REAL(stat)(path, st);
+	fill_stat(m, st);
+	return 0;
+}
+
+EXPORT int stat64(const char *path, struct stat64 *st)
+{
+	struct vmap *m = map_find(path);
+
+	if (!m)
+		return REAL(stat64)(path, st);
+	fill_stat64(m, st);
+	return 0;
+}
+
+EXPORT int lstat(const char *path, struct stat *st)
+{
+	struct vmap *m = map_find(path);
+
+	if (!m)
+		return REAL(lstat)(path, st);
+	fill_stat(m, st);
+	return 0;
+}
+
+EXPORT int lstat64(const char *path, struct stat64 *st)
+{
+	struct vmap *m = map_find(path);
+
+	if (!m)
+		return REAL(lstat64)(path, st);
+	fill_stat64(m, st);
+	return 0;
+}
+
+EXPORT int fstatat(int dirfd, const char *path, struct stat *st, int flags)
+{
+	struct vmap *m = (flags & AT_EMPTY_PATH) && !path[0] ? NULL : map_find_at(dirfd, path);
+	struct vfd *v = (flags & AT_EMPTY_PATH) && !path[0] ? vfd_get(dirfd) : NULL;
+
+	if (m || v) {
+		fill_stat(m ? m : v->map, st);
+		return 0;
+	}
+	return REAL(fstatat)(dirfd, path, st, flags);
+}
+
+EXPORT int fstatat64(int dirfd, const char *path, struct stat64 *st, int flags)
+{
+	struct vmap *m = (flags & AT_EMPTY_PATH) && !path[0] ? NULL : map_find_at(dirfd, path);
+	struct vfd *v = (flags & AT_EMPTY_PATH) && !path[0] ? vfd_get(dirfd) : NULL;
+
+	if (m || v) {
+		fill_stat64(m ? m : v->map, st);
+		return 0;
+	}
+	return REAL(fstatat64)(dirfd, path, st, flags);
+}
+
+/* The glibc < 2.33 names, for binaries built against older libcs. */
+extern int __fxstat(int ver, int fd, struct stat *st);
+extern int __fxstat64(int ver, int fd, struct stat64 *st);
+extern int __xstat(int ver, const char *path, struct stat *st);
+extern int __xstat64(int ver, const char *path, struct stat64 *st);
+extern int __lxstat(int ver, const char *path, struct stat *st);
+extern int __lxstat64(int ver, const char *path, struct stat64 *st);
+extern int __fxstatat(int ver, int dirfd, const char *path, struct stat *st, int flags);
+extern int __fxstatat64(int ver, int dirfd, const char *path, struct stat64 *st, int flags);
+
+EXPORT int __fxstat(int ver, int fd, struct stat *st)
+{
+	struct vfd *v = vfd_get(fd);
+
+	if (!v)
+		return REAL(__fxstat)(ver, fd, st);
+	fill_stat(v->map, st);
+	return 0;
+}
+
+EXPORT int __fxstat64(int ver, int fd, struct stat64 *st)
+{
+	struct vfd *v = vfd_get(fd);
+
+	if (!v)
+		return REAL(__fxstat64)(ver, fd, st);
+	fill_stat64(v->map, st);
+	return 0;
+}
+
+EXPORT int __xstat(int ver, const char *path, struct stat *st)
+{
+	struct vmap *m = map_find(path);
+
+	if (!m)
+		return REAL(__xstat)(ver, path, st);
+	fill_stat(m, st);
+	return 0;
+}
+
+EXPORT int __xstat64(int ver, const char *path, struct stat64 *st)
+{
+	struct vmap *m = map_find(path);
+
+	if (!m)
+		return REAL(__xstat64)(ver, path, st);
+	fill_stat64(m, st);
+	return 0;
+}
+
+EXPORT int __lxstat(int ver, const char *path, struct stat *st)
+{
+	struct vmap *m = map_find(path);
+
+	if (!m)
+		return REAL(__lxstat)(ver, path, st);
+	fill_stat(m, st);
+	return 0;
+}
+
+EXPORT int __lxstat64(int ver, const char *path, struct stat64 *st)
+{
+	struct vmap *m = map_find(path);
+
+	if (!m)
+		return REAL(__lxstat64)(ver, path, st);
+	fill_stat64(m, st);
+	return 0;
+}
+
+EXPORT int __fxstatat(int ver, int dirfd, const char *path, struct stat *st, int flags)
+{
+	struct vmap *m = map_find_at(dirfd, path);
+
+	if (!m)
+		return REAL(__fxstatat)(ver, dirfd, path, st, flags);
+	fill_stat(m, st);
+	return 0;
+}
+
+EXPORT int __fxstatat64(int ver, int dirfd, const char *path, struct stat64 *st, int flags)
+{
+	struct vmap *m = map_find_at(dirfd, path);
+
+	if (!m)
+		return REAL(__fxstatat64)(ver, dirfd, path, st, flags);
+	fill_stat64(m, st);
+	return 0;
+}
+
+EXPORT int access(const char *path, int mode)
+{
+	return map_find(path) ? 0 : REAL(access)(path, mode);
+}
+
+EXPORT int faccessat(int dirfd, const char *path, int mode, int flags)
+{
+	return map_find_at(dirfd, path) ? 0 : REAL(faccessat)(dirfd, path, mode, flags);
+}
+
+EXPORT int euidaccess(const char *path, int mode)
+{
+	return map_find(path) ? 0 : REAL(euidaccess)(path, mode);
+}
+
+EXPORT int eaccess(const char *path, int mode)
+{
+	return map_find(path) ? 0 : REAL(eaccess)(path, mode);
+}
