@@ -12,4 +12,8 @@ $(BUILD)/tests/scsifront/test_vscsifront_hostile: $(BUILD)/tests/scsifront/test_
 		$(BUILD)/tests/scsifront/fakeback.o $(SFENV_OBJS) $(LIBVSCSIFRONT_A) $(common_objs)
 	$(CC) $(LDFLAGS) -o $@ $^ $(XEN_LIBS) $(CMOCKA_LIBS) -lpthread
 
-scsifront: $(filter $(BUILD)/tests/scsifront/%,$(TESTS))
+# A manual lab (not a test): simulator + scsiback + a guest with LUNs.
+$(BUILD)/tests/scsifront/sflab: $(BUILD)/tests/scsifront/sflab.o $(SFENV_OBJS) $(common_objs)
+	$(CC) $(LDFLAGS) -o $@ $^ $(XEN_LIBS) $(CMOCKA_LIBS)
+
+scsifront: $(filter $(BUILD)/tests/scsifront/%,$(TESTS)) $(BUILD)/tests/scsifront/sflab
