@@ -10,7 +10,7 @@ PKGS=(
 	libsgutils2-dev sg3-utils
 	tgt mtx mt-st
 	libcmocka-dev libjson-c-dev libinih-dev
-	procps psmisc
+	procps psmisc iproute2
 )
 
 missing=()

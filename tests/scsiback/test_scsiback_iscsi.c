@@ -1,0 +1,422 @@
+/* scsiback with real devices: tgtd's disk, tape drive and media changer
+ * over iSCSI (libiscsi), through the ring of a raw frontend. Data is
+ * verified; sense data and residuals are checked against what the device
+ * and the SCSI standards say they must be. Also: the target dies and comes
+ * back mid-I/O, and the backend is killed with commands in flight. */
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <xenstore.h>
+
+#include "daemon.h"
+#include "rawfront.h"
+#include "simenv.h"
+#include "tgtlab.h"
+#include "toolstack.h"
+
+#define DISK 0
+#define TAPE 1
+#define VTL 2             /* target 2: LUN 0 drive 1, LUN 1 changer */
+
+static struct simenv env;
+static struct tgtlab lab;
+static int dom1;
+static pid_t backend;
+static struct rawfront f;
+static struct xs_handle *xs0;
+static char logfile[512], statedir[512];
+static const struct ts_opts topts = { .be_domid = 0, .timeout_ms = 15000 };
+
+static pid_t start_backend(void)
+{
+	char *argv[] = { (char *)simenv_prog("scsiback/scsiback"), "--state-dir", statedir,
+			 "--log-level", "debug", NULL };
+	pid_t pid = daemon_start(&env, 0, logfile, argv);
+
+	usleep(200000);
+	return pid;
+}
+
+static void attach(const char *pdev, const char *vdev)
+{
+	char err[512];
+
+	if (ts_attach(xs0, (unsigned)dom1, pdev, vdev, &topts, err, sizeof(err)))
+		fail_msg("attach %s %s: %s", pdev, vdev, err);
+}
+
+static void check_good(const vscsiif_response_t *rsp)
+{
+	if (rsp->rslt != 0)
+		fail_msg("rslt 0x%x, sense_len %u, key %x asc %02x ascq %02x", rsp->rslt, rsp->sense_len,
+			 rsp->sense_buffer[2] & 0xf, rsp->sense_buffer[12], rsp->sense_buffer[13]);
+}
+
+static void exec_good(uint16_t tgt, uint16_t lun, const uint8_t *cdb, uint8_t len, uint8_t dir,
+		      uint32_t xfer, vscsiif_response_t *rsp)
+{
+	assert_int_equal(rawfront_exec(&f, tgt, lun, cdb, len, dir, xfer, rsp), 0);
+	check_good(rsp);
+}
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
+}
+
+static uint32_t get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void rw10(uint8_t op, uint32_t lba, uint32_t bytes, uint8_t *cdb)
+{
+	memset(cdb, 0, 10);
+	cdb[0] = op;
+	put_be32(cdb + 2, lba);
+	cdb[7] = (uint8_t)((bytes / 512) >> 8);
+	cdb[8] = (uint8_t)(bytes / 512);
+}
+
+static void fill(uint8_t *p, uint32_t len, uint32_t seed)
+{
+	for (uint32_t i = 0; i < len; i++)
+		p[i] = (uint8_t)((i * 2654435761u + seed) >> 13);
+}
+
+static int clear_unit_attention(uint16_t tgt, uint16_t lun);
+
+static void test_disk_identity(void **state)
+{
+	static const uint8_t inq[6] = { 0x12, 0, 0, 0, 96, 0 };
+	static const uint8_t cap[10] = { 0x25 };
+	vscsiif_response_t rsp;
+
+	(void)state;
+	exec_good(DISK, 0, inq, 6, 2, 96, &rsp);
+	assert_int_equal(f.pool[0] & 0x1f, 0);
+	assert_int_equal(rsp.residual_len, 96 - (5u + f.pool[4]));
+	exec_good(DISK, 0, cap, 10, 2, 8, &rsp);
+	assert_int_equal(get_be32(f.pool), 64u * 1024 * 1024 / 512 - 1);   /* last LBA of 64 MiB */
+	assert_int_equal(get_be32(f.pool + 4), 512);
+}
+
+static void test_disk_write_read_verify(void **state)
+{
+	static const uint32_t sizes[] = { 512, 4096, 65536, 26 * 4096, 27 * 4096, 1024 * 1024 };
+	uint8_t cdb[10];
+	vscsiif_response_t rsp;
+	uint8_t *want = malloc(1024 * 1024);
+
+	(void)state;
+	for (unsigned i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		uint32_t len = sizes[i], lba = 4096 * i;
+
+		fill(want, len, i + 1);
+		memcpy(f.pool, want, len);
+		rw10(0x2a, lba, len, cdb);
+		exec_good(DISK, 0, cdb, 10, 1, len, &rsp);
+		assert_int_equal(rsp.residual_len, 0);
+		memset(f.pool, 0, len);
+		rw10(0x28, lba, len, cdb);
+		exec_good(DISK, 0, cdb, 10, 2, len, &rsp);
+		assert_int_equal(rsp.residual_len, 0);
+		if (memcmp(f.pool, want, len))
+			fail_msg("data read back differs for %u bytes at LBA %u", len, lba);
+	}
+	free(want);
+}
+
+static void test_disk_read_past_end(void **state)
+{
+	uint8_t cdb[10];
+	vscsiif_response_t rsp;
+
+	(void)state;
+	rw10(0x28, 64u * 1024 * 1024 / 512, 512, cdb);
+	assert_int_equal(rawfront_exec(&f, DISK, 0, cdb, 10, 2, 512, &rsp), 0);
+	assert_int_equal(rsp.rslt, 2);                  /* CHECK CONDITION, host OK */
+	assert_true(rsp.sense_len >= 14 && rsp.sense_len <= 96);
+	assert_int_equal(rsp.sense_buffer[2] & 0xf, 5);  /* ILLEGAL REQUEST */
+	assert_int_equal(rsp.sense_buffer[12], 0x21);    /* LBA OUT OF RANGE */
+}
+
+static void tape_write(uint32_t len, uint32_t seed)
+{
+	uint8_t cdb[6] = { 0x0a, 0, (uint8_t)(len >> 16), (uint8_t)(len >> 8), (uint8_t)len, 0 };
+	vscsiif_response_t rsp;
+
+	fill(f.pool, len, seed);
+	exec_good(TAPE, 0, cdb, 6, 1, len, &rsp);
+}
+
+static void tape_read(uint32_t len, vscsiif_response_t *rsp)
+{
+	uint8_t cdb[6] = { 0x08, 0, (uint8_t)(len >> 16), (uint8_t)(len >> 8), (uint8_t)len, 0 };
+
+	memset(f.pool, 0, len);
+	assert_int_equal(rawfront_exec(&f, TAPE, 0, cdb, 6, 2, len, rsp), 0);
+}
+
+static void test_tape_blocks_and_filemark(void **state)
+{
+	static const uint8_t rewind[6] = { 0x01 };
+	static const uint8_t wfm[6] = { 0x10, 0, 0, 0, 1, 0 };
+	uint8_t want[65536];
+	vscsiif_response_t rsp;
+
+	(void)state;
+	exec_good(TAPE, 0, rewind, 6, 3, 0, &rsp);
+	tape_write(512, 11);
+	tape_write(65536, 12);
+	exec_good(TAPE, 0, wfm, 6, 3, 0, &rsp);
+	exec_good(TAPE, 0, rewind, 6, 3, 0, &rsp);
+
+	tape_read(512, &rsp);
+	check_good(&rsp);
+	fill(want, 512, 11);
+	assert_memory_equal(f.pool, want, 512);
+	tape_read(65536, &rsp);
+	check_good(&rsp);
+	fill(want, 65536, 12);
+	assert_memory_equal(f.pool, want, 65536);
+
+	/* Into the filemark: CHECK CONDITION, NO SENSE with FILEMARK, 00/01,
+	 * INFORMATION = the residue (SSC), nothing transferred. */
+	tape_read(1024, &rsp);
+	assert_int_equal(rsp.rslt, 2);
+	assert_true(rsp.sense_len >= 14);
+	assert_int_equal(rsp.sense_buffer[0] & 0x7f, 0x70);
+	assert_true(rsp.sense_buffer[2] & 0x80);          /* FILEMARK */
+	assert_int_equal(rsp.sense_buffer[2] & 0xf, 0);   /* NO SENSE */
+	assert_int_equal(rsp.sense_buffer[12], 0x00);
+	assert_int_equal(rsp.sense_buffer[13], 0x01);     /* FILEMARK DETECTED */
+	assert_true(rsp.sense_buffer[0] & 0x80);          /* INFORMATION valid */
+	assert_int_equal(get_be32(rsp.sense_buffer + 3), 1024);
+	/* tgt reports no iSCSI residual with this CHECK CONDITION (libiscsi
+	 * straight to tgtd shows the same, see test_lun_iscsi): the guest
+	 * gets exactly that, and the residue from INFORMATION above. */
+	assert_int_equal(rsp.residual_len, 0);
+}
+
+static void test_changer(void **state)
+{
+	/* READ ELEMENT STATUS, storage elements (type 2), with volume tags. */
+	uint8_t res[12] = { 0xb8, 0x12, 0, 0, 0, 8, 0, 0, 0x10, 0, 0, 0 };
+	uint8_t move[12] = { 0xa5, 0, 0, 0, 0x04, 0x00, 0x00, 0x01, 0, 0, 0, 0 };
+	static const uint8_t tur[6] = { 0 };
+	vscsiif_response_t rsp;
+
+	(void)state;
+	exec_good(VTL, 1, res, 12, 2, 4096, &rsp);
+	assert_int_equal(f.pool[8] & 0xff, 2);                 /* page: storage elements */
+	assert_int_equal(f.pool[16] << 8 | f.pool[17], 1024);  /* first element address */
+	assert_non_null(memmem(f.pool, 4096 - rsp.residual_len, "TAPE0001", 8));
+	/* The drive is empty: NOT READY, MEDIUM NOT PRESENT. */
+	assert_int_equal(rawfront_exec(&f, VTL, 0, tur, 6, 3, 0, &rsp), 0);
+	assert_int_equal(rsp.rslt, 2);
+	assert_int_equal(rsp.sense_buffer[2] & 0xf, 2);
+	assert_int_equal(rsp.sense_buffer[12], 0x3a);
+	/* MOVE MEDIUM slot 1024 -> drive 1; then the drive is ready. */
+	exec_good(VTL, 1, move, 12, 3, 0, &rsp);
+	exec_good(VTL, 0, tur, 6, 3, 0, &rsp);
+	/* And back: drive 1 -> slot 1024. */
+	move[4] = 0x00; move[5] = 0x01; move[6] = 0x04; move[7] = 0x00;
+	exec_good(VTL, 1, move, 12, 3, 0, &rsp);
+	/* Moving from the now empty drive fails as the changer says. */
+	assert_int_equal(rawfront_exec(&f, VTL, 1, move, 12, 3, 0, &rsp), 0);
+	assert_int_equal(rsp.rslt, 2);
+	assert_int_equal(rsp.sense_buffer[2] & 0xf, 5);
+	assert_int_equal(rsp.sense_buffer[12], 0x3b);
+}
+
+static void test_target_dies_and_returns(void **state)
+{
+	uint8_t cdb[10], want[65536];
+	vscsiif_response_t rsp;
+	vscsiif_request_t req;
+	int errors = 0, ok = 0;
+
+	(void)state;
+	fill(want, sizeof(want), 77);
+	memcpy(f.pool, want, sizeof(want));
+	rw10(0x2a, 9000, sizeof(want), cdb);
+	exec_good(DISK, 0, cdb, 10, 1, sizeof(want), &rsp);
+
+	assert_int_equal(tgtlab_cmd(&lab, "kill"), 0);
+	for (uint16_t i = 0; i < 4; i++) {
+		rw10(0x28, 9000, 4096, cdb);
+		rawfront_cdb(&f, &req, i, DISK, 0, cdb, 10, 2, 32 + i, 4096, false);
+		rawfront_push(&f, &req);
+	}
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(rawfront_wait(&f, &rsp, 60000), 0);
+		if (rsp.rslt == 0)
+			ok++;
+		else if ((rsp.rslt >> 16) != 0)
+			errors++;  /* a host status the guest's midlayer retries */
+	}
+	assert_int_equal(errors + ok, 4);
+	assert_true(errors > 0);
+	assert_true(daemon_alive(backend));
+
+	assert_int_equal(tgtlab_cmd(&lab, "restart"), 0);
+	clear_unit_attention(DISK, 0);
+	/* Recovery: the same data comes back once the target is up again. */
+	for (int attempt = 0; attempt < 60; attempt++) {
+		memset(f.pool, 0, sizeof(want));
+		rw10(0x28, 9000, sizeof(want), cdb);
+		assert_int_equal(rawfront_exec(&f, DISK, 0, cdb, 10, 2, sizeof(want), &rsp), 0);
+		if (rsp.rslt == 0)
+			break;
+		sleep(1);
+	}
+	check_good(&rsp);
+	assert_memory_equal(f.pool, want, sizeof(want));
+}
+
+/* Commands in flight when the backend dies are answered by the next one
+ * with host RESET — never run a second time. */
+static void test_backend_crash_with_commands_in_flight(void **state)
+{
+	uint8_t cdb[10];
+	vscsiif_response_t rsp;
+	vscsiif_request_t req;
+	int seen[3] = { 0 };
+
+	(void)state;
+	assert_int_equal(kill(lab.pid, SIGSTOP), 0);   /* the target stops answering */
+	for (uint16_t i = 0; i < 3; i++) {
+		rw10(0x28, 100, 4096, cdb);
+		rawfront_cdb(&f, &req, (uint16_t)(10 + i), DISK, 0, cdb, 10, 2, i, 4096, false);
+		rawfront_push(&f, &req);
+	}
+	usleep(300000);
+	daemon_stop(backend, SIGKILL, 5000);
+	backend = start_backend();
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(rawfront_wait(&f, &rsp, 20000), 0);
+		assert_true(rsp.rqid >= 10 && rsp.rqid < 13);
+		assert_int_equal(rsp.rslt, XEN_VSCSIIF_RSLT_HOST_RESET << 16);
+		seen[rsp.rqid - 10]++;
+	}
+	assert_int_equal(seen[0] + seen[1] + seen[2], 3);
+	assert_int_equal(seen[0] * seen[1] * seen[2], 1);
+	assert_int_equal(kill(lab.pid, SIGCONT), 0);
+	/* No fourth answer: nothing was replayed. */
+	assert_int_equal(rawfront_wait(&f, &rsp, 1000), -ETIMEDOUT);
+	rw10(0x28, 9000, 4096, cdb);
+	for (int attempt = 0; attempt < 30; attempt++) {
+		assert_int_equal(rawfront_exec(&f, DISK, 0, cdb, 10, 2, 4096, &rsp), 0);
+		if (rsp.rslt == 0)
+			break;
+		sleep(1);
+	}
+	check_good(&rsp);
+}
+
+/* What an initiator does after login: TEST UNIT READY until the unit
+ * attentions (power on / reset) are consumed. They reach the guest
+ * unchanged; that is the passthrough's job. Returns the last status. */
+static int clear_unit_attention(uint16_t tgt, uint16_t lun)
+{
+	static const uint8_t tur[6] = { 0 };
+	vscsiif_response_t rsp;
+
+	for (int i = 0; i < 5; i++) {
+		if (rawfront_exec(&f, tgt, lun, tur, 6, 3, 0, &rsp))
+			return -1;
+		if (rsp.rslt != 2 || (rsp.sense_buffer[2] & 0xf) != 6)
+			return rsp.rslt;
+	}
+	return -1;
+}
+
+static void test_unit_attention_passes_through(void **state)
+{
+	static const uint8_t tur[6] = { 0 };
+	vscsiif_response_t rsp;
+
+	(void)state;
+	/* The first command after login reports the target's reset. */
+	assert_int_equal(rawfront_exec(&f, DISK, 0, tur, 6, 3, 0, &rsp), 0);
+	assert_int_equal(rsp.rslt, 2);
+	assert_int_equal(rsp.sense_buffer[2] & 0xf, 6);   /* UNIT ATTENTION */
+	assert_int_equal(rsp.sense_buffer[12], 0x29);     /* POWER ON, RESET */
+	assert_int_equal(clear_unit_attention(DISK, 0), 0);
+	assert_int_equal(clear_unit_attention(TAPE, 0), 0);
+	clear_unit_attention(VTL, 0);                     /* empty drive: NOT READY */
+	assert_int_equal(clear_unit_attention(VTL, 1), 0);
+}
+
+static int setup(void **state)
+{
+	char tgtdir[512];
+
+	(void)state;
+	if (simenv_start(&env) != 0)
+		return -1;
+	snprintf(tgtdir, sizeof(tgtdir), "%s/tgt", env.rundir);
+	if (tgtlab_start(&lab, tgtdir) != 0) {
+		fprintf(stderr, "setup: tgtd lab did not start (see %s/lab.out)\n", tgtdir);
+		return -1;
+	}
+	dom1 = simenv_create_domain(&env, "guest1");
+	snprintf(logfile, sizeof(logfile), "%s/scsiback.log", env.rundir);
+	snprintf(statedir, sizeof(statedir), "%s/scsiback-state", env.rundir);
+	backend = start_backend();
+	xs0 = simenv_xs_open(&env, 0);
+	attach(lab.disk_url, "0:0:0:0");
+	attach(lab.tape_url, "0:0:1:0");
+	attach(lab.vtl_drive1_url, "0:0:2:0");
+	attach(lab.changer_url, "0:0:2:1");
+	if (rawfront_open(&f, &env, dom1, 0, 15000)) {
+		fprintf(stderr, "setup: frontend did not connect\n");
+		return -1;
+	}
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	if (backend > 0)
+		daemon_stop(backend, SIGTERM, 10000);
+	if (getenv("VSCSI_SHOW_LOGS")) {
+		char cmd[600];
+
+		snprintf(cmd, sizeof(cmd), "cat %s", logfile);
+		if (system(cmd))
+			(void)0;
+	}
+	kill(lab.pid, SIGCONT);
+	tgtlab_stop(&lab);
+	simenv_stop(&env);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_unit_attention_passes_through),
+		cmocka_unit_test(test_disk_identity),
+		cmocka_unit_test(test_disk_write_read_verify),
+		cmocka_unit_test(test_disk_read_past_end),
+		cmocka_unit_test(test_tape_blocks_and_filemark),
+		cmocka_unit_test(test_changer),
+		cmocka_unit_test(test_target_dies_and_returns),
+		cmocka_unit_test(test_backend_crash_with_commands_in_flight),
+	};
+
+	simenv_use_sim_libs(argc, argv);
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

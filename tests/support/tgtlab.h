@@ -1,0 +1,21 @@
+/* Test support: the private tgtd of tests/support/tgtd-lab.sh, from C. */
+#ifndef VSCSI_TEST_TGTLAB_H
+#define VSCSI_TEST_TGTLAB_H
+
+struct tgtlab {
+	char rundir[256];
+	int pid;
+	int port;
+	char disk_url[256];
+	char tape_url[256];
+	char vtl_drive1_url[256];
+	char vtl_drive2_url[256];
+	char changer_url[256];
+};
+
+/* Runs `tgtd-lab.sh CMD rundir`; start also reads the env file. */
+int tgtlab_start(struct tgtlab *lab, const char *rundir);
+int tgtlab_cmd(struct tgtlab *lab, const char *cmd);
+void tgtlab_stop(struct tgtlab *lab);
+
+#endif
