@@ -81,16 +81,38 @@ static void trim_copy(char *dst, const uint8_t *src, size_t n)
 		dst[--n] = 0;
 }
 
+static int submit_probe(struct vscsi_host *h, struct vf_lun *l, unsigned step);
+
+/* True for a UNIT ATTENTION the LUN reports once after power on, a reset
+ * or a new I_T nexus (ASC 29h): the guest kernel's midlayer and upper
+ * drivers consume it at attach time, so tools never see it there. */
+static bool power_on_ua(const struct vscsi_task *p)
+{
+	uint8_t key, asc;
+
+	return !p->error && p->status == VSCSI_STATUS_CHECK_CONDITION &&
+	       vscsi_task_sense(p, &key, &asc, NULL) && key == 6 && (asc == 0x29 || asc == 0x2a);
+}
+
 void vf_lun_probe_done(struct vscsi_host *h, struct vf_task *t, struct vf_deliver *dl)
 {
 	struct vf_lun *l = vf_lun_by_devnum(h, t->probe_devnum);
 	struct vscsi_task *p = &t->pub;
 
+	if (l && l->state == VF_LUN_PROBING && t->probe_step > 0) {
+		/* A TEST UNIT READY to clear the attach-time UNIT ATTENTION. */
+		if (power_on_ua(p) && t->probe_step < 4 && h->state == VSCSI_HOST_CONNECTED &&
+		    submit_probe(h, l, t->probe_step + 1) == 0)
+			goto out;
+		h->probing--;
+		if (h->state == VSCSI_HOST_CONNECTED)
+			lun_ready(h, l, dl);
+		goto out;
+	}
 	if (l && l->state == VF_LUN_PROBING) {
 		struct vscsi_lun_info *li = &l->info;
 		const uint8_t *d = p->buf;
 
-		h->probing--;
 		if (vscsi_task_good(p) && p->xfer_done >= 36) {
 			li->inquiry_ok = true;
 			li->qualifier = d[0] >> 5;
@@ -109,40 +131,54 @@ void vf_lun_probe_done(struct vscsi_host *h, struct vf_task *t, struct vf_delive
 				p->error ? p->errmsg : "answered", p->status, p->host_status);
 			li->dev_type = 0x1f;
 		}
+		if (li->inquiry_ok && h->state == VSCSI_HOST_CONNECTED &&
+		    submit_probe(h, l, 1) == 0)
+			goto out;
+		h->probing--;
 		if (h->state == VSCSI_HOST_CONNECTED)
 			lun_ready(h, l, dl);
 	}
+out:
 	t->host = NULL;
 	free(t->own_buf);
 	free(t);
 }
 
-static void start_probe(struct vscsi_host *h, struct vf_lun *l, struct vf_deliver *dl)
+/* Step 0 is the INQUIRY, the next ones TEST UNIT READY. */
+static int submit_probe(struct vscsi_host *h, struct vf_lun *l, unsigned step)
 {
 	static const uint8_t inq[6] = { 0x12, 0, 0, 0, 96, 0 };
+	static const uint8_t tur[6] = { 0 };
 	struct vscsi_task *p;
 	struct vf_task *t;
 
+	p = step ? vscsi_task_new(&l->info.addr, tur, 6, VSCSI_XFER_NONE, NULL, 0)
+		 : vscsi_task_new(&l->info.addr, inq, 6, VSCSI_XFER_READ, NULL, 96);
+	if (!p)
+		return -ENOMEM;
+	t = vf_task(p);
+	t->internal = true;
+	t->probe_devnum = l->info.devnum;
+	t->probe_step = step;
+	p->timeout_ms = PROBE_TIMEOUT_MS;
+	if (vf_task_submit_locked(h, t, NULL, NULL) < 0) {
+		vscsi_task_free(p);
+		return -EIO;
+	}
+	return 0;
+}
+
+static void start_probe(struct vscsi_host *h, struct vf_lun *l, struct vf_deliver *dl)
+{
 	if (h->opts.flags & VSCSI_OPEN_NO_PROBE) {
 		l->info.dev_type = 0x1f;
 		lun_ready(h, l, dl);
 		return;
 	}
-	p = vscsi_task_new(&l->info.addr, inq, 6, VSCSI_XFER_READ, NULL, 96);
-	if (!p) {
-		l->info.dev_type = 0x1f;
-		lun_ready(h, l, dl);
-		return;
-	}
-	t = vf_task(p);
-	t->internal = true;
-	t->probe_devnum = l->info.devnum;
-	p->timeout_ms = PROBE_TIMEOUT_MS;
 	l->state = VF_LUN_PROBING;
 	h->probing++;
-	if (vf_task_submit_locked(h, t, NULL, NULL) < 0) {
+	if (submit_probe(h, l, 0) < 0) {
 		h->probing--;
-		vscsi_task_free(p);
 		l->info.dev_type = 0x1f;
 		lun_ready(h, l, dl);
 	}

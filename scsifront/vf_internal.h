@@ -65,6 +65,7 @@ struct vf_task {
 	void *own_buf;                  /* freed with the task */
 	bool internal;                  /* a library probe: completed under the lock */
 	unsigned probe_devnum;
+	unsigned probe_step;            /* 0: INQUIRY, then TEST UNIT READYs */
 	struct vscsi_host *host;        /* while outstanding */
 	/* Delivery list after processing. */
 	struct vf_task *done_next;
