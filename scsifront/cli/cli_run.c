@@ -117,17 +117,28 @@ int cmd_run(struct cli *c)
 		return EX_FILE;
 	}
 	for (int i = 0; i < c->nmaps; i++) {
-		const char *eq = strchr(c->maps[i], '=');
-		struct vscsi_addr a;
-		int hst;
+		/* Each --map is PATH=H:C:T:L, or several joined by commas. */
+		char *copy = strdup(c->maps[i]), *save, *item;
 
-		if (!eq || eq == c->maps[i] || vscsi_parse_addr(eq + 1, &hst, &a) < 0 || hst < 0) {
-			fprintf(stderr, "vscsi run: --map %s: expected PATH=H:C:T:L\n", c->maps[i]);
-			free(map);
-			return EX_SYNTAX;
-		}
-		if (append(&map, &maplen, c->maps[i]) < 0)
+		if (!copy)
 			return EX_OTHER;
+		for (item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+			const char *eq = strchr(item, '=');
+			struct vscsi_addr a;
+			int hst;
+
+			if (!eq || eq == item || vscsi_parse_addr(eq + 1, &hst, &a) < 0 || hst < 0) {
+				fprintf(stderr, "vscsi run: --map %s: expected PATH=H:C:T:L\n", item);
+				free(copy);
+				free(map);
+				return EX_SYNTAX;
+			}
+			if (append(&map, &maplen, item) < 0) {
+				free(copy);
+				return EX_OTHER;
+			}
+		}
+		free(copy);
 	}
 	if (!c->nmaps) {
 		rc = auto_map(c, &map, &maplen);
