@@ -143,3 +143,111 @@ void sfenv_test_filter(void)
 	if (f && *f)
 		cmocka_set_test_filter(f);
 }
+
+static int lab_cmd(const char *cmd, const char *rundir)
+{
+	const char *src = getenv("VSCSI_SRC");
+	char line[2048];
+
+	snprintf(line, sizeof(line), "bash '%s/tests/support/tgtd-lab.sh' %s '%s' >&2",
+		 src && *src ? src : ".", cmd, rundir);
+	return system(line);
+}
+
+static void env_value(const char *envfile, const char *key, char *out, size_t len)
+{
+	char line[1024];
+	size_t klen = strlen(key);
+	FILE *f = fopen(envfile, "r");
+
+	out[0] = 0;
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, key, klen) && line[klen] == '=') {
+			line[strcspn(line, "\n")] = 0;
+			snprintf(out, len, "%s", line + klen + 1);
+		}
+	}
+	fclose(f);
+}
+
+int sftgt_start(struct sftgt *t, const char *rundir)
+{
+	char envfile[600];
+
+	memset(t, 0, sizeof(*t));
+	snprintf(t->rundir, sizeof(t->rundir), "%s", rundir);
+	if (lab_cmd("start", rundir) != 0)
+		return -1;
+	snprintf(envfile, sizeof(envfile), "%s/tgtd.env", rundir);
+	env_value(envfile, "DISK_URL", t->disk_url, sizeof(t->disk_url));
+	env_value(envfile, "TAPE_URL", t->tape_url, sizeof(t->tape_url));
+	env_value(envfile, "VTL_DRIVE1_URL", t->drive1_url, sizeof(t->drive1_url));
+	env_value(envfile, "VTL_DRIVE2_URL", t->drive2_url, sizeof(t->drive2_url));
+	env_value(envfile, "CHANGER_URL", t->changer_url, sizeof(t->changer_url));
+	snprintf(t->disk_img, sizeof(t->disk_img), "%s/disk.img", rundir);
+	return t->disk_url[0] && t->changer_url[0] ? 0 : -1;
+}
+
+void sftgt_stop(struct sftgt *t)
+{
+	if (t->rundir[0])
+		lab_cmd("stop", t->rundir);
+	t->rundir[0] = 0;
+}
+
+int sfenv_run(struct sfenv *e, char *out, size_t outlen, char *const argv[])
+{
+	int p[2], status;
+	size_t used = 0;
+	pid_t pid;
+
+	if (pipe(p) < 0)
+		return -1;
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		char dom[16], *args[64];
+		int n = 0;
+
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		close(p[0]);
+		close(p[1]);
+		snprintf(dom, sizeof(dom), "%d", e->guest);
+		args[n++] = (char *)simenv_prog("tools/xensim/xensim");
+		args[n++] = "exec";
+		args[n++] = dom;
+		args[n++] = "--";
+		for (int i = 0; argv[i] && n < 63; i++)
+			args[n++] = argv[i];
+		args[n] = NULL;
+		execv(args[0], args);
+		_exit(127);
+	}
+	close(p[1]);
+	for (;;) {
+		char sink[4096];
+		bool room = used + 1 < outlen;
+		ssize_t n = read(p[0], room ? out + used : sink, room ? outlen - used - 1 : sizeof(sink));
+
+		if (n <= 0)
+			break;
+		if (room) {
+			/* Tools print device strings with NULs in them: keep the
+			 * text searchable. */
+			for (ssize_t i = 0; i < n; i++)
+				if (!out[used + (size_t)i])
+					out[used + (size_t)i] = ' ';
+			used += (size_t)n;
+		}
+	}
+	out[used] = 0;
+	close(p[0]);
+	if (waitpid(pid, &status, 0) < 0)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}

@@ -38,6 +38,20 @@ void sfenv_test_filter(void);
 /* The same, synchronously, for a vhost we are not connected to. */
 int sfenv_attach(struct sfenv *e, const char *pdev, const char *vdev);
 
+/* The private tgtd of tests/support/tgtd-lab.sh (disk, tape, VTL). */
+struct sftgt {
+	char rundir[512];
+	char disk_url[256], tape_url[256], drive1_url[256], drive2_url[256], changer_url[256];
+	char disk_img[600];        /* the disk LUN's backing file */
+};
+/* 0, or -1 if tgtd could not be started (e.g. not installed). */
+int sftgt_start(struct sftgt *t, const char *rundir);
+void sftgt_stop(struct sftgt *t);
+
+/* Runs argv inside the guest (xensim exec), output (stdout + stderr) in
+ * out. Returns the exit status. */
+int sfenv_run(struct sfenv *e, char *out, size_t outlen, char *const argv[]);
+
 /* Prints the backend's log when VSCSI_SHOW_LOGS is set. */
 void sfenv_show_logs(struct sfenv *e);
 

@@ -1,0 +1,628 @@
+/* The frontend against real devices: tgtd's disk, tape and changer LUNs
+ * through scsiback (iscsi:// p-devs), used by libvscsifront directly, by
+ * the vscsi CLI, and by unmodified sg3_utils / mtx / tapeinfo /
+ * iscsi-test-cu through ld_vscsi.so. Answers are compared with libiscsi's
+ * own tools run directly against the same tgtd LUNs, and data with the
+ * disk LUN's backing file. Skipped when tgtd cannot be started. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <json-c/json.h>
+
+#include "sfenv.h"
+#include "vscsifront.h"
+
+#define OUT_MAX (1024 * 1024)
+
+static struct sfenv env;
+static struct sftgt tgt;
+static bool have_tgt;
+static char *out;
+static char maparg[512];
+static const struct vscsi_addr disk = { 0, 0, 0 };
+
+#define SKIP_WITHOUT_TGT() do { if (!have_tgt) skip(); } while (0)
+
+static int run(char *o, size_t len, const char *first, ...)
+{
+	char *argv[64];
+	va_list ap;
+	int n = 0;
+
+	argv[n++] = (char *)first;
+	va_start(ap, first);
+	while (n < 63 && (argv[n] = va_arg(ap, char *)))
+		n++;
+	va_end(ap);
+	argv[n] = NULL;
+	return sfenv_run(&env, o, len, argv);
+}
+
+/* A tool through the shim: vscsi run --map ... -- TOOL ARGS. */
+#define SHIM(o, len, ...) \
+	run(o, len, simenv_prog("scsifront/vscsi"), "run", "--map", maparg, "--", __VA_ARGS__, NULL)
+#define VSCSI(o, len, ...) run(o, len, simenv_prog("scsifront/vscsi"), __VA_ARGS__, NULL)
+#define DIRECT(o, len, ...) run(o, len, __VA_ARGS__, NULL)
+
+/* The text after label on its line, without quotes and blanks around. */
+static void field(const char *text, const char *label, char *val, size_t len)
+{
+	const char *p = strstr(text, label);
+	size_t n;
+
+	val[0] = 0;
+	if (!p)
+		return;
+	p += strlen(label);
+	while (*p == ' ' || *p == '\'' || *p == '[')
+		p++;
+	n = strcspn(p, "\n");
+	if (n >= len)
+		n = len - 1;
+	memcpy(val, p, n);
+	val[n] = 0;
+	while (n && (val[n - 1] == ' ' || val[n - 1] == '\'' || val[n - 1] == ']'))
+		val[--n] = 0;
+}
+
+static void expect_field(const char *text, const char *label, const char *want)
+{
+	char v[256];
+
+	field(text, label, v, sizeof(v));
+	if (strcmp(v, want))
+		fail_msg("\"%s\" is \"%s\", expected \"%s\" in:\n%s", label, v, want, text);
+}
+
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+
+static void fill_random(uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		rng ^= rng << 13;
+		rng ^= rng >> 7;
+		rng ^= rng << 17;
+		p[i] = (uint8_t)rng;
+	}
+}
+
+static uint64_t fnv1a(const uint8_t *p, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 0x100000001b3ull;
+	return h;
+}
+
+/* What the disk LUN's backing file holds at byte offset off. */
+static uint64_t backing_hash(off_t off, size_t n)
+{
+	uint8_t *b = malloc(n);
+	int fd = open(tgt.disk_img, O_RDONLY);
+	uint64_t h;
+
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, b, n, off), (ssize_t)n);
+	close(fd);
+	h = fnv1a(b, n);
+	free(b);
+	return h;
+}
+
+static void write_file(const char *path, const uint8_t *p, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(p, 1, n, f), n);
+	fclose(f);
+}
+
+static uint8_t *read_whole(const char *path, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *b;
+	long len;
+
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	b = malloc((size_t)len + 1);
+	assert_int_equal(fread(b, 1, (size_t)len, f), (size_t)len);
+	fclose(f);
+	*n = (size_t)len;
+	return b;
+}
+
+/* ---- the library ---- */
+
+struct wdone {
+	int done, bad;
+};
+
+static void wcb(struct vscsi_host *h, struct vscsi_task *t, void *priv)
+{
+	struct wdone *w = priv;
+
+	(void)h;
+	w->done++;
+	if (!vscsi_task_good(t))
+		w->bad++;
+	vscsi_task_free(t);
+}
+
+static void test_library_disk_data(void **state)
+{
+	const size_t total = 8u << 20, chunk = 1u << 20;
+	const uint64_t first_lba = 20000;
+	uint8_t *src = malloc(total), *back = malloc(total);
+	struct wdone w = { 0 };
+	struct vscsi_lun_info li;
+	char err[256];
+	struct vscsi_host *h;
+
+	(void)state;
+	SKIP_WITHOUT_TGT();
+	h = vscsi_open(0, NULL, err, sizeof(err));
+	if (!h)
+		fail_msg("open: %s", err);
+	assert_int_equal(vscsi_find_lun(h, &disk, &li), 0);
+	assert_string_equal(li.vendor, "IET");
+	assert_string_equal(li.product, "VIRTUAL-DISK");
+	fill_random(src, total);
+	/* Eight 1 MiB writes in flight at once (256 indirect segments each). */
+	for (size_t off = 0; off < total; off += chunk)
+		assert_non_null(vscsi_write16_task(h, &disk, first_lba + off / 512, chunk / 512, 512,
+						   src + off, wcb, &w));
+	while (w.done < (int)(total / chunk))
+		vscsi_run_once(h, 1000);
+	assert_int_equal(w.bad, 0);
+	/* Read back in odd sizes: direct, indirect, one block. */
+	for (size_t off = 0, n; off < total; off += n) {
+		struct vscsi_task *t;
+
+		n = off % 3 == 0 ? 100 * 1024 : off % 3 == 1 ? 512 : 700 * 1024;
+		if (off + n > total)
+			n = total - off;
+		t = vscsi_read16_sync(h, &disk, first_lba + off / 512, (uint32_t)(n / 512), 512,
+				      back + off);
+		if (!vscsi_task_good(t))
+			fail_msg("read at %zu: %d %s", off, t->error, t->errmsg);
+		vscsi_task_free(t);
+	}
+	vscsi_close(h);
+	assert_true(fnv1a(src, total) == fnv1a(back, total));
+	assert_true(fnv1a(src, total) == backing_hash((off_t)first_lba * 512, total));
+	free(src);
+	free(back);
+}
+
+/* ---- the CLI ---- */
+
+static void test_cli_list_json(void **state)
+{
+	json_object *root, *vhosts, *luns;
+	int rc;
+
+	(void)state;
+	SKIP_WITHOUT_TGT();
+	rc = VSCSI(out, OUT_MAX, "list", "--json");
+	assert_int_equal(rc, 0);
+	root = json_tokener_parse(out);
+	assert_non_null(root);
+	assert_true(json_object_object_get_ex(root, "vhosts", &vhosts));
+	assert_int_equal(json_object_array_length(vhosts), 1);
+	assert_true(json_object_object_get_ex(json_object_array_get_idx(vhosts, 0), "luns", &luns));
+	assert_int_equal(json_object_array_length(luns), 5);
+	{
+		static const char *const types[] = { "disk", "tape", "mediumx", "tape", "tape" };
+		static const char *const products[] = { "VIRTUAL-DISK", "VIRTUAL-TAPE", "VIRTUAL-CHANGER",
+							"VIRTUAL-TAPE", "VIRTUAL-TAPE" };
+
+		for (size_t i = 0; i < 5; i++) {
+			json_object *l = json_object_array_get_idx(luns, i), *v;
+
+			json_object_object_get_ex(l, "type", &v);
+			assert_string_equal(json_object_get_string(v), types[i]);
+			json_object_object_get_ex(l, "product", &v);
+			assert_string_equal(json_object_get_string(v), products[i]);
+			json_object_object_get_ex(l, "vendor", &v);
+			assert_string_equal(json_object_get_string(v), "IET");
+		}
+	}
+	json_object_put(root);
+	rc = VSCSI(out, OUT_MAX, "list");
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(out, "[0:0:2:0]    mediumx IET      VIRTUAL-CHANGER  0001"));
+}
+
+static void test_cli_write_read(void **state)
+{
+	const size_t n = 300 * 1024;
+	uint8_t *src = malloc(n), *got;
+	char in[600], back[600];
+	size_t len;
+	int rc;
+
+	(void)state;
+	SKIP_WITHOUT_TGT();
+	snprintf(in, sizeof(in), "%s/cli-in.bin", env.sim.rundir);
+	snprintf(back, sizeof(back), "%s/cli-back.bin", env.sim.rundir);
+	fill_random(src, n);
+	write_file(in, src, n);
+	rc = VSCSI(out, OUT_MAX, "write", "-d", "0:0:0:0", "--lba", "4096", "-i", in);
+	if (rc)
+		fail_msg("vscsi write: %d: %s", rc, out);
+	rc = VSCSI(out, OUT_MAX, "read", "-d", "0:0:0:0", "--lba", "4096", "-n", "600", "-o", back);
+	if (rc)
+		fail_msg("vscsi read: %d: %s", rc, out);
+	got = read_whole(back, &len);
+	assert_int_equal(len, n);
+	assert_memory_equal(got, src, n);
+	assert_true(backing_hash(4096 * 512, n) == fnv1a(src, n));
+	/* And the CLI's other answers, same as the device's. */
+	rc = VSCSI(out, OUT_MAX, "readcap", "-d", "0:0:0:0");
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(out, "Last LBA=131071 (0x1ffff), Number of logical blocks=131072"));
+	rc = VSCSI(out, OUT_MAX, "tur", "-d", "0:0:2:1");   /* empty drive */
+	assert_int_equal(rc, 2);                             /* NOT READY */
+	assert_non_null(strstr(out, "Medium not present"));
+	free(src);
+	free(got);
+}
+
+/* ---- unmodified tools through the shim, against libiscsi direct ---- */
+
+static void test_sg_inq(void **state)
+{
+	char *direct = malloc(OUT_MAX), v[128];
+	int rc;
+
+	(void)state;
+	SKIP_WITHOUT_TGT();
+	rc = SHIM(out, OUT_MAX, "sg_inq", "/dev/sg100");
+	if (rc)
+		fail_msg("sg_inq: %d\n%s", rc, out);
+	assert_int_equal(DIRECT(direct, OUT_MAX, "iscsi-inq", tgt.disk_url), 0);
+	field(direct, "Vendor:", v, sizeof(v));
+	expect_field(out, "Vendor identification:", v);
+	field(direct, "Product:", v, sizeof(v));
+	expect_field(out, "Product identification:", v);
+	field(direct, "Revision:", v, sizeof(v));
+	expect_field(out, "Product revision level:", v);
+	assert_non_null(strstr(out, "Peripheral device type: disk"));
+	/* The tape and the changer too. */
+	assert_int_equal(SHIM(out, OUT_MAX, "sg_inq", "/dev/sg101"), 0);
+	assert_non_null(strstr(out, "Peripheral device type: tape"));
+	assert_int_equal(SHIM(out, OUT_MAX, "sg_inq", "/dev/sg102"), 0);
+	assert_non_null(strstr(out, "Peripheral device type: medium changer"));
+	assert_int_equal(DIRECT(direct, OUT_MAX, "iscsi-inq", tgt.changer_url), 0);
+	field(direct, "Product:", v, sizeof(v));
+	expect_field(out, "Product identification:", v);
+	free(direct);
+}
+
+static void test_sg_vpd_sn(void **state)
+{
+	char *direct = malloc(OUT_MAX), want[128];
+	int rc;
+
+	(void)state;
+	SKIP_WITHOUT_TGT();
+	rc = SHIM(out, OUT_MAX, "sg_vpd", "-p", "sn", "/dev/sg100");
+	if (rc)
+		fail_msg("sg_vpd: %d\n%s", rc, out);
+	assert_int_equal(DIRECT(direct, OUT_MAX, "iscsi-inq", "-e", "1", "-c", "128", tgt.disk_url), 0);
+	field(direct, "Unit Serial Number:", want, sizeof(want));
+	{
+		/* iscsi-inq brackets it, sg_vpd does not: compare the words. */
+		char got[128], *g = got, *w = want;
+
+		field(out, "Unit serial number:", got, sizeof(got));
+		while (*g == ' ')
+			g++;
+		while (*w == ' ')
+			w++;
+		assert_true(*w);
+		assert_string_equal(g, w);
+	}
+	free(direct);
+}
+
+static void test_sg_readcap(void **state)
+{
+	char *direct = malloc(OUT_MAX), lba[64], bs[64], want[128];
+	int rc;
+
+	(void)state;
+	SKIP_WITHOUT_TGT();
+	rc = SHIM(out, OUT_MAX, "sg_readcap", "-l", "/dev/sg100");
+	if (rc)
+		fail_msg("sg_readcap: %d\n%s", rc, out);
+	assert_int_equal(DIRECT(direct, OUT_MAX, "iscsi-readcapacity16", tgt.disk_url), 0);
+	field(direct, "RETURNED LOGICAL BLOCK ADDRESS:", lba, sizeof(lba));
+	field(direct, "LOGICAL BLOCK LENGTH IN BYTES:", bs, sizeof(bs));
+	snprintf(want, sizeof(want), "Last LBA=%s (", lba);
+	assert_non_null(strstr(out, want));
+	snprintf(want, sizeof(want), "Logical block length=%s bytes", bs);
+	assert_non_null(strstr(out, want));
+	free(direct);
+}
+
+static void test_sg_luns(void **state)
+{
+	(void)state;
+	SKIP_WITHOUT_TGT();
+	/* REPORT LUNS answers for the vhost's target 2: the three LUNs the
+	 * toolstack mapped there (scsiback emulates it from its table). */
+	assert_int_equal(SHIM(out, OUT_MAX, "sg_luns", "/dev/sg102"), 0);
+	assert_non_null(strstr(out, "Lun list length = 24"));
+	assert_non_null(strstr(out, "    0000000000000000\n    0001000000000000\n    0002000000000000"));
+	assert_int_equal(SHIM(out, OUT_MAX, "sg_luns", "/dev/sg100"), 0);
+	assert_non_null(strstr(out, "Lun list length = 8"));
+}
+
+static void test_sg_turs(void **state)
+{
+	(void)state;
+	SKIP_WITHOUT_TGT();
+	assert_int_equal(SHIM(out, OUT_MAX, "sg_turs", "/dev/sg100"), 0);
+	assert_int_equal(SHIM(out, OUT_MAX, "sg_turs", "/dev/sg101"), 0);
+	/* An empty drive of the library: NOT READY, exit status 2. */
+	assert_int_equal(SHIM(out, OUT_MAX, "sg_turs", "/dev/sg104"), 2);
+	assert_non_null(strstr(out, "evice not ready"));
+}
+
+static void test_sg_raw(void **state)
+{
+	char *direct = malloc(OUT_MAX), v[128];
+	int rc;
+
+	(void)state;
+	SKIP_WITHOUT_TGT();
+	rc = SHIM(out, OUT_MAX, "sg_raw", "-r", "36", "/dev/sg101", "12", "00", "00", "00", "24", "00");
+	if (rc)
+		fail_msg("sg_raw: %d\n%s", rc, out);
+	assert_non_null(strstr(out, "SCSI Status: Good"));
+	assert_non_null(strstr(out, "Received 36 bytes of data"));
+	assert_non_null(strstr(out, " 00     01 80 05 12"));   /* tape, removable, SPC-3 */
+	assert_int_equal(DIRECT(direct, OUT_MAX, "iscsi-inq", tgt.tape_url), 0);
+	field(direct, "Vendor:", v, sizeof(v));
+	assert_non_null(strstr(out, v));
+	/* An unsupported opcode: CHECK CONDITION, sense shown, exit 5/9. */
+	rc = SHIM(out, OUT_MAX, "sg_raw", "/dev/sg100", "ff", "00", "00", "00", "00", "00");
+	assert_true(rc == 5 || rc == 9);
+	assert_non_null(strstr(out, "Illegal Request"));
+	free(direct);
+}
+
+static void test_sg_dd(void **state)
+{
+	const size_t n = 1u << 20;
+	uint8_t *src = malloc(n), *got;
+	char in[600], back[600], back2[600], arg_if[700], arg_of[700];
+	size_t len;
+	int rc;
+
+	(void)state;
+	SKIP_WITHOUT_TGT();
+	snprintf(in, sizeof(in), "%s/dd-in.bin", env.sim.rundir);
+	snprintf(back, sizeof(back), "%s/dd-back.bin", env.sim.rundir);
+	snprintf(back2, sizeof(back2), "%s/sgp-back.bin", env.sim.rundir);
+	fill_random(src, n);
+	write_file(in, src, n);
+	snprintf(arg_if, sizeof(arg_if), "if=%s", in);
+	rc = SHIM(out, OUT_MAX, "sg_dd", arg_if, "of=/dev/sg100", "bs=512", "seek=40000", "count=2048");
+	if (rc)
+		fail_msg("sg_dd write: %d\n%s", rc, out);
+	snprintf(arg_of, sizeof(arg_of), "of=%s", back);
+	rc = SHIM(out, OUT_MAX, "sg_dd", "if=/dev/sg100", arg_of, "bs=512", "skip=40000", "count=2048");
+	if (rc)
+		fail_msg("sg_dd read: %d\n%s", rc, out);
+	assert_non_null(strstr(out, "2048+0 records in"));
+	got = read_whole(back, &len);
+	assert_int_equal(len, n);
+	assert_true(fnv1a(got, n) == fnv1a(src, n));
+	free(got);
+	assert_true(backing_hash(40000 * 512, n) == fnv1a(src, n));
+	/* sgp_dd: the sg v3 async interface (write/read), four threads. */
+	snprintf(arg_of, sizeof(arg_of), "of=%s", back2);
+	rc = SHIM(out, OUT_MAX, "sgp_dd", "if=/dev/sg100", arg_of, "bs=512", "skip=40000", "count=2048",
+		  "thr=4");
+	if (rc)
+		fail_msg("sgp_dd read: %d\n%s", rc, out);
+	got = read_whole(back2, &len);
+	assert_int_equal(len, n);
+	assert_true(fnv1a(got, n) == fnv1a(src, n));
+	free(got);
+	free(src);
+}
+
+static void test_mtx_and_tapeinfo(void **state)
+{
+	int rc;
+
+	(void)state;
+	SKIP_WITHOUT_TGT();
+	rc = SHIM(out, OUT_MAX, "mtx", "-f", "/dev/sg102", "status");
+	if (rc)
+		fail_msg("mtx status: %d\n%s", rc, out);
+	assert_non_null(strstr(out, "Storage Changer /dev/sg102:2 Drives, 9 Slots ( 1 Import/Export )"));
+	assert_non_null(strstr(out, "Data Transfer Element 0:Empty"));
+	assert_non_null(strstr(out, "Storage Element 1:Full :VolumeTag=TAPE0001"));
+	assert_non_null(strstr(out, "Storage Element 9 IMPORT/EXPORT:Empty"));
+
+	rc = SHIM(out, OUT_MAX, "mtx", "-f", "/dev/sg102", "load", "1", "0");
+	if (rc)
+		fail_msg("mtx load: %d\n%s", rc, out);
+	assert_int_equal(SHIM(out, OUT_MAX, "mtx", "-f", "/dev/sg102", "status"), 0);
+	assert_non_null(strstr(out, "Data Transfer Element 0:Full (Storage Element 1 Loaded):VolumeTag = TAPE0001"));
+	assert_non_null(strstr(out, "Storage Element 1:Empty"));
+	/* The drive now has media. */
+	assert_int_equal(SHIM(out, OUT_MAX, "sg_turs", "/dev/sg103"), 0);
+	rc = SHIM(out, OUT_MAX, "tapeinfo", "-f", "/dev/sg103");
+	if (rc)
+		fail_msg("tapeinfo: %d\n%s", rc, out);
+	expect_field(out, "Ready:", "yes");
+	expect_field(out, "SCSI ID:", "2");
+	expect_field(out, "SCSI LUN:", "1");
+
+	rc = SHIM(out, OUT_MAX, "mtx", "-f", "/dev/sg102", "unload", "1", "0");
+	if (rc)
+		fail_msg("mtx unload: %d\n%s", rc, out);
+	assert_int_equal(SHIM(out, OUT_MAX, "mtx", "-f", "/dev/sg102", "status"), 0);
+	assert_non_null(strstr(out, "Data Transfer Element 0:Empty"));
+	assert_non_null(strstr(out, "Storage Element 1:Full :VolumeTag=TAPE0001"));
+
+	/* The stand-alone drive, against its INQUIRY over iSCSI. */
+	rc = SHIM(out, OUT_MAX, "tapeinfo", "-f", "/dev/sg101");
+	if (rc)
+		fail_msg("tapeinfo: %d\n%s", rc, out);
+	expect_field(out, "Product Type:", "Tape Drive");
+	expect_field(out, "Vendor ID:", "IET");
+	expect_field(out, "Product ID:", "VIRTUAL-TAPE");
+	expect_field(out, "MinBlock:", "4");
+	expect_field(out, "MaxBlock:", "1048576");
+	expect_field(out, "SCSI ID:", "1");
+}
+
+/* libiscsi's conformance suite on the disk, through the shim and direct.
+ * Through sg, the suites that need iSCSI itself (a second session,
+ * logout, nexus loss) are skipped; nothing else may differ. */
+static void test_iscsi_test_cu(void **state)
+{
+	char *direct = malloc(OUT_MAX), f1[600], f2[600], cmd[4096];
+	char counts_shim[128] = "", counts_direct[128] = "";
+	FILE *p;
+	int rc;
+
+	(void)state;
+	SKIP_WITHOUT_TGT();
+	if (getenv("VSCSI_SKIP_TESTCU"))
+		skip();
+	rc = SHIM(out, OUT_MAX, "iscsi-test-cu", "-d", "--test=SCSI", "/dev/sg100");
+	snprintf(f1, sizeof(f1), "%s/testcu-shim.log", env.sim.rundir);
+	write_file(f1, (const uint8_t *)out, strlen(out));
+	assert_int_equal(DIRECT(direct, OUT_MAX, "iscsi-test-cu", "-d", "--test=SCSI", tgt.disk_url), rc);
+	snprintf(f2, sizeof(f2), "%s/testcu-direct.log", env.sim.rundir);
+	write_file(f2, (const uint8_t *)direct, strlen(direct));
+	{
+		const char *src = getenv("VSCSI_SRC");
+		const char *s = src && *src ? src : ".";
+
+		snprintf(cmd, sizeof(cmd), "bash %s/tests/scsifront/testcu-outcomes.sh --counts %s", s, f1);
+		p = popen(cmd, "r");
+		if (p && fgets(counts_shim, sizeof(counts_shim), p)) {}
+		if (p)
+			pclose(p);
+		snprintf(cmd, sizeof(cmd), "bash %s/tests/scsifront/testcu-outcomes.sh --counts %s", s, f2);
+		p = popen(cmd, "r");
+		if (p && fgets(counts_direct, sizeof(counts_direct), p)) {}
+		if (p)
+			pclose(p);
+		printf("iscsi-test-cu -d --test=SCSI: through the stack: %s", counts_shim);
+		printf("iscsi-test-cu -d --test=SCSI: direct over iSCSI: %s", counts_direct);
+		/* Tests that differ must be ones sg cannot run (skipped). */
+		snprintf(cmd, sizeof(cmd),
+			 "bash %s/tests/scsifront/testcu-outcomes.sh %s > %s.out && "
+			 "bash %s/tests/scsifront/testcu-outcomes.sh %s > %s.out && "
+			 "diff %s.out %s.out | grep '^>' | grep -v ' skip$'",
+			 s, f2, f2, s, f1, f1, f2, f1);
+		p = popen(cmd, "r");
+		assert_non_null(p);
+		{
+			char line[256];
+			int bad = 0;
+
+			while (fgets(line, sizeof(line), p)) {
+				printf("differs through the stack: %s", line);
+				bad++;
+			}
+			pclose(p);
+			assert_int_equal(bad, 0);
+		}
+	}
+	{
+		int pass = 0;
+
+		assert_int_equal(sscanf(counts_shim, "pass %d", &pass), 1);
+		assert_true(pass >= 100);
+	}
+	free(direct);
+}
+
+static int setup(void **state)
+{
+	char dir[600];
+	static const char *const luns[][2] = {
+		{ NULL, "0:0:0:0" }, { NULL, "0:0:1:0" }, { NULL, "0:0:2:0" }, { NULL, "0:0:2:1" },
+		{ NULL, "0:0:2:2" },
+	};
+
+	(void)state;
+	out = malloc(OUT_MAX);
+	if (sfenv_start(&env, true) < 0)
+		return -1;
+	/* Outside the simulator's run directory: tgtd-lab.sh stop needs its
+	 * state after the simulator has gone. */
+	snprintf(dir, sizeof(dir), "%s/vscsi-tgt-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	have_tgt = mkdtemp(dir) && sftgt_start(&tgt, dir) == 0;
+	if (!have_tgt) {
+		fprintf(stderr, "tgtd could not be started: tests skipped\n");
+		return 0;
+	}
+	{
+		const char *urls[] = { tgt.disk_url, tgt.tape_url, tgt.changer_url, tgt.drive1_url,
+				       tgt.drive2_url };
+
+		for (int i = 0; i < 5; i++)
+			if (sfenv_attach(&env, urls[i], luns[i][1]))
+				return -1;
+	}
+	snprintf(maparg, sizeof(maparg),
+		 "/dev/sg100=0:0:0:0,/dev/sg101=0:0:1:0,/dev/sg102=0:0:2:0,/dev/sg103=0:0:2:1,"
+		 "/dev/sg104=0:0:2:2");
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	sfenv_stop(&env);
+	if (have_tgt)
+		sftgt_stop(&tgt);
+	free(out);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_library_disk_data),
+		cmocka_unit_test(test_cli_list_json),
+		cmocka_unit_test(test_cli_write_read),
+		cmocka_unit_test(test_sg_inq),
+		cmocka_unit_test(test_sg_vpd_sn),
+		cmocka_unit_test(test_sg_readcap),
+		cmocka_unit_test(test_sg_luns),
+		cmocka_unit_test(test_sg_turs),
+		cmocka_unit_test(test_sg_raw),
+		cmocka_unit_test(test_sg_dd),
+		cmocka_unit_test(test_mtx_and_tapeinfo),
+		cmocka_unit_test(test_iscsi_test_cu),
+	};
+
+	simenv_use_sim_libs(argc, argv);
+	sfenv_test_filter();
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
