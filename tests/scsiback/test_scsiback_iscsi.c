@@ -358,6 +358,18 @@ static void test_unit_attention_passes_through(void **state)
 	assert_int_equal(clear_unit_attention(VTL, 1), 0);
 }
 
+static void test_clean_shutdown(void **state)
+{
+	int status;
+
+	(void)state;
+	status = daemon_stop(backend, SIGTERM, 10000);
+	backend = 0;
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(daemon_log_clean(logfile), 0);
+}
+
 static int setup(void **state)
 {
 	char tgtdir[512];
@@ -415,6 +427,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_changer),
 		cmocka_unit_test(test_target_dies_and_returns),
 		cmocka_unit_test(test_backend_crash_with_commands_in_flight),
+		cmocka_unit_test(test_clean_shutdown),
 	};
 
 	simenv_use_sim_libs(argc, argv);

@@ -60,3 +60,22 @@ int daemon_stop(pid_t pid, int sig, unsigned timeout_ms)
 	waitpid(pid, &status, 0);
 	return status;
 }
+
+int daemon_log_clean(const char *logfile)
+{
+	FILE *f = fopen(logfile, "r");
+	char line[1024];
+	int r = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "ERROR: AddressSanitizer") || strstr(line, "runtime error:") ||
+		    strstr(line, "ERROR: LeakSanitizer")) {
+			fprintf(stderr, "%s: %s", logfile, line);
+			r = -1;
+			break;
+		}
+	fclose(f);
+	return r;
+}

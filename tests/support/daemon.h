@@ -15,4 +15,8 @@ int daemon_stop(pid_t pid, int sig, unsigned timeout_ms);
 /* Whether the process still runs. */
 int daemon_alive(pid_t pid);
 
+/* 0 when logfile holds no sanitizer report (ASan, UBSan, LSan), else -1
+ * after printing the first report line. */
+int daemon_log_clean(const char *logfile);
+
 #endif
