@@ -30,3 +30,12 @@ fuzz-request: build-fuzz/fuzz_request
 build-fuzz/fuzz_request: scsiback/fuzz_request.c scsiback/request.c
 	@mkdir -p build-fuzz
 	clang -g -O1 -std=gnu11 -D_GNU_SOURCE -Icommon -Iscsiback -fsanitize=fuzzer,address,undefined -o $@ $^
+
+# make install ships a systemd unit and a sample configuration.
+$(BUILD)/scsiback/scsiback.service: scsiback/scsiback.service.in
+	@mkdir -p $(dir $@)
+	sed 's|@SBINDIR@|$(PREFIX)/sbin|g' $< > $@
+all: $(BUILD)/scsiback/scsiback.service
+INSTALL_EXTRA += install -D -m 644 $(BUILD)/scsiback/scsiback.service $(DESTDIR)$(PREFIX)/lib/systemd/system/scsiback.service; \
+	install -D -m 644 scsiback/scsiback.conf.sample $(DESTDIR)$(PREFIX)/share/doc/vscsi/scsiback.conf.sample; \
+	[ -e $(DESTDIR)/etc/vscsi/scsiback.conf ] || install -D -m 600 scsiback/scsiback.conf.sample $(DESTDIR)/etc/vscsi/scsiback.conf;

@@ -188,6 +188,59 @@ static void test_policy_denies(void **state)
 	assert_int_equal(rsp.sense_buffer[12], 0x20);  /* INVALID COMMAND OPERATION CODE */
 }
 
+static void write_config(const char *opcodes)
+{
+	FILE *cf = fopen(config, "w");
+
+	assert_non_null(cf);
+	fprintf(cf, "[policy no-firmware]\nmode = deny-list\nopcodes = %s\n\n"
+		    "[lun null:disk]\npolicy = no-firmware\n", opcodes);
+	fclose(cf);
+}
+
+/* SIGHUP reloads the policies of LUNs already attached. */
+static void test_sighup_reloads_policy(void **state)
+{
+	static const uint8_t readcap[10] = { 0x25 };
+	vscsiif_response_t rsp;
+
+	(void)state;
+	assert_int_equal(rawfront_exec(&f1, 0, 0, readcap, 10, 2, 8, &rsp), 0);
+	check_good(&rsp);
+	write_config("0x3b 0x04 0x25");
+	kill(backend, SIGHUP);
+	for (int i = 0; i < 50; i++) {
+		usleep(20000);
+		assert_int_equal(rawfront_exec(&f1, 0, 0, readcap, 10, 2, 8, &rsp), 0);
+		if (rsp.rslt == 2)
+			break;
+	}
+	assert_int_equal(rsp.rslt, 2);
+	assert_int_equal(rsp.sense_buffer[12], 0x20);
+	/* A broken file keeps the policies in force. */
+	{
+		FILE *cf = fopen(config, "w");
+
+		assert_non_null(cf);
+		fputs("[policy no-firmware]\nmode = maybe\n", cf);
+		fclose(cf);
+	}
+	kill(backend, SIGHUP);
+	usleep(200000);
+	assert_true(daemon_alive(backend));
+	assert_int_equal(rawfront_exec(&f1, 0, 0, readcap, 10, 2, 8, &rsp), 0);
+	assert_int_equal(rsp.rslt, 2);
+	write_config("0x3b 0x04");
+	kill(backend, SIGHUP);
+	for (int i = 0; i < 50; i++) {
+		usleep(20000);
+		assert_int_equal(rawfront_exec(&f1, 0, 0, readcap, 10, 2, 8, &rsp), 0);
+		if (rsp.rslt == 0)
+			break;
+	}
+	check_good(&rsp);
+}
+
 /* Each malformed request gets host ERROR, and the vhost keeps serving. */
 static void test_malformed_requests(void **state)
 {
@@ -437,9 +490,8 @@ static int setup(void **state)
 	cf = fopen(config, "w");
 	if (!cf)
 		return -1;
-	fprintf(cf, "[policy no-firmware]\nmode = deny-list\nopcodes = 0x3b 0x04\n\n"
-		    "[lun null:disk]\npolicy = no-firmware\n");
 	fclose(cf);
+	write_config("0x3b 0x04");
 	backend = start_backend();
 	xs0 = simenv_xs_open(&env, 0);
 	if (!xs0 || dom1 <= 0 || dom2 <= 0)
@@ -484,6 +536,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_report_luns),
 		cmocka_unit_test(test_unmapped_lun_and_target),
 		cmocka_unit_test(test_policy_denies),
+		cmocka_unit_test(test_sighup_reloads_policy),
 		cmocka_unit_test(test_malformed_requests),
 		cmocka_unit_test(test_abort_and_reset),
 		cmocka_unit_test(test_corrupt_ring_is_isolated),
