@@ -132,6 +132,17 @@ int main(int argc, char **argv)
 		}
 		close(ready_pipe[0]);
 		setsid();
+		if (!use_syslog) {
+			/* Everything the detached daemon says goes to its log. */
+			int logfd;
+
+			snprintf(path, sizeof(path), "%s/xensimd.log", rundir);
+			logfd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+			if (logfd >= 0) {
+				dup2(logfd, 2);
+				close(logfd);
+			}
+		}
 		if (flock(lockfd, LOCK_EX | LOCK_NB) < 0)
 			return 1;
 	}
@@ -166,14 +177,8 @@ int main(int argc, char **argv)
 		if (devnull >= 0) {
 			dup2(devnull, 0);
 			dup2(devnull, 1);
-			if (!use_syslog) {
-				snprintf(path, sizeof(path), "%s/xensimd.log", rundir);
-				int logfd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-
-				dup2(logfd >= 0 ? logfd : devnull, 2);
-				if (logfd >= 0)
-					close(logfd);
-			}
+			if (use_syslog)
+				dup2(devnull, 2);
 			close(devnull);
 		}
 	}
