@@ -57,7 +57,8 @@ static void *real_open, *real_open64, *real___open_2, *real___open64_2, *real_op
 	*real_ioctl, *real_fstat, *real_fstat64, *real_stat, *real_stat64, *real_lstat,
 	*real_lstat64, *real_fstatat, *real_fstatat64, *real___fxstat, *real___fxstat64,
 	*real___xstat, *real___xstat64, *real___lxstat, *real___lxstat64, *real___fxstatat,
-	*real___fxstatat64, *real_access, *real_faccessat, *real_euidaccess, *real_eaccess;
+	*real___fxstatat64, *real_access, *real_faccessat, *real_euidaccess, *real_eaccess,
+	*real_fcntl, *real_fcntl64, *real_dup, *real_dup2, *real_dup3;
 
 static void *real_sym(const char *name, void **slot)
 {
@@ -296,6 +297,7 @@ struct vfd {
 	struct vreq *done_head, *done_tail;
 	int pending;                 /* written, not completed */
 	int ndone;                   /* completed, not read */
+	int refs;                    /* program fds naming this node (dup) */
 };
 
 static _Atomic(struct vfd *) vfds[VFD_MAX];
@@ -309,7 +311,7 @@ static struct vfd *vfd_get(int fd)
 
 static int vopen(struct vmap *m, int flags)
 {
-	int err = 0, efd;
+	int err = 0, efd, priv = -1;
 	struct vfd *v;
 	struct vhost_ref *r;
 
@@ -324,16 +326,23 @@ static int vopen(struct vmap *m, int flags)
 	v = calloc(1, sizeof(*v));
 	efd = eventfd(0, EFD_SEMAPHORE | ((flags & O_NONBLOCK) ? EFD_NONBLOCK : 0) |
 			     ((flags & O_CLOEXEC) ? EFD_CLOEXEC : 0));
-	if (!v || efd < 0 || efd >= VFD_MAX) {
+	/* Our own descriptor of the same eventfd: it keeps the completion
+	 * count whatever the program does with its fds (dup2, close). */
+	if (efd >= 0)
+		priv = REAL(fcntl)(efd, F_DUPFD_CLOEXEC, 0);
+	if (!v || efd < 0 || efd >= VFD_MAX || priv < 0) {
 		if (efd >= 0)
 			REAL(close)(efd);
+		if (priv >= 0)
+			REAL(close)(priv);
 		free(v);
 		host_put(r);
 		pthread_mutex_unlock(&shim_lock);
 		errno = efd >= VFD_MAX ? EMFILE : ENOMEM;
 		return -1;
 	}
-	v->fd = efd;
+	v->fd = priv;
+	v->refs = 1;
 	v->map = m;
 	v->host = r;
 	v->timeout_ms = 60000;
@@ -344,6 +353,7 @@ static int vopen(struct vmap *m, int flags)
 	if (!v->have_lun) {
 		/* No such LUN on the vhost: like a missing sg node. */
 		REAL(close)(efd);
+		REAL(close)(priv);
 		free(v);
 		host_put(r);
 		pthread_mutex_unlock(&shim_lock);
@@ -368,11 +378,9 @@ static void vreq_free(struct vreq *q)
 	free(q);
 }
 
-static int vclose(struct vfd *v)
+/* The last fd on a node went away. */
+static void vfd_destroy(struct vfd *v)
 {
-	int fd = v->fd;
-
-	tracef("ld_vscsi: close fd %d (%s)", fd, v->map->path);
 	/* Outstanding async commands finish first (bounded by their timeouts). */
 	for (;;) {
 		int pending;
@@ -384,7 +392,6 @@ static int vclose(struct vfd *v)
 			break;
 		vscsi_run_once(v->host->h, 50);
 	}
-	atomic_store_explicit(&vfds[fd], NULL, memory_order_release);
 	while (v->done_head) {
 		struct vreq *q = v->done_head;
 
@@ -394,9 +401,47 @@ static int vclose(struct vfd *v)
 	pthread_mutex_lock(&shim_lock);
 	host_put(v->host);
 	pthread_mutex_unlock(&shim_lock);
+	REAL(close)(v->fd);
 	pthread_mutex_destroy(&v->lock);
 	free(v);
-	return REAL(close)(fd);
+}
+
+/* fd no longer names v (closed, or replaced by dup2). */
+static void vfd_forget(int fd, struct vfd *v)
+{
+	bool last;
+
+	pthread_mutex_lock(&shim_lock);
+	atomic_store_explicit(&vfds[fd], NULL, memory_order_release);
+	last = --v->refs == 0;
+	pthread_mutex_unlock(&shim_lock);
+	tracef("ld_vscsi: fd %d closed (%s)%s", fd, v->map->path, last ? ", last" : "");
+	if (last)
+		vfd_destroy(v);
+}
+
+/* newfd is a duplicate of a descriptor of v. */
+static void vfd_dup(int newfd, struct vfd *v)
+{
+	if (newfd < 0)
+		return;
+	if (newfd >= VFD_MAX) {
+		tracef("ld_vscsi: dup to fd %d is beyond the shim's table; it is not an sg node", newfd);
+		return;
+	}
+	pthread_mutex_lock(&shim_lock);
+	v->refs++;
+	atomic_store_explicit(&vfds[newfd], v, memory_order_release);
+	pthread_mutex_unlock(&shim_lock);
+	tracef("ld_vscsi: fd %d is a duplicate (%s)", newfd, v->map->path);
+}
+
+static int vclose(int fd, struct vfd *v)
+{
+	int r = REAL(close)(fd);
+
+	vfd_forget(fd, v);
+	return r;
 }
 
 __attribute__((destructor)) static void shim_fini(void)
@@ -406,7 +451,7 @@ __attribute__((destructor)) static void shim_fini(void)
 		struct vfd *v = vfd_get(fd);
 
 		if (v && v->host->pid == getpid())
-			vclose(v);
+			vclose(fd, v);
 	}
 }
 
@@ -662,7 +707,7 @@ static ssize_t vread(struct vfd *v, void *buf, size_t count)
 {
 	sg_io_hdr_t *out = buf;
 	int pack_id = -1;
-	bool nonblock = fcntl(v->fd, F_GETFL) & O_NONBLOCK;
+	bool nonblock = REAL(fcntl)(v->fd, F_GETFL) & O_NONBLOCK;
 	struct vreq *q;
 	uint64_t x;
 
@@ -1004,7 +1049,7 @@ EXPORT int close(int fd)
 {
 	struct vfd *v = vfd_get(fd);
 
-	return v ? vclose(v) : REAL(close)(fd);
+	return v ? vclose(fd, v) : REAL(close)(fd);
 }
 
 EXPORT ssize_t read(int fd, void *buf, size_t count)
@@ -1234,4 +1279,73 @@ EXPORT int euidaccess(const char *path, int mode)
 EXPORT int eaccess(const char *path, int mode)
 {
 	return map_find(path) ? 0 : REAL(eaccess)(path, mode);
+}
+
+EXPORT int dup(int fd)
+{
+	struct vfd *v = vfd_get(fd);
+	int r = REAL(dup)(fd);
+
+	if (v && r >= 0)
+		vfd_dup(r, v);
+	return r;
+}
+
+static int dup2_common(int oldfd, int newfd, int flags, bool three)
+{
+	struct vfd *v = vfd_get(oldfd), *was = vfd_get(newfd);
+	int r;
+
+	if (oldfd == newfd && !three)
+		return REAL(dup2)(oldfd, newfd);
+	r = three ? REAL(dup3)(oldfd, newfd, flags) : REAL(dup2)(oldfd, newfd);
+	if (r < 0)
+		return r;
+	if (was)
+		vfd_forget(newfd, was);  /* dup2 closed it */
+	if (v)
+		vfd_dup(newfd, v);
+	return r;
+}
+
+EXPORT int dup2(int oldfd, int newfd)
+{
+	return dup2_common(oldfd, newfd, 0, false);
+}
+
+EXPORT int dup3(int oldfd, int newfd, int flags)
+{
+	return dup2_common(oldfd, newfd, flags, true);
+}
+
+static int fcntl_common(int fd, int cmd, void *arg, bool is64)
+{
+	struct vfd *v = vfd_get(fd);
+	int r = is64 ? REAL(fcntl64)(fd, cmd, arg) : REAL(fcntl)(fd, cmd, arg);
+
+	if (v && r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
+		vfd_dup(r, v);
+	return r;
+}
+
+EXPORT int fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	return fcntl_common(fd, cmd, arg, false);
+}
+
+EXPORT int fcntl64(int fd, int cmd, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	return fcntl_common(fd, cmd, arg, true);
 }
