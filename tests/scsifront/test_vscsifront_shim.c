@@ -1,0 +1,138 @@
+/* ld_vscsi.so in detail, on scsiback null LUNs: shim_probe (a plain sg
+ * client) checks stat/fstat, each sg ioctl, SG_IO variants and the async
+ * interface, dup; vscsi run's automatic mapping; a second process refused while
+ * one owns the vhost; and a tool killed with the vhost open, after which
+ * the next tool takes the vhost over. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "sfenv.h"
+#include "vscsifront.h"
+
+#define OUT_MAX (256 * 1024)
+
+static struct sfenv env;
+static char *out;
+
+static int run(const char *first, ...)
+{
+	char *argv[64];
+	va_list ap;
+	int n = 0;
+
+	argv[n++] = (char *)first;
+	va_start(ap, first);
+	while (n < 63 && (argv[n] = va_arg(ap, char *)))
+		n++;
+	va_end(ap);
+	argv[n] = NULL;
+	return sfenv_run(&env, out, OUT_MAX, argv);
+}
+
+#define VSCSI(...) run(simenv_prog("scsifront/vscsi"), __VA_ARGS__, NULL)
+
+static void test_probe(void **state)
+{
+	int rc;
+
+	(void)state;
+	rc = VSCSI("run", "--map", "/dev/sg100=0:0:0:0,/dev/sg109=0:0:0:9", "--",
+		   simenv_prog("tests/scsifront/shim_probe"), "/dev/sg100", "/dev/sg109");
+	printf("%s", out);
+	assert_int_equal(rc, 0);
+	assert_null(strstr(out, "FAIL"));
+}
+
+static void test_trace_shows_calls(void **state)
+{
+	(void)state;
+	setenv("VSCSI_SHIM_TRACE", "1", 1);
+	assert_int_equal(VSCSI("run", "--", "sg_turs", "/dev/sg100"), 0);
+	unsetenv("VSCSI_SHIM_TRACE");
+	assert_non_null(strstr(out, "ld_vscsi: open /dev/sg100"));
+	assert_non_null(strstr(out, "SG_IO cdb 0x00"));
+}
+
+static void test_auto_map(void **state)
+{
+	(void)state;
+	/* Without --map every LUN gets a node, /dev/sg100 upwards, in order. */
+	assert_int_equal(VSCSI("run", "-v", "--", "sg_inq", "/dev/sg102"), 0);
+	assert_non_null(strstr(out, "VSCSI_SG_MAP=/dev/sg100=0:0:0:0,/dev/sg101=0:0:0:1,/dev/sg102=0:0:1:0"));
+	assert_non_null(strstr(out, "Product identification: NULL-LUN"));
+	assert_int_equal(VSCSI("run", "--first-sg", "7", "-v", "--", "sg_turs", "/dev/sg8"), 0);
+	assert_non_null(strstr(out, "/dev/sg8=0:0:0:1"));
+	/* Bad usage. */
+	assert_int_equal(VSCSI("run", "--map", "nonsense", "--", "true"), 1);
+	assert_int_equal(VSCSI("run"), 1);
+}
+
+static void test_busy_while_owned(void **state)
+{
+	struct vscsi_host *h;
+	char err[256];
+
+	(void)state;
+	h = vscsi_open(0, NULL, err, sizeof(err));
+	if (!h)
+		fail_msg("open: %s", err);
+	/* Another process cannot share the ring: sg_inq sees EBUSY. */
+	assert_int_not_equal(VSCSI("run", "--map", "/dev/sg100=0:0:0:0", "--", "sg_inq", "/dev/sg100"), 0);
+	assert_non_null(strstr(out, "in use"));
+	vscsi_close(h);
+	assert_int_equal(VSCSI("run", "--map", "/dev/sg100=0:0:0:0", "--", "sg_inq", "/dev/sg100"), 0);
+}
+
+static void test_killed_tool_taken_over(void **state)
+{
+	(void)state;
+	/* A shell opens the node (through the shim) and dies by SIGKILL with
+	 * it open: the vhost stays "connected" to a dead owner. */
+	VSCSI("run", "--map", "/dev/sg100=0:0:0:0", "--", "sh", "-c", "exec 3<>/dev/sg100; kill -9 $$");
+	setenv("VSCSI_LOG_LEVEL", "warn", 1);
+	assert_int_equal(VSCSI("run", "--map", "/dev/sg100=0:0:0:0", "--", "sg_turs", "/dev/sg100"), 0);
+	unsetenv("VSCSI_LOG_LEVEL");
+	assert_non_null(strstr(out, "taking over from an owner that exited without closing"));
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	out = malloc(OUT_MAX);
+	if (sfenv_start(&env, true) < 0)
+		return -1;
+	if (sfenv_attach(&env, "null:disk", "0:0:0:0") || sfenv_attach(&env, "null:disk", "0:0:0:1") ||
+	    sfenv_attach(&env, "null:disk", "0:0:1:0"))
+		return -1;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	sfenv_stop(&env);
+	free(out);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_probe),
+		cmocka_unit_test(test_trace_shows_calls),
+		cmocka_unit_test(test_auto_map),
+		cmocka_unit_test(test_busy_while_owned),
+		cmocka_unit_test(test_killed_tool_taken_over),
+	};
+
+	simenv_use_sim_libs(argc, argv);
+	sfenv_test_filter();
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
