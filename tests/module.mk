@@ -20,3 +20,7 @@ TESTS += $(BUILD)/tests/scsiback/test_scsiback_iscsi
 $(BUILD)/tests/scsiback/test_scsiback_iscsi: $(BUILD)/tests/scsiback/test_scsiback_iscsi.o \
 		$(RAWFRONT_OBJS) $(SIMENV_OBJS) $(TGTLAB_OBJS) $(TOOLSTACK_OBJS) $(common_objs) | $(BUILD)/scsiback/scsiback
 	$(CC) $(LDFLAGS) -o $@ $^ $(XEN_LIBS) $(CMOCKA_LIBS)
+
+TESTS += $(BUILD)/tests/xensim/test_xensim_cli
+$(BUILD)/tests/xensim/test_xensim_cli: $(BUILD)/tests/xensim/test_xensim_cli.o $(SIMENV_OBJS) $(common_objs)
+	$(CC) $(LDFLAGS) -o $@ $^ $(XENSTORE_LIBS) $(JSON_LIBS) $(CMOCKA_LIBS)
