@@ -102,6 +102,24 @@ static void test_killed_tool_taken_over(void **state)
 	assert_non_null(strstr(out, "taking over from an owner that exited without closing"));
 }
 
+/* The CLI's exit codes, sg3_utils style. */
+static void test_cli_exit_codes(void **state)
+{
+	(void)state;
+	assert_int_equal(VSCSI("--help"), 0);
+	assert_non_null(strstr(out, "Usage: vscsi"));
+	assert_int_equal(VSCSI("frobnicate"), 1);
+	assert_int_equal(VSCSI("-H", "7", "tur"), 15);          /* no such vhost */
+	assert_non_null(strstr(out, "no such vhost"));
+	assert_int_equal(VSCSI("-d", "0:0:0:9", "tur"), 5);     /* no such LUN: illegal request */
+	assert_non_null(strstr(out, "Logical unit not supported"));
+	assert_int_equal(VSCSI("-d", "0:0:5:0", "tur"), 99);    /* no such target */
+	assert_non_null(strstr(out, "NO_CONNECT"));
+	assert_int_equal(VSCSI("raw", "12", "00"), 1);          /* CDB too short */
+	assert_int_equal(VSCSI("-d", "0:0:0:1", "inq", "-p", "sn"), 0);
+	assert_non_null(strstr(out, "Unit serial number: NULL0001"));
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -130,6 +148,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_auto_map),
 		cmocka_unit_test(test_busy_while_owned),
 		cmocka_unit_test(test_killed_tool_taken_over),
+		cmocka_unit_test(test_cli_exit_codes),
 	};
 
 	simenv_use_sim_libs(argc, argv);
