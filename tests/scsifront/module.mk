@@ -34,4 +34,10 @@ $(BUILD)/tests/scsifront/test_vscsifront_shim: $(BUILD)/tests/scsifront/test_vsc
 $(BUILD)/tests/scsifront/sflab: $(BUILD)/tests/scsifront/sflab.o $(SFENV_OBJS) $(common_objs)
 	$(CC) $(LDFLAGS) -o $@ $^ $(XEN_LIBS) $(CMOCKA_LIBS)
 
-scsifront: $(filter $(BUILD)/tests/scsifront/%,$(TESTS)) $(BUILD)/tests/scsifront/sflab
+
+# A quick load generator (not a test): sfbench -q DEPTH -b BYTES, in a guest.
+$(BUILD)/tests/scsifront/sfbench: $(BUILD)/tests/scsifront/sfbench.o $(LIBVSCSIFRONT_A)
+	$(CC) $(LDFLAGS) -o $@ $^ $(XEN_LIBS) -lpthread
+
+scsifront: $(filter $(BUILD)/tests/scsifront/%,$(TESTS)) $(BUILD)/tests/scsifront/sflab \
+	$(BUILD)/tests/scsifront/sfbench
