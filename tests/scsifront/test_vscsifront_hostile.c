@@ -176,9 +176,11 @@ static void test_rsp_prod_far_ahead(void **state)
 	struct outcome o;
 
 	(void)state;
+	/* The honest answer may be taken before the producer index jumps
+	 * (then the command completed); the jump disables the vhost. */
 	o = one_command(FB_PROD_AHEAD, 5000, 1000, &st, err);
 	assert_int_equal(o.done, 1);
-	assert_int_equal(o.error, -EIO);
+	assert_true(o.error == 0 || o.error == -EIO);
 	assert_int_equal(st, VSCSI_HOST_FAILED);
 	assert_non_null(strstr(err, "producer index"));
 }
