@@ -198,6 +198,14 @@ int vf_process_locked(struct vscsi_host *h, struct vf_deliver *dl, bool arm,
 			(void)0;
 		h->timer_armed_ns = 0;
 	}
+	/* Answers already on the ring first: they completed before whatever
+	 * xenstore says now (e.g. the backend closing). */
+	if (!h->ring_dead && h->ring_page) {
+		int n = vf_ring_take(h, dl);
+
+		if (n > 0)
+			taken += n;
+	}
 	if (xs)
 		vf_xb_watch(h, dl);
 	for (;;) {
@@ -252,6 +260,19 @@ static void drive_once(struct vscsi_host *h, struct vf_deliver *dl, int timeout_
 	vf_process_locked(h, dl, true, evs, nev < 0 ? 0 : nev);
 }
 
+/* Before returning to the application: ask the backend for a
+ * notification, and if answers slipped in before that, make the fd
+ * readable so that whoever polls it processes them. */
+static void leave_armed(struct vscsi_host *h)
+{
+	if (!h->ring_dead && h->ring_page && vf_ring_arm(h)) {
+		uint64_t one = 1;
+
+		if (write(h->kickfd, &one, sizeof(one)) < 0)
+			(void)0;
+	}
+}
+
 int vf_wait_locked(struct vscsi_host *h, volatile bool *flag, uint64_t deadline_ns)
 {
 	while (!*flag) {
@@ -259,8 +280,10 @@ int vf_wait_locked(struct vscsi_host *h, volatile bool *flag, uint64_t deadline_
 		int tmo = -1;
 
 		if (deadline_ns) {
-			if (now >= deadline_ns)
+			if (now >= deadline_ns) {
+				leave_armed(h);
 				return -ETIMEDOUT;
+			}
 			tmo = (int)((deadline_ns - now + 999999) / 1000000);
 		}
 		if (h->driving) {
@@ -296,6 +319,7 @@ int vf_wait_locked(struct vscsi_host *h, volatile bool *flag, uint64_t deadline_
 			}
 		}
 	}
+	leave_armed(h);
 	return 0;
 }
 
@@ -448,6 +472,7 @@ struct vscsi_host *vscsi_open(unsigned devid, const struct vscsi_opts *opts, cha
 			vf_deliver(h, &dl);
 			pthread_mutex_lock(&h->lock);
 		}
+		leave_armed(h);
 		pthread_mutex_unlock(&h->lock);
 	}
 	return h;
