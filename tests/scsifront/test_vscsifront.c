@@ -237,6 +237,29 @@ static void test_queue_beyond_ring(void **state)
 	free(bufs);
 }
 
+/* Mixing blocking calls with the application's own loop: after a blocking
+ * call returns, the fd must still wake the application for the next
+ * answer (the library must not leave notifications switched off). */
+static void test_fd_wakes_after_blocking_call(void **state)
+{
+	(void)state;
+	for (int i = 0; i < 300; i++) {
+		struct counter c = { 0 };
+		struct vscsi_task *t = vscsi_testunitready_sync(host, &lun0);
+		struct pollfd p = { .fd = vscsi_get_fd(host), .events = POLLIN };
+
+		check_good(t);
+		vscsi_task_free(t);
+		assert_non_null(vscsi_testunitready_task(host, &lun0, count_cb, &c));
+		while (!c.done) {
+			if (poll(&p, 1, 5000) != 1)
+				fail_msg("round %d: the fd did not wake up for the answer", i);
+			vscsi_service(host);
+		}
+		assert_int_equal(c.good, 1);
+	}
+}
+
 static void *reader_thread(void *arg)
 {
 	int *fails = arg;
@@ -523,6 +546,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_sync_helpers),
 		cmocka_unit_test(test_direct_and_indirect),
 		cmocka_unit_test(test_queue_beyond_ring),
+		cmocka_unit_test(test_fd_wakes_after_blocking_call),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_cancel_queued),
 		cmocka_unit_test(test_hotplug),
