@@ -440,6 +440,11 @@ static int vclose(int fd, struct vfd *v)
 {
 	int r = REAL(close)(fd);
 
+	if (v->host->pid != getpid()) {
+		/* A forked child's copy: drop it, leave the parent's vhost be. */
+		atomic_store_explicit(&vfds[fd], NULL, memory_order_release);
+		return r;
+	}
 	vfd_forget(fd, v);
 	return r;
 }
@@ -1052,18 +1057,32 @@ EXPORT int close(int fd)
 	return v ? vclose(fd, v) : REAL(close)(fd);
 }
 
+/* A forked child inherits the fds but not the ring: the vhost belongs to
+ * the process that opened it. */
+static bool foreign(const struct vfd *v)
+{
+	if (v->host->pid == getpid())
+		return false;
+	errno = ENODEV;
+	return true;
+}
+
 EXPORT ssize_t read(int fd, void *buf, size_t count)
 {
 	struct vfd *v = vfd_get(fd);
 
-	return v ? vread(v, buf, count) : REAL(read)(fd, buf, count);
+	if (!v)
+		return REAL(read)(fd, buf, count);
+	return foreign(v) ? -1 : vread(v, buf, count);
 }
 
 EXPORT ssize_t write(int fd, const void *buf, size_t count)
 {
 	struct vfd *v = vfd_get(fd);
 
-	return v ? vwrite(v, buf, count) : REAL(write)(fd, buf, count);
+	if (!v)
+		return REAL(write)(fd, buf, count);
+	return foreign(v) ? -1 : vwrite(v, buf, count);
 }
 
 EXPORT int ioctl(int fd, unsigned long req, ...)
@@ -1077,6 +1096,8 @@ EXPORT int ioctl(int fd, unsigned long req, ...)
 	va_end(ap);
 	if (!v)
 		return REAL(ioctl)(fd, req, arg);
+	if (foreign(v))
+		return -1;
 	{
 		int r = vioctl(v, req, arg);
 

@@ -17,6 +17,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <scsi/scsi.h>
 #include <scsi/sg.h>
@@ -246,6 +247,25 @@ int main(int argc, char **argv)
 		p.revents = 0;
 		CHECK("poll says nothing left", poll(&p, 1, 0) == 0, "revents 0x%x", p.revents);
 		CHECK("close second fd", close(fd2) == 0, "%s", strerror(errno));
+	}
+
+	/* A forked child cannot use the parent's ring; the parent still can. */
+	{
+		pid_t pid = fork();
+		int status = -1;
+
+		if (pid == 0) {
+			errno = 0;
+			v = 0;
+			_exit(ioctl(fd, SG_GET_VERSION_NUM, &v) < 0 && errno == ENODEV && close(fd) == 0 ? 0
+													 : 1);
+		}
+		waitpid(pid, &status, 0);
+		CHECK("a forked child gets ENODEV", WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "status 0x%x", status);
+		v = 0;
+		CHECK("the parent keeps the node", ioctl(fd, SG_GET_VERSION_NUM, &v) == 0 && v >= 30000,
+		      "%s", strerror(errno));
 	}
 
 	/* Other fds are libc's. */
