@@ -1,3 +1,5 @@
+/* xenstore sequences of a PV SCSI toolstack; see toolstack.h and
+ * research §1.4 for the protocol they follow. */
 #include "toolstack.h"
 
 #include <errno.h>
@@ -7,21 +9,41 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <xenstore.h>
 #include <xen/io/xenbus.h>
 
+#define TS_PATH 384
+
 int ts_parse_vdev(const char *s, struct ts_vdev *out)
 {
-	char extra;
+	unsigned v[4];
+	const char *p = s;
 
-	if (!s || sscanf(s, "%u:%u:%u:%u%c", &out->host, &out->channel, &out->target, &out->lun,
-			 &extra) != 4)
+	if (!s)
 		return -EINVAL;
-	for (const char *p = s; *p; p++)
-		if ((*p < '0' || *p > '9') && *p != ':')
+	for (int i = 0; i < 4; i++) {
+		unsigned long x = 0;
+		const char *start = p;
+
+		while (*p >= '0' && *p <= '9') {
+			x = x * 10 + (unsigned)(*p - '0');
+			if (x > 0xffff)
+				return -EINVAL;
+			p++;
+		}
+		if (p == start || p - start > 5)
 			return -EINVAL;
-	if (out->channel > 0xffff || out->target > 0xffff || out->lun > 0xffff || out->host > 0xffff)
+		if (i < 3 && *p++ != ':')
+			return -EINVAL;
+		v[i] = (unsigned)x;
+	}
+	if (*p)
 		return -EINVAL;
+	out->host = v[0];
+	out->channel = v[1];
+	out->target = v[2];
+	out->lun = v[3];
 	return 0;
 }
 
@@ -42,14 +64,18 @@ static int read_int_t(struct xs_handle *xs, xs_transaction_t t, const char *path
 	if (!v)
 		return -1;
 	x = strtol(v, &end, 10);
-	if (end == v || *end)
+	if (end == v || *end || x < 0 || x > 0x7fffffff)
 		x = -1;
 	free(v);
 	return (int)x;
 }
 
-static bool write_t(struct xs_handle *xs, xs_transaction_t t, const char *path, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+int ts_read_int(struct xs_handle *xs, const char *path)
+{
+	return read_int_t(xs, XBT_NULL, path);
+}
+
+__attribute__((format(printf, 4, 5)))
 static bool write_t(struct xs_handle *xs, xs_transaction_t t, const char *path, const char *fmt, ...)
 {
 	char val[512];
@@ -59,25 +85,37 @@ static bool write_t(struct xs_handle *xs, xs_transaction_t t, const char *path, 
 	va_start(ap, fmt);
 	n = vsnprintf(val, sizeof(val), fmt, ap);
 	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(val))
+		return false;
 	return xs_write(xs, t, path, val, (unsigned)n);
+}
+
+__attribute__((format(printf, 3, 4)))
+static void pathf(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
 }
 
 int ts_wait_value(struct xs_handle *xs, const char *path, int want, int want2, unsigned timeout_ms)
 {
+	static unsigned seq;
 	long deadline = now_ms() + timeout_ms;
-	char token[32];
+	char token[48];
+	bool watching;
 	int v;
 
-	snprintf(token, sizeof(token), "ts-wait-%ld", now_ms());
-	if (!xs_watch(xs, path, token))
-		return -errno;
+	snprintf(token, sizeof(token), "ts-wait-%d-%u", (int)getpid(), ++seq);
+	/* Without a watch (e.g. no permission) we still poll the node. */
+	watching = xs_watch(xs, path, token);
 	for (;;) {
 		struct pollfd p = { .fd = xs_fileno(xs), .events = POLLIN };
 		long left;
 		char **ev;
 
-		while ((ev = xs_check_watch(xs)))
-			free(ev);
 		v = read_int_t(xs, XBT_NULL, path);
 		if (v == want || (want2 >= 0 && v == want2))
 			break;
@@ -86,10 +124,21 @@ int ts_wait_value(struct xs_handle *xs, const char *path, int want, int want2, u
 			v = -ETIMEDOUT;
 			break;
 		}
-		poll(&p, 1, (int)(left > 200 ? 200 : left));
+		if (poll(&p, 1, (int)(left > 100 ? 100 : left)) > 0)
+			while ((ev = xs_check_watch(xs)))
+				free(ev);
 	}
-	xs_unwatch(xs, path, token);
+	if (watching)
+		xs_unwatch(xs, path, token);
 	return v;
+}
+
+static unsigned be_domid_of(const char *be)
+{
+	unsigned d = 0;
+
+	sscanf(be, "/local/domain/%u/", &d);
+	return d;
 }
 
 static bool domain_exists(struct xs_handle *xs, unsigned domid)
@@ -104,24 +153,44 @@ static bool domain_exists(struct xs_handle *xs, unsigned domid)
 	return v != NULL;
 }
 
+void ts_backend_path(struct xs_handle *xs, unsigned domid, unsigned devid, unsigned be_domid,
+		     char *be, size_t belen, bool *recorded)
+{
+	char path[TS_PATH], *v;
+	unsigned len, d;
+
+	pathf(path, sizeof(path), "/libxl/%u/vscsi/%u/backend", domid, devid);
+	v = xs_read(xs, XBT_NULL, path, &len);
+	if (v && sscanf(v, "/local/domain/%u/backend/vscsi/", &d) == 1 && strlen(v) < belen) {
+		snprintf(be, belen, "%s", v);
+		if (recorded)
+			*recorded = true;
+	} else {
+		snprintf(be, belen, "/local/domain/%u/backend/vscsi/%u/%u", be_domid, domid, devid);
+		if (recorded)
+			*recorded = false;
+	}
+	free(v);
+}
+
 /* Finds the dev-N of a vhost whose v-dev has the same (c,t,l). */
 static int find_dev(struct xs_handle *xs, xs_transaction_t t, const char *be,
 		    const struct ts_vdev *v, unsigned *devnum)
 {
-	char path[256], **devs;
+	char path[TS_PATH], **devs;
 	unsigned n = 0;
 	int found = -ENOENT;
 
-	snprintf(path, sizeof(path), "%s/vscsi-devs", be);
+	pathf(path, sizeof(path), "%s/vscsi-devs", be);
 	devs = xs_directory(xs, t, path, &n);
 	for (unsigned i = 0; devs && i < n && found; i++) {
 		struct ts_vdev o;
 		unsigned len, num;
-		char *s;
+		char *s, extra;
 
-		if (sscanf(devs[i], "dev-%u", &num) != 1)
+		if (sscanf(devs[i], "dev-%u%c", &num, &extra) != 1)
 			continue;
-		snprintf(path, sizeof(path), "%s/vscsi-devs/%s/v-dev", be, devs[i]);
+		pathf(path, sizeof(path), "%s/vscsi-devs/%s/v-dev", be, devs[i]);
 		s = xs_read(xs, t, path, &len);
 		if (s && ts_parse_vdev(s, &o) == 0 && o.channel == v->channel &&
 		    o.target == v->target && o.lun == v->lun) {
@@ -134,157 +203,180 @@ static int find_dev(struct xs_handle *xs, xs_transaction_t t, const char *be,
 	return found;
 }
 
-static void rm_dev(struct xs_handle *xs, const char *be, unsigned devnum)
+static unsigned count_devs(struct xs_handle *xs, const char *be)
 {
-	char path[256];
+	char path[TS_PATH], **devs;
+	unsigned n = 0;
 
-	snprintf(path, sizeof(path), "%s/vscsi-devs/dev-%u", be, devnum);
+	pathf(path, sizeof(path), "%s/vscsi-devs", be);
+	devs = xs_directory(xs, XBT_NULL, path, &n);
+	free(devs);
+	return devs ? n : 0;
+}
+
+static int dev_state(struct xs_handle *xs, const char *be, unsigned devnum)
+{
+	char path[TS_PATH];
+
+	pathf(path, sizeof(path), "%s/vscsi-devs/dev-%u/state", be, devnum);
+	return read_int_t(xs, XBT_NULL, path);
+}
+
+/* Both sides' dev-N entries (the frontend keeps its own state there). */
+static void rm_dev_nodes(struct xs_handle *xs, const char *be, const char *fe, unsigned devnum)
+{
+	char path[TS_PATH];
+
+	pathf(path, sizeof(path), "%s/vscsi-devs/dev-%u", be, devnum);
+	xs_rm(xs, XBT_NULL, path);
+	pathf(path, sizeof(path), "%s/vscsi-devs/dev-%u", fe, devnum);
 	xs_rm(xs, XBT_NULL, path);
 }
 
-static void rm_vhost(struct xs_handle *xs, const char *be, const char *fe, unsigned domid,
-		     unsigned devid)
+/* Removes dir if it has no children (in a transaction, so a concurrent
+ * attach that fills it wins). */
+static void rm_if_empty(struct xs_handle *xs, const char *dir)
 {
-	char path[128];
+	for (;;) {
+		xs_transaction_t t = xs_transaction_start(xs);
+		unsigned n = 0;
+		char **d;
+
+		if (t == XBT_NULL)
+			return;
+		d = xs_directory(xs, t, dir, &n);
+		free(d);
+		if (d && n == 0)
+			xs_rm(xs, t, dir);
+		if (xs_transaction_end(xs, t, false) || errno != EAGAIN)
+			return;
+	}
+}
+
+/* Removes the empty directories from path up to (not including) stop. */
+static void rm_empty_up(struct xs_handle *xs, const char *path, const char *stop)
+{
+	char p[TS_PATH], *slash;
+
+	pathf(p, sizeof(p), "%s", path);
+	while (strlen(p) > strlen(stop) && !strncmp(p, stop, strlen(stop))) {
+		rm_if_empty(xs, p);
+		slash = strrchr(p, '/');
+		if (!slash)
+			break;
+		*slash = 0;
+	}
+}
+
+/* The vhost's directories, and the parents they leave empty, as libxl
+ * cleans up a device path. */
+static void rm_vhost_nodes(struct xs_handle *xs, const char *be, const char *fe, unsigned domid,
+			   unsigned devid)
+{
+	char path[TS_PATH], stop[64], *slash;
 
 	xs_rm(xs, XBT_NULL, be);
 	xs_rm(xs, XBT_NULL, fe);
-	snprintf(path, sizeof(path), "/libxl/%u/vscsi/%u", domid, devid);
+	pathf(path, sizeof(path), "/libxl/%u/vscsi/%u", domid, devid);
 	xs_rm(xs, XBT_NULL, path);
+	pathf(path, sizeof(path), "%s", be);
+	pathf(stop, sizeof(stop), "/local/domain/%u", be_domid_of(be));
+	if ((slash = strrchr(path, '/'))) {
+		*slash = 0;
+		rm_empty_up(xs, path, stop);    /* backend/vscsi/<domid>, ... */
+	}
+	pathf(path, sizeof(path), "/local/domain/%u/device/vscsi", domid);
+	pathf(stop, sizeof(stop), "/local/domain/%u", domid);
+	rm_empty_up(xs, path, stop);
+	pathf(path, sizeof(path), "/libxl/%u/vscsi", domid);
+	rm_empty_up(xs, path, "/libxl");
 }
 
-/* The dev-N failure the backend reported, for the user. */
+/* Why the backend refused dev-N, in the words it left in xenstore: our
+ * scsiback writes dev-N/error; a Linux backend only reports vhost-level
+ * failures, under its domain's error/ tree. */
 static void dev_failure(struct xs_handle *xs, const char *be, unsigned devnum, const char *pdev,
 			char *err, size_t errlen)
 {
-	char path[256], *why;
-	unsigned len;
+	char path[TS_PATH], *why = NULL;
+	unsigned len, b = be_domid_of(be);
+	const char *rel = strstr(be, "/backend/");
 
-	snprintf(path, sizeof(path), "%s/vscsi-devs/dev-%u/error", be, devnum);
-	why = xs_read(xs, XBT_NULL, path, &len);
+	/* The backend writes the state, then the reason: give it a moment. */
+	for (int i = 0; i < 10 && !why; i++) {
+		pathf(path, sizeof(path), "%s/vscsi-devs/dev-%u/error", be, devnum);
+		why = xs_read(xs, XBT_NULL, path, &len);
+		if (!why) {
+			pathf(path, sizeof(path), "%s/error", be);
+			why = xs_read(xs, XBT_NULL, path, &len);
+		}
+		if (!why && rel) {
+			pathf(path, sizeof(path), "/local/domain/%u/error%s/error", b, rel);
+			why = xs_read(xs, XBT_NULL, path, &len);
+		}
+		if (!why)
+			poll(NULL, 0, 20);
+	}
 	snprintf(err, errlen, "dev-%u (p-dev \"%s\") failed in the backend: %s", devnum, pdev,
-		 why ? why : "no reason given");
+		 why ? why : "no reason given in xenstore (see the backend's log)");
 	free(why);
 }
 
-int ts_attach(struct xs_handle *xs, unsigned domid, const char *pdev, const char *vdev,
-	      const struct ts_opts *o, char *err, size_t errlen)
+static bool busy_state(int s)
 {
-	char be[128], fe[128], path[256], ctr[128];
-	struct ts_vdev v;
-	bool created = false;
-	unsigned devnum = 0;
-	int be_state = -1;
-	long deadline = now_ms() + o->timeout_ms;
+	return s == XenbusStateInitialised || s == XenbusStateReconfiguring ||
+	       s == XenbusStateReconfigured;
+}
 
-	if (ts_parse_vdev(vdev, &v) < 0) {
-		snprintf(err, errlen, "v-dev \"%s\" is not HOST:CHANNEL:TARGET:LUN (decimal)", vdev);
-		return -EINVAL;
-	}
-	if (!pdev || !*pdev || strlen(pdev) > 255) {
-		snprintf(err, errlen, "p-dev is empty or too long");
-		return -EINVAL;
-	}
-	if (!domain_exists(xs, domid)) {
-		snprintf(err, errlen, "domain %u does not exist", domid);
-		return -ENOENT;
-	}
-	snprintf(be, sizeof(be), "/local/domain/%u/backend/vscsi/%u/%u", o->be_domid, domid, v.host);
-	snprintf(fe, sizeof(fe), "/local/domain/%u/device/vscsi/%u", domid, v.host);
-	snprintf(ctr, sizeof(ctr), "/libxl/%u/vscsi/%u/next_vscsidev_id", domid, v.host);
+/* Takes dev-N entries out of a vhost. Entries the backend serves (dev
+ * state 3 or 4 in a connected vhost) go through a reconfigure cycle
+ * (vhost 7, dev 5 -> 6, vhost back to 4); the others are removed
+ * directly. After a timeout everything is removed anyway. */
+static int hot_remove(struct xs_handle *xs, const char *be, const char *fe, const unsigned *devs,
+		      unsigned n, unsigned timeout_ms, char *err, size_t errlen)
+{
+	long deadline = now_ms() + timeout_ms;
+	char path[TS_PATH];
+	bool cycle[64] = { false };
+	unsigned ncycle;
+	int rc = 0, be_state;
 
+	if (n > 64)
+		return -EINVAL;
 	for (;;) {
 		xs_transaction_t t = xs_transaction_start(xs);
-		unsigned dup;
 
 		if (t == XBT_NULL) {
 			snprintf(err, errlen, "xenstore transaction: %s", strerror(errno));
 			return -errno;
 		}
-		snprintf(path, sizeof(path), "%s/state", be);
+		pathf(path, sizeof(path), "%s/state", be);
 		be_state = read_int_t(xs, t, path);
-		if (be_state < 0) {
-			/* A new vhost: backend and frontend directories, owned by
-			 * their domains and readable by the other side. */
-			struct xs_permissions be_perms[2] = { { o->be_domid, XS_PERM_NONE },
-							      { domid, XS_PERM_READ } };
-			struct xs_permissions fe_perms[2] = { { domid, XS_PERM_NONE },
-							      { o->be_domid, XS_PERM_READ } };
-
-			created = true;
-			devnum = 0;
-			xs_mkdir(xs, t, be);
-			xs_set_permissions(xs, t, be, be_perms, 2);
-			xs_mkdir(xs, t, fe);
-			xs_set_permissions(xs, t, fe, fe_perms, 2);
-			snprintf(path, sizeof(path), "%s/frontend", be);
-			write_t(xs, t, path, "%s", fe);
-			snprintf(path, sizeof(path), "%s/frontend-id", be);
-			write_t(xs, t, path, "%u", domid);
-			snprintf(path, sizeof(path), "%s/online", be);
-			write_t(xs, t, path, "1");
-			snprintf(path, sizeof(path), "%s/feature-host", be);
-			write_t(xs, t, path, "%d", o->feature_host ? 1 : 0);
-			snprintf(path, sizeof(path), "%s/libxl_ctrl_index", be);
-			write_t(xs, t, path, "%u", v.host);
-			snprintf(path, sizeof(path), "%s/backend", fe);
-			write_t(xs, t, path, "%s", be);
-			snprintf(path, sizeof(path), "%s/backend-id", fe);
-			write_t(xs, t, path, "%u", o->be_domid);
-			snprintf(path, sizeof(path), "%s/state", fe);
-			write_t(xs, t, path, "%d", XenbusStateInitialising);
-		} else {
-			snprintf(path, sizeof(path), "%s/feature-host", be);
-			if ((read_int_t(xs, t, path) == 1) != o->feature_host) {
-				xs_transaction_end(xs, t, true);
-				snprintf(err, errlen, "vhost %u of domain %u is %sin feature-host mode; all its "
-					 "LUNs must be", v.host, domid, o->feature_host ? "not " : "");
-				return -EINVAL;
+		if (busy_state(be_state)) {
+			xs_transaction_end(xs, t, true);
+			if (now_ms() > deadline) {
+				snprintf(err, errlen, "%s stays busy in state %d", be, be_state);
+				return -EBUSY;
 			}
-			if (find_dev(xs, t, be, &v, &dup) == 0) {
-				xs_transaction_end(xs, t, true);
-				snprintf(err, errlen, "v-dev %u:%u:%u is already attached to vhost %u of domain "
-					 "%u (dev-%u)", v.channel, v.target, v.lun, v.host, domid, dup);
-				return -EEXIST;
-			}
-			if (be_state == XenbusStateInitialised || be_state == XenbusStateReconfiguring ||
-			    be_state == XenbusStateReconfigured) {
-				/* Busy with another change: try again shortly. */
-				xs_transaction_end(xs, t, true);
-				if (now_ms() > deadline) {
-					snprintf(err, errlen, "vhost %u of domain %u stays busy (state %d)",
-						 v.host, domid, be_state);
-					return -EBUSY;
-				}
-				poll(NULL, 0, 50);
-				continue;
-			}
-			if (be_state != XenbusStateInitialising && be_state != XenbusStateInitWait &&
-			    be_state != XenbusStateConnected) {
-				xs_transaction_end(xs, t, true);
-				snprintf(err, errlen, "vhost %u of domain %u is in state %d (closing?)", v.host,
-					 domid, be_state);
-				return -EIO;
-			}
-			devnum = (unsigned)read_int_t(xs, t, ctr);
-			if ((int)devnum < 0)
-				devnum = 0;
+			poll(NULL, 0, 50);
+			continue;
 		}
-		/* dev-N numbers are never reused while the vhost lives. */
-		write_t(xs, t, ctr, "%u", devnum + 1);
-		snprintf(path, sizeof(path), "%s/vscsi-devs/dev-%u/p-dev", be, devnum);
-		write_t(xs, t, path, "%s", pdev);
-		snprintf(path, sizeof(path), "%s/vscsi-devs/dev-%u/p-devname", be, devnum);
-		write_t(xs, t, path, "%s", pdev);
-		snprintf(path, sizeof(path), "%s/vscsi-devs/dev-%u/v-dev", be, devnum);
-		write_t(xs, t, path, "%u:%u:%u:%u", v.host, v.channel, v.target, v.lun);
-		snprintf(path, sizeof(path), "%s/vscsi-devs/dev-%u/state", be, devnum);
-		write_t(xs, t, path, "%d", XenbusStateInitialising);
-		if (created) {
-			snprintf(path, sizeof(path), "%s/state", be);
-			write_t(xs, t, path, "%d", XenbusStateInitialising);
-		} else if (be_state == XenbusStateConnected) {
-			snprintf(path, sizeof(path), "%s/state", be);
+		ncycle = 0;
+		for (unsigned i = 0; i < n; i++) {
+			int s;
+
+			pathf(path, sizeof(path), "%s/vscsi-devs/dev-%u/state", be, devs[i]);
+			s = read_int_t(xs, t, path);
+			cycle[i] = be_state == XenbusStateConnected &&
+				   (s == XenbusStateInitialised || s == XenbusStateConnected ||
+				    s == XenbusStateClosing);
+			if (cycle[i]) {
+				write_t(xs, t, path, "%d", XenbusStateClosing);
+				ncycle++;
+			}
+		}
+		if (ncycle) {
+			pathf(path, sizeof(path), "%s/state", be);
 			write_t(xs, t, path, "%d", XenbusStateReconfiguring);
 		}
 		if (xs_transaction_end(xs, t, false))
@@ -294,124 +386,410 @@ int ts_attach(struct xs_handle *xs, unsigned domid, const char *pdev, const char
 			return -errno;
 		}
 	}
+	for (unsigned i = 0; i < n; i++) {
+		long left = deadline - now_ms();
 
+		if (!cycle[i])
+			continue;
+		pathf(path, sizeof(path), "%s/vscsi-devs/dev-%u/state", be, devs[i]);
+		if (ts_wait_value(xs, path, XenbusStateClosed, -1, left > 0 ? (unsigned)left : 0) < 0 &&
+		    !rc) {
+			snprintf(err, errlen, "dev-%u of %s did not close within %u ms (the guest did "
+				 "not answer the reconfiguration); removed anyway", devs[i], be,
+				 timeout_ms);
+			rc = -ETIMEDOUT;
+		}
+	}
+	if (ncycle) {
+		long left = deadline - now_ms();
+
+		pathf(path, sizeof(path), "%s/state", be);
+		if (ts_wait_value(xs, path, XenbusStateConnected, -1, left > 0 ? (unsigned)left : 0) < 0) {
+			/* Nobody finished the cycle: put the vhost back as it was. */
+			xs_transaction_t t;
+
+			do {
+				t = xs_transaction_start(xs);
+				if (read_int_t(xs, t, path) == XenbusStateReconfiguring)
+					write_t(xs, t, path, "%d", XenbusStateConnected);
+			} while (!xs_transaction_end(xs, t, false) && errno == EAGAIN);
+			if (!rc) {
+				snprintf(err, errlen, "%s did not return to Connected within %u ms; "
+					 "removed anyway", be, timeout_ms);
+				rc = -ETIMEDOUT;
+			}
+		}
+	}
+	for (unsigned i = 0; i < n; i++)
+		rm_dev_nodes(xs, be, fe, devs[i]);
+	return rc;
+}
+
+/* Removes a whole vhost. A guest that is attached is asked to let go
+ * first (online 0, state 5; the frontend closes, the backend reaches
+ * 6), as xl removes a device. */
+static int remove_vhost(struct xs_handle *xs, unsigned domid, unsigned devid, const char *be,
+			const char *fe, unsigned timeout_ms, char *err, size_t errlen)
+{
+	char path[TS_PATH];
+	int be_state, rc = 0;
+
+	pathf(path, sizeof(path), "%s/state", be);
+	be_state = read_int_t(xs, XBT_NULL, path);
+	if (be_state == XenbusStateConnected || busy_state(be_state) || be_state == XenbusStateClosing) {
+		xs_transaction_t t;
+
+		do {
+			t = xs_transaction_start(xs);
+			pathf(path, sizeof(path), "%s/online", be);
+			write_t(xs, t, path, "0");
+			pathf(path, sizeof(path), "%s/state", be);
+			write_t(xs, t, path, "%d", XenbusStateClosing);
+		} while (!xs_transaction_end(xs, t, false) && errno == EAGAIN);
+		if (ts_wait_value(xs, path, XenbusStateClosed, -1, timeout_ms) < 0) {
+			snprintf(err, errlen, "domain %u did not release vhost %u within %u ms; removed "
+				 "it anyway", domid, devid, timeout_ms);
+			rc = -ETIMEDOUT;
+		}
+	}
+	rm_vhost_nodes(xs, be, fe, domid, devid);
+	return rc;
+}
+
+/* A hot-add the guest did not answer: the vhost back to Connected and
+ * the new entries gone (what the backend may have taken of them stays
+ * unused until the vhost goes). */
+static void withdraw_hot_add(struct xs_handle *xs, const char *be, const char *fe,
+			     const unsigned *devs, unsigned n)
+{
+	char path[TS_PATH];
+	xs_transaction_t t;
+	int s;
+
+	do {
+		t = xs_transaction_start(xs);
+		pathf(path, sizeof(path), "%s/state", be);
+		s = read_int_t(xs, t, path);
+		if (s == XenbusStateReconfiguring || s == XenbusStateReconfigured)
+			write_t(xs, t, path, "%d", XenbusStateConnected);
+		for (unsigned i = 0; i < n; i++) {
+			pathf(path, sizeof(path), "%s/vscsi-devs/dev-%u", be, devs[i]);
+			xs_rm(xs, t, path);
+			pathf(path, sizeof(path), "%s/vscsi-devs/dev-%u", fe, devs[i]);
+			xs_rm(xs, t, path);
+		}
+	} while (!xs_transaction_end(xs, t, false) && errno == EAGAIN);
+}
+
+int ts_attach(struct xs_handle *xs, unsigned domid, const char *pdev, const char *vdev,
+	      const struct ts_opts *o, char *err, size_t errlen)
+{
+	struct ts_lun l = { .pdev = pdev, .pdevname = pdev, .vdev = vdev };
+
+	return ts_attach_luns(xs, domid, &l, 1, o, err, errlen);
+}
+
+static bool pdev_ok(const char *p)
+{
+	if (!p || !*p || strlen(p) > 255)
+		return false;
+	for (; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return false;
+	return true;
+}
+
+#define TS_MAX_LUNS 64
+
+int ts_attach_luns(struct xs_handle *xs, unsigned domid, const struct ts_lun *luns, unsigned n,
+		   const struct ts_opts *o, char *err, size_t errlen)
+{
+	char be[TS_PATH], fe[TS_PATH], path[TS_PATH], ctr[TS_PATH], rec[TS_PATH];
+	struct ts_vdev v[TS_MAX_LUNS];
+	unsigned devnum[TS_MAX_LUNS], first = 0, host;
+	bool created = false, recorded;
+	int be_state = -1, s;
+	long deadline = now_ms() + o->timeout_ms;
+
+	if (n == 0 || n > TS_MAX_LUNS) {
+		snprintf(err, errlen, "between 1 and %d LUNs per vhost and call", TS_MAX_LUNS);
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		if (ts_parse_vdev(luns[i].vdev, &v[i]) < 0) {
+			snprintf(err, errlen, "v-dev \"%s\" is not HOST:CHANNEL:TARGET:LUN (four decimal "
+				 "numbers, each below 65536)", luns[i].vdev ? luns[i].vdev : "");
+			return -EINVAL;
+		}
+		if (!pdev_ok(luns[i].pdev) || (luns[i].pdevname && !pdev_ok(luns[i].pdevname))) {
+			snprintf(err, errlen, "p-dev of v-dev %s is empty, too long or has control "
+				 "characters", luns[i].vdev);
+			return -EINVAL;
+		}
+		if (v[i].host != v[0].host) {
+			snprintf(err, errlen, "v-devs %s and %s are on different vhosts", luns[0].vdev,
+				 luns[i].vdev);
+			return -EINVAL;
+		}
+		for (unsigned k = 0; k < i; k++)
+			if (v[k].channel == v[i].channel && v[k].target == v[i].target &&
+			    v[k].lun == v[i].lun) {
+				snprintf(err, errlen, "v-devs %s and %s both name channel %u target %u "
+					 "LUN %u of vhost %u", luns[k].vdev, luns[i].vdev, v[i].channel,
+					 v[i].target, v[i].lun, v[i].host);
+				return -EINVAL;
+			}
+	}
+	host = v[0].host;
+	if (!domain_exists(xs, domid)) {
+		snprintf(err, errlen, "domain %u does not exist", domid);
+		return -ENOENT;
+	}
+	if (!domain_exists(xs, o->be_domid)) {
+		snprintf(err, errlen, "backend domain %u does not exist", o->be_domid);
+		return -ENOENT;
+	}
+	ts_backend_path(xs, domid, host, o->be_domid, be, sizeof(be), &recorded);
+	if (recorded && be_domid_of(be) != o->be_domid) {
+		snprintf(err, errlen, "vhost %u of domain %u is served by backend domain %u, not %u",
+			 host, domid, be_domid_of(be), o->be_domid);
+		return -EINVAL;
+	}
+	pathf(fe, sizeof(fe), "/local/domain/%u/device/vscsi/%u", domid, host);
+	pathf(rec, sizeof(rec), "/libxl/%u/vscsi/%u", domid, host);
+	pathf(ctr, sizeof(ctr), "%s/next_vscsidev_id", rec);
+
+	for (;;) {
+		xs_transaction_t t = xs_transaction_start(xs);
+
+		if (t == XBT_NULL) {
+			snprintf(err, errlen, "xenstore transaction: %s", strerror(errno));
+			return -errno;
+		}
+		pathf(path, sizeof(path), "%s/state", be);
+		be_state = read_int_t(xs, t, path);
+		created = be_state < 0;
+		if (created) {
+			/* A new vhost: backend and frontend directories, owned by
+			 * their domains and readable by the other side. Nodes
+			 * created below inherit these permissions. */
+			struct xs_permissions be_perms[2] = { { o->be_domid, XS_PERM_NONE },
+							      { domid, XS_PERM_READ } };
+			struct xs_permissions fe_perms[2] = { { domid, XS_PERM_NONE },
+							      { o->be_domid, XS_PERM_READ } };
+
+			first = 0;
+			xs_rm(xs, t, be); /* leftovers without a state */
+			xs_rm(xs, t, fe);
+			xs_rm(xs, t, rec);
+			xs_mkdir(xs, t, be);
+			xs_set_permissions(xs, t, be, be_perms, 2);
+			xs_mkdir(xs, t, fe);
+			xs_set_permissions(xs, t, fe, fe_perms, 2);
+			pathf(path, sizeof(path), "%s/frontend", be);
+			write_t(xs, t, path, "%s", fe);
+			pathf(path, sizeof(path), "%s/frontend-id", be);
+			write_t(xs, t, path, "%u", domid);
+			pathf(path, sizeof(path), "%s/online", be);
+			write_t(xs, t, path, "1");
+			pathf(path, sizeof(path), "%s/feature-host", be);
+			write_t(xs, t, path, "%d", o->feature_host ? 1 : 0);
+			pathf(path, sizeof(path), "%s/libxl_ctrl_index", be);
+			write_t(xs, t, path, "%u", host);
+			pathf(path, sizeof(path), "%s/backend", fe);
+			write_t(xs, t, path, "%s", be);
+			pathf(path, sizeof(path), "%s/backend-id", fe);
+			write_t(xs, t, path, "%u", o->be_domid);
+			pathf(path, sizeof(path), "%s/state", fe);
+			write_t(xs, t, path, "%d", XenbusStateInitialising);
+			pathf(path, sizeof(path), "%s/backend", rec);
+			write_t(xs, t, path, "%s", be);
+		} else {
+			pathf(path, sizeof(path), "%s/feature-host", be);
+			if ((read_int_t(xs, t, path) == 1) != o->feature_host) {
+				xs_transaction_end(xs, t, true);
+				snprintf(err, errlen, "vhost %u of domain %u is %sin feature-host mode; all "
+					 "its LUNs must be", host, domid, o->feature_host ? "not " : "");
+				return -EINVAL;
+			}
+			for (unsigned i = 0; i < n; i++) {
+				unsigned dup;
+
+				if (find_dev(xs, t, be, &v[i], &dup) == 0) {
+					xs_transaction_end(xs, t, true);
+					snprintf(err, errlen, "v-dev %u:%u:%u:%u is already attached to "
+						 "domain %u (dev-%u of vhost %u)", host, v[i].channel,
+						 v[i].target, v[i].lun, domid, dup, host);
+					return -EEXIST;
+				}
+			}
+			if (busy_state(be_state)) {
+				/* Busy with another change: try again shortly. */
+				xs_transaction_end(xs, t, true);
+				if (now_ms() > deadline) {
+					snprintf(err, errlen, "vhost %u of domain %u stays busy (state %d)",
+						 host, domid, be_state);
+					return -EBUSY;
+				}
+				poll(NULL, 0, 50);
+				continue;
+			}
+			if (be_state != XenbusStateInitialising && be_state != XenbusStateInitWait &&
+			    be_state != XenbusStateConnected) {
+				xs_transaction_end(xs, t, true);
+				snprintf(err, errlen, "vhost %u of domain %u is %s (state %d): the guest let "
+					 "go of it; detach its LUNs first", host, domid,
+					 be_state == XenbusStateClosed ? "closed" : "closing", be_state);
+				return -EIO;
+			}
+			s = read_int_t(xs, t, ctr);
+			first = s < 0 ? 0 : (unsigned)s;
+		}
+		/* dev-N numbers are never reused while the vhost lives. */
+		write_t(xs, t, ctr, "%u", first + n);
+		for (unsigned i = 0; i < n; i++) {
+			devnum[i] = first + i;
+			pathf(path, sizeof(path), "%s/vscsi-devs/dev-%u/p-dev", be, devnum[i]);
+			write_t(xs, t, path, "%s", luns[i].pdev);
+			pathf(path, sizeof(path), "%s/vscsi-devs/dev-%u/p-devname", be, devnum[i]);
+			write_t(xs, t, path, "%s", luns[i].pdevname ? luns[i].pdevname : luns[i].pdev);
+			pathf(path, sizeof(path), "%s/vscsi-devs/dev-%u/v-dev", be, devnum[i]);
+			write_t(xs, t, path, "%u:%u:%u:%u", host, v[i].channel, v[i].target, v[i].lun);
+			pathf(path, sizeof(path), "%s/vscsi-devs/dev-%u/state", be, devnum[i]);
+			write_t(xs, t, path, "%d", XenbusStateInitialising);
+		}
+		pathf(path, sizeof(path), "%s/state", be);
+		if (created)
+			write_t(xs, t, path, "%d", XenbusStateInitialising);
+		else if (be_state == XenbusStateConnected)
+			write_t(xs, t, path, "%d", XenbusStateReconfiguring);
+		if (xs_transaction_end(xs, t, false))
+			break;
+		if (errno != EAGAIN) {
+			snprintf(err, errlen, "xenstore transaction: %s", strerror(errno));
+			return -errno;
+		}
+	}
+
+	pathf(path, sizeof(path), "%s/state", be);
 	if (created) {
-		int s;
-
-		snprintf(path, sizeof(path), "%s/state", be);
 		s = ts_wait_value(xs, path, XenbusStateInitWait, XenbusStateConnected, o->timeout_ms);
 		if (s < 0) {
-			rm_vhost(xs, be, fe, domid, v.host);
-			snprintf(err, errlen, "backend domain %u did not take vhost %u of domain %u up within "
-				 "%u ms (is scsiback running there?)", o->be_domid, v.host, domid, o->timeout_ms);
+			rm_vhost_nodes(xs, be, fe, domid, host);
+			snprintf(err, errlen, "backend domain %u did not take vhost %u of domain %u up "
+				 "within %u ms (is scsiback running there?); removed it again", o->be_domid,
+				 host, domid, o->timeout_ms);
 			return -ETIMEDOUT;
 		}
-		if (!o->wait_connected)
-			return 0;
-		s = ts_wait_value(xs, path, XenbusStateConnected, -1, o->timeout_ms);
-		if (s < 0) {
-			snprintf(err, errlen, "domain %u did not connect vhost %u within %u ms", domid, v.host,
-				 o->timeout_ms);
-			return -ETIMEDOUT;
+		if (s != XenbusStateConnected) {
+			if (!o->wait_connected)
+				return 0; /* the LUNs are opened when the guest connects */
+			if (ts_wait_value(xs, path, XenbusStateConnected, -1, o->timeout_ms) < 0) {
+				char why[256];
+
+				remove_vhost(xs, domid, host, be, fe, 1000, why, sizeof(why));
+				snprintf(err, errlen, "domain %u did not connect vhost %u within %u ms; "
+					 "removed it again", domid, host, o->timeout_ms);
+				return -ETIMEDOUT;
+			}
 		}
 	} else if (be_state != XenbusStateConnected) {
-		return 0; /* taken up when the guest connects */
-	} else {
-		int s;
-
-		snprintf(path, sizeof(path), "%s/state", be);
-		s = ts_wait_value(xs, path, XenbusStateConnected, -1, o->timeout_ms);
-		if (s < 0) {
-			rm_dev(xs, be, devnum);
-			snprintf(err, errlen, "vhost %u of domain %u did not finish the hot-add within %u ms",
-				 v.host, domid, o->timeout_ms);
+		if (!o->wait_connected)
+			return 0; /* taken up when the guest connects */
+		if (ts_wait_value(xs, path, XenbusStateConnected, -1, o->timeout_ms) < 0) {
+			for (unsigned i = 0; i < n; i++)
+				rm_dev_nodes(xs, be, fe, devnum[i]);
+			snprintf(err, errlen, "domain %u did not connect vhost %u within %u ms; the new "
+				 "LUN%s removed again", domid, host, o->timeout_ms, n > 1 ? "s were" : " was");
 			return -ETIMEDOUT;
 		}
+	} else if (ts_wait_value(xs, path, XenbusStateConnected, -1, o->timeout_ms) < 0) {
+		withdraw_hot_add(xs, be, fe, devnum, n);
+		snprintf(err, errlen, "vhost %u of domain %u did not finish the hot-add within %u ms "
+			 "(the guest did not answer the reconfiguration); the new LUN%s removed again",
+			 host, domid, o->timeout_ms, n > 1 ? "s were" : " was");
+		return -ETIMEDOUT;
 	}
-	/* The LUN's own verdict: 4 (or 3 while the guest adds it) or 6. */
-	snprintf(path, sizeof(path), "%s/vscsi-devs/dev-%u/state", be, devnum);
-	{
-		int s = ts_wait_value(xs, path, XenbusStateConnected, XenbusStateClosed, o->timeout_ms);
 
-		if (s == XenbusStateClosed || s < 0) {
-			if (s == XenbusStateClosed)
-				dev_failure(xs, be, devnum, pdev, err, errlen);
-			else
-				snprintf(err, errlen, "dev-%u (p-dev \"%s\") did not come up within %u ms", devnum,
-					 pdev, o->timeout_ms);
-			if (created)
-				rm_vhost(xs, be, fe, domid, v.host);
-			else
-				rm_dev(xs, be, devnum);
-			return s < 0 ? -ETIMEDOUT : -EIO;
+	/* The vhost is connected: each LUN's own verdict, 4 or 6. */
+	{
+		unsigned good[TS_MAX_LUNS], ngood = 0, nbad = 0;
+		int rc = 0;
+
+		for (unsigned i = 0; i < n; i++) {
+			long left = deadline - now_ms();
+
+			pathf(path, sizeof(path), "%s/vscsi-devs/dev-%u/state", be, devnum[i]);
+			s = ts_wait_value(xs, path, XenbusStateConnected, XenbusStateClosed,
+					  left > 1000 ? (unsigned)left : 1000);
+			if (s == XenbusStateConnected) {
+				good[ngood++] = devnum[i];
+				continue;
+			}
+			if (!rc) {
+				if (s == XenbusStateClosed)
+					dev_failure(xs, be, devnum[i], luns[i].pdev, err, errlen);
+				else
+					snprintf(err, errlen, "dev-%u (p-dev \"%s\") did not come up within "
+						 "%u ms (state %d)", devnum[i], luns[i].pdev, o->timeout_ms,
+						 dev_state(xs, be, devnum[i]));
+				rc = s < 0 ? -ETIMEDOUT : -EIO;
+			}
+			nbad++;
 		}
+		if (!rc)
+			return 0;
+		/* All or nothing: withdraw what this call added. */
+		if (created) {
+			char why[256];
+
+			remove_vhost(xs, domid, host, be, fe, o->timeout_ms, why, sizeof(why));
+		} else {
+			char why[256];
+			unsigned bad[TS_MAX_LUNS], k = 0;
+
+			for (unsigned i = 0; i < n; i++) {
+				bool ok = false;
+
+				for (unsigned g = 0; g < ngood; g++)
+					ok |= good[g] == devnum[i];
+				if (!ok)
+					bad[k++] = devnum[i];
+			}
+			for (unsigned i = 0; i < k; i++)
+				rm_dev_nodes(xs, be, fe, bad[i]);
+			if (ngood)
+				hot_remove(xs, be, fe, good, ngood, o->timeout_ms, why, sizeof(why));
+		}
+		if (n > 1) {
+			size_t used = strlen(err);
+
+			snprintf(err + used, errlen - used, "; none of the %u LUNs was attached", n);
+		}
+		return rc;
 	}
-	return 0;
 }
 
 int ts_detach(struct xs_handle *xs, unsigned domid, const char *vdev, const struct ts_opts *o,
 	      char *err, size_t errlen)
 {
-	char be[128], fe[128], path[256], **devs;
+	char be[TS_PATH], fe[TS_PATH];
 	struct ts_vdev v;
-	unsigned devnum, ndev = 0;
-	int be_state;
+	unsigned devnum;
 
 	if (ts_parse_vdev(vdev, &v) < 0) {
-		snprintf(err, errlen, "v-dev \"%s\" is not HOST:CHANNEL:TARGET:LUN (decimal)", vdev);
+		snprintf(err, errlen, "v-dev \"%s\" is not HOST:CHANNEL:TARGET:LUN (four decimal numbers, "
+			 "each below 65536)", vdev ? vdev : "");
 		return -EINVAL;
 	}
-	snprintf(be, sizeof(be), "/local/domain/%u/backend/vscsi/%u/%u", o->be_domid, domid, v.host);
-	snprintf(fe, sizeof(fe), "/local/domain/%u/device/vscsi/%u", domid, v.host);
+	ts_backend_path(xs, domid, v.host, o->be_domid, be, sizeof(be), NULL);
+	pathf(fe, sizeof(fe), "/local/domain/%u/device/vscsi/%u", domid, v.host);
 	if (find_dev(xs, XBT_NULL, be, &v, &devnum) < 0) {
 		snprintf(err, errlen, "v-dev %s is not attached to domain %u", vdev, domid);
 		return -ENOENT;
 	}
-	snprintf(path, sizeof(path), "%s/vscsi-devs", be);
-	devs = xs_directory(xs, XBT_NULL, path, &ndev);
-	free(devs);
-	snprintf(path, sizeof(path), "%s/state", be);
-	be_state = read_int_t(xs, XBT_NULL, path);
-
-	if (ndev <= 1) {
+	if (count_devs(xs, be) <= 1)
 		/* The last LUN: the whole vhost goes, as xl removes a device. */
-		if (be_state == XenbusStateConnected) {
-			snprintf(path, sizeof(path), "%s/online", be);
-			write_t(xs, XBT_NULL, path, "0");
-			snprintf(path, sizeof(path), "%s/state", be);
-			write_t(xs, XBT_NULL, path, "%d", XenbusStateClosing);
-			snprintf(path, sizeof(path), "%s/state", fe);
-			ts_wait_value(xs, path, XenbusStateClosed, -1, o->timeout_ms);
-		}
-		rm_vhost(xs, be, fe, domid, v.host);
-		return 0;
-	}
-	if (be_state == XenbusStateConnected) {
-		xs_transaction_t t;
-
-		for (;;) {
-			t = xs_transaction_start(xs);
-			snprintf(path, sizeof(path), "%s/state", be);
-			write_t(xs, t, path, "%d", XenbusStateReconfiguring);
-			snprintf(path, sizeof(path), "%s/vscsi-devs/dev-%u/state", be, devnum);
-			write_t(xs, t, path, "%d", XenbusStateClosing);
-			if (xs_transaction_end(xs, t, false))
-				break;
-			if (errno != EAGAIN) {
-				snprintf(err, errlen, "xenstore transaction: %s", strerror(errno));
-				return -errno;
-			}
-		}
-		snprintf(path, sizeof(path), "%s/vscsi-devs/dev-%u/state", be, devnum);
-		if (ts_wait_value(xs, path, XenbusStateClosed, -1, o->timeout_ms) < 0) {
-			snprintf(err, errlen, "dev-%u of vhost %u did not close within %u ms; removed anyway",
-				 devnum, v.host, o->timeout_ms);
-			rm_dev(xs, be, devnum);
-			return -ETIMEDOUT;
-		}
-		snprintf(path, sizeof(path), "%s/state", be);
-		ts_wait_value(xs, path, XenbusStateConnected, -1, o->timeout_ms);
-	}
-	rm_dev(xs, be, devnum);
-	return 0;
+		return remove_vhost(xs, domid, v.host, be, fe, o->timeout_ms, err, errlen);
+	return hot_remove(xs, be, fe, &devnum, 1, o->timeout_ms, err, errlen);
 }

@@ -1,5 +1,15 @@
 /* The xenstore side of attaching PV SCSI devices: what xl would do if it
- * had PV SCSI support (research §1.4). Used by vscsictl and the tests. */
+ * had PV SCSI support (research §1.4). Used by vscsictl and the tests.
+ *
+ * Layout written (D = guest, B = backend domain, H = v-dev host = devid):
+ *   /local/domain/B/backend/vscsi/D/H/   owner B, D may read
+ *       frontend frontend-id online state feature-host libxl_ctrl_index
+ *       vscsi-devs/dev-N/{p-dev,p-devname,v-dev,state}
+ *   /local/domain/D/device/vscsi/H/      owner D, B may read
+ *       backend backend-id state
+ *   /libxl/D/vscsi/H/                    dom0 only
+ *       backend (the backend directory) next_vscsidev_id (dev-N counter)
+ */
 #ifndef VSCSICTL_TOOLSTACK_H
 #define VSCSICTL_TOOLSTACK_H
 
@@ -13,29 +23,55 @@ struct ts_vdev {
 	unsigned host, channel, target, lun;
 };
 
-/* Parses "h:c:t:l" (decimal, channel/target/lun < 65536). 0 or -EINVAL. */
+/* Parses "h:c:t:l" (decimal, each < 65536). 0 or -EINVAL. */
 int ts_parse_vdev(const char *s, struct ts_vdev *out);
 
 struct ts_opts {
 	unsigned be_domid;       /* backend domain (0, or a driver domain) */
 	bool feature_host;
-	unsigned timeout_ms;     /* how long to wait for the backend */
-	bool wait_connected;     /* new vhost: also wait for the guest to connect */
+	unsigned timeout_ms;     /* how long to wait for each step */
+	bool wait_connected;     /* also wait for the guest to connect */
 };
 
-/* Attaches pdev as vdev to domain domid: creates the vhost (devid = v-dev
- * host) if needed, or hot-adds to it. Waits for the backend; on failure
- * err names the dev-N and what the backend wrote in xenstore, and nothing
- * half-written is left. Returns 0 or -errno. */
+/* One LUN to attach. pdevname is what the user named (NULL: pdev). */
+struct ts_lun {
+	const char *pdev;
+	const char *pdevname;
+	const char *vdev;
+};
+
+/* Attaches LUNs that share one v-dev host to domain domid, in one
+ * transaction: creates the vhost (devid = v-dev host) if needed, or
+ * hot-adds to it (backend state 7). Waits for the backend; on failure
+ * err names the dev-N and what the backend wrote in xenstore, and what
+ * this call added is withdrawn again (all or nothing). Returns 0 or
+ * -errno: -EINVAL bad input or mismatch with the vhost, -EEXIST v-dev
+ * taken, -ENOENT no such domain, -EBUSY vhost busy, -ETIMEDOUT, -EIO the
+ * backend refused a LUN. */
+int ts_attach_luns(struct xs_handle *xs, unsigned domid, const struct ts_lun *luns, unsigned n,
+		   const struct ts_opts *o, char *err, size_t errlen);
+/* One LUN, p-devname = pdev. */
 int ts_attach(struct xs_handle *xs, unsigned domid, const char *pdev, const char *vdev,
 	      const struct ts_opts *o, char *err, size_t errlen);
-/* Detaches vdev from domid (hot-remove, then node removal; the whole
- * vhost when it was the last LUN). */
+/* Detaches vdev from domid (hot-remove: dev state 5 -> 6, then node
+ * removal; the whole vhost, closed with the guest first, when it was the
+ * last LUN). The backend is found from the toolstack's record, so
+ * o->be_domid only matters for vhosts written by other tools. -ENOENT if
+ * vdev is not attached. */
 int ts_detach(struct xs_handle *xs, unsigned domid, const char *vdev, const struct ts_opts *o,
 	      char *err, size_t errlen);
+
+/* The backend directory of vhost devid of domid: the toolstack's record
+ * if there is one, else /local/domain/<be_domid>/backend/vscsi/... Sets
+ * *recorded when it came from the record. */
+void ts_backend_path(struct xs_handle *xs, unsigned domid, unsigned devid, unsigned be_domid,
+		     char *be, size_t belen, bool *recorded);
 
 /* Waits until the node reads one of the wanted decimal values (want2 may
  * be -1). Returns the value seen, or -ETIMEDOUT. */
 int ts_wait_value(struct xs_handle *xs, const char *path, int want, int want2, unsigned timeout_ms);
+
+/* Reads a decimal node; -1 if missing or not a number. */
+int ts_read_int(struct xs_handle *xs, const char *path);
 
 #endif
