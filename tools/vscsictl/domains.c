@@ -1,0 +1,128 @@
+#include "domains.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xenstore.h>
+
+static bool parse_domid(const char *s, unsigned *out)
+{
+	unsigned long v = 0;
+
+	if (!*s || strlen(s) > 5)
+		return false;
+	for (const char *p = s; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return false;
+		v = v * 10 + (unsigned)(*p - '0');
+	}
+	if (v > 0x7fef) /* DOMID_FIRST_RESERVED */
+		return false;
+	*out = (unsigned)v;
+	return true;
+}
+
+static bool exists(struct xs_handle *xs, unsigned domid)
+{
+	char path[64], *v;
+	unsigned len;
+
+	snprintf(path, sizeof(path), "/local/domain/%u/domid", domid);
+	v = xs_read(xs, XBT_NULL, path, &len);
+	free(v);
+	return v != NULL;
+}
+
+char *dom_name(struct xs_handle *xs, unsigned domid)
+{
+	char path[64];
+	unsigned len;
+
+	snprintf(path, sizeof(path), "/local/domain/%u/name", domid);
+	return xs_read(xs, XBT_NULL, path, &len);
+}
+
+static int cmp_unsigned(const void *a, const void *b)
+{
+	unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int dom_list(struct xs_handle *xs, unsigned **ids)
+{
+	unsigned n = 0, k = 0;
+	char **d = xs_directory(xs, XBT_NULL, "/local/domain", &n);
+
+	*ids = NULL;
+	if (!d)
+		return -errno;
+	*ids = calloc(n ? n : 1, sizeof(**ids));
+	if (!*ids) {
+		free(d);
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		unsigned id;
+
+		if (parse_domid(d[i], &id) && exists(xs, id))
+			(*ids)[k++] = id;
+	}
+	free(d);
+	qsort(*ids, k, sizeof(**ids), cmp_unsigned);
+	return (int)k;
+}
+
+int dom_lookup(struct xs_handle *xs, const char *spec, unsigned *domid, char *err, size_t errlen)
+{
+	unsigned *ids, found = 0, hits = 0;
+	int n;
+
+	if (!spec || !*spec) {
+		snprintf(err, errlen, "empty domain name");
+		return -EINVAL;
+	}
+	if (parse_domid(spec, domid)) {
+		if (exists(xs, *domid))
+			return 0;
+		snprintf(err, errlen, "no domain %s (no /local/domain/%u in xenstore)", spec, *domid);
+		return -ENOENT;
+	}
+	n = dom_list(xs, &ids);
+	if (n < 0) {
+		snprintf(err, errlen, "cannot list domains: %s", strerror(-n));
+		return n;
+	}
+	for (int i = 0; i < n; i++) {
+		char *name = dom_name(xs, ids[i]);
+
+		if (name && !strcmp(name, spec)) {
+			if (!hits++)
+				found = ids[i];
+		}
+		free(name);
+	}
+	free(ids);
+	if (hits == 1) {
+		*domid = found;
+		return 0;
+	}
+	if (hits > 1) {
+		snprintf(err, errlen, "%u domains are named \"%s\"; give the domain id", hits, spec);
+		return -EINVAL;
+	}
+	snprintf(err, errlen, "no domain named \"%s\"", spec);
+	return -ENOENT;
+}
+
+unsigned dom_self(struct xs_handle *xs)
+{
+	unsigned len, id = 0;
+	char *v = xs_read(xs, XBT_NULL, "domid", &len);
+
+	if (v && !parse_domid(v, &id))
+		id = 0;
+	free(v);
+	return id;
+}

@@ -1,0 +1,180 @@
+#include "inventory.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xenstore.h>
+
+#include "toolstack.h"
+
+static char *readf(struct xs_handle *xs, const char *dir, const char *node)
+{
+	char path[1024];
+	unsigned len;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, node);
+	return xs_read(xs, XBT_NULL, path, &len);
+}
+
+static int read_intf(struct xs_handle *xs, const char *dir, const char *node)
+{
+	char path[1024];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, node);
+	return ts_read_int(xs, path);
+}
+
+const char *inv_state_name(int s)
+{
+	static const char *const names[] = { "Unknown", "Initialising", "InitWait", "Initialised",
+					     "Connected", "Closing", "Closed", "Reconfiguring",
+					     "Reconfigured" };
+
+	if (s < 0)
+		return "-";
+	return s < (int)(sizeof(names) / sizeof(names[0])) ? names[s] : "?";
+}
+
+/* Adds the numeric entries of dir to the set ids (no duplicates). */
+static void add_ids(struct xs_handle *xs, const char *dir, unsigned **ids, unsigned *n)
+{
+	unsigned cnt = 0;
+	char **d = xs_directory(xs, XBT_NULL, dir, &cnt);
+
+	for (unsigned i = 0; d && i < cnt; i++) {
+		char *end;
+		unsigned long v = strtoul(d[i], &end, 10);
+		bool have = false;
+		unsigned *grown;
+
+		if (end == d[i] || *end || v > 0xffff)
+			continue;
+		for (unsigned k = 0; k < *n; k++)
+			have |= (*ids)[k] == v;
+		if (have)
+			continue;
+		grown = realloc(*ids, (*n + 1) * sizeof(**ids));
+		if (!grown)
+			break;
+		*ids = grown;
+		(*ids)[(*n)++] = (unsigned)v;
+	}
+	free(d);
+}
+
+static int cmp_unsigned(const void *a, const void *b)
+{
+	unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_lun(const void *a, const void *b)
+{
+	return cmp_unsigned(&((const struct inv_lun *)a)->idx, &((const struct inv_lun *)b)->idx);
+}
+
+static void read_luns(struct xs_handle *xs, struct inv_vhost *v, const char *fe)
+{
+	char dir[512], **d;
+	unsigned cnt = 0;
+
+	snprintf(dir, sizeof(dir), "%s/vscsi-devs", v->be);
+	d = xs_directory(xs, XBT_NULL, dir, &cnt);
+	v->luns = calloc(cnt ? cnt : 1, sizeof(*v->luns));
+	for (unsigned i = 0; d && v->luns && i < cnt; i++) {
+		struct inv_lun *l = &v->luns[v->nluns];
+		char sub[600], extra;
+
+		if (sscanf(d[i], "dev-%u%c", &l->idx, &extra) != 1)
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", dir, d[i]);
+		l->pdev = readf(xs, sub, "p-dev");
+		l->pdevname = readf(xs, sub, "p-devname");
+		l->vdev = readf(xs, sub, "v-dev");
+		l->error = readf(xs, sub, "error");
+		l->state = read_intf(xs, sub, "state");
+		snprintf(sub, sizeof(sub), "%s/vscsi-devs/%s", fe, d[i]);
+		l->fe_state = read_intf(xs, sub, "state");
+		v->nluns++;
+	}
+	free(d);
+	if (v->luns)
+		qsort(v->luns, v->nluns, sizeof(*v->luns), cmp_lun);
+}
+
+int inv_read(struct xs_handle *xs, unsigned domid, unsigned be_domid, struct inv_vhost **out)
+{
+	char dir[256];
+	unsigned *ids = NULL, n = 0, k = 0;
+
+	*out = NULL;
+	snprintf(dir, sizeof(dir), "/libxl/%u/vscsi", domid);
+	add_ids(xs, dir, &ids, &n);
+	snprintf(dir, sizeof(dir), "/local/domain/%u/backend/vscsi/%u", be_domid, domid);
+	add_ids(xs, dir, &ids, &n);
+	if (n == 0)
+		return 0;
+	qsort(ids, n, sizeof(*ids), cmp_unsigned);
+	*out = calloc(n, sizeof(**out));
+	if (!*out) {
+		free(ids);
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		struct inv_vhost *v = &(*out)[k];
+		char fe[128], *front;
+		unsigned b;
+
+		ts_backend_path(xs, domid, ids[i], be_domid, v->be, sizeof(v->be), NULL);
+		front = readf(xs, v->be, "frontend");
+		if (!front)
+			continue; /* no backend directory (any more) */
+		free(front);
+		v->devid = ids[i];
+		v->be_domid = sscanf(v->be, "/local/domain/%u/", &b) == 1 ? b : be_domid;
+		v->state = read_intf(xs, v->be, "state");
+		v->feature_host = read_intf(xs, v->be, "feature-host") == 1;
+		v->error = readf(xs, v->be, "error");
+		/* The frontend path as we wrote it, not as the guest may say. */
+		snprintf(fe, sizeof(fe), "/local/domain/%u/device/vscsi/%u", domid, ids[i]);
+		v->fe_state = read_intf(xs, fe, "state");
+		read_luns(xs, v, fe);
+		k++;
+	}
+	free(ids);
+	if (k == 0) {
+		free(*out);
+		*out = NULL;
+	}
+	return (int)k;
+}
+
+void inv_free(struct inv_vhost *v, int n)
+{
+	for (int i = 0; v && i < n; i++) {
+		for (unsigned k = 0; k < v[i].nluns; k++) {
+			free(v[i].luns[k].pdev);
+			free(v[i].luns[k].pdevname);
+			free(v[i].luns[k].vdev);
+			free(v[i].luns[k].error);
+		}
+		free(v[i].luns);
+		free(v[i].error);
+	}
+	free(v);
+}
+
+const struct inv_lun *inv_find(const struct inv_vhost *v, unsigned channel, unsigned target,
+			       unsigned lun)
+{
+	for (unsigned i = 0; i < v->nluns; i++) {
+		struct ts_vdev d;
+
+		if (v->luns[i].vdev && ts_parse_vdev(v->luns[i].vdev, &d) == 0 && d.channel == channel &&
+		    d.target == target && d.lun == lun)
+			return &v->luns[i];
+	}
+	return NULL;
+}

@@ -1,0 +1,633 @@
+/* vscsictl: attach, detach and list Xen PV SCSI devices, the way xl
+ * would if it had PV SCSI support (scsi-attach / scsi-detach /
+ * scsi-list), plus "apply" for the vscsi = [...] list of an xl domain
+ * configuration. It only writes xenstore: the backend (scsiback, or the
+ * Linux kernel's xen-scsiback) and the guest's frontend do the rest. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <json-c/json.h>
+#include <xenstore.h>
+
+#include "domains.h"
+#include "inventory.h"
+#include "pdevspec.h"
+#include "toolstack.h"
+#include "xlcfg.h"
+
+/* Exit codes (documented in --help and vscsictl(8)). */
+enum {
+	EX_OK = 0,
+	EX_FAIL = 1,         /* the backend refused, xenstore failed, busy */
+	EX_USAGE = 2,        /* bad command line */
+	EX_INVALID = 3,      /* bad p-dev / v-dev / config file, v-dev taken */
+	EX_NODOMAIN = 4,     /* no such domain (guest or backend) */
+	EX_TIMEOUT = 5,      /* a backend or guest did not answer in time */
+	EX_NOTATTACHED = 6,  /* detach: no such v-dev */
+};
+
+#define DEFAULT_TIMEOUT_S 30
+
+struct ctl {
+	struct xs_handle *xs;
+	struct ts_opts ts;
+	const char *be_spec;
+	const char *configfs, *sysfs;
+	bool kernel_backend, json, quiet;
+	unsigned self;
+};
+
+static const char *prog = "vscsictl";
+
+__attribute__((format(printf, 1, 2)))
+static void errorf(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: vscsictl [OPTION]... COMMAND [ARG]...\n"
+		"Attaches host SCSI devices to Xen guests through PV SCSI (vscsiif) by writing\n"
+		"the xenstore nodes the backend and the guest's frontend expect.\n"
+		"\n"
+		"Commands:\n"
+		"  attach DOMAIN PDEV VDEV [feature-host]\n"
+		"                        attach PDEV as VDEV (HOST:CHANNEL:TARGET:LUN; HOST\n"
+		"                        selects the guest's virtual HBA, the vhost)\n"
+		"  detach DOMAIN VDEV    detach a LUN (the vhost goes with its last LUN)\n"
+		"  list [DOMAIN]...      list the LUNs of the domains (default: all)\n"
+		"  apply DOMAIN FILE     attach every entry of vscsi = [ \"pdev,vdev[,feature-host]\",\n"
+		"                        ... ] in the xl domain configuration FILE (all or nothing)\n"
+		"\n"
+		"DOMAIN is a domain id or name. PDEV forms: H:C:T:L, /dev/sgN, /dev/sdX, /dev/stN,\n"
+		"/dev/schN, /dev/disk/by-*/..., iscsi://host[:port]/target/lun, null:disk for\n"
+		"scsiback; naa.<16 hex digits>:<lun> for the Linux kernel backend.\n"
+		"\n"
+		"Options:\n"
+		"  -b, --backend-domain DOM  domain running the backend (default 0)\n"
+		"  -t, --timeout SECONDS     how long to wait for each step (default %d)\n"
+		"  -w, --wait                also wait until the guest has connected the LUNs\n"
+		"  -k, --kernel-backend      the backend is Linux's xen-scsiback: a device path\n"
+		"                            or H:C:T:L PDEV is looked up in LIO's configfs and\n"
+		"                            written as naa.<wwn>:<lun>\n"
+		"      --configfs DIR        configfs root (default /sys/kernel/config)\n"
+		"      --sysfs DIR           sysfs root for resolving devices (default /sys)\n"
+		"  -j, --json                list: print JSON\n"
+		"  -q, --quiet               apply: no progress lines\n"
+		"  -h, --help                show this help\n"
+		"\n"
+		"Exit status: 0 ok, 1 failed (the backend refused a LUN, xenstore error), 2 usage,\n"
+		"3 invalid PDEV/VDEV/config or VDEV already in use (nothing written), 4 no such\n"
+		"domain, 5 timed out (what was written is removed again), 6 VDEV not attached.\n",
+		DEFAULT_TIMEOUT_S);
+}
+
+static int exit_for(int rc)
+{
+	switch (rc) {
+	case 0:
+		return EX_OK;
+	case -EINVAL:
+	case -EEXIST:
+		return EX_INVALID;
+	case -ENOENT:
+		return EX_NODOMAIN;
+	case -ETIMEDOUT:
+		return EX_TIMEOUT;
+	default:
+		return EX_FAIL;
+	}
+}
+
+static int open_xs(struct ctl *c)
+{
+	c->xs = xs_open(0);
+	if (!c->xs) {
+		errorf("cannot reach xenstore: %s (is this dom0 with xenstored running, or are "
+		       "XENSTORED_PATH and the simulator set up?)", strerror(errno));
+		return EX_FAIL;
+	}
+	c->self = dom_self(c->xs);
+	return EX_OK;
+}
+
+static int resolve_domain(struct ctl *c, const char *spec, unsigned *domid, const char *what)
+{
+	char err[256];
+	int rc = dom_lookup(c->xs, spec, domid, err, sizeof(err));
+
+	if (rc == 0)
+		return EX_OK;
+	errorf("%s: %s", what, err);
+	return rc == -ENOENT ? EX_NODOMAIN : EX_INVALID;
+}
+
+static int resolve_backend(struct ctl *c)
+{
+	if (!c->be_spec) {
+		c->ts.be_domid = 0;
+		return EX_OK;
+	}
+	return resolve_domain(c, c->be_spec, &c->ts.be_domid, "backend domain");
+}
+
+static void pdev_opts(const struct ctl *c, struct pdevspec_opts *po)
+{
+	po->kernel_backend = c->kernel_backend;
+	po->local = c->ts.be_domid == c->self;
+	po->sysfs = c->sysfs;
+	po->configfs = c->configfs;
+}
+
+static int cmd_attach(struct ctl *c, int argc, char **argv)
+{
+	struct pdevspec_opts po;
+	struct pdevspec ps;
+	struct ts_vdev v;
+	struct ts_lun lun;
+	unsigned domid;
+	char err[1024];
+	int rc;
+
+	if (argc < 3 || argc > 4) {
+		errorf("attach takes DOMAIN PDEV VDEV [feature-host]");
+		return EX_USAGE;
+	}
+	if (argc == 4) {
+		if (strcmp(argv[3], "feature-host")) {
+			errorf("attach: unknown option \"%s\" (the only one is feature-host)", argv[3]);
+			return EX_USAGE;
+		}
+		c->ts.feature_host = true;
+	}
+	if ((rc = open_xs(c)) || (rc = resolve_domain(c, argv[0], &domid, "domain")) ||
+	    (rc = resolve_backend(c)))
+		return rc;
+	if (ts_parse_vdev(argv[2], &v) < 0) {
+		errorf("v-dev \"%s\" is not HOST:CHANNEL:TARGET:LUN (four decimal numbers, each below "
+		       "65536)", argv[2]);
+		return EX_INVALID;
+	}
+	pdev_opts(c, &po);
+	if (pdevspec_check(argv[1], &po, &ps, err, sizeof(err))) {
+		errorf("%s", err);
+		return EX_INVALID;
+	}
+	lun.pdev = ps.pdev;
+	lun.pdevname = ps.pdevname;
+	lun.vdev = argv[2];
+	rc = ts_attach_luns(c->xs, domid, &lun, 1, &c->ts, err, sizeof(err));
+	if (rc) {
+		errorf("attach %s %s to domain %u: %s", argv[1], argv[2], domid, err);
+		return exit_for(rc);
+	}
+	return EX_OK;
+}
+
+static int cmd_detach(struct ctl *c, int argc, char **argv)
+{
+	struct ts_vdev v;
+	unsigned domid;
+	char err[1024];
+	int rc;
+
+	if (argc != 2) {
+		errorf("detach takes DOMAIN VDEV");
+		return EX_USAGE;
+	}
+	if ((rc = open_xs(c)) || (rc = resolve_domain(c, argv[0], &domid, "domain")) ||
+	    (rc = resolve_backend(c)))
+		return rc;
+	if (ts_parse_vdev(argv[1], &v) < 0) {
+		errorf("v-dev \"%s\" is not HOST:CHANNEL:TARGET:LUN (four decimal numbers, each below "
+		       "65536)", argv[1]);
+		return EX_INVALID;
+	}
+	rc = ts_detach(c->xs, domid, argv[1], &c->ts, err, sizeof(err));
+	if (rc) {
+		errorf("detach %s from domain %u: %s", argv[1], domid, err);
+		return rc == -ENOENT ? EX_NOTATTACHED : exit_for(rc);
+	}
+	return EX_OK;
+}
+
+/* ---- list ---- */
+
+static json_object *json_str_or_null(const char *s)
+{
+	return s ? json_object_new_string(s) : NULL;
+}
+
+static json_object *json_state(int s)
+{
+	return s < 0 ? NULL : json_object_new_int(s);
+}
+
+static json_object *domain_json(unsigned domid, const char *name, const struct inv_vhost *v, int n)
+{
+	json_object *d = json_object_new_object(), *vhosts = json_object_new_array();
+
+	json_object_object_add(d, "domid", json_object_new_int((int)domid));
+	json_object_object_add(d, "name", json_str_or_null(name));
+	for (int i = 0; i < n; i++) {
+		json_object *h = json_object_new_object(), *luns = json_object_new_array();
+
+		json_object_object_add(h, "devid", json_object_new_int((int)v[i].devid));
+		json_object_object_add(h, "backend-id", json_object_new_int((int)v[i].be_domid));
+		json_object_object_add(h, "backend", json_object_new_string(v[i].be));
+		json_object_object_add(h, "state", json_state(v[i].state));
+		json_object_object_add(h, "state-name", json_object_new_string(inv_state_name(v[i].state)));
+		json_object_object_add(h, "frontend-state", json_state(v[i].fe_state));
+		json_object_object_add(h, "feature-host", json_object_new_boolean(v[i].feature_host));
+		json_object_object_add(h, "error", json_str_or_null(v[i].error));
+		for (unsigned k = 0; k < v[i].nluns; k++) {
+			const struct inv_lun *l = &v[i].luns[k];
+			json_object *o = json_object_new_object();
+
+			json_object_object_add(o, "idx", json_object_new_int((int)l->idx));
+			json_object_object_add(o, "p-dev", json_str_or_null(l->pdev));
+			json_object_object_add(o, "p-devname", json_str_or_null(l->pdevname));
+			json_object_object_add(o, "v-dev", json_str_or_null(l->vdev));
+			json_object_object_add(o, "state", json_state(l->state));
+			json_object_object_add(o, "state-name", json_object_new_string(inv_state_name(l->state)));
+			json_object_object_add(o, "frontend-state", json_state(l->fe_state));
+			json_object_object_add(o, "error", json_str_or_null(l->error));
+			json_object_array_add(luns, o);
+		}
+		json_object_object_add(h, "luns", luns);
+		json_object_array_add(vhosts, h);
+	}
+	json_object_object_add(d, "vhosts", vhosts);
+	return d;
+}
+
+static void print_state(int s, int width)
+{
+	if (s < 0)
+		printf("%-*s", width, "-");
+	else
+		printf("%-*d", width, s);
+}
+
+static void domain_table(unsigned domid, const char *name, const struct inv_vhost *v, int n,
+			 bool label)
+{
+	int pw = 8, vw = 8;
+
+	for (int i = 0; i < n; i++)
+		for (unsigned k = 0; k < v[i].nluns; k++) {
+			const struct inv_lun *l = &v[i].luns[k];
+			int a = l->pdev ? (int)strlen(l->pdev) : 1, b = l->vdev ? (int)strlen(l->vdev) : 1;
+
+			pw = a > pw ? a : pw;
+			vw = b > vw ? b : vw;
+		}
+	if (label)
+		printf("Domain %u (%s)\n", domid, name ? name : "?");
+	printf("%-3s %-3s %-5s %-4s %-*s %-*s %s\n", "Idx", "BE", "state", "ctrl", pw, "phy-hctl", vw,
+	       "vir-hctl", "devstate");
+	for (int i = 0; i < n; i++) {
+		for (unsigned k = 0; k < v[i].nluns; k++) {
+			const struct inv_lun *l = &v[i].luns[k];
+
+			printf("%-3u %-3u ", l->idx, v[i].be_domid);
+			print_state(v[i].state, 5);
+			printf(" %-4u %-*s %-*s ", v[i].devid, pw, l->pdev ? l->pdev : "-", vw,
+			       l->vdev ? l->vdev : "-");
+			print_state(l->state, 0);
+			putchar('\n');
+			if (l->error)
+				printf("    dev-%u error: %s\n", l->idx, l->error);
+		}
+		if (v[i].error)
+			printf("    vhost %u error: %s\n", v[i].devid, v[i].error);
+	}
+}
+
+static int cmd_list(struct ctl *c, int argc, char **argv)
+{
+	unsigned *ids = NULL;
+	int n, rc;
+	json_object *all = NULL;
+	bool label;
+
+	if ((rc = open_xs(c)) || (rc = resolve_backend(c)))
+		return rc;
+	if (argc > 0) {
+		ids = calloc((size_t)argc, sizeof(*ids));
+		if (!ids)
+			return EX_FAIL;
+		for (int i = 0; i < argc; i++)
+			if ((rc = resolve_domain(c, argv[i], &ids[i], "domain"))) {
+				free(ids);
+				return rc;
+			}
+		n = argc;
+	} else {
+		n = dom_list(c->xs, &ids);
+		if (n < 0) {
+			errorf("cannot list domains: %s", strerror(-n));
+			return EX_FAIL;
+		}
+	}
+	label = n > 1 || argc == 0;
+	if (c->json)
+		all = json_object_new_array();
+	for (int i = 0; i < n; i++) {
+		struct inv_vhost *v;
+		int nv = inv_read(c->xs, ids[i], c->ts.be_domid, &v);
+		char *name;
+
+		if (nv < 0) {
+			errorf("domain %u: %s", ids[i], strerror(-nv));
+			rc = EX_FAIL;
+			continue;
+		}
+		if (nv == 0 && argc == 0)
+			continue; /* listing everything: only domains with PV SCSI */
+		name = dom_name(c->xs, ids[i]);
+		if (all)
+			json_object_array_add(all, domain_json(ids[i], name, v, nv));
+		else
+			domain_table(ids[i], name, v, nv, label);
+		free(name);
+		inv_free(v, nv);
+	}
+	if (all) {
+		puts(json_object_to_json_string_ext(all, JSON_C_TO_STRING_PRETTY |
+							 JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(all);
+	}
+	free(ids);
+	return rc;
+}
+
+/* ---- apply ---- */
+
+struct apply_entry {
+	struct vscsi_spec spec;
+	struct ts_vdev v;
+	struct pdevspec ps;
+	bool skip;            /* already attached as asked */
+	bool done;            /* attached by this run */
+};
+
+static int check_entries(struct ctl *c, const char *file, unsigned domid, struct apply_entry *e,
+			 int n)
+{
+	struct pdevspec_opts po;
+	struct inv_vhost *inv;
+	char err[1024];
+	int ninv, rc = EX_OK;
+
+	pdev_opts(c, &po);
+	for (int i = 0; i < n; i++) {
+		if (ts_parse_vdev(e[i].spec.vdev, &e[i].v) < 0) {
+			errorf("%s: entry %d: v-dev \"%s\" is not HOST:CHANNEL:TARGET:LUN (four decimal "
+			       "numbers, each below 65536)", file, i + 1, e[i].spec.vdev);
+			return EX_INVALID;
+		}
+		for (int k = 0; k < i; k++) {
+			if (e[k].v.host != e[i].v.host)
+				continue;
+			if (e[k].v.channel == e[i].v.channel && e[k].v.target == e[i].v.target &&
+			    e[k].v.lun == e[i].v.lun) {
+				errorf("%s: entries %d and %d both use v-dev %u:%u:%u:%u", file, k + 1, i + 1,
+				       e[i].v.host, e[i].v.channel, e[i].v.target, e[i].v.lun);
+				return EX_INVALID;
+			}
+			if (e[k].spec.feature_host != e[i].spec.feature_host) {
+				errorf("%s: entries %d and %d are on vhost %u but only one has "
+				       "feature-host; all LUNs of a vhost must agree", file, k + 1, i + 1,
+				       e[i].v.host);
+				return EX_INVALID;
+			}
+		}
+		if (pdevspec_check(e[i].spec.pdev, &po, &e[i].ps, err, sizeof(err))) {
+			errorf("%s: entry %d: %s", file, i + 1, err);
+			return EX_INVALID;
+		}
+	}
+	/* Against what the domain has already. */
+	ninv = inv_read(c->xs, domid, c->ts.be_domid, &inv);
+	if (ninv < 0) {
+		errorf("domain %u: %s", domid, strerror(-ninv));
+		return EX_FAIL;
+	}
+	for (int i = 0; i < n && !rc; i++)
+		for (int h = 0; h < ninv && !rc; h++) {
+			const struct inv_lun *l;
+
+			if (inv[h].devid != e[i].v.host)
+				continue;
+			if (inv[h].feature_host != e[i].spec.feature_host) {
+				errorf("%s: entry %d: vhost %u of domain %u is %sin feature-host mode", file,
+				       i + 1, e[i].v.host, domid, inv[h].feature_host ? "" : "not ");
+				rc = EX_INVALID;
+				break;
+			}
+			l = inv_find(&inv[h], e[i].v.channel, e[i].v.target, e[i].v.lun);
+			if (!l)
+				continue;
+			if (l->pdev && !strcmp(l->pdev, e[i].ps.pdev) && l->state != 6) {
+				e[i].skip = true;
+			} else {
+				errorf("%s: entry %d: v-dev %s of domain %u is already attached to p-dev "
+				       "\"%s\" (dev-%u, state %d)", file, i + 1, e[i].spec.vdev, domid,
+				       l->pdev ? l->pdev : "", l->idx, l->state);
+				rc = EX_INVALID;
+			}
+		}
+	inv_free(inv, ninv);
+	return rc;
+}
+
+static void rollback(struct ctl *c, unsigned domid, struct apply_entry *e, int n)
+{
+	for (int i = n - 1; i >= 0; i--) {
+		char err[1024];
+
+		if (!e[i].done)
+			continue;
+		if (ts_detach(c->xs, domid, e[i].spec.vdev, &c->ts, err, sizeof(err)))
+			errorf("rollback: detach %s: %s", e[i].spec.vdev, err);
+		else if (!c->quiet)
+			printf("detached %s again\n", e[i].spec.vdev);
+	}
+}
+
+static int cmd_apply(struct ctl *c, int argc, char **argv)
+{
+	struct apply_entry *e = NULL;
+	char **items = NULL, err[1024];
+	unsigned domid;
+	int n, rc;
+
+	if (argc != 2) {
+		errorf("apply takes DOMAIN FILE");
+		return EX_USAGE;
+	}
+	/* The file first: a broken file is reported without xenstore. */
+	n = xlcfg_read_vscsi(argv[1], &items, err, sizeof(err));
+	if (n < 0) {
+		errorf("%s", err);
+		return n == -ENOMEM ? EX_FAIL : EX_INVALID;
+	}
+	if (n == 0) {
+		errorf("%s: no vscsi = [ \"pdev,vdev[,feature-host]\", ... ] setting", argv[1]);
+		return EX_INVALID;
+	}
+	e = calloc((size_t)n, sizeof(*e));
+	if (!e) {
+		xlcfg_free(items, n);
+		return EX_FAIL;
+	}
+	rc = EX_OK;
+	for (int i = 0; i < n && !rc; i++)
+		if (vspec_parse(items[i], &e[i].spec, err, sizeof(err))) {
+			errorf("%s: entry %d: %s", argv[1], i + 1, err);
+			rc = EX_INVALID;
+		}
+	xlcfg_free(items, n);
+	if (!rc && !(rc = open_xs(c)) && !(rc = resolve_domain(c, argv[0], &domid, "domain")) &&
+	    !(rc = resolve_backend(c)))
+		rc = check_entries(c, argv[1], domid, e, n);
+	/* One transaction per vhost, in the order the file names them. */
+	for (int i = 0; i < n && !rc; i++) {
+		struct ts_lun luns[64];
+		int idx[64];
+		unsigned k = 0;
+		int r;
+
+		if (e[i].skip || e[i].done)
+			continue;
+		for (int j = i; j < n && k < 64; j++) {
+			if (e[j].skip || e[j].done || e[j].v.host != e[i].v.host)
+				continue;
+			luns[k].pdev = e[j].ps.pdev;
+			luns[k].pdevname = e[j].ps.pdevname;
+			luns[k].vdev = e[j].spec.vdev;
+			idx[k++] = j;
+		}
+		c->ts.feature_host = e[i].spec.feature_host;
+		r = ts_attach_luns(c->xs, domid, luns, k, &c->ts, err, sizeof(err));
+		if (r) {
+			errorf("apply %s to domain %u: vhost %u: %s", argv[1], domid, e[i].v.host, err);
+			rollback(c, domid, e, n);
+			rc = exit_for(r);
+			break;
+		}
+		for (unsigned j = 0; j < k; j++) {
+			e[idx[j]].done = true;
+			if (!c->quiet)
+				printf("attached %s as %s\n", e[idx[j]].ps.pdevname, e[idx[j]].spec.vdev);
+		}
+	}
+	if (!rc && !c->quiet)
+		for (int i = 0; i < n; i++)
+			if (e[i].skip)
+				printf("%s: already attached (%s)\n", e[i].spec.vdev, e[i].ps.pdev);
+	free(e);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "backend-domain", required_argument, NULL, 'b' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "wait", no_argument, NULL, 'w' },
+		{ "kernel-backend", no_argument, NULL, 'k' },
+		{ "configfs", required_argument, NULL, 'C' },
+		{ "sysfs", required_argument, NULL, 'S' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ctl c = { .ts = { .timeout_ms = DEFAULT_TIMEOUT_S * 1000 } };
+	const char *cmd;
+	int o, rc;
+
+	while ((o = getopt_long(argc, argv, "b:t:wkjqh", opts, NULL)) != -1) {
+		switch (o) {
+		case 'b':
+			c.be_spec = optarg;
+			break;
+		case 't': {
+			char *end;
+			double s = strtod(optarg, &end);
+
+			if (end == optarg || *end || !(s > 0) || s > 86400) {
+				errorf("--timeout wants seconds between 0 and 86400, not \"%s\"", optarg);
+				return EX_USAGE;
+			}
+			c.ts.timeout_ms = (unsigned)(s * 1000 + 0.5);
+			if (!c.ts.timeout_ms)
+				c.ts.timeout_ms = 1;
+			break;
+		}
+		case 'w':
+			c.ts.wait_connected = true;
+			break;
+		case 'k':
+			c.kernel_backend = true;
+			break;
+		case 'C':
+			c.configfs = optarg;
+			break;
+		case 'S':
+			c.sysfs = optarg;
+			break;
+		case 'j':
+			c.json = true;
+			break;
+		case 'q':
+			c.quiet = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return EX_OK;
+		default:
+			fprintf(stderr, "Try 'vscsictl --help'.\n");
+			return EX_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		errorf("missing command");
+		usage(stderr);
+		return EX_USAGE;
+	}
+	cmd = argv[optind++];
+	argc -= optind;
+	argv += optind;
+	if (!strcmp(cmd, "attach") || !strcmp(cmd, "scsi-attach"))
+		rc = cmd_attach(&c, argc, argv);
+	else if (!strcmp(cmd, "detach") || !strcmp(cmd, "scsi-detach"))
+		rc = cmd_detach(&c, argc, argv);
+	else if (!strcmp(cmd, "list") || !strcmp(cmd, "scsi-list"))
+		rc = cmd_list(&c, argc, argv);
+	else if (!strcmp(cmd, "apply"))
+		rc = cmd_apply(&c, argc, argv);
+	else if (!strcmp(cmd, "help"))
+		usage(stdout), rc = EX_OK;
+	else {
+		errorf("unknown command \"%s\"", cmd);
+		fprintf(stderr, "Try 'vscsictl --help'.\n");
+		rc = EX_USAGE;
+	}
+	if (c.xs)
+		xs_close(c.xs);
+	return rc;
+}
