@@ -11,6 +11,7 @@ PKGS=(
 	tgt mtx mt-st
 	libcmocka-dev libjson-c-dev libinih-dev
 	procps psmisc iproute2
+	groff-base
 )
 
 missing=()

@@ -9,3 +9,10 @@ $(BUILD)/tests/vscsictl/test_vscsictl: $(BUILD)/tests/vscsictl/test_vscsictl.o \
 		  $(BUILD)/tools/xensim/xensimd $(BUILD)/tools/xensim/xensim \
 		  $(BUILD)/tools/xensim/lib/libxengnttab.so.1 $(BUILD)/tools/xensim/lib/libxenevtchn.so.1
 	$(CC) $(LDFLAGS) -o $@ $^ $(XEN_LIBS) $(JSON_LIBS) $(CMOCKA_LIBS)
+
+# The man pages (docs/man) against the programs' --help.
+TESTS += $(BUILD)/tests/vscsictl/test_docs
+$(BUILD)/tests/vscsictl/test_docs: $(BUILD)/tests/vscsictl/test_docs.o \
+		| $(BUILD)/tools/vscsictl/vscsictl $(BUILD)/scsiback/scsiback \
+		  $(BUILD)/tools/xensim/xensimd $(BUILD)/tools/xensim/xensim
+	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)

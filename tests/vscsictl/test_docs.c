@@ -1,0 +1,128 @@
+/* The man pages: groff reads them without a warning, and every long
+ * option a program's --help shows is documented in its page. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+static const char *src(void)
+{
+	const char *s = getenv("VSCSI_SRC");
+
+	return s && *s ? s : ".";
+}
+
+static const char *build(void)
+{
+	const char *b = getenv("VSCSI_BUILD");
+
+	return b && *b ? b : "build";
+}
+
+/* Output of a shell command (stdout and stderr), and its status. */
+static char *run(const char *cmd, int *status)
+{
+	char *buf = NULL, line[4096];
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len), *p = popen(cmd, "r");
+
+	assert_non_null(p);
+	while (fgets(line, sizeof(line), p))
+		fputs(line, out);
+	*status = pclose(p);
+	fclose(out);
+	return buf;
+}
+
+/* The page as text with troff's \- turned into -. */
+static char *page_text(const char *page)
+{
+	char cmd[1024], *t, *w;
+	int st;
+
+	snprintf(cmd, sizeof(cmd), "cat '%s/docs/man/%s'", src(), page);
+	t = run(cmd, &st);
+	assert_int_equal(st, 0);
+	for (char *r = w = t; *r; r++) {
+		if (r[0] == '\\' && r[1] == '-')
+			continue;
+		*w++ = *r;
+	}
+	*w = 0;
+	return t;
+}
+
+static void check_page(const char *page)
+{
+	char cmd[1024], *o;
+	int st;
+
+	snprintf(cmd, sizeof(cmd), "groff -man -ww -z '%s/docs/man/%s' 2>&1", src(), page);
+	o = run(cmd, &st);
+	if (st != 0 || o[0])
+		fail_msg("groff on %s: status %d:\n%s", page, st, o);
+	free(o);
+}
+
+/* Every --option in `prog --help` appears in the page. */
+static void check_options(const char *prog, const char *page)
+{
+	char cmd[1024], *help, *text;
+	int st;
+
+	snprintf(cmd, sizeof(cmd), "'%s/%s' --help", build(), prog);
+	help = run(cmd, &st);
+	assert_int_equal(st, 0);
+	text = page_text(page);
+	for (char *p = strstr(help, "--"); p; p = strstr(p + 2, "--")) {
+		char opt[64];
+		size_t n = 2;
+
+		while (n < sizeof(opt) - 1 && (p[n] == '-' || (p[n] >= 'a' && p[n] <= 'z')))
+			n++;
+		if (n <= 3)
+			continue;
+		memcpy(opt, p, n);
+		opt[n] = 0;
+		if (!strstr(text, opt))
+			fail_msg("%s --help shows %s, which %s does not document", prog, opt, page);
+	}
+	free(help);
+	free(text);
+}
+
+static void test_pages_are_clean(void **state)
+{
+	int st;
+	char cmd[1024], *list;
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "cd '%s/docs/man' && ls", src());
+	list = run(cmd, &st);
+	assert_int_equal(st, 0);
+	for (char *name = strtok(list, "\n"); name; name = strtok(NULL, "\n"))
+		check_page(name);
+	free(list);
+}
+
+static void test_options_documented(void **state)
+{
+	(void)state;
+	check_options("tools/vscsictl/vscsictl", "vscsictl.8");
+	check_options("scsiback/scsiback", "scsiback.8");
+	check_options("tools/xensim/xensim", "xensim.1");
+	check_options("tools/xensim/xensimd", "xensim.1");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pages_are_clean),
+		cmocka_unit_test(test_options_documented),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
