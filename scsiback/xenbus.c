@@ -117,8 +117,8 @@ static void scan_luns(struct vhost *vh, enum scan_mode mode)
 				dev_set_state(vh, dev, XenbusStateConnected, NULL);
 			continue;
 		}
-		if (state != XenbusStateInitialising && state != XenbusStateConnected &&
-		    state != XenbusStateClosing)
+		if (state != XenbusStateInitialising && state != XenbusStateInitialised &&
+		    state != XenbusStateConnected && state != XenbusStateClosing)
 			continue;
 		if (state == XenbusStateClosing) {
 			struct vhost_lun *had = NULL;
@@ -139,8 +139,9 @@ static void scan_luns(struct vhost *vh, enum scan_mode mode)
 		} else if (sscanf(vdev, "%u:%u:%u:%u%c", &h, &c, &t, &l, &extra) != 4 || c > 0xffff ||
 			   t > 0xffff || l > 0xffff) {
 			snprintf(err, sizeof(err), "v-dev \"%s\" is not h:c:t:l", vdev);
-		} else if (state == XenbusStateConnected) {
-			/* After a restart or resume: re-add what the guest uses. */
+		} else if (state == XenbusStateConnected || state == XenbusStateInitialised) {
+			/* After a restart or resume: re-add what the guest uses or
+			 * is about to (3: we had added it, the guest not yet). */
 			struct vhost_lun *vl = vhost_find_lun(vh, (uint16_t)c, (uint16_t)t, (uint16_t)l);
 
 			err[0] = 0;
