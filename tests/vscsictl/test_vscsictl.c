@@ -1113,6 +1113,46 @@ static void test_kernel_backend_attach(void **state)
 	assert_node(NULL, "/libxl/%d", dom2);
 }
 
+/* A guest destroyed with LUNs attached: its leftovers are listed (the
+ * domain shown as gone) and detached by domain id. */
+static void test_destroyed_guest_leftovers(void **state)
+{
+	char *before = snapshot(), id[16], label[64];
+	struct rawfront f4;
+	json_object *all, *x;
+	int d4;
+
+	(void)state;
+	d4 = simenv_create_domain(&env, "guest4");
+	assert_true(d4 > 0);
+	snprintf(id, sizeof(id), "%d", d4);
+	expect(vscsictl("attach", "guest4", "null:disk", "0:0:0:0", NULL), 0, NULL);
+	expect(vscsictl("attach", "guest4", "null:disk", "0:0:0:1", NULL), 0, NULL);
+	assert_int_equal(rawfront_open(&f4, &env, d4, 0, 10000), 0);
+	assert_int_equal(inquiry_pdt(&f4, 0, 1), 0);
+	assert_int_equal(simenv_destroy_domain(&env, d4), 0);
+	rawfront_abandon(&f4);
+	snprintf(label, sizeof(label), "vhost %d/0: domain %d is gone", d4, d4);
+	wait_log(label, 5000);
+
+	expect(vscsictl("list", NULL), 0, NULL);
+	snprintf(label, sizeof(label), "Domain %d (gone)\n", d4);
+	assert_non_null(strstr(out, label));
+	expect(vscsictl("list", "--json", id, NULL), 0, NULL);
+	all = json_tokener_parse(out);
+	assert_non_null(all);
+	assert_true(json_object_object_get_ex(json_object_array_get_idx(all, 0), "exists", &x));
+	assert_false(json_object_get_boolean(x));
+	json_object_put(all);
+	expect(vscsictl("detach", "guest4", "0:0:0:0", NULL), 4, "no domain named \"guest4\"");
+	expect(vscsictl("detach", id, "0:0:0:1", NULL), 0, NULL);
+	expect(vscsictl("detach", id, "0:0:0:0", NULL), 0, NULL);
+	expect(vscsictl("list", id, NULL), 4, "no domain");
+	assert_same_store(before);
+	free(before);
+	assert_true(daemon_alive(backend));
+}
+
 static void test_backend_survived(void **state)
 {
 	(void)state;
@@ -1182,6 +1222,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_wait_and_timeouts),
 		cmocka_unit_test(test_configfs_lookup),
 		cmocka_unit_test(test_kernel_backend_attach),
+		cmocka_unit_test(test_destroyed_guest_leftovers),
 		cmocka_unit_test(test_backend_survived),
 	};
 

@@ -34,6 +34,11 @@ static bool exists(struct xs_handle *xs, unsigned domid)
 	return v != NULL;
 }
 
+bool dom_exists(struct xs_handle *xs, unsigned domid)
+{
+	return exists(xs, domid);
+}
+
 char *dom_name(struct xs_handle *xs, unsigned domid)
 {
 	char path[64];

@@ -788,8 +788,48 @@ int ts_detach(struct xs_handle *xs, unsigned domid, const char *vdev, const stru
 		snprintf(err, errlen, "v-dev %s is not attached to domain %u", vdev, domid);
 		return -ENOENT;
 	}
+	if (!domain_exists(xs, domid)) {
+		/* Leftovers of a destroyed guest: nobody to ask. */
+		if (count_devs(xs, be) <= 1)
+			rm_vhost_nodes(xs, be, fe, domid, v.host);
+		else
+			rm_dev_nodes(xs, be, fe, devnum);
+		return 0;
+	}
 	if (count_devs(xs, be) <= 1)
 		/* The last LUN: the whole vhost goes, as xl removes a device. */
 		return remove_vhost(xs, domid, v.host, be, fe, o->timeout_ms, err, errlen);
 	return hot_remove(xs, be, fe, &devnum, 1, o->timeout_ms, err, errlen);
+}
+
+static int cmp_unsigned(const void *a, const void *b)
+{
+	unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int ts_recorded_domains(struct xs_handle *xs, unsigned **ids)
+{
+	unsigned n = 0, k = 0;
+	char **d = xs_directory(xs, XBT_NULL, "/libxl", &n);
+
+	*ids = calloc(n ? n : 1, sizeof(**ids));
+	for (unsigned i = 0; d && *ids && i < n; i++) {
+		char path[64], **v, *end;
+		unsigned long id = strtoul(d[i], &end, 10);
+		unsigned nv = 0;
+
+		if (end == d[i] || *end || id > 0x7fef)
+			continue;
+		snprintf(path, sizeof(path), "/libxl/%lu/vscsi", id);
+		v = xs_directory(xs, XBT_NULL, path, &nv);
+		if (v && nv)
+			(*ids)[k++] = (unsigned)id;
+		free(v);
+	}
+	free(d);
+	if (*ids)
+		qsort(*ids, k, sizeof(**ids), cmp_unsigned);
+	return (int)k;
 }

@@ -56,8 +56,9 @@ int ts_attach(struct xs_handle *xs, unsigned domid, const char *pdev, const char
 /* Detaches vdev from domid (hot-remove: dev state 5 -> 6, then node
  * removal; the whole vhost, closed with the guest first, when it was the
  * last LUN). The backend is found from the toolstack's record, so
- * o->be_domid only matters for vhosts written by other tools. -ENOENT if
- * vdev is not attached. */
+ * o->be_domid only matters for vhosts written by other tools. For a
+ * domain that is gone the nodes are just removed. -ENOENT if vdev is not
+ * attached. */
 int ts_detach(struct xs_handle *xs, unsigned domid, const char *vdev, const struct ts_opts *o,
 	      char *err, size_t errlen);
 
@@ -66,6 +67,10 @@ int ts_detach(struct xs_handle *xs, unsigned domid, const char *vdev, const stru
  * *recorded when it came from the record. */
 void ts_backend_path(struct xs_handle *xs, unsigned domid, unsigned devid, unsigned be_domid,
 		     char *be, size_t belen, bool *recorded);
+
+/* The domains the toolstack has vhost records of in /libxl, including
+ * domains that are gone (ascending, malloc'd). Returns the count. */
+int ts_recorded_domains(struct xs_handle *xs, unsigned **ids);
 
 /* Waits until the node reads one of the wanted decimal values (want2 may
  * be -1). Returns the value seen, or -ETIMEDOUT. */

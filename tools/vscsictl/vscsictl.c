@@ -133,6 +133,31 @@ static int resolve_domain(struct ctl *c, const char *spec, unsigned *domid, cons
 	return rc == -ENOENT ? EX_NODOMAIN : EX_INVALID;
 }
 
+/* Like resolve_domain, but a numeric id of a domain that is gone is
+ * accepted when the toolstack still has vhosts recorded for it, so that
+ * its leftovers can be listed and detached. */
+static int resolve_domain_or_gone(struct ctl *c, const char *spec, unsigned *domid)
+{
+	char err[256];
+	int rc = dom_lookup(c->xs, spec, domid, err, sizeof(err));
+
+	if (rc == -ENOENT && strspn(spec, "0123456789") == strlen(spec)) {
+		unsigned *ids;
+		int n = ts_recorded_domains(c->xs, &ids);
+
+		for (int i = 0; i < n && rc; i++)
+			if (ids[i] == (unsigned)strtoul(spec, NULL, 10)) {
+				*domid = ids[i];
+				rc = 0;
+			}
+		free(ids);
+	}
+	if (rc == 0)
+		return EX_OK;
+	errorf("domain: %s", err);
+	return rc == -ENOENT ? EX_NODOMAIN : EX_INVALID;
+}
+
 static int resolve_backend(struct ctl *c)
 {
 	if (!c->be_spec) {
@@ -206,7 +231,7 @@ static int cmd_detach(struct ctl *c, int argc, char **argv)
 		errorf("detach takes DOMAIN VDEV");
 		return EX_USAGE;
 	}
-	if ((rc = open_xs(c)) || (rc = resolve_domain(c, argv[0], &domid, "domain")) ||
+	if ((rc = open_xs(c)) || (rc = resolve_domain_or_gone(c, argv[0], &domid)) ||
 	    (rc = resolve_backend(c)))
 		return rc;
 	if (ts_parse_vdev(argv[1], &v) < 0) {
@@ -234,12 +259,14 @@ static json_object *json_state(int s)
 	return s < 0 ? NULL : json_object_new_int(s);
 }
 
-static json_object *domain_json(unsigned domid, const char *name, const struct inv_vhost *v, int n)
+static json_object *domain_json(unsigned domid, const char *name, bool exists,
+			       const struct inv_vhost *v, int n)
 {
 	json_object *d = json_object_new_object(), *vhosts = json_object_new_array();
 
 	json_object_object_add(d, "domid", json_object_new_int((int)domid));
 	json_object_object_add(d, "name", json_str_or_null(name));
+	json_object_object_add(d, "exists", json_object_new_boolean(exists));
 	for (int i = 0; i < n; i++) {
 		json_object *h = json_object_new_object(), *luns = json_object_new_array();
 
@@ -280,8 +307,8 @@ static void print_state(int s, int width)
 		printf("%-*d", width, s);
 }
 
-static void domain_table(unsigned domid, const char *name, const struct inv_vhost *v, int n,
-			 bool label)
+static void domain_table(unsigned domid, const char *name, bool exists,
+			 const struct inv_vhost *v, int n, bool label)
 {
 	int pw = 8, vw = 8;
 
@@ -294,7 +321,7 @@ static void domain_table(unsigned domid, const char *name, const struct inv_vhos
 			vw = b > vw ? b : vw;
 		}
 	if (label)
-		printf("Domain %u (%s)\n", domid, name ? name : "?");
+		printf("Domain %u (%s)\n", domid, !exists ? "gone" : name ? name : "?");
 	printf("%-3s %-3s %-5s %-4s %-*s %-*s %s\n", "Idx", "BE", "state", "ctrl", pw, "phy-hctl", vw,
 	       "vir-hctl", "devstate");
 	for (int i = 0; i < n; i++) {
@@ -315,6 +342,13 @@ static void domain_table(unsigned domid, const char *name, const struct inv_vhos
 	}
 }
 
+static int cmp_domid(const void *a, const void *b)
+{
+	unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 static int cmd_list(struct ctl *c, int argc, char **argv)
 {
 	unsigned *ids = NULL;
@@ -329,17 +363,35 @@ static int cmd_list(struct ctl *c, int argc, char **argv)
 		if (!ids)
 			return EX_FAIL;
 		for (int i = 0; i < argc; i++)
-			if ((rc = resolve_domain(c, argv[i], &ids[i], "domain"))) {
+			if ((rc = resolve_domain_or_gone(c, argv[i], &ids[i]))) {
 				free(ids);
 				return rc;
 			}
 		n = argc;
 	} else {
+		unsigned *gone;
+		int ng;
+
 		n = dom_list(c->xs, &ids);
 		if (n < 0) {
 			errorf("cannot list domains: %s", strerror(-n));
 			return EX_FAIL;
 		}
+		/* And the leftovers of domains that are gone. */
+		ng = ts_recorded_domains(c->xs, &gone);
+		for (int i = 0; i < ng; i++) {
+			bool have = false;
+			unsigned *grown;
+
+			for (int k = 0; k < n; k++)
+				have |= ids[k] == gone[i];
+			if (have || !(grown = realloc(ids, (size_t)(n + 1) * sizeof(*ids))))
+				continue;
+			ids = grown;
+			ids[n++] = gone[i];
+		}
+		free(gone);
+		qsort(ids, (size_t)n, sizeof(*ids), cmp_domid);
 	}
 	label = n > 1 || argc == 0;
 	if (c->json)
@@ -358,9 +410,9 @@ static int cmd_list(struct ctl *c, int argc, char **argv)
 			continue; /* listing everything: only domains with PV SCSI */
 		name = dom_name(c->xs, ids[i]);
 		if (all)
-			json_object_array_add(all, domain_json(ids[i], name, v, nv));
+			json_object_array_add(all, domain_json(ids[i], name, dom_exists(c->xs, ids[i]), v, nv));
 		else
-			domain_table(ids[i], name, v, nv, label);
+			domain_table(ids[i], name, dom_exists(c->xs, ids[i]), v, nv, label);
 		free(name);
 		inv_free(v, nv);
 	}
