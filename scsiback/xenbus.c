@@ -84,13 +84,14 @@ static void dev_set_state(struct vhost *vh, const char *dev, int state, const ch
 {
 	char path[256];
 
-	snprintf(path, sizeof(path), "%s/vscsi-devs/%s/state", vh->be_path, dev);
-	xs_printf(vh->sb, path, "%d", state);
+	/* The reason first: whoever sees state 6 can read why. */
 	snprintf(path, sizeof(path), "%s/vscsi-devs/%s/error", vh->be_path, dev);
 	if (error)
 		xs_printf(vh->sb, path, "%s", error);
 	else
 		xs_rm(vh->sb->xs, XBT_NULL, path);
+	snprintf(path, sizeof(path), "%s/vscsi-devs/%s/state", vh->be_path, dev);
+	xs_printf(vh->sb, path, "%d", state);
 }
 
 enum scan_mode { SCAN_ADD_DEL, SCAN_UPDATE };
@@ -320,8 +321,18 @@ static void vhost_reconcile(struct scsiback *sb, uint32_t domid, uint32_t devid)
 		return;
 	}
 	if (vh) {
+		/* Removed and created again before we saw the removal: a fresh
+		 * vhost says Initialising, which we never leave it in. */
+		int st = read_int(sb, -1, "%s/%s", be, "state");
+
 		free(fe_path);
-		return;
+		if (st != XenbusStateInitialising || vh->state == XenbusStateInitialising)
+			return;
+		log_info("%s: re-created by the toolstack; starting over", vh->name);
+		vhost_destroy(sb, vh);
+		fe_path = xs_readf(sb, NULL, "%s/frontend", be);
+		if (!fe_path)
+			return;
 	}
 	fe_id = read_int(sb, -1, "%s/%s", be, "frontend-id");
 	if (fe_id != (int)domid) {

@@ -37,13 +37,13 @@ $(SF_OUT)/ld_vscsi.so: $(patsubst %.c,$(SF_OUT)/shim/%.pic.o,$(SHIM_SRCS))
 BINS += $(SF_OUT)/vscsi
 LIBS_SO += $(LIBVSCSIFRONT_SO) $(LIBVSCSIFRONT_A) $(SF_OUT)/ld_vscsi.so
 INSTALL_BINS += $(SF_OUT)/vscsi
-# The library, its header, the shim where vscsi run looks for it, the man page.
+# The library, its header, the shim where vscsi run looks for it (the man
+# page is in docs/man).
 INSTALL_EXTRA += install -D -m 644 $(SF_OUT)/ld_vscsi.so $(DESTDIR)$(PREFIX)/lib/vscsi/ld_vscsi.so; \
 	install -D -m 644 $(LIBVSCSIFRONT_SO) $(DESTDIR)$(PREFIX)/lib/libvscsifront.so.0; \
 	ln -sf libvscsifront.so.0 $(DESTDIR)$(PREFIX)/lib/libvscsifront.so; \
 	install -D -m 644 $(LIBVSCSIFRONT_A) $(DESTDIR)$(PREFIX)/lib/libvscsifront.a; \
-	install -D -m 644 scsifront/include/vscsifront.h $(DESTDIR)$(PREFIX)/include/vscsifront.h; \
-	install -D -m 644 scsifront/doc/vscsi.1 $(DESTDIR)$(PREFIX)/share/man/man1/vscsi.1;
+	install -D -m 644 scsifront/include/vscsifront.h $(DESTDIR)$(PREFIX)/include/vscsifront.h;
 
 # "make scsifront" builds all of the above; tests/scsifront/module.mk adds
 # the tests to it.

@@ -115,6 +115,7 @@ static void test_options_documented(void **state)
 	check_options("scsiback/scsiback", "scsiback.8");
 	check_options("tools/xensim/xensim", "xensim.1");
 	check_options("tools/xensim/xensimd", "xensim.1");
+	check_options("scsifront/vscsi", "vscsi.1");
 }
 
 int main(void)
