@@ -17,8 +17,13 @@ for t in "$@"; do
 	name=$(basename "$t")
 	log="$logdir/$name.log"
 	echo "=== $build: $name"
-	timeout --kill-after=10 ${VSCSI_TEST_TIMEOUT:-600} "$t" >"$log" 2>&1
+	# timeout leads its own process group: whatever the test started and
+	# left behind (a crashed test skips its teardown) dies with the group.
+	timeout --kill-after=10 ${VSCSI_TEST_TIMEOUT:-600} "$t" >"$log" 2>&1 &
+	tpid=$!
+	wait $tpid
 	rc=$?
+	kill -KILL -- -$tpid 2>/dev/null
 	grep -E '^\[ *(RUN|OK|FAILED|SKIPPED|PASSED|ERROR) *\]|^\[=+\]' "$log" | grep -v '^\[ RUN' || true
 	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
 	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)

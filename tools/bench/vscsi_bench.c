@@ -69,6 +69,7 @@ struct slot {
 	unsigned host;
 	struct timespec t0;
 	uint8_t *buf;
+	struct scsi_iovec iov;    /* iscsi engine: libiscsi keeps a pointer to it */
 	struct vscsi_task *task;  /* vscsi engine: reused */
 };
 
@@ -163,8 +164,11 @@ static void iscsi_submit(struct slot *s)
 		b->stopping = true;
 		return;
 	}
-	if (!b->write)
-		scsi_task_set_iov_in(t, &(struct scsi_iovec){ .iov_base = s->buf, .iov_len = b->bs }, 1);
+	if (!b->write) {
+		s->iov.iov_base = s->buf;
+		s->iov.iov_len = b->bs;
+		scsi_task_set_iov_in(t, &s->iov, 1);
+	}
 	b->inflight++;
 }
 
@@ -182,6 +186,10 @@ static int run_iscsi(struct bench *b, struct slot *slots, double t_end_warm, dou
 			b->stopping = true;
 		if (b->stopping && !b->inflight)
 			return 0;
+		if (t >= t_end + 30) {
+			fprintf(stderr, "vscsi-bench: %u command(s) unanswered 30 s after the end\n", b->inflight);
+			return -ETIMEDOUT;
+		}
 		if (poll(&p, 1, 100) < 0 && errno != EINTR)
 			return -errno;
 		if (iscsi_service(b->iscsi, p.revents) < 0) {
@@ -266,6 +274,11 @@ static int run_vscsi(struct bench *b, struct slot *slots, double t_end_warm, dou
 			b->stopping = true;
 		if (b->stopping && !b->inflight)
 			break;
+		if (t >= t_end + 30) {
+			fprintf(stderr, "vscsi-bench: %u command(s) unanswered 30 s after the end\n", b->inflight);
+			close(ep);
+			return -ETIMEDOUT;
+		}
 		n = epoll_wait(ep, evs, 64, 100);
 		for (int i = 0; i < n; i++)
 			vscsi_service(b->hosts[evs[i].data.u32]);
@@ -525,7 +538,8 @@ int main(int argc, char **argv)
 		} else {
 			r = run_vscsi(&b, slots, t_warm, t_end);
 		}
-		(void)r;
+		if (r < 0)
+			return 1;
 	}
 	elapsed = b.seconds;
 	cpu1 = self_cpu_s() - b.cpu0;
