@@ -78,7 +78,6 @@ install: all
 clean:
 	rm -rf build build-san build-fuzz
 
-demo:
-	@echo "make demo: the end-to-end demo (xensimd + tgtd + scsiback + a guest using"
-	@echo "sg3_utils and mtx through the frontend) arrives with the vscsictl issue."
-	@echo "For now: make check runs the simulator's and the stack's tests."
+demo: deps
+	@$(MAKE) --no-print-directory SAN=0 all
+	@bash tools/demo.sh build
