@@ -20,6 +20,7 @@
 
 #define DEFAULT_STATE_DIR "/run/scsiback"
 #define DRAIN_TIMEOUT_MS 30000
+#define DEFAULT_POLL_US 20
 
 static void usage(FILE *f)
 {
@@ -33,12 +34,14 @@ static void usage(FILE *f)
 		"  -d, --daemon           detach and run in the background\n"
 		"  -p, --pidfile FILE     write our pid there (locked while we run)\n"
 		"  -l, --log-level LEVEL  err, warn, info or debug (default info)\n"
+		"      --poll-us US       after work, poll rings and devices this long before\n"
+		"                         sleeping (default %d; 0: always sleep at once)\n"
 		"      --syslog           log to syslog instead of stderr\n"
 		"  -h, --help             show this help\n\n"
 		"Signals: SIGTERM/SIGINT finish in-flight commands and release the rings,\n"
 		"leaving guests connected for the next daemon; SIGHUP reloads the config's\n"
 		"policies.\n",
-		DEFAULT_STATE_DIR);
+		DEFAULT_STATE_DIR, DEFAULT_POLL_US);
 }
 
 struct sigctx {
@@ -87,6 +90,69 @@ static void signal_cb(struct evloop_handler *h, uint32_t events)
 	s->sb->stopping = true;
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* While polling: takes what the rings hold, without asking frontends
+ * for events. */
+static bool poll_rings(struct scsiback *sb)
+{
+	bool work = false;
+
+	for (struct vhost *vh = sb->vhosts; vh; vh = vh->next)
+		work |= vhost_ring_poll(vh);
+	return work;
+}
+
+/* Before sleeping: arms every ring's event index; false when a request
+ * slipped in meanwhile (then there is work, do not sleep). */
+static bool arm_rings(struct scsiback *sb)
+{
+	bool work = false;
+
+	for (struct vhost *vh = sb->vhosts; vh; vh = vh->next)
+		work |= vhost_ring_kick(vh);
+	return !work;
+}
+
+/* The main loop. A blocking wake-up costs ~10 us on the machines we
+ * measured and a polled ring round trip ~0.6 us, so after any work the
+ * loop keeps polling (rings in memory, fds without blocking) for poll_ns
+ * without asking the frontends for events, and sleeps only when nothing
+ * came for that long: busy only while busy, asleep when idle. */
+static void serve(struct scsiback *sb, uint64_t poll_ns)
+{
+	uint64_t last_work = 0;
+
+	sb->polling = poll_ns > 0;
+	while (!sb->stopping) {
+		uint64_t t;
+		int n;
+
+		if (!poll_ns) {
+			if (evloop_run_once(sb->loop, -1) < 0)
+				break;
+			continue;
+		}
+		n = evloop_run_once(sb->loop, 0);
+		if (n < 0)
+			break;
+		t = now_ns();
+		if (n > 0 || poll_rings(sb)) {
+			last_work = t;
+		} else if (t - last_work > poll_ns) {
+			if (arm_rings(sb) && evloop_run_once(sb->loop, -1) < 0)
+				break;
+			last_work = now_ns();
+		}
+	}
+}
+
 static unsigned busy_total(struct scsiback *sb)
 {
 	unsigned n = 0;
@@ -119,12 +185,14 @@ int main(int argc, char **argv)
 		{ "pidfile", required_argument, NULL, 'p' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "syslog", no_argument, NULL, 'S' },
+		{ "poll-us", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	const char *config_path = NULL, *state_dir = NULL, *pidfile = NULL;
 	bool daemonize = false, use_syslog = false;
 	int level = -1, c;
+	long poll_us = DEFAULT_POLL_US;
 	struct scsiback sb;
 	struct sigctx sig;
 	sigset_t mask;
@@ -143,6 +211,16 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'S': use_syslog = true; break;
+		case 'P': {
+			char *end;
+
+			poll_us = strtol(optarg, &end, 10);
+			if (*end || poll_us < 0 || poll_us > 1000000) {
+				fprintf(stderr, "scsiback: --poll-us \"%s\": want 0..1000000\n", optarg);
+				return 2;
+			}
+			break;
+		}
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -204,9 +282,7 @@ int main(int argc, char **argv)
 	if (xenbus_start(&sb) < 0)
 		return 1;
 
-	while (!sb.stopping)
-		if (evloop_run_once(sb.loop, -1) < 0)
-			break;
+	serve(&sb, poll_us * 1000);
 	/* Drain: no new requests are taken; wait for what runs. */
 	{
 		struct timespec t0, t;

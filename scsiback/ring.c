@@ -54,47 +54,71 @@ void vhost_push(struct vhost *vh)
 		xenevtchn_notify(vh->evtchn, (evtchn_port_t)vh->port);
 }
 
-void vhost_ring_kick(struct vhost *vh)
+/* Takes every request the frontend has published. Returns how many. */
+static unsigned ring_take(struct vhost *vh)
 {
+	RING_IDX rp = vh->ring.sring->req_prod;
+	unsigned n = 0;
+
+	xen_rmb(); /* see the requests before the index that covers them */
+	if (RING_REQUEST_PROD_OVERFLOW(&vh->ring, rp)) {
+		char why[96];
+
+		snprintf(why, sizeof(why), "frontend req_prod %u is more than a ring ahead of %u",
+			 rp, vh->ring.rsp_prod_pvt);
+		vhost_halt(vh, why);
+		return 0;
+	}
+	while (vh->ring.req_cons != rp && !RING_REQUEST_CONS_OVERFLOW(&vh->ring, vh->ring.req_cons)) {
+		vscsiif_request_t raw;
+		struct vscsi_req req;
+		RING_IDX idx = vh->ring.req_cons;
+		enum req_error e;
+
+		RING_COPY_REQUEST(&vh->ring, idx, &raw);
+		vh->ring.req_cons++;
+		n++;
+		e = request_parse(&raw, VSCSI_BACK_MAX_SEGMENTS, &req);
+		if (e != REQ_OK) {
+			int rec = inflight_add(vh->inflight, idx, raw.rqid, raw.act);
+
+			log_warn("%s: request rqid %u refused: %s", vh->name, raw.rqid,
+				 req_error_str(e));
+			inflight_answering(vh->inflight, rec, vh->ring.rsp_prod_pvt);
+			vhost_respond(vh, raw.rqid, vscsi_rslt(XEN_VSCSIIF_RSLT_HOST_ERROR, 0),
+				      NULL, 0, 0);
+			continue;
+		}
+		cmd_start(vh, &req, idx);
+	}
+	return n;
+}
+
+bool vhost_ring_poll(struct vhost *vh)
+{
+	unsigned n;
+
+	if (!vh->connected || vh->halted || vh->sb->stopping)
+		return false;
+	n = ring_take(vh);
+	if (n)
+		vhost_push(vh);
+	return n > 0;
+}
+
+bool vhost_ring_kick(struct vhost *vh)
+{
+	bool any = false;
 	int more;
 
 	if (!vh->connected || vh->halted || vh->sb->stopping)
-		return;
+		return false;
 	do {
-		RING_IDX rp = vh->ring.sring->req_prod;
-
-		xen_rmb(); /* see the requests before the index that covers them */
-		if (RING_REQUEST_PROD_OVERFLOW(&vh->ring, rp)) {
-			char why[96];
-
-			snprintf(why, sizeof(why), "frontend req_prod %u is more than a ring ahead of %u",
-				 rp, vh->ring.rsp_prod_pvt);
-			vhost_halt(vh, why);
-			break;
-		}
-		while (vh->ring.req_cons != rp &&
-		       !RING_REQUEST_CONS_OVERFLOW(&vh->ring, vh->ring.req_cons)) {
-			vscsiif_request_t raw;
-			struct vscsi_req req;
-			RING_IDX idx = vh->ring.req_cons;
-			enum req_error e;
-
-			RING_COPY_REQUEST(&vh->ring, idx, &raw);
-			vh->ring.req_cons++;
-			e = request_parse(&raw, VSCSI_BACK_MAX_SEGMENTS, &req);
-			if (e != REQ_OK) {
-				int rec = inflight_add(vh->inflight, idx, raw.rqid, raw.act);
-
-				log_warn("%s: request rqid %u refused: %s", vh->name, raw.rqid,
-					 req_error_str(e));
-				inflight_answering(vh->inflight, rec, vh->ring.rsp_prod_pvt);
-				vhost_respond(vh, raw.rqid, vscsi_rslt(XEN_VSCSIIF_RSLT_HOST_ERROR, 0),
-					      NULL, 0, 0);
-				continue;
-			}
-			cmd_start(vh, &req, idx);
-		}
+		any |= ring_take(vh) > 0;
 		vhost_push(vh);
+		/* Ask for an event on the next request, then look once more:
+		 * one may have come in before the frontend saw the request. */
 		RING_FINAL_CHECK_FOR_REQUESTS(&vh->ring, more);
 	} while (more && !vh->halted);
+	return any;
 }

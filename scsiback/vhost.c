@@ -22,7 +22,11 @@ static void vhost_event_cb(struct evloop_handler *h, uint32_t events)
 	if (port < 0)
 		return;
 	xenevtchn_unmask(vh->evtchn, (evtchn_port_t)port);
-	vhost_ring_kick(vh);
+	/* A polling loop re-arms the event index itself before it sleeps. */
+	if (vh->sb->polling)
+		vhost_ring_poll(vh);
+	else
+		vhost_ring_kick(vh);
 }
 
 /* After a crash of a previous daemon: answer what it had taken but not

@@ -89,6 +89,7 @@ struct scsiback {
 	const struct scsiback_config *cfg;
 	struct vhost *vhosts;
 	bool stopping;                /* SIGTERM: take no new requests */
+	bool polling;                 /* the loop polls rings; events need not re-arm */
 	/* Called when a drained ring has been released. */
 	void (*on_disconnected)(struct vhost *vh);
 };
@@ -111,8 +112,12 @@ int vhost_add_lun(struct vhost *vh, unsigned devnum, const char *pdev, uint16_t 
 		  uint16_t tgt, uint16_t lun, char *err, size_t errlen);
 void vhost_remove_lun(struct vhost *vh, unsigned devnum);
 
-/* Ring side (ring.c). */
-void vhost_ring_kick(struct vhost *vh);
+/* Ring side (ring.c). kick takes all requests and arms the event index
+ * (call before sleeping); poll takes what is there without asking the
+ * frontend for an event (call while polling). Both return whether there
+ * was any request. */
+bool vhost_ring_kick(struct vhost *vh);
+bool vhost_ring_poll(struct vhost *vh);
 void vhost_respond(struct vhost *vh, uint16_t rqid, int32_t rslt, const uint8_t *sense,
 		   uint8_t sense_len, uint32_t resid);
 void vhost_push(struct vhost *vh);
