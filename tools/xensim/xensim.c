@@ -218,7 +218,7 @@ static int cmd_create(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "name", required_argument, NULL, 'n' },
 		{ "memory", required_argument, NULL, 'm' }, { 0 } };
-	struct sim_msg *req = msg_new(SIM_OP_CREATE_DOMAIN), *rep = msg_new(0);
+	struct sim_msg *req, *rep;
 	const char *name = "";
 	unsigned long mib = 0;
 	int c, fd, err;
@@ -246,6 +246,8 @@ static int cmd_create(int argc, char **argv)
 	fd = connect_or_explain();
 	if (fd < 0)
 		return EXIT_NODAEMON;
+	req = msg_new(SIM_OP_CREATE_DOMAIN);
+	rep = msg_new(0);
 	snprintf(req->name, sizeof(req->name), "%s", name);
 	req->count = (uint32_t)mib;
 	err = call(fd, req, rep);
@@ -257,12 +259,12 @@ static int cmd_create(int argc, char **argv)
 			fprintf(stderr, "xensim: invalid domain name \"%s\" (letters, digits, - _ .)\n", name);
 		else
 			fprintf(stderr, "xensim: create-domain: %s\n", strerror(-err));
-		return EXIT_FAIL;
+	} else {
+		printf("%u\n", rep->domid);
 	}
-	printf("%u\n", rep->domid);
 	free(req);
 	free(rep);
-	return EXIT_OK;
+	return err ? EXIT_FAIL : EXIT_OK;
 }
 
 static int cmd_destroy(int argc, char **argv)
@@ -300,7 +302,7 @@ static int cmd_destroy(int argc, char **argv)
 
 static int cmd_list(int argc, char **argv)
 {
-	struct sim_msg *rep = msg_new(0);
+	struct sim_msg *rep;
 	bool json = argc > 1 && !strcmp(argv[1], "--json");
 	int fd, err;
 
@@ -311,10 +313,12 @@ static int cmd_list(int argc, char **argv)
 	fd = connect_or_explain();
 	if (fd < 0)
 		return EXIT_NODAEMON;
+	rep = msg_new(0);
 	err = list_domains(fd, rep);
 	close(fd);
 	if (err) {
 		fprintf(stderr, "xensim: list: %s\n", strerror(-err));
+		free(rep);
 		return EXIT_FAIL;
 	}
 	if (json) {
@@ -356,8 +360,10 @@ static void set_domain_env(int domid)
 	setenv("XENSIM_DOMID", buf, 1);
 	snprintf(buf, sizeof(buf), "%s/%s/dom%d", sim_rundir(), SIM_XS_DIR, domid);
 	setenv("XENSTORED_PATH", buf, 1);
-	if (asprintf(&ld, "%s%s%s", sim_libdir(), old && *old ? ":" : "", old ? old : "") > 0)
+	if (asprintf(&ld, "%s%s%s", sim_libdir(), old && *old ? ":" : "", old ? old : "") > 0) {
 		setenv("LD_LIBRARY_PATH", ld, 1);
+		free(ld);
+	}
 }
 
 static int cmd_exec_or_env(int argc, char **argv, bool exec_it)
