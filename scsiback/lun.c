@@ -1,6 +1,11 @@
 /* Picking a LUN driver, and the per-device-type default timeouts. */
 #include "lun.h"
 
+#include <stdio.h>
+#include <scsi/sg_lib.h>
+
+#include "log.h"
+
 #include <strings.h>
 #include <string.h>
 
@@ -44,4 +49,30 @@ unsigned lun_default_timeout_ms(uint8_t dev_type)
 	default:
 		return 900u * 1000;
 	}
+}
+
+void lun_sense_summary(const uint8_t *sb, int len, char *out, size_t outlen)
+{
+	struct sg_scsi_sense_hdr h;
+	char key[48], asc[128];
+
+	if (len <= 0 || !sg_scsi_normalize_sense(sb, len, &h)) {
+		snprintf(out, outlen, "%s", len > 0 ? "unparsable sense" : "no sense");
+		return;
+	}
+	sg_get_sense_key_str(h.sense_key, sizeof(key), key);
+	sg_get_asc_ascq_str(h.asc, h.ascq, sizeof(asc), asc);
+	snprintf(out, outlen, "%.47s: %.127s (%02x/%02x)", key, asc, h.asc, h.ascq);
+}
+
+void lun_log_result(const char *name, const struct lun_cmd *cmd)
+{
+	char op[64], sense[256];
+
+	if (log_get_level() < LOG_LVL_DEBUG || (cmd->status == 0 && cmd->host == 0))
+		return;
+	sg_get_opcode_name(cmd->cdb[0], 0, sizeof(op), op);
+	lun_sense_summary(cmd->sense, cmd->sense_len, sense, sizeof(sense));
+	log_debug("lun %s: %s: status 0x%02x host %u resid %u %s", name, op, cmd->status, cmd->host,
+		  cmd->resid, sense);
 }

@@ -98,4 +98,10 @@ extern const struct lun_ops lun_null_ops;
  * enough for tape rewinds and changer moves. */
 unsigned lun_default_timeout_ms(uint8_t dev_type);
 
+/* For logs: "Unit Attention: Power on, reset, ... (29/00)", decoded by
+ * libsgutils2. */
+void lun_sense_summary(const uint8_t *sense, int len, char *out, size_t outlen);
+/* A debug line for a command that did not end GOOD. */
+void lun_log_result(const char *name, const struct lun_cmd *cmd);
+
 #endif

@@ -331,33 +331,6 @@ static void set_host_only(struct lun_cmd *cmd, uint8_t host)
 	cmd->resid = (uint32_t)cmd->xfer_len;
 }
 
-/* One line for a log: "Unit Attention: Power on, reset, ... (29/00)". */
-static void sense_summary(const uint8_t *sb, int len, char *out, size_t outlen)
-{
-	struct sg_scsi_sense_hdr h;
-	char key[48], asc[128];
-
-	if (len <= 0 || !sg_scsi_normalize_sense(sb, len, &h)) {
-		fmt_into(out, outlen, "%s", len > 0 ? "unparsable sense" : "no sense");
-		return;
-	}
-	sg_get_sense_key_str(h.sense_key, sizeof(key), key);
-	sg_get_asc_ascq_str(h.asc, h.ascq, sizeof(asc), asc);
-	fmt_into(out, outlen, "%s: %s (%02x/%02x)", key, asc, h.asc, h.ascq);
-}
-
-static void log_result(const struct iscsi_lun *d, const struct lun_cmd *cmd)
-{
-	char op[64], sense[256];
-
-	if (log_get_level() < LOG_LVL_DEBUG || (cmd->status == 0 && cmd->host == 0))
-		return;
-	sg_get_opcode_name(cmd->cdb[0], 0, sizeof(op), op);
-	sense_summary(cmd->sense, cmd->sense_len, sense, sizeof(sense));
-	log_debug("lun %s: %s: status 0x%02x host %u resid %u %s", d->name, op, cmd->status,
-		  cmd->host, cmd->resid, sense);
-}
-
 /* The command's results are set: answer it now, or from the loop if we
  * are inside submit/abort/reset. */
 static void deliver(struct iscsi_lun *d, struct icmd *c)
@@ -372,7 +345,7 @@ static void deliver(struct iscsi_lun *d, struct icmd *c)
 	}
 	if (!link_empty(&d->tmf_done))
 		kick(d);   /* a TMF answer may have waited for this command */
-	log_result(d, cmd);
+	lun_log_result(d->name, cmd);
 	if (d->in_call) {
 		c->state = IC_DONE;
 		link_add_tail(&d->deferred, &c->link);
@@ -1168,7 +1141,7 @@ static int open_inquiry(struct iscsi_lun *d, uint64_t deadline, uint8_t *inq, si
 	if (w.status == SCSI_STATUS_CHECK_CONDITION) {
 		char s[200];
 
-		sense_summary(w.sense, w.sense_len, s, sizeof(s));
+		lun_sense_summary(w.sense, w.sense_len, s, sizeof(s));
 		fmt_into(why, whylen, "INQUIRY failed: %s", s);
 		return -EIO;
 	}

@@ -409,33 +409,6 @@ static void sg_leave(struct sg_lun *s)
 		sg_free(s);
 }
 
-/* One line for a log: "Unit Attention: Power on, reset, ... (29/00)". */
-static void sense_summary(const uint8_t *sb, int len, char *out, size_t outlen)
-{
-	struct sg_scsi_sense_hdr h;
-	char key[48], asc[128];
-
-	if (len <= 0 || !sg_scsi_normalize_sense(sb, len, &h)) {
-		fmt_into(out, outlen, "%s", len > 0 ? "unparsable sense" : "no sense");
-		return;
-	}
-	sg_get_sense_key_str(h.sense_key, sizeof(key), key);
-	sg_get_asc_ascq_str(h.asc, h.ascq, sizeof(asc), asc);
-	fmt_into(out, outlen, "%s: %s (%02x/%02x)", key, asc, h.asc, h.ascq);
-}
-
-static void sg_log_result(const struct sg_lun *s, const struct lun_cmd *cmd)
-{
-	char op[64], sense[256];
-
-	if (log_get_level() < LOG_LVL_DEBUG)
-		return;
-	sg_get_opcode_name(cmd->cdb[0], 0, sizeof(op), op);
-	sense_summary(cmd->sense, cmd->sense_len, sense, sizeof(sense));
-	log_debug("lun %s: %s: status 0x%02x host %u resid %u %s", s->name, op,
-		  cmd->status, cmd->host, cmd->resid, sense);
-}
-
 static void sg_on_readable(struct evloop_handler *h, uint32_t events)
 {
 	struct sg_lun *s = h->arg;
@@ -470,7 +443,7 @@ static void sg_on_readable(struct evloop_handler *h, uint32_t events)
 		list_del(req);
 		s->nsubmitted--;
 		sg_fill_result(req, &hdr);
-		sg_log_result(s, req->cmd);
+		lun_log_result(s->name, req->cmd);
 		req_complete(req);
 	}
 	if (!s->dead && !s->dying)
@@ -532,7 +505,7 @@ static int sg_inquiry(int fd, uint8_t *buf, size_t len, char *why, size_t whylen
 	if (h.status || h.host_status || (h.driver_status & 0x0f & ~DRIVER_SENSE)) {
 		char s[200];
 
-		sense_summary(sense, h.sb_len_wr, s, sizeof(s));
+		lun_sense_summary(sense, h.sb_len_wr, s, sizeof(s));
 		fmt_into(why, whylen, "INQUIRY failed: status 0x%02x host 0x%02x driver 0x%02x %s",
 			 h.status, h.host_status, h.driver_status, s);
 		return -EIO;
