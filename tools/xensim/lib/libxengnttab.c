@@ -322,15 +322,16 @@ EXPORT int xengnttab_unmap(xengnttab_handle *xgt, void *start_address, uint32_t 
 EXPORT int xengnttab_grant_copy(xengnttab_handle *xgt, uint32_t count,
 				xengnttab_grant_copy_segment_t *segs)
 {
+	/* One lock for the whole batch: a 1 MiB command is 256 segments, and
+	 * taking the lock per segment showed up as a quarter of scsiback's
+	 * CPU time in a profile. */
+	pthread_mutex_lock(&xgt->lock);
 	for (uint32_t i = 0; i < count; i++) {
 		xengnttab_grant_copy_segment_t *s = &segs[i];
-		uint8_t *dst;
-		const uint8_t *src;
+		uint8_t *dst = s->dest.virt;
+		const uint8_t *src = s->source.virt;
 		int st = GNTST_okay;
 
-		src = s->source.virt;
-		dst = s->dest.virt;
-		pthread_mutex_lock(&xgt->lock);
 		if (s->flags & GNTCOPY_source_gref) {
 			struct sim_peer *p = sim_peer_get(&xgt->peers, xgt->sock, s->source.foreign.domid);
 			uint32_t frame;
@@ -355,11 +356,11 @@ EXPORT int xengnttab_grant_copy(xengnttab_handle *xgt, uint32_t count,
 						       &frame)) == GNTST_okay)
 				dst = p->rw + (size_t)frame * SIM_PAGE_SIZE + s->dest.foreign.offset;
 		}
-		pthread_mutex_unlock(&xgt->lock);
 		if (st == GNTST_okay)
 			memcpy(dst, src, s->len);
 		s->status = (int16_t)st;
 	}
+	pthread_mutex_unlock(&xgt->lock);
 	return 0;
 }
 
