@@ -1,0 +1,224 @@
+# Helpers of the dom0 side of the real-Xen system test. Sourced by main.sh
+# and by every scenario script (which run as separate bash processes).
+#
+# Conventions:
+#   $W            work directory in dom0 (tmpfs): logs/, checks/, *.env
+#   check lines   "ok NAME DETAIL" / "FAIL NAME DETAIL" appended to
+#                 $W/checks/$XT_SCEN, and echoed to the console as XT-CHECK
+#   guests        PV domUs named xt-*, console logs from xenconsoled in
+#                 /var/log/xen/console/guest-NAME.log; a guest reports with
+#                 lines "XTG-CHECK NAME ok|FAIL DETAIL", "XTG-MD5 LABEL MD5",
+#                 "XTG-VALUE LABEL VALUE", "XTG-STAGE NAME" and ends with
+#                 "XTG-END".
+
+export PATH=/usr/lib/xen-4.17/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+W=/tmp/xt
+XT=/xt
+CONSOLE_DIR=/var/log/xen/console
+SCSIBACK_PID=/run/xt-scsiback.pid
+SCSIBACK_LOG=$W/logs/scsiback.log
+
+up() { cut -d' ' -f1 /proc/uptime; }
+say() { echo "XT: [$(up)] ${XT_SCEN:+$XT_SCEN: }$*" >/dev/console; echo "[$(up)] $*"; }
+
+# check NAME ok|FAIL [DETAIL...]
+record() {
+	local name=$1 verdict=$2
+	shift 2
+	echo "$verdict $name $*" >>"$W/checks/${XT_SCEN:-setup}"
+	echo "XT-CHECK: ${XT_SCEN:-setup} $verdict $name $*" >/dev/console
+	echo "[$(up)] CHECK $verdict $name $*"
+}
+pass() { record "$1" ok "${@:2}"; }
+fail() { record "$1" FAIL "${@:2}"; }
+
+# expect NAME CMD...: runs CMD (output to the scenario log), records its verdict.
+expect() {
+	local name=$1 rc
+	shift
+	echo "[$(up)] \$ $*"
+	"$@"
+	rc=$?
+	if [ $rc -eq 0 ]; then pass "$name"; else fail "$name" "rc=$rc: $*"; fi
+	return $rc
+}
+
+# Runs a command with a time limit, output to the scenario log.
+t() { local s=$1; shift; echo "[$(up)] \$ $*"; timeout -k 5 "$s" "$@"; }
+
+md5_of() { # FILE OFFSET_MIB LENGTH_MIB
+	dd if="$1" bs=1M skip="$2" count="$3" status=none | md5sum | cut -d' ' -f1
+}
+
+# The iscsi-test-cu suites of scenarios 3 and 4, comma-separated.
+cu_tests() { grep -v '^#' "$XT/dom0/cu-suites" | grep . | paste -sd,; }
+
+# ---------------------------------------------------------------- scsiback
+scsiback_pid() {
+	local p
+	p=$(cat "$SCSIBACK_PID" 2>/dev/null) || return 1
+	[ -n "$p" ] && [ -d "/proc/$p" ] && [ "$(cat /proc/$p/comm 2>/dev/null)" = scsiback ] || return 1
+	echo "$p"
+}
+
+scsiback_start() {
+	local i pid
+	if scsiback_pid >/dev/null; then return 0; fi
+	mkdir -p /run/scsiback
+	echo "===== scsiback start at $(up)" >>"$SCSIBACK_LOG"
+	scsiback -l "${XT_SCSIBACK_LEVEL:-info}" -p "$SCSIBACK_PID" >>"$SCSIBACK_LOG" 2>&1 </dev/null &
+	for i in $(seq 50); do
+		pid=$(scsiback_pid) && { say "scsiback running, pid $pid"; return 0; }
+		sleep 0.2
+	done
+	say "scsiback did not start"; tail -20 "$SCSIBACK_LOG"
+	return 1
+}
+
+# scsiback_stop [SIGNAL]: TERM (default) waits up to 40 s, then KILL.
+scsiback_stop() {
+	local sig=${1:-TERM} pid i
+	pid=$(scsiback_pid) || return 0
+	kill -"$sig" "$pid"
+	for i in $(seq 200); do [ -d "/proc/$pid" ] || break; sleep 0.2; done
+	if [ -d "/proc/$pid" ]; then
+		say "scsiback $pid still alive after SIG$sig: SIGKILL"
+		kill -KILL "$pid"; sleep 1
+		return 1
+	fi
+	return 0
+}
+
+# Grant mappings (gntdev) in scsiback's address space.
+scsiback_gntmaps() {
+	local pid
+	pid=$(scsiback_pid) || { echo -1; return; }
+	local n
+	n=$(grep -c /dev/xen/gntdev "/proc/$pid/maps" 2>/dev/null)
+	echo "${n:-0}"
+}
+
+# ---------------------------------------------------------------- guests
+guest_log() { echo "$CONSOLE_DIR/guest-$1.log"; }
+
+# guest_create NAME NDEV SCENARIO [KERNEL_ARGS...]: creates a paused PV
+# guest, prints its domid. NDEV: how many SCSI generic devices the guest
+# waits for at boot.
+guest_create() {
+	local name=$1 ndev=$2 scen=$3 cfg=$W/$1.cfg
+	shift 3
+	cat >"$cfg" <<EOF
+name = "$name"
+type = "pv"
+kernel = "$XT/domu/vmlinuz"
+ramdisk = "$XT/domu/initrd.gz"
+extra = "console=hvc0 loglevel=5 rdinit=/init xt=$scen xt_ndev=$ndev $*"
+memory = ${XT_GUEST_MEM:-256}
+vcpus = ${XT_GUEST_VCPUS:-1}
+on_poweroff = "destroy"
+on_crash = "destroy"
+on_reboot = "destroy"
+EOF
+	rm -f "$(guest_log "$name")"
+	t 120 xl create -p "$cfg" >&2 || return 1
+	# The guest's verdicts and progress on the serial console as they come.
+	(
+		exec >/dev/console 2>&1
+		tail -n +1 -F "$(guest_log "$name")" 2>/dev/null |
+			grep --line-buffered -a -E '^XTG-(CHECK|STAGE|VALUE)' | sed -u "s/\r\$//; s/^/XTG[$name]: /"
+	) &
+	echo $! >"$W/$name.follower"
+	xl domid "$name"
+}
+
+guest_unpause() { t 30 xl unpause "$1"; }
+guest_alive() { xl domid "$1" >/dev/null 2>&1; }
+
+# guest_wait NAME REGEX SECONDS: waits for a console line (extended regex).
+guest_wait() {
+	local name=$1 re=$2 end=$(( $(date +%s) + $3 )) f
+	f=$(guest_log "$name")
+	while [ "$(date +%s)" -lt "$end" ]; do
+		grep -qE "$re" "$f" 2>/dev/null && return 0
+		guest_alive "$name" || { grep -qE "$re" "$f" 2>/dev/null; return; }
+		sleep 0.5
+	done
+	return 1
+}
+
+# guest_finish NAME SECONDS: waits for XTG-END (or the guest's end), then
+# destroys it if needed and records the guest's own checks.
+guest_finish() {
+	local name=$1 f
+	f=$(guest_log "$name")
+	if ! guest_wait "$name" '^XTG-END' "$2"; then
+		fail "$name-end" "no XTG-END within $2 s"
+	fi
+	guest_destroy "$name"
+	guest_checks "$name"
+}
+
+guest_destroy() {
+	local name=$1 i
+	guest_alive "$name" || { stop_follower "$name"; return 0; }
+	t 60 xl destroy "$name"
+	for i in $(seq 60); do guest_alive "$name" || break; sleep 0.5; done
+	stop_follower "$name"
+	! guest_alive "$name"
+}
+
+# Stops the console follower of a guest: the subshell and the tail, grep
+# and sed it started (its children, by parent pid).
+stop_follower() {
+	local f=$W/$1.follower pid
+	[ -f "$f" ] || return 0
+	pid=$(cat "$f")
+	sleep 1
+	pkill -P "$pid" 2>/dev/null
+	kill "$pid" 2>/dev/null
+	rm -f "$f"
+}
+
+# Records the XTG-CHECK lines of a guest's console as checks, and flags
+# guest processes killed by a signal (README: TCG flakes are counted).
+guest_checks() {
+	local name=$1 f n verdict detail
+	f=$(guest_log "$name")
+	[ -f "$f" ] || { fail "$name-console" "no console log"; return; }
+	sed -n 's/\r$//; s/^XTG-CHECK //p' "$f" >"$W/$name.checks"
+	while read -r n verdict detail; do
+		if [ "$verdict" = ok ]; then pass "guest:$n" "$detail"; else fail "guest:$n" "$detail"; fi
+	done <"$W/$name.checks"
+	if grep -qa '^XTG-CRASH' "$f"; then
+		fail "$name-no-crashes" "$(grep -a '^XTG-CRASH' "$f" | head -3 | tr -d '\r' | tr '\n' '|')"
+	fi
+}
+
+# guest_md5 NAME LABEL: the md5 the guest reported under LABEL.
+guest_md5() { sed -n "s/\r\$//; s/^XTG-MD5 $2 \([0-9a-f]\{32\}\).*/\1/p" "$(guest_log "$1")" | tail -1; }
+guest_value() { sed -n "s/\r\$//; s/^XTG-VALUE $2 //p" "$(guest_log "$1")" | tail -1; }
+
+# md5_check NAME GUEST LABEL EXPECTED
+md5_check() {
+	local got
+	got=$(guest_md5 "$2" "$3")
+	if [ -n "$got" ] && [ "$got" = "$4" ]; then pass "$1" "$3 md5 $got"
+	else fail "$1" "$3: guest md5 '${got:-none}', expected $4"; fi
+}
+
+destroy_all_guests() {
+	local d
+	for d in $(xl list | awk 'NR > 1 && $2 != 0 { print $2 }'); do t 60 xl destroy "$d"; done
+}
+
+# Fault lines of dom0's kernel log ("bash[123]: segfault at ...").
+dom0_crashes() { dmesg | grep -aE 'segfault at|general protection fault|traps: '; }
+
+# Is a crash line about our own code? (then it is a bug, never a flake)
+crash_is_ours() { grep -qE '(scsiback|vscsictl|vscsi)\[|ld_vscsi|libvscsifront'; }
+
+# The number of dom0 event channel ports bound to domain D (lsevtchn).
+evtchn_to() { lsevtchn 0 2>/dev/null | grep -cE "Remote Domain $1(,|\$)"; }
+
+# A domain listed by xl other than dom0 (including dying "(null)" ones).
+extra_domains() { xl list 2>/dev/null | awk 'NR > 1 && $2 != 0 { printf "%s(%s) ", $1, $2 }'; }

@@ -1,0 +1,145 @@
+#!/bin/bash
+# dom0 side of `make check-xen`: started by /sbin/xt-init with the payload
+# disk on /xt. Starts the Xen daemons and the storage (tgtd + open-iscsi),
+# installs the project, runs the scenarios, writes the results and logs to
+# the results disk (/dev/vdc, a tar archive) and powers the machine off.
+# Console lines for the host: "XT: ..." progress, "XT-CHECK: ..." checks,
+# "XT-RESULT: SCEN PASS|FAIL ..." one per scenario, "XT-DONE".
+exec </dev/null >/dev/console 2>&1
+. /xt/dom0/lib.sh
+
+finish() {
+	trap - EXIT
+	say "collecting logs"
+	{
+		dmesg >"$W/logs/dom0-dmesg.log" 2>&1
+		xl dmesg >"$W/logs/xen-dmesg.log" 2>&1
+		cp -a "$CONSOLE_DIR" "$W/logs/console" 2>/dev/null
+		cp /var/log/tgtd.log "$W/logs/" 2>/dev/null
+	} >/dev/null 2>&1
+	if [ -b /dev/vdc ]; then
+		tar -C "$W" -cf /dev/vdc results logs checks 2>/dev/null || say "writing the results disk failed"
+		sync
+	fi
+	echo "XT-DONE"
+	sync
+	echo o >/proc/sysrq-trigger
+	sleep 20
+}
+trap finish EXIT
+
+mount -t tmpfs -o size=1100m tmpfs /tmp
+mount -t tmpfs tmpfs /run
+mkdir -p /dev/pts /dev/shm && mount -t devpts devpts /dev/pts
+mount -t tmpfs tmpfs /var/log
+mkdir -p "$W/logs" "$W/checks" /run/xen /run/xenstored /run/lock /var/log/xen/console \
+	/var/lib/xen /var/lib/xenstored /var/run/tgtd
+: >"$W/results"
+ip link set lo up
+for kv in $(cat /proc/cmdline); do
+	case $kv in xt_scsiback_level=*) export XT_SCSIBACK_LEVEL=${kv#*=} ;; esac
+done
+say "dom0 userspace up; kernel $(uname -r)"
+
+# Nothing may load the kernel's PV SCSI backend behind our back: scsiback
+# owns backend/vscsi until scenario 2 lifts this.
+echo "install xen-scsiback /bin/false" >/etc/modprobe.d/xt-no-kernel-scsiback.conf
+
+# The freshly built project.
+cp -a /xt/stage/. /
+ldconfig
+
+# Xen userspace.
+for m in xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs configfs; do modprobe "$m"; done
+mount -t xenfs xenfs /proc/xen
+mountpoint -q /sys/kernel/config || mount -t configfs configfs /sys/kernel/config
+xenstored --pid-file /run/xenstored.pid || say "xenstored failed"
+xen-init-dom0 >/dev/null || say "xen-init-dom0 failed"
+xenconsoled --pid-file=/run/xenconsoled.pid --log=guest --log-dir="$CONSOLE_DIR" || say "xenconsoled failed"
+if ! xl list >/dev/null 2>&1; then
+	echo "XT-RESULT: setup FAIL xl list does not work" ; echo "setup FAIL xl" >>"$W/results"; exit 1
+fi
+say "xen ready: $(xl info | sed -n 's/^xen_version *: //p'), free $(xl info | sed -n 's/^free_memory *: //p') MiB"
+
+XT_SCEN=setup
+if ! bash "$XT/dom0/storage.sh" >"$W/logs/storage.log" 2>&1; then
+	tail -30 "$W/logs/storage.log" >/dev/console
+	echo "XT-RESULT: setup FAIL storage (tgtd/open-iscsi)"; echo "setup FAIL storage" >>"$W/results"
+	exit 1
+fi
+say "storage ready: $(tr '\n' ' ' <"$W/storage.env")"
+
+# run_scenario ID TIMEOUT DESCRIPTION
+run_scenario() {
+	local id=$1 limit=$2 desc=$3 rc start nok nfail failed verdict left
+	start=$(up)
+	# QEMU's hard limit must never be what ends a scenario: the results
+	# would be lost. Each scenario gets at most what is left of the budget.
+	left=$(awk -v b="$BUDGET" -v u="$start" 'BEGIN { printf "%d", b - u - 20 }')
+	if [ "$left" -lt 60 ]; then
+		echo "$id FAIL $desc: not run, the time budget ($BUDGET s of dom0 uptime) is spent" >>"$W/results"
+		echo "XT-RESULT: $id FAIL not run, time budget spent"
+		return
+	fi
+	[ "$left" -lt "$limit" ] && limit=$left
+	say "scenario $id: $desc"
+	local attempt=1 crashes note=
+	while :; do
+		: >"$W/checks/$id"
+		local before
+		before=$(dom0_crashes | wc -l)
+		XT_SCEN=$id timeout -k 10 "$limit" bash "$XT/dom0/$id.sh" >"$W/logs/$id.log" 2>&1
+		rc=$?
+		[ $rc -eq 124 ] || [ $rc -eq 137 ] && echo "FAIL $id-timeout scenario exceeded $limit s" >>"$W/checks/$id"
+		[ $rc -ne 0 ] && [ $rc -ne 124 ] && [ $rc -ne 137 ] && echo "FAIL $id-script exit status $rc" >>"$W/checks/$id"
+		destroy_all_guests >>"$W/logs/$id.log" 2>&1
+		nok=$(grep -c '^ok ' "$W/checks/$id")
+		nfail=$(grep -c '^FAIL ' "$W/checks/$id")
+		# Processes that died of a fault meanwhile, in dom0 and in the guests.
+		crashes=$( { dom0_crashes | tail -n +$((before + 1)) | sed 's/^/dom0: /'
+			cat "$CONSOLE_DIR"/guest-xt-$id*.log 2>/dev/null | tr -d '\r' | sed -n 's/^XTG-CRASH /guest: /p'; } )
+		if [ -n "$crashes" ]; then
+			echo "$crashes" | sed "s/^/[$id attempt $attempt] /" >>"$W/logs/crashes.log"
+			say "processes died of a fault during $id: $(echo "$crashes" | grep -o '[a-z_.-]*\[[0-9]*\]: [a-z ]*' | tr '\n' ';')"
+		fi
+		# The README of the xen-tcg lab: QEMU TCG x Xen PV kills a userspace
+		# process now and then. A failed scenario with such a crash, none in
+		# our own code, runs once more (and says so).
+		[ "$nfail" -eq 0 ] || [ -z "$crashes" ] && break
+		echo "$crashes" | crash_is_ours && { note=" (a crash in our own code)"; break; }
+		[ $attempt -ge 2 ] && break
+		left=$(awk -v b="$BUDGET" -v u="$(up)" 'BEGIN { printf "%d", b - u - 20 }')
+		[ "$left" -ge "$limit" ] || break
+		mkdir -p "$W/logs/$id-attempt1"
+		mv "$W/logs/$id.log" "$W/checks/$id" "$W/logs/$id-attempt1/"
+		mv "$CONSOLE_DIR"/guest-xt-$id*.log "$W/logs/$id-attempt1/" 2>/dev/null
+		say "scenario $id failed after a TCG crash of a process not ours: once more"
+		note=" (second attempt: the first failed after a TCG crash outside our code)"
+		attempt=2
+	done
+	failed=$(awk '$1 == "FAIL" { printf "%s ", $2 }' "$W/checks/$id")
+	if [ "$nfail" -eq 0 ] && [ "$nok" -gt 0 ]; then verdict=PASS; else verdict=FAIL; fi
+	local line="$id $verdict $desc: $nok checks ok, $nfail failed${failed:+ ($failed)}, $(awk -v a="$start" -v b="$(up)" 'BEGIN { printf "%.0f", b - a }') s$note"
+	echo "$line" >>"$W/results"
+	echo "XT-RESULT: $line"
+}
+
+SCENARIOS="s1 s4 s3 s5 s2"
+BUDGET=1400   # dom0 uptime by which the results must be on their disk
+for kv in $(cat /proc/cmdline); do
+	case $kv in
+	xt_scenarios=*) SCENARIOS=${kv#*=}; SCENARIOS=${SCENARIOS//,/ } ;;
+	xt_budget=*) BUDGET=${kv#*=} ;;
+	esac
+done
+for s in $SCENARIOS; do
+	case $s in
+	s1) run_scenario s1 600 "kernel xen-scsifront -> scsiback (disk, tape, changer, iscsi://, hotplug)" ;;
+	s2) run_scenario s2 400 "libvscsifront/vscsi/shim -> kernel xen-scsiback (LIO)" ;;
+	s3) run_scenario s3 600 "libvscsifront/vscsi/shim -> scsiback" ;;
+	s4) run_scenario s4 600 "iscsi-test-cu through kernel front + scsiback vs dom0 direct" ;;
+	s5) run_scenario s5 600 "guest destroyed mid-I/O, scsiback killed/restarted, next guest" ;;
+	esac
+done
+scsiback_stop TERM
+exit 0

@@ -1,0 +1,61 @@
+#!/bin/bash
+# Scenario 1: the guest's stock xen-scsifront against our scsiback.
+# vscsictl applies an xl-style vscsi list (disk by /dev/sdX, tape by
+# /dev/nstN, changer by H:C:T:L, a LUN by iscsi:// URL) to a paused guest;
+# the guest checks the LUNs with sg3_utils, dd, mt-st, tapeinfo and mtx
+# while dom0 hot-adds and hot-removes a fifth LUN under the guest's I/O.
+# dom0 compares every checksum the guest reports with the backing files.
+. /xt/dom0/lib.sh
+. "$W/storage.env"
+G=xt-s1
+
+if [ -d /sys/module/xen_scsiback ]; then fail kernel-backend-unloaded "xen-scsiback is loaded"
+else pass kernel-backend-unloaded; fi
+scsiback_start || { fail scsiback-start; exit 1; }
+
+dom=$(guest_create $G 4 s1 xt_front=kernel) || { fail guest-create; exit 1; }
+BE=/local/domain/0/backend/vscsi/$dom/0
+cat >"$W/$G.vscsi.cfg" <<EOF
+# xl-style PV SCSI list (xl itself has no vscsi support in 4.17)
+vscsi = [ "$DISK_SD,0:0:0:0", "$TAPE_NST,0:0:1:0",
+          "$CHG_HCTL,0:0:2:0", "$LIB_URL,0:0:3:0" ]
+EOF
+cat "$W/$G.vscsi.cfg"
+expect vscsictl-apply t 120 vscsictl apply $G "$W/$G.vscsi.cfg"
+xenstore-ls -f "$BE"
+expect vscsictl-list t 30 vscsictl list $G
+guest_unpause $G
+
+if guest_wait $G '^XTG-STAGE io-running' 900; then
+	if [ "$(xenstore-read "$BE/state")" = 4 ]; then pass backend-connected
+	else fail backend-connected "backend state $(xenstore-read "$BE/state")"; fi
+	expect hotadd t 60 vscsictl attach $G "$HP_SG" 0:0:4:0
+	xenstore-ls -f "$BE/vscsi-devs"
+	guest_wait $G '^XTG-STAGE hotadd-done' 180 || fail hotadd-guest "guest did not finish with the new LUN"
+	expect hotremove t 60 vscsictl detach $G 0:0:4:0
+	xenstore-ls -f "$BE/vscsi-devs"
+else
+	fail guest-io-running "the guest never reached the hotplug stage"
+fi
+guest_finish $G 300
+
+# Data as dom0 sees it in the backing files.
+md5_check disk-read $G disk.read.0-16 "$(md5_of "$DISK_IMG" 0 16)"
+md5_check disk-read-sg $G disk.read.0-16.sg "$(md5_of "$DISK_IMG" 0 16)"
+md5_check disk-write-sg $G disk.write.32-40 "$(md5_of "$DISK_IMG" 32 8)"
+md5_check disk-write-blk $G disk.write.40-48 "$(md5_of "$DISK_IMG" 40 8)"
+md5_check iscsi-read $G lib.read.0-8 "$(md5_of "$LIB_IMG" 0 8)"
+md5_check iscsi-read-sg $G lib.read.0-8.sg "$(md5_of "$LIB_IMG" 0 8)"
+md5_check iscsi-write-sg $G lib.write.16-20 "$(md5_of "$LIB_IMG" 16 4)"
+md5_check hotadd-read $G hp.read.0-16 "$(md5_of "$HP_IMG" 0 16)"
+for x in "disk $DISK_IMG" "iscsi $LIB_IMG"; do
+	set -- $x
+	want=$(( $(stat -L -c %s "$2") / 512 )) got=$(guest_value $G "$1.blocks")
+	if [ "$got" = "$want" ]; then pass "capacity-$1" "$got blocks"
+	else fail "capacity-$1" "guest saw '$got' blocks, backing file has $want"; fi
+done
+if [ -z "$(xenstore-ls "$BE/vscsi-devs/dev-4" 2>/dev/null)" ]; then pass hotremove-xenstore
+else fail hotremove-xenstore "dev-4 still in xenstore"; fi
+scsiback_pid >/dev/null && pass scsiback-alive || fail scsiback-alive "scsiback died"
+grep -E ' (err|ERROR|error)[: ]' "$SCSIBACK_LOG" | tail -20
+exit 0

@@ -1,0 +1,108 @@
+#!/bin/bash
+# dom0 storage for the scenarios: tgtd on 127.0.0.1:3260 with
+#   disk  (64 MiB, random)         -> open-iscsi -> /dev/sdX + /dev/sgN
+#   vtl   (tape drive + changer, two cartridges in slots) -> /dev/nst0, /dev/sch0
+#   hp    (16 MiB, random)         -> open-iscsi; hot-added in scenario 1
+#   cu    (64 MiB)                 -> open-iscsi; iscsi-test-cu's LUN (scenario 4)
+#   lib   (32 MiB, random)         -> not logged in: scsiback's iscsi:// LUN
+# and writes $W/storage.env (shell syntax) naming the dom0 nodes.
+. /xt/dom0/lib.sh
+set -u
+IQN=iqn.2026-01.xt.vscsi
+S=/tmp/xt-store
+mkdir -p "$S/vtl"
+
+# The disk images come on the payload disk (made on the host: /dev/urandom
+# is slow under TCG); the tapes are made here.
+for f in disk hp lib cu lio; do ln -s "$XT/data/$f.img" "$S/$f.img"; done
+echo "[$(up)] images ready"
+dd if=/dev/zero of="$S/vtl/smc" bs=1k count=1 status=none
+for b in XT0001L6 XT0002L6; do
+	tgtimg --op new --device-type tape --barcode "$b" --size 64 --type data --file "$S/vtl/$b" >/dev/null || exit 1
+done
+tgtimg --op new --device-type tape --barcode "" --size 1 --type clean --file "$S/vtl/notape" >/dev/null || exit 1
+
+echo "[$(up)] tapes ready"
+tgtd -f --iscsi portal=127.0.0.1:3260 >/var/log/tgtd.log 2>&1 &
+echo $! >/run/xt-tgtd.pid
+for i in $(seq 50); do tgtadm --op show --mode sys >/dev/null 2>&1 && break; sleep 0.2; done
+ta() { tgtadm --lld iscsi "$@" || { echo "tgtadm $* failed"; exit 1; }; }
+lu() { ta --mode logicalunit "$@"; }
+tid=0
+for name in disk hp lib cu; do
+	tid=$((tid + 1))
+	ta --op new --mode target --tid $tid -T "$IQN:$name"
+	lu --op new --tid $tid --lun 1 -b "$S/$name.img"
+	ta --op bind --mode target --tid $tid -I ALL
+done
+VT=5
+ta --op new --mode target --tid $VT -T "$IQN:vtl"
+lu --op new --tid $VT --lun 1 -b "$S/vtl/notape" --device-type=tape
+lu --op update --tid $VT --lun 1 --params online=0
+lu --op new --tid $VT --lun 2 -b "$S/vtl/smc" --device-type=changer
+smc() { lu --op update --tid $VT --lun 2 --params "$1"; }
+smc media_home="$S/vtl"
+smc element_type=1,start_address=1,quantity=1
+smc element_type=2,start_address=1000,quantity=4
+smc element_type=4,start_address=2,quantity=1
+smc element_type=4,address=2,tid=$VT,lun=1
+smc element_type=2,address=1000,barcode=XT0001L6,sides=1
+smc element_type=2,address=1001,barcode=XT0002L6,sides=1
+ta --op bind --mode target --tid $VT -I ALL
+
+echo "[$(up)] tgtd configured"
+modprobe -a iscsi_tcp sd_mod sg st ch
+[ -s /etc/iscsi/initiatorname.iscsi ] || echo "InitiatorName=iqn.2026-01.xt.vscsi:dom0" >/etc/iscsi/initiatorname.iscsi
+mkdir -p /run/lock/iscsi /var/lib/iscsi /etc/iscsi/nodes
+iscsid || { echo "iscsid failed"; exit 1; }
+timeout 60 iscsiadm -m discovery -t st -p 127.0.0.1:3260 || exit 1
+for name in disk hp cu vtl; do
+	timeout 60 iscsiadm -m node -T "$IQN:$name" -p 127.0.0.1:3260 --login || exit 1
+done
+
+echo "[$(up)] logged in"
+# Finds the scsi_device of target NAME, LUN L: prints H:C:T:L.
+find_dev() {
+	local d sess
+	for d in /sys/class/scsi_device/*; do
+		[ "${d##*:}" = "$2" ] || continue
+		sess=$(readlink -f "$d/device" | grep -o 'session[0-9]*' | head -1)
+		[ -n "$sess" ] || continue
+		[ "$(cat /sys/class/iscsi_session/$sess/targetname)" = "$IQN:$1" ] && { basename "$d"; return 0; }
+	done
+	return 1
+}
+for i in $(seq 60); do
+	find_dev disk 1 >/dev/null && find_dev hp 1 >/dev/null && find_dev cu 1 >/dev/null &&
+		find_dev vtl 1 >/dev/null && find_dev vtl 2 >/dev/null && break
+	sleep 1
+done
+sgof() { ls "/sys/class/scsi_device/$1/device/scsi_generic"; }
+DISK_HCTL=$(find_dev disk 1) HP_HCTL=$(find_dev hp 1) CU_HCTL=$(find_dev cu 1) \
+	TAPE_HCTL=$(find_dev vtl 1) CHG_HCTL=$(find_dev vtl 2) || { lsscsi -g; exit 1; }
+for i in $(seq 30); do
+	ls "/sys/class/scsi_device/$DISK_HCTL/device/block" "/sys/class/scsi_device/$HP_HCTL/device/block" >/dev/null 2>&1 && break
+	sleep 1
+done
+lsscsi -g
+cat >"$W/storage.env" <<EOF
+STORE=$S
+IQN=$IQN
+DISK_IMG=$S/disk.img
+HP_IMG=$S/hp.img
+LIB_IMG=$S/lib.img
+CU_IMG=$S/cu.img
+DISK_HCTL=$DISK_HCTL
+DISK_SG=/dev/$(sgof "$DISK_HCTL")
+DISK_SD=/dev/$(ls "/sys/class/scsi_device/$DISK_HCTL/device/block")
+HP_SG=/dev/$(sgof "$HP_HCTL")
+HP_SD=/dev/$(ls "/sys/class/scsi_device/$HP_HCTL/device/block")
+CU_SG=/dev/$(sgof "$CU_HCTL")
+TAPE_HCTL=$TAPE_HCTL
+TAPE_SG=/dev/$(sgof "$TAPE_HCTL")
+TAPE_NST=/dev/n$(ls "/sys/class/scsi_device/$TAPE_HCTL/device/scsi_tape" | grep -m1 '^st[0-9]*$')
+CHG_HCTL=$CHG_HCTL
+CHG_SG=/dev/$(sgof "$CHG_HCTL")
+LIB_URL=iscsi://127.0.0.1:3260/$IQN:lib/1
+EOF
+cat "$W/storage.env"
