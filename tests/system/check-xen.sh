@@ -14,7 +14,8 @@
 #
 # Environment: XT_SCENARIOS ("s1 s4 s3 s5 s2" by default), XT_TIMEOUT (QEMU's
 # hard limit in seconds, default 1500), VSCSI_XEN_CACHE, XT_KEEP=1 (keep the
-# run directory's large files), XT_SCSIBACK_LEVEL (scsiback --log-level).
+# run directory's large files), XT_SCSIBACK_LEVEL (scsiback --log-level),
+# XT_CPU (QEMU -cpu), XT_VERBOSE=1 (show every check while it runs).
 # Logs: build/check-xen/ (serial.log, dom0 logs and guest consoles in logs/).
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -116,7 +117,7 @@ DOM0_CMDLINE+=" xt_budget=$((QEMU_TIMEOUT - 120))"
 [ -n "${XT_SCENARIOS:-}" ] && DOM0_CMDLINE+=" xt_scenarios=${XT_SCENARIOS// /,}"
 [ -n "${XT_SCSIBACK_LEVEL:-}" ] && DOM0_CMDLINE+=" xt_scsiback_level=$XT_SCSIBACK_LEVEL"
 export TMPDIR=$OUT   # QEMU's snapshot overlay of the cached rootfs
-qemu-system-x86_64 -accel tcg,thread=multi -cpu max,-smap,-smep,-svm -smp 2 -m 4G \
+qemu-system-x86_64 -accel tcg,thread=multi -cpu "${XT_CPU:-max,-smap,-smep,-svm}" -smp 2 -m 4G \
 	-display none -vga none -nic none -no-reboot -monitor none -serial "file:$OUT/serial.log" \
 	-kernel "$ROOTFS/xen.elf" -append "$XEN_CMDLINE" \
 	-initrd "$ROOTFS/vmlinuz $DOM0_CMDLINE,$ROOTFS/initrd.img" \
@@ -179,6 +180,10 @@ for s in $SCENARIOS; do
 done
 if [ -d "$OUT/logs/checks" ]; then
 	grep -H '^FAIL' "$OUT"/logs/checks/* 2>/dev/null | sed "s|^$OUT/logs/checks/||; s/^/  failed check: /"
+fi
+if [ -s "$OUT/logs/logs/crashes.log" ]; then
+	xt_log "processes that died of a fault under TCG (see the xen-tcg lab notes): $(wc -l <"$OUT/logs/logs/crashes.log")"
+	sed 's/^/  /' "$OUT/logs/logs/crashes.log" | cut -c1-160
 fi
 xt_log "phases: ${TIMES[*]}"
 xt_log "logs: $OUT (serial.log, logs/)"

@@ -124,24 +124,29 @@ EOF
 	# The guest's verdicts and progress on the serial console as they come.
 	(
 		exec >/dev/console 2>&1
-		tail -n +1 -F "$(guest_log "$name")" 2>/dev/null |
-			grep --line-buffered -a -E '^XTG-(CHECK|STAGE|VALUE)' | sed -u "s/\r\$//; s/^/XTG[$name]: /"
+		tail -n +1 -F "$(guest_log "$name")" 2>/dev/null | while IFS= read -r l; do
+			case $l in XTG-CHECK*|XTG-STAGE*|XTG-VALUE*|XTG-CRASH*) echo "XTG[$name]: ${l%$'\r'}" ;; esac
+		done
 	) &
 	echo $! >"$W/$name.follower"
 	xl domid "$name"
 }
 
 guest_unpause() { t 30 xl unpause "$1"; }
-guest_alive() { xl domid "$1" >/dev/null 2>&1; }
+guest_alive() { xl domid "$1" >/dev/null 2>>"$W/logs/xl-domid.err"; }
 
 # guest_wait NAME REGEX SECONDS: waits for a console line (extended regex).
+# Polls with as few processes as it can (every process started under TCG
+# is a chance for the lab's random crashes), and believes a guest gone only
+# when xl says so three times in a row.
 guest_wait() {
-	local name=$1 re=$2 end=$(( $(date +%s) + $3 )) f
+	local name=$1 re=$2 limit=$3 f dead=0 start=$SECONDS
 	f=$(guest_log "$name")
-	while [ "$(date +%s)" -lt "$end" ]; do
-		grep -qE "$re" "$f" 2>/dev/null && return 0
-		guest_alive "$name" || { grep -qE "$re" "$f" 2>/dev/null; return; }
-		sleep 0.5
+	while [ $((SECONDS - start)) -lt "$limit" ]; do
+		grep -qaE "$re" "$f" 2>/dev/null && return 0
+		if guest_alive "$name"; then dead=0; else dead=$((dead + 1)); fi
+		if [ $dead -ge 3 ]; then grep -qaE "$re" "$f" 2>/dev/null; return; fi
+		sleep 1
 	done
 	return 1
 }
@@ -167,8 +172,8 @@ guest_destroy() {
 	! guest_alive "$name"
 }
 
-# Stops the console follower of a guest: the subshell and the tail, grep
-# and sed it started (its children, by parent pid).
+# Stops the console follower of a guest: the subshell and the tail and
+# read loop it started (its children, by parent pid).
 stop_follower() {
 	local f=$W/$1.follower pid
 	[ -f "$f" ] || return 0

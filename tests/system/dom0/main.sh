@@ -124,6 +124,20 @@ run_scenario() {
 	echo "XT-RESULT: $line"
 }
 
+# Heartbeat: what runs, every 60 s, into logs/heartbeat.log (a hang shows
+# which process waits where), and the newest scenario log line on the
+# console.
+(
+	exec </dev/null >>"$W/logs/heartbeat.log" 2>&1
+	while sleep 60; do
+		echo "===== $(up)"
+		ps -eo pid,ppid,stat,etime,wchan:24,args --sort=start_time | grep -v ' \[' | tail -40
+		cur=$(ls -t "$W"/logs/s?.log 2>/dev/null | head -1)
+		[ -n "$cur" ] && echo "XT-HB: [$(up)] $(basename "$cur" .log): $(tail -1 "$cur" | cut -c1-150)" >/dev/console
+	done
+) &
+HEARTBEAT=$!
+
 SCENARIOS="s1 s4 s3 s5 s2"
 BUDGET=1400   # dom0 uptime by which the results must be on their disk
 for kv in $(cat /proc/cmdline); do
@@ -134,12 +148,14 @@ for kv in $(cat /proc/cmdline); do
 done
 for s in $SCENARIOS; do
 	case $s in
-	s1) run_scenario s1 600 "kernel xen-scsifront -> scsiback (disk, tape, changer, iscsi://, hotplug)" ;;
-	s2) run_scenario s2 400 "libvscsifront/vscsi/shim -> kernel xen-scsiback (LIO)" ;;
-	s3) run_scenario s3 600 "libvscsifront/vscsi/shim -> scsiback" ;;
-	s4) run_scenario s4 600 "iscsi-test-cu through kernel front + scsiback vs dom0 direct" ;;
-	s5) run_scenario s5 600 "guest destroyed mid-I/O, scsiback killed/restarted, next guest" ;;
+	s1) run_scenario s1 360 "kernel xen-scsifront -> scsiback (disk, tape, changer, iscsi://, hotplug)" ;;
+	s2) run_scenario s2 240 "libvscsifront/vscsi/shim -> kernel xen-scsiback (LIO)" ;;
+	s3) run_scenario s3 360 "libvscsifront/vscsi/shim -> scsiback" ;;
+	s4) run_scenario s4 360 "iscsi-test-cu through kernel front + scsiback vs dom0 direct" ;;
+	s5) run_scenario s5 360 "guest destroyed mid-I/O, scsiback killed/restarted, next guest" ;;
 	esac
 done
 scsiback_stop TERM
+kill "$HEARTBEAT" 2>/dev/null
+dom0_crashes >"$W/logs/dom0-crashes.log"
 exit 0

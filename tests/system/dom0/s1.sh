@@ -26,7 +26,7 @@ xenstore-ls -f "$BE"
 expect vscsictl-list t 30 vscsictl list $G
 guest_unpause $G
 
-if guest_wait $G '^XTG-STAGE io-running' 900; then
+if guest_wait $G '^XTG-STAGE io-running' 240; then
 	if [ "$(xenstore-read "$BE/state")" = 4 ]; then pass backend-connected
 	else fail backend-connected "backend state $(xenstore-read "$BE/state")"; fi
 	expect hotadd t 60 vscsictl attach $G "$HP_SG" 0:0:4:0
@@ -37,7 +37,7 @@ if guest_wait $G '^XTG-STAGE io-running' 900; then
 else
 	fail guest-io-running "the guest never reached the hotplug stage"
 fi
-guest_finish $G 300
+guest_finish $G 120
 
 # Data as dom0 sees it in the backing files.
 md5_check disk-read $G disk.read.0-16 "$(md5_of "$DISK_IMG" 0 16)"

@@ -42,7 +42,7 @@ EOC
 expect vscsictl-apply t 120 vscsictl --kernel-backend apply $G "$W/$G.vscsi.cfg"
 xenstore-ls -f /local/domain/0/backend/vscsi/$dom
 guest_unpause $G
-guest_finish $G 600
+guest_finish $G 200
 md5_check fileio-read $G s2.fileio.read.0-16 "$(md5_of "$LIO_IMG" 0 16)"
 md5_check fileio-write $G s2.fileio.write.16-8 "$(md5_of "$LIO_IMG" 16 8)"
 md5_check fileio-shim-read $G s2.fileio.shim.read.0-16 "$(md5_of "$LIO_IMG" 0 16)"

@@ -12,7 +12,7 @@ vscsi = [ "$DISK_SG,0:0:0:0", "$TAPE_HCTL,0:0:1:0", "$CHG_SG,0:0:2:0", "$CU_SG,0
 EOC
 expect vscsictl-apply t 120 vscsictl apply $G "$W/$G.vscsi.cfg"
 guest_unpause $G
-guest_finish $G 900
+guest_finish $G 300
 md5_check disk-read $G s3.disk.read.0-16 "$(md5_of "$DISK_IMG" 0 16)"
 md5_check disk-write $G s3.disk.write.48-8 "$(md5_of "$DISK_IMG" 48 8)"
 md5_check shim-read $G s3.disk.shim.read.0-16 "$(md5_of "$DISK_IMG" 0 16)"

@@ -24,7 +24,7 @@ n=$(wc -l <"$W/s4-cu-dom0.out")
 dom=$(guest_create $G 1 s4 xt_front=kernel) || { fail guest-create; exit 1; }
 expect attach t 60 vscsictl attach $G "$CU_SG" 0:0:0:0
 guest_unpause $G
-guest_finish $G 1000
+guest_finish $G 300
 sed -n 's/\r$//; s/^XTG-CU //p' "$(guest_log $G)" >"$W/s4-cu-guest.out"
 say "guest: $(guest_value $G cu.counts) (status $(guest_value $G cu.rc) s)"
 if [ ! -s "$W/s4-cu-guest.out" ]; then

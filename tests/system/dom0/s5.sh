@@ -20,7 +20,7 @@ G=xt-s5a
 dom=$(guest_create $G 1 s5 xt_front=kernel xt_mode=loop) || { fail guest-create; exit 1; }
 expect attach-a t 60 vscsictl attach $G "$DISK_SG" 0:0:0:0
 guest_unpause $G
-if guest_wait $G '^XTG-STAGE io-running' 300; then
+if guest_wait $G '^XTG-STAGE io-running' 120; then
 	sleep 3
 	say "during I/O: $(scsiback_gntmaps) grant maps, $(evtchn_to "$dom") event channels to domain $dom"
 	expect destroy-mid-io t 60 xl destroy $G
@@ -55,18 +55,18 @@ guest_unpause $G
 round() { sed -n 's/\r$//; s/^XTG-STAGE round-\([0-9]*\) .*/\1/p' "$(guest_log $G)" | tail -1; }
 # more_rounds N SECONDS: N more rounds after the current one
 more_rounds() { guest_wait $G "^XTG-STAGE round-$(( $(round) + $1 )) " "$2"; }
-if guest_wait $G '^XTG-STAGE round-2 ' 300; then
+if guest_wait $G '^XTG-STAGE round-2 ' 120; then
 	pid=$(scsiback_pid)
 	say "SIGKILL to scsiback $pid in round $(round) of the guest's I/O"
 	kill -KILL "$pid"
 	sleep 2
 	scsiback_start && pass restart-after-kill || fail restart-after-kill
-	if more_rounds 3 180; then
+	if more_rounds 3 90; then
 		pass io-resumed-after-kill "round $(round)"
 		say "SIGTERM to scsiback $(scsiback_pid) in round $(round)"
 		scsiback_stop TERM && pass stop-term-clean || fail stop-term-clean "scsiback ignored SIGTERM"
 		scsiback_start && pass restart-after-term || fail restart-after-term
-		more_rounds 3 180 && pass io-resumed-after-term "round $(round)" ||
+		more_rounds 3 90 && pass io-resumed-after-term "round $(round)" ||
 			fail io-resumed-after-term "the guest's I/O did not go on"
 	else
 		fail io-resumed-after-kill "the guest's I/O did not go on after the restart"
@@ -75,7 +75,7 @@ else
 	fail guest-io-running "the guest never started its rounds"
 fi
 xenstore-write "/local/domain/$dom/data/xt-stop" 1
-guest_finish $G 300
+guest_finish $G 120
 for r in 0 1 2 3; do
 	md5_check "region-$r" $G "region.$r" "$(md5_of "$DISK_IMG" $((48 + r * 4)) 4)"
 done
@@ -85,7 +85,7 @@ G=xt-s5c
 dom=$(guest_create $G 1 s5 xt_front=kernel xt_mode=check) || { fail guest-create; exit 1; }
 expect attach-c t 60 vscsictl attach $G "$DISK_SD" 0:0:0:0
 guest_unpause $G
-guest_finish $G 300
+guest_finish $G 120
 md5_check next-guest-read $G read.0-16 "$(md5_of "$DISK_IMG" 0 16)"
 
 sleep 2
