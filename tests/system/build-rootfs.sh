@@ -98,7 +98,7 @@ cp "$R/boot/vmlinuz-$kver" "$T/vmlinuz"
 cp "$R/boot/initrd.img-$kver" "$T/initrd.img"
 echo "$kver" >"$T/kver"
 size_mb=$(( $(du -sm "$R" | cut -f1) + 768 ))
-mkfs.ext4 -q -F -L xt-dom0 -d "$R" "$T/rootfs.ext4" "${size_mb}M"
+mkfs.ext4 -q -F -L xt-dom0 -d "$R" "$T/rootfs.ext4" "${size_mb}M" >&2
 { echo "key $key"; echo "packages $PKGS $RUNTIME_PKGS"; echo "mirrors $MIRROR $SECMIRROR";
   echo "kernel $kver"; echo "xen $(basename "$xen")"; date -u; } >"$T/inputs"
 touch "$T/complete"
