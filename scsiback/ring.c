@@ -98,7 +98,7 @@ bool vhost_ring_poll(struct vhost *vh)
 {
 	unsigned n;
 
-	if (!vh->connected || vh->halted || vh->sb->stopping)
+	if (!vh->connected || vh->held || vh->halted || vh->sb->stopping)
 		return false;
 	n = ring_take(vh);
 	if (n)
@@ -111,7 +111,7 @@ bool vhost_ring_kick(struct vhost *vh)
 	bool any = false;
 	int more;
 
-	if (!vh->connected || vh->halted || vh->sb->stopping)
+	if (!vh->connected || vh->held || vh->halted || vh->sb->stopping)
 		return false;
 	do {
 		any |= ring_take(vh) > 0;

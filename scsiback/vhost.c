@@ -144,12 +144,20 @@ int vhost_connect(struct vhost *vh)
 	evloop_add(sb->loop, &vh->evh, EPOLLIN);
 	vh->connected = true;
 	vh->halted = false;
+	vh->held = true;
 	vh->draining = false;
 	log_info("%s: connected to domain %u (ring-ref %u, event channel %u)%s", vh->name,
 		 vh->fe_domid, vh->ring_ref, vh->fe_port, resumed ? ", resumed after restart" : "");
 	vhost_push(vh);
-	vhost_ring_kick(vh);
 	return 0;
+}
+
+void vhost_start(struct vhost *vh)
+{
+	if (!vh->connected || !vh->held)
+		return;
+	vh->held = false;
+	vhost_ring_kick(vh);
 }
 
 static void vhost_unhook(struct vhost *vh)

@@ -65,6 +65,7 @@ struct vhost {
 	/* The ring, while connected. */
 	bool connected;
 	bool halted;                  /* ring corrupt: no more processing */
+	bool held;                    /* connected, LUN table not rebuilt yet: take no requests */
 	uint32_t ring_ref;
 	uint32_t fe_port;
 	void *ring_page;
@@ -94,8 +95,12 @@ struct scsiback {
 	void (*on_disconnected)(struct vhost *vh);
 };
 
-/* Connects the ring the frontend published; 0 or -errno (logged). */
+/* Connects the ring the frontend published and answers what a crashed
+ * daemon left; 0 or -errno (logged). Requests wait (held) until
+ * vhost_start: after a restart the guest's LUNs must be back first, or
+ * its queued commands would meet an empty table. */
 int vhost_connect(struct vhost *vh);
+void vhost_start(struct vhost *vh);
 /* Stops serving the ring: in-flight commands complete first when drain is
  * set, otherwise they are dropped with their LUN driver's abort. */
 void vhost_disconnect(struct vhost *vh, bool drain);

@@ -250,6 +250,7 @@ static void frontend_changed(struct vhost *vh)
 		if (vhost_connect_ring(vh) == 0) {
 			scan_luns(vh, SCAN_ADD_DEL);
 			set_state(vh, XenbusStateConnected);
+			vhost_start(vh);
 		}
 		break;
 	case XenbusStateConnected:
@@ -260,6 +261,7 @@ static void frontend_changed(struct vhost *vh)
 			scan_luns(vh, SCAN_ADD_DEL);
 		}
 		scan_luns(vh, SCAN_UPDATE);
+		vhost_start(vh);
 		if (vh->state != XenbusStateConnected)
 			set_state(vh, XenbusStateConnected);
 		break;

@@ -436,7 +436,23 @@ static void test_backend_restart(void **state)
 	(void)state;
 	status = daemon_stop(backend, SIGKILL, 5000);
 	assert_true(WIFSIGNALED(status) || WEXITSTATUS(status) == 137);
+	/* A guest keeps queueing while no daemon runs, as a kernel frontend
+	 * does: the new daemon must have the LUNs back before it takes
+	 * those, or they would fail with NO_CONNECT. */
+	{
+		static const uint8_t cdb[6] = { 0x12, 0, 0, 0, 96, 0 };
+		vscsiif_request_t req;
+
+		memset(f1.pool, 0xee, 4096);
+		rawfront_cdb(&f1, &req, 5, 0, 3, cdb, 6, 2, 0, 96, false);
+		rawfront_push(&f1, &req);
+	}
 	backend = start_backend();
+	assert_int_equal(rawfront_wait(&f1, &rsp, 10000), 0);
+	assert_int_equal(rsp.rqid, 5);
+	check_good(&rsp);
+	assert_int_equal(f1.pool[0] & 0x1f, 0); /* the LUN's own answer */
+	assert_int_equal(rsp.residual_len, 96 - (5u + f1.pool[4]));
 	/* The new daemon finds the vhosts connected and takes the rings up;
 	 * the guests keep their LUNs without reconnecting. */
 	for (int i = 0; i < 50; i++) {
