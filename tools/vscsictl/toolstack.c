@@ -809,27 +809,52 @@ static int cmp_unsigned(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-int ts_recorded_domains(struct xs_handle *xs, unsigned **ids)
+/* Adds the numeric names in dir whose sub-directory sub (NULL: the entry
+ * itself) is not empty, once each. */
+static unsigned add_ids(struct xs_handle *xs, const char *dir, const char *sub, unsigned **ids,
+			unsigned k)
 {
-	unsigned n = 0, k = 0;
-	char **d = xs_directory(xs, XBT_NULL, "/libxl", &n);
+	unsigned n = 0;
+	char **d = xs_directory(xs, XBT_NULL, dir, &n);
 
-	*ids = calloc(n ? n : 1, sizeof(**ids));
-	for (unsigned i = 0; d && *ids && i < n; i++) {
-		char path[64], **v, *end;
+	for (unsigned i = 0; d && i < n; i++) {
+		char path[TS_PATH], **v, *end;
 		unsigned long id = strtoul(d[i], &end, 10);
-		unsigned nv = 0;
+		unsigned nv = 0, *grown;
+		bool have = false;
 
 		if (end == d[i] || *end || id > 0x7fef)
 			continue;
-		snprintf(path, sizeof(path), "/libxl/%lu/vscsi", id);
+		for (unsigned j = 0; j < k; j++)
+			have |= (*ids)[j] == id;
+		if (have)
+			continue;
+		pathf(path, sizeof(path), sub ? "%s/%lu/%s" : "%s/%lu", dir, id, sub ? sub : "");
 		v = xs_directory(xs, XBT_NULL, path, &nv);
-		if (v && nv)
-			(*ids)[k++] = (unsigned)id;
 		free(v);
+		if (!v || !nv || !(grown = realloc(*ids, (k + 1) * sizeof(**ids))))
+			continue;
+		*ids = grown;
+		(*ids)[k++] = (unsigned)id;
 	}
 	free(d);
+	return k;
+}
+
+int ts_recorded_domains(struct xs_handle *xs, unsigned be_domid, unsigned **ids)
+{
+	char dir[TS_PATH];
+	unsigned k;
+
+	*ids = NULL;
+	k = add_ids(xs, "/libxl", "vscsi", ids, 0);
+	/* libxl deletes /libxl/<domid> when it destroys a guest but leaves
+	 * backend directories of device kinds it does not know (vscsi). */
+	pathf(dir, sizeof(dir), "/local/domain/%u/backend/vscsi", be_domid);
+	k = add_ids(xs, dir, NULL, ids, k);
+	if (!*ids)
+		*ids = calloc(1, sizeof(**ids));
 	if (*ids)
 		qsort(*ids, k, sizeof(**ids), cmp_unsigned);
-	return (int)k;
+	return *ids ? (int)k : 0;
 }

@@ -68,9 +68,10 @@ int ts_detach(struct xs_handle *xs, unsigned domid, const char *vdev, const stru
 void ts_backend_path(struct xs_handle *xs, unsigned domid, unsigned devid, unsigned be_domid,
 		     char *be, size_t belen, bool *recorded);
 
-/* The domains the toolstack has vhost records of in /libxl, including
- * domains that are gone (ascending, malloc'd). Returns the count. */
-int ts_recorded_domains(struct xs_handle *xs, unsigned **ids);
+/* The domains with vhosts: records in /libxl or backend directories of
+ * be_domid, including domains that are gone (ascending, malloc'd).
+ * Returns the count. */
+int ts_recorded_domains(struct xs_handle *xs, unsigned be_domid, unsigned **ids);
 
 /* Waits until the node reads one of the wanted decimal values (want2 may
  * be -1). Returns the value seen, or -ETIMEDOUT. */

@@ -143,7 +143,7 @@ static int resolve_domain_or_gone(struct ctl *c, const char *spec, unsigned *dom
 
 	if (rc == -ENOENT && strspn(spec, "0123456789") == strlen(spec)) {
 		unsigned *ids;
-		int n = ts_recorded_domains(c->xs, &ids);
+		int n = ts_recorded_domains(c->xs, c->ts.be_domid, &ids);
 
 		for (int i = 0; i < n && rc; i++)
 			if (ids[i] == (unsigned)strtoul(spec, NULL, 10)) {
@@ -231,8 +231,8 @@ static int cmd_detach(struct ctl *c, int argc, char **argv)
 		errorf("detach takes DOMAIN VDEV");
 		return EX_USAGE;
 	}
-	if ((rc = open_xs(c)) || (rc = resolve_domain_or_gone(c, argv[0], &domid)) ||
-	    (rc = resolve_backend(c)))
+	if ((rc = open_xs(c)) || (rc = resolve_backend(c)) ||
+	    (rc = resolve_domain_or_gone(c, argv[0], &domid)))
 		return rc;
 	if (ts_parse_vdev(argv[1], &v) < 0) {
 		errorf("v-dev \"%s\" is not HOST:CHANNEL:TARGET:LUN (four decimal numbers, each below "
@@ -378,7 +378,7 @@ static int cmd_list(struct ctl *c, int argc, char **argv)
 			return EX_FAIL;
 		}
 		/* And the leftovers of domains that are gone. */
-		ng = ts_recorded_domains(c->xs, &gone);
+		ng = ts_recorded_domains(c->xs, c->ts.be_domid, &gone);
 		for (int i = 0; i < ng; i++) {
 			bool have = false;
 			unsigned *grown;

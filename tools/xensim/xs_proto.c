@@ -898,6 +898,11 @@ int xs_proto_domain_release(struct xs_proto *p, unsigned domid)
 		return -ENOENT;
 	xs_path_domain(domid, base, sizeof(base));
 	xs_store_rm(p->store, 0, XS_OP_NOCHECK, base);
+	/* As xl destroy does: the toolstack's record of the guest goes too,
+	 * while backend directories of device kinds libxl does not know
+	 * (vscsi) stay behind. */
+	snprintf(base, sizeof(base), "/libxl/%u", domid);
+	xs_store_rm(p->store, 0, XS_OP_NOCHECK, base);
 	xs_store_forget_domain(p->store, domid);
 	xs_domains_remove(p->doms, domid);
 	fire_special(p, XS_SPECIAL_RELEASE);
