@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <string.h>
+#include <unistd.h>
 #include <xenstore.h>
 #include <xen/io/xenbus.h>
 
@@ -14,6 +15,26 @@
 #include "log.h"
 
 static struct evloop_handler xs_handler;
+
+/* Linux's xen-scsiback serves the same backend/vscsi directory: with it
+ * loaded, the kernel and we would both answer the frontend and map the
+ * ring. Nothing in xenstore tells who serves a vhost; sysfs does. */
+static bool kernel_backend_loaded(const struct scsiback *sb)
+{
+	char path[300];
+
+	snprintf(path, sizeof(path), "%s/module/xen_scsiback", sb->cfg->sysfs_root);
+	return access(path, F_OK) == 0;
+}
+
+static bool kernel_backend_bound(const struct scsiback *sb, uint32_t domid, uint32_t devid)
+{
+	char path[340];
+
+	snprintf(path, sizeof(path), "%s/bus/xen-backend/devices/vscsi-%u-%u/driver",
+		 sb->cfg->sysfs_root, domid, devid);
+	return access(path, F_OK) == 0;
+}
 
 static char *xs_readf(struct scsiback *sb, unsigned *len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -336,6 +357,22 @@ static void vhost_reconcile(struct scsiback *sb, uint32_t domid, uint32_t devid)
 		if (!fe_path)
 			return;
 	}
+	if (kernel_backend_bound(sb, domid, devid)) {
+		/* Logged once per vhost: watch events come for every write. */
+		static uint32_t last_domid = ~0u, last_devid = ~0u;
+
+		if (last_domid != domid || last_devid != devid)
+			log_err("vhost %u/%u: the kernel's xen-scsiback serves it (%s/bus/xen-backend/devices/"
+				"vscsi-%u-%u/driver exists); not serving it. Unload xen-scsiback to let "
+				"scsiback serve PV SCSI", domid, devid, sb->cfg->sysfs_root, domid, devid);
+		last_domid = domid;
+		last_devid = devid;
+		free(fe_path);
+		return;
+	}
+	if (kernel_backend_loaded(sb))
+		log_warn("vhost %u/%u: the kernel's xen-scsiback module is loaded and may claim this "
+			 "vhost too (both would serve the ring): unload and blacklist it", domid, devid);
 	fe_id = read_int(sb, -1, "%s/%s", be, "frontend-id");
 	if (fe_id != (int)domid) {
 		log_err("vhost %u/%u: frontend-id %d does not match the directory; ignored", domid, devid, fe_id);
@@ -469,6 +506,10 @@ int xenbus_start(struct scsiback *sb)
 	xs_handler.arg = sb;
 	evloop_add(sb->loop, &xs_handler, EPOLLIN);
 	log_info("serving %s", sb->be_root);
+	if (kernel_backend_loaded(sb))
+		log_warn("the kernel's xen-scsiback module is loaded (%s/module/xen_scsiback): it serves "
+			 "%s too and claims every vhost it sees first; unload it (modprobe -r "
+			 "xen-scsiback) and blacklist it", sb->cfg->sysfs_root, sb->be_root);
 	return 0;
 }
 

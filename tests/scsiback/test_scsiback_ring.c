@@ -193,8 +193,9 @@ static void write_config(const char *opcodes)
 	FILE *cf = fopen(config, "w");
 
 	assert_non_null(cf);
-	fprintf(cf, "[policy no-firmware]\nmode = deny-list\nopcodes = %s\n\n"
-		    "[lun null:disk]\npolicy = no-firmware\n", opcodes);
+	fprintf(cf, "[scsiback]\nsysfs-root = %s/sys\n\n"
+		    "[policy no-firmware]\nmode = deny-list\nopcodes = %s\n\n"
+		    "[lun null:disk]\npolicy = no-firmware\n", env.rundir, opcodes);
 	fclose(cf);
 }
 
@@ -428,6 +429,44 @@ static void test_guest_destroyed_mid_io(void **state)
 	check_good(&rsp);
 }
 
+/* Linux's xen-scsiback loaded beside us: scsiback says so at start and
+ * for each new vhost, and leaves alone a vhost the kernel has bound. */
+static void test_kernel_backend_present(void **state)
+{
+	static const struct ts_opts quick = { .be_domid = 0, .timeout_ms = 1500 };
+	char dir[700], text[200], err[512];
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "mkdir -p %s/sys/module/xen_scsiback", env.rundir);
+	assert_int_equal(system(dir), 0);
+	attach(dom2, "null:disk", "4:0:0:0");
+	snprintf(text, sizeof(text), "vhost %d/4: the kernel's xen-scsiback module is loaded", dom2);
+	assert_int_equal(daemon_wait_log(logfile, text, 5000), 0);
+
+	snprintf(dir, sizeof(dir), "mkdir -p %s/sys/bus/xen-backend/devices/vscsi-%d-5/driver",
+		 env.rundir, dom2);
+	assert_int_equal(system(dir), 0);
+	assert_int_not_equal(ts_attach(xs0, (unsigned)dom2, "null:disk", "5:0:0:0", &quick, err,
+				       sizeof(err)), 0);
+	snprintf(text, sizeof(text), "vhost %d/5: the kernel's xen-scsiback serves it", dom2);
+	assert_int_equal(daemon_wait_log(logfile, text, 5000), 0);
+
+	assert_int_equal(daemon_stop(backend, SIGTERM, 10000), 0);
+	backend = start_backend();
+	assert_int_equal(daemon_wait_log(logfile, "the kernel's xen-scsiback module is loaded (", 5000), 0);
+
+	snprintf(dir, sizeof(dir), "rm -rf %s/sys/module %s/sys/bus", env.rundir, env.rundir);
+	assert_int_equal(system(dir), 0);
+	assert_int_equal(ts_detach(xs0, (unsigned)dom2, "4:0:0:0", &topts, err, sizeof(err)), 0);
+	/* The other guests were not disturbed. */
+	{
+		vscsiif_response_t rsp;
+
+		inquiry(&f2, 1, 0, &rsp);
+		check_good(&rsp);
+	}
+}
+
 static void test_backend_restart(void **state)
 {
 	vscsiif_response_t rsp;
@@ -559,6 +598,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_hotplug),
 		cmocka_unit_test(test_bad_pdev),
 		cmocka_unit_test(test_guest_destroyed_mid_io),
+		cmocka_unit_test(test_kernel_backend_present),
 		cmocka_unit_test(test_backend_restart),
 		cmocka_unit_test(test_clean_shutdown),
 	};

@@ -79,3 +79,22 @@ int daemon_log_clean(const char *logfile)
 	fclose(f);
 	return r;
 }
+
+int daemon_wait_log(const char *logfile, const char *text, unsigned timeout_ms)
+{
+	for (unsigned waited = 0;; waited += 20) {
+		FILE *f = fopen(logfile, "r");
+		char line[2048];
+		int found = 0;
+
+		while (f && !found && fgets(line, sizeof(line), f))
+			found = strstr(line, text) != NULL;
+		if (f)
+			fclose(f);
+		if (found)
+			return 0;
+		if (waited >= timeout_ms)
+			return -1;
+		usleep(20000);
+	}
+}

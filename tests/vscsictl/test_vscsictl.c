@@ -258,20 +258,8 @@ static void wait_node_value(const char *path, const char *want, unsigned ms)
 /* Waits until scsiback's log holds text. */
 static void wait_log(const char *text, unsigned ms)
 {
-	for (unsigned i = 0; i < ms / 20; i++) {
-		FILE *f = fopen(logfile, "r");
-		char line[1024];
-		bool found = false;
-
-		while (f && !found && fgets(line, sizeof(line), f))
-			found = strstr(line, text) != NULL;
-		if (f)
-			fclose(f);
-		if (found)
-			return;
-		usleep(20000);
-	}
-	fail_msg("scsiback's log has no \"%s\" after %u ms", text, ms);
+	if (daemon_wait_log(logfile, text, ms) < 0)
+		fail_msg("scsiback's log has no \"%s\" after %u ms", text, ms);
 }
 
 /* ---- the guest's side ---- */
