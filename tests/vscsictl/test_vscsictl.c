@@ -974,7 +974,7 @@ static void put(const char *text, const char *fmt, ...)
  * LUNs of the xen-pvscsi TPGs linking to them. */
 static void build_fake_configfs(void)
 {
-	char text[700], link[1024];
+	char text[1024], link[1024];
 	const char *t1 = "target/xen-pvscsi/naa.6001405AABBCCDD0/tpgt_1";
 	const char *t2 = "target/xen-pvscsi/naa.60014050000000B2/tpgt_2";
 
@@ -999,6 +999,21 @@ static void build_fake_configfs(void)
 	snprintf(text, sizeof(text), "%s/other.img\n", lio);
 	put(text, "%s/target/core/fileio_1/other/udev_path", cfs);
 	put("Xen-pvscsi fabric module v0.1\n", "%s/target/xen-pvscsi/version", cfs);
+	/* Backstores made without targetcli: udev_path empty, the kernel's
+	 * info attribute (fileio, pscsi) names what they serve. */
+	put("none\n", "%s/plain.img", lio);
+	mkdirs("%s/target/core/fileio_2/plain", cfs);
+	mkdirs("%s/target/core/pscsi_0/changer", cfs);
+	put("\n", "%s/target/core/fileio_2/plain/udev_path", cfs);
+	put("\n", "%s/target/core/pscsi_0/changer/udev_path", cfs);
+	snprintf(text, sizeof(text), "Status: ACTIVATED  Max Queue Depth: 128  SectorSize: 512  "
+		 "HwMaxSectors: 16384\n        TCM FILEIO ID: 0        File: %s/plain.img  Size: "
+		 "33554432  Mode: O_DSYNC\n", lio);
+	put(text, "%s/target/core/fileio_2/plain/info", cfs);
+	put("Status: ACTIVATED  Max Queue Depth: 0  SectorSize: 0  HwMaxSectors: 1024\n"
+	    "SCSI Device Bus Location: Channel ID: 0 Target ID: 1 LUN: 2 Host ID: 3\n"
+	    "        Vendor: STK      Model: L700             Rev: 0107\n",
+	    "%s/target/core/pscsi_0/changer/info", cfs);
 
 	mkdirs("%s/%s/lun/lun_0", cfs, t1);
 	mkdirs("%s/%s/lun/lun_3/statistics", cfs, t1);
@@ -1008,6 +1023,12 @@ static void build_fake_configfs(void)
 	assert_int_equal(symlink("../../../../../core/fileio_0/disk1", link), 0);
 	snprintf(link, sizeof(link), "%s/%s/lun/lun_3/f6a7b8c9d0", cfs, t1);
 	assert_int_equal(symlink("../../../../../core/fileio_0/tape", link), 0);
+	mkdirs("%s/%s/lun/lun_5", cfs, t1);
+	snprintf(link, sizeof(link), "%s/%s/lun/lun_5/0a0b0c0d0e", cfs, t1);
+	assert_int_equal(symlink("../../../../../core/fileio_2/plain", link), 0);
+	mkdirs("%s/%s/lun/lun_6", cfs, t1);
+	snprintf(link, sizeof(link), "%s/%s/lun/lun_6/1a1b1c1d1e", cfs, t1);
+	assert_int_equal(symlink("../../../../../core/pscsi_0/changer", link), 0);
 	/* A TPG without a nexus. */
 	mkdirs("%s/%s/lun/lun_1", cfs, t2);
 	put("", "%s/%s/nexus", cfs, t2);
@@ -1041,6 +1062,12 @@ static void test_configfs_lookup(void **state)
 	snprintf(path, sizeof(path), "%s/disk1.img", lio);
 	assert_int_equal(lio_find_device(cfs, NULL, path, &l, err, sizeof(err)), 0);
 	assert_string_equal(l.pdev, "naa.6001405AABBCCDD0:0");
+	snprintf(path, sizeof(path), "%s/plain.img", lio);
+	assert_int_equal(lio_find_device(cfs, NULL, path, &l, err, sizeof(err)), 0);
+	assert_string_equal(l.pdev, "naa.6001405AABBCCDD0:5");
+	assert_int_equal(lio_find_device(cfs, NULL, "3:0:1:2", &l, err, sizeof(err)), 0);
+	assert_string_equal(l.pdev, "naa.6001405AABBCCDD0:6");
+	assert_int_equal(lio_find_device(cfs, NULL, "3:0:1:3", &l, err, sizeof(err)), -ENOENT);
 	snprintf(path, sizeof(path), "%s/unexported.img", lio);
 	assert_int_equal(lio_find_device(cfs, NULL, path, &l, err, sizeof(err)), -ENOENT);
 	assert_non_null(strstr(err, "is not a LUN of any xen-pvscsi TPG"));

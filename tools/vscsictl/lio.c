@@ -112,6 +112,45 @@ static bool read_line(const char *path, char *buf, size_t len)
 	return true;
 }
 
+/* A backstore whose udev_path is empty (set by targetcli, not by the
+ * kernel) is named by its info attribute instead: fileio prints
+ * "File: PATH", iblock "UDEV PATH: PATH" or "Major: M Minor: m", pscsi
+ * its SCSI address. Fills out with a path or "H:C:T:L"; false if none. */
+static bool backstore_from_info(const char *dir, char *out, size_t len)
+{
+	char path[PATH_MAX * 3 + 8], info[4096], *p;
+	FILE *f;
+	size_t n;
+	int maj, min, ch, tg, host;
+	unsigned long long lun;
+
+	snprintf(path, sizeof(path), "%s/info", dir);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	n = fread(info, 1, sizeof(info) - 1, f);
+	fclose(f);
+	info[n] = 0;
+	if ((p = strstr(info, "File: ")) || (p = strstr(info, "UDEV PATH: "))) {
+		p = strchr(p, ':') + 2;
+		n = strcspn(p, " \n");
+		if (n == 0 || n >= len)
+			return false;
+		snprintf(out, len, "%.*s", (int)n, p);
+		return true;
+	}
+	if ((p = strstr(info, "Channel ID: ")) &&
+	    sscanf(p, "Channel ID: %d Target ID: %d LUN: %llu Host ID: %d", &ch, &tg, &lun, &host) == 4) {
+		snprintf(out, len, "%d:%d:%d:%llu", host, ch, tg, lun);
+		return true;
+	}
+	if ((p = strstr(info, "Major: ")) && sscanf(p, "Major: %d Minor: %d", &maj, &min) == 2) {
+		snprintf(out, len, "/dev/block/%d:%d", maj, min);
+		return true;
+	}
+	return false;
+}
+
 /* Calls visit for every LUN of every xen-pvscsi TPG until it returns
  * true. Returns -ENOENT if there is no xen-pvscsi directory. */
 typedef bool (*lio_visit)(const struct lio_lun *l, void *arg);
@@ -173,6 +212,10 @@ static int walk(const char *configfs, lio_visit visit, void *arg)
 					snprintf(up, sizeof(up), "%s/%s/udev_path", p, es->d_name);
 					if (!read_line(up, l.udev_path, sizeof(l.udev_path)))
 						continue;
+					if (!l.udev_path[0]) {
+						snprintf(up, sizeof(up), "%s/%s", p, es->d_name);
+						backstore_from_info(up, l.udev_path, sizeof(l.udev_path));
+					}
 					snprintf(l.pdev, sizeof(l.pdev), "%s:%u", l.tport, l.lun);
 					stop = visit(&l, arg);
 				}

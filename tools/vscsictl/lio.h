@@ -4,6 +4,7 @@
  *   <configfs>/target/xen-pvscsi/<tport>/tpgt_<T>/nexus
  *   <configfs>/target/xen-pvscsi/<tport>/tpgt_<T>/lun/lun_<L>/<link>
  *       -> <configfs>/target/core/<hba>/<storage object>/udev_path
+ *          (empty unless targetcli set it; then its info attribute)
  *
  * Its p-dev is "<tport>:<L>", e.g. "naa.6001405c3a5b1d27:0". This file
  * finds that p-dev for a dom0 device and checks a given one. */

@@ -20,11 +20,13 @@ LIO_IMG=$STORE/lio.img
 set -e
 mkdir -p $T/core/fileio_0/lio0
 echo "fd_dev_name=$LIO_IMG,fd_dev_size=$((32 << 20))" >$T/core/fileio_0/lio0/control
-# udev_path as targetcli writes it: vscsictl finds backstores by it
-echo "$LIO_IMG" >$T/core/fileio_0/lio0/udev_path
+# No udev_path for this one (targetcli would write it): vscsictl must
+# find the file from the kernel's own info attribute.
 echo 1 >$T/core/fileio_0/lio0/enable
+cat $T/core/fileio_0/lio0/info
 mkdir -p $T/core/iblock_0/hp
 echo "udev_path=$HP_SD" >$T/core/iblock_0/hp/control
+# udev_path as targetcli writes it
 echo "$HP_SD" >$T/core/iblock_0/hp/udev_path
 echo 1 >$T/core/iblock_0/hp/enable
 mkdir -p $T/xen-pvscsi/$WWN/tpgt_1/lun/lun_0 $T/xen-pvscsi/$WWN/tpgt_1/lun/lun_1
