@@ -43,6 +43,7 @@
  * in libiscsi only once no output is queued, so that no PDU still refers
  * to its buffers.
  */
+#include "list.h"
 #include "lun.h"
 #include "log.h"
 #include "pdev.h"
@@ -76,30 +77,6 @@
 #define ISCSI_BACKOFF_MAX_MS 4000
 #define ISCSI_DEFAULT_INITIATOR "iqn.2026-11.org.vscsi:scsiback"
 
-struct link {
-	struct link *prev, *next;
-};
-
-static void link_init(struct link *l) { l->prev = l->next = l; }
-static bool link_empty(const struct link *l) { return l->next == l; }
-
-static void link_del(struct link *l)
-{
-	l->prev->next = l->next;
-	l->next->prev = l->prev;
-	l->prev = l->next = l;
-}
-
-static void link_add_tail(struct link *head, struct link *l)
-{
-	l->prev = head->prev;
-	l->next = head;
-	head->prev->next = l;
-	head->prev = l;
-}
-
-#define link_entry(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
-
 enum icmd_state {
 	IC_HELD,        /* waiting for the session */
 	IC_ACTIVE,      /* libiscsi has its task */
@@ -110,7 +87,7 @@ enum icmd_state {
 struct itmf;
 
 struct icmd {
-	struct link link;
+	struct list_link link;
 	struct iscsi_lun *d;
 	struct lun_cmd *cmd;
 	struct scsi_task *task;
@@ -124,7 +101,7 @@ struct icmd {
 };
 
 struct itmf {
-	struct link link;
+	struct list_link link;
 	struct iscsi_lun *d;
 	bool reset;                 /* LOGICAL UNIT RESET, else ABORT TASK */
 	bool answered;
@@ -158,7 +135,7 @@ struct iscsi_lun {
 	uint64_t timer_at;              /* armed expiry, 0: disarmed */
 	bool kicked;
 
-	struct link active, held, deferred, orphans, tmfs, tmf_done, orphan_tmfs;
+	struct list_link active, held, deferred, orphans, tmfs, tmf_done, orphan_tmfs;
 	int depth;                      /* nesting of our entry points */
 	int in_call;                    /* inside submit/abort/reset */
 	bool in_service;                /* libiscsi may be running our callbacks */
@@ -337,18 +314,18 @@ static void deliver(struct iscsi_lun *d, struct icmd *c)
 {
 	struct lun_cmd *cmd = c->cmd;
 
-	link_del(&c->link);
+	list_del(&c->link);
 	free_task(c);
 	if (c->abort_tmf) {
 		c->abort_tmf->c = NULL;
 		c->abort_tmf = NULL;
 	}
-	if (!link_empty(&d->tmf_done))
+	if (!list_empty(&d->tmf_done))
 		kick(d);   /* a TMF answer may have waited for this command */
 	lun_log_result(d->name, cmd);
 	if (d->in_call) {
 		c->state = IC_DONE;
-		link_add_tail(&d->deferred, &c->link);
+		list_add_tail(&d->deferred, &c->link);
 		kick(d);
 		return;
 	}
@@ -392,7 +369,7 @@ static void task_cb(struct iscsi_context *ctx, int status, void *data, void *pri
 		d->cancelling = NULL;
 	if (c->state == IC_ORPHAN) {
 		/* close() has answered it already */
-		link_del(&c->link);
+		list_del(&c->link);
 		free_task(c);
 		free(c);
 		return;
@@ -456,11 +433,11 @@ static int send_cmd(struct iscsi_lun *d, struct icmd *c)
 		scsi_task_set_iov_out(task, c->siov, c->niov);
 	c->task = task;
 	c->state = IC_ACTIVE;
-	link_add_tail(&d->active, &c->link);
+	list_add_tail(&d->active, &c->link);
 	if (iscsi_scsi_command_async(d->ctx, d->url.lun, task, task_cb, NULL, c)) {
 		log_warn("lun %s: cannot queue command 0x%02x: %s", d->name, cmd->cdb[0],
 			 iscsi_get_error(d->ctx));
-		link_del(&c->link);
+		list_del(&c->link);
 		free_task(c);
 		c->state = IC_HELD;
 		return -EIO;
@@ -496,23 +473,23 @@ static void arm_timer(struct iscsi_lun *d)
 		t = d->next_attempt;
 	else if (d->state == ST_CONNECTING)
 		t = d->connect_deadline;
-	for (struct link *l = d->held.next; l != &d->held; l = l->next) {
-		struct icmd *c = link_entry(l, struct icmd, link);
+	for (struct list_link *l = d->held.next; l != &d->held; l = l->next) {
+		struct icmd *c = list_entry(l, struct icmd, link);
 
 		if (c->deadline < t)
 			t = c->deadline;
 	}
-	if (!link_empty(&d->held) && d->down_since &&
+	if (!list_empty(&d->held) && d->down_since &&
 	    d->down_since + ISCSI_REPLACEMENT_TIMEOUT_MS < t)
 		t = d->down_since + ISCSI_REPLACEMENT_TIMEOUT_MS;
-	for (struct link *l = d->active.next; l != &d->active; l = l->next) {
-		struct icmd *c = link_entry(l, struct icmd, link);
+	for (struct list_link *l = d->active.next; l != &d->active; l = l->next) {
+		struct icmd *c = list_entry(l, struct icmd, link);
 
 		if (!c->cancel_host && c->deadline < t)
 			t = c->deadline;
 	}
-	for (struct link *l = d->tmfs.next; l != &d->tmfs; l = l->next) {
-		struct itmf *m = link_entry(l, struct itmf, link);
+	for (struct list_link *l = d->tmfs.next; l != &d->tmfs; l = l->next) {
+		struct itmf *m = list_entry(l, struct itmf, link);
 
 		if (m->deadline < t)
 			t = m->deadline;
@@ -534,7 +511,7 @@ static struct itmf *new_tmf(struct iscsi_lun *d, bool reset, lun_tmf_done_fn don
 	m->reset = reset;
 	m->done = done;
 	m->arg = arg;
-	link_init(&m->link);
+	list_init(&m->link);
 	return m;
 }
 
@@ -543,8 +520,8 @@ static void tmf_answer(struct iscsi_lun *d, struct itmf *m, int rslt)
 {
 	m->rslt = rslt;
 	m->answered = true;
-	link_del(&m->link);
-	link_add_tail(&d->tmf_done, &m->link);
+	list_del(&m->link);
+	list_add_tail(&d->tmf_done, &m->link);
 	kick(d);
 }
 
@@ -553,8 +530,8 @@ static bool tmf_ready(struct iscsi_lun *d, const struct itmf *m)
 {
 	if (!m->reset)
 		return m->c == NULL;
-	for (struct link *l = d->active.next; l != &d->active; l = l->next) {
-		struct icmd *c = link_entry(l, struct icmd, link);
+	for (struct list_link *l = d->active.next; l != &d->active; l = l->next) {
+		struct icmd *c = list_entry(l, struct icmd, link);
 
 		if (c->want_cancel && c->cancel_host == XEN_VSCSIIF_RSLT_HOST_RESET)
 			return false;
@@ -586,8 +563,8 @@ static void tmf_cb(struct iscsi_context *ctx, int status, void *data, void *priv
 	if (m->reset) {
 		if (resp == ISCSI_TMR_FUNC_COMPLETE) {
 			/* the LU has dropped every task: finish ours */
-			for (struct link *l = d->active.next; l != &d->active; l = l->next) {
-				struct icmd *c = link_entry(l, struct icmd, link);
+			for (struct list_link *l = d->active.next; l != &d->active; l = l->next) {
+				struct icmd *c = list_entry(l, struct icmd, link);
 
 				c->want_cancel = true;
 				if (!c->cancel_host)
@@ -631,10 +608,10 @@ static int send_abort(struct iscsi_lun *d, struct icmd *c, lun_tmf_done_fn done,
 		return -ENOMEM;
 	m->c = c;
 	m->deadline = now_ms() + ISCSI_TMF_TIMEOUT_MS;
-	link_add_tail(&d->tmfs, &m->link);
+	list_add_tail(&d->tmfs, &m->link);
 	c->abort_tmf = m;
 	if (iscsi_task_mgmt_abort_task_async(d->ctx, c->task, tmf_cb, m)) {
-		link_del(&m->link);
+		list_del(&m->link);
 		c->abort_tmf = NULL;
 		free(m);
 		return -EIO;
@@ -698,23 +675,23 @@ static void teardown_ctx(struct iscsi_lun *d, uint8_t host)
 	iscsi_destroy_context(ctx);
 	d->in_service = false;
 	/* Tasks libiscsi freed without calling back. */
-	while (!link_empty(&d->active)) {
-		struct icmd *c = link_entry(d->active.next, struct icmd, link);
+	while (!list_empty(&d->active)) {
+		struct icmd *c = list_entry(d->active.next, struct icmd, link);
 
 		set_host_only(c->cmd, c->cancel_host ? c->cancel_host : host);
 		deliver(d, c);
 		if (d->closing)
 			break;
 	}
-	while (!link_empty(&d->orphans)) {
-		struct icmd *c = link_entry(d->orphans.next, struct icmd, link);
+	while (!list_empty(&d->orphans)) {
+		struct icmd *c = list_entry(d->orphans.next, struct icmd, link);
 
-		link_del(&c->link);
+		list_del(&c->link);
 		free_task(c);
 		free(c);
 	}
-	while (!link_empty(&d->tmfs)) {
-		struct itmf *m = link_entry(d->tmfs.next, struct itmf, link);
+	while (!list_empty(&d->tmfs)) {
+		struct itmf *m = list_entry(d->tmfs.next, struct itmf, link);
 
 		if (m->c) {
 			m->c->abort_tmf = NULL;
@@ -786,12 +763,12 @@ static void session_up(struct iscsi_lun *d)
 	d->failfast = false;
 	log_info("lun %s: session re-established after %" PRIu64 " ms", d->name, down);
 	/* Send what waited, in order. */
-	while (!link_empty(&d->held) && !d->closing) {
-		struct icmd *c = link_entry(d->held.next, struct icmd, link);
+	while (!list_empty(&d->held) && !d->closing) {
+		struct icmd *c = list_entry(d->held.next, struct icmd, link);
 
-		link_del(&c->link);
+		list_del(&c->link);
 		if (send_cmd(d, c)) {
-			link_add_tail(&d->held, &c->link);   /* deliver() unlinks it */
+			list_add_tail(&d->held, &c->link);   /* deliver() unlinks it */
 			set_host_only(c->cmd, XEN_VSCSIIF_RSLT_HOST_ERROR);
 			deliver(d, c);
 		}
@@ -808,8 +785,8 @@ static bool can_cancel_locally(struct iscsi_lun *d)
 
 static struct icmd *first_to_cancel(struct iscsi_lun *d)
 {
-	for (struct link *l = d->active.next; l != &d->active; l = l->next) {
-		struct icmd *c = link_entry(l, struct icmd, link);
+	for (struct list_link *l = d->active.next; l != &d->active; l = l->next) {
+		struct icmd *c = list_entry(l, struct icmd, link);
 
 		if (c->want_cancel)
 			return c;
@@ -944,8 +921,8 @@ static void on_timer(struct evloop_handler *h, uint32_t events)
 			 d->name, ISCSI_REPLACEMENT_TIMEOUT_MS / 1000);
 		d->failfast = true;
 	}
-	for (struct link *l = d->held.next; l != &d->held && !d->closing;) {
-		struct icmd *c = link_entry(l, struct icmd, link);
+	for (struct list_link *l = d->held.next; l != &d->held && !d->closing;) {
+		struct icmd *c = list_entry(l, struct icmd, link);
 
 		l = l->next;
 		if (d->failfast)
@@ -961,8 +938,8 @@ static void on_timer(struct evloop_handler *h, uint32_t events)
 		goto out;
 
 	if (d->state == ST_UP && d->ctx) {
-		for (struct link *l = d->active.next; l != &d->active; l = l->next) {
-			struct icmd *c = link_entry(l, struct icmd, link);
+		for (struct list_link *l = d->active.next; l != &d->active; l = l->next) {
+			struct icmd *c = list_entry(l, struct icmd, link);
 			char op[64];
 
 			if (c->cancel_host || c->abort_tmf || now < c->deadline)
@@ -976,8 +953,8 @@ static void on_timer(struct evloop_handler *h, uint32_t events)
 				break;
 			}
 		}
-		for (struct link *l = d->tmfs.next; l != &d->tmfs; l = l->next) {
-			struct itmf *m = link_entry(l, struct itmf, link);
+		for (struct list_link *l = d->tmfs.next; l != &d->tmfs; l = l->next) {
+			struct itmf *m = list_entry(l, struct itmf, link);
 
 			if (now >= m->deadline) {
 				session_drop(d, "task management request unanswered");
@@ -1004,22 +981,22 @@ static void on_kick(struct evloop_handler *h, uint32_t events)
 	if (read(h->fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		log_err("lun %s: eventfd read: %s", d->name, strerror(errno));
 	d->kicked = false;
-	while (!link_empty(&d->deferred) && !d->closing) {
-		struct icmd *c = link_entry(d->deferred.next, struct icmd, link);
+	while (!list_empty(&d->deferred) && !d->closing) {
+		struct icmd *c = list_entry(d->deferred.next, struct icmd, link);
 		struct lun_cmd *cmd = c->cmd;
 
-		link_del(&c->link);
+		list_del(&c->link);
 		cmd->drv = NULL;
 		free(c);
 		cmd->done(cmd);
 	}
-	for (struct link *l = d->tmf_done.next; l != &d->tmf_done && !d->closing;) {
-		struct itmf *m = link_entry(l, struct itmf, link);
+	for (struct list_link *l = d->tmf_done.next; l != &d->tmf_done && !d->closing;) {
+		struct itmf *m = list_entry(l, struct itmf, link);
 
 		l = l->next;
 		if (!tmf_ready(d, m))
 			continue;
-		link_del(&m->link);
+		list_del(&m->link);
 		if (m->done)
 			m->done(m->arg, m->rslt);
 		free(m);
@@ -1195,13 +1172,13 @@ static int iscsi_open(struct lun *lun, const char *pdev, const struct lun_config
 			return -ENOMEM;
 		}
 	}
-	link_init(&d->active);
-	link_init(&d->held);
-	link_init(&d->deferred);
-	link_init(&d->orphans);
-	link_init(&d->tmfs);
-	link_init(&d->tmf_done);
-	link_init(&d->orphan_tmfs);
+	list_init(&d->active);
+	list_init(&d->held);
+	list_init(&d->deferred);
+	list_init(&d->orphans);
+	list_init(&d->tmfs);
+	list_init(&d->tmf_done);
+	list_init(&d->orphan_tmfs);
 
 	/* Connect, log in and ask what the device is, synchronously. */
 	uint64_t deadline = now_ms() + ISCSI_OPEN_TIMEOUT_MS;
@@ -1328,7 +1305,7 @@ static int iscsi_submit(struct lun *lun, struct lun_cmd *cmd)
 		return -ENOMEM;
 	c->d = d;
 	c->cmd = cmd;
-	link_init(&c->link);
+	list_init(&c->link);
 	c->niov = cmd->iovcnt;
 	for (int i = 0; i < cmd->iovcnt; i++) {
 		c->siov[i].iov_base = cmd->iov[i].iov_base;
@@ -1350,7 +1327,7 @@ static int iscsi_submit(struct lun *lun, struct lun_cmd *cmd)
 		flush_out(d);
 	} else {
 		c->state = IC_HELD;
-		link_add_tail(&d->held, &c->link);
+		list_add_tail(&d->held, &c->link);
 		if (d->failfast) {
 			set_host_only(cmd, XEN_VSCSIIF_RSLT_HOST_TRANSPORT_FAILFAST);
 			deliver(d, c);
@@ -1420,8 +1397,8 @@ static int iscsi_reset(struct lun *lun, lun_tmf_done_fn done, void *arg)
 		return -ENODEV;
 	enter_call(d);
 	/* What the target has not seen is simply dropped. */
-	while (!link_empty(&d->held)) {
-		struct icmd *c = link_entry(d->held.next, struct icmd, link);
+	while (!list_empty(&d->held)) {
+		struct icmd *c = list_entry(d->held.next, struct icmd, link);
 
 		set_host_only(c->cmd, XEN_VSCSIIF_RSLT_HOST_RESET);
 		deliver(d, c);
@@ -1438,7 +1415,7 @@ static int iscsi_reset(struct lun *lun, lun_tmf_done_fn done, void *arg)
 		return -ENOMEM;
 	}
 	m->deadline = now_ms() + ISCSI_TMF_TIMEOUT_MS;
-	link_add_tail(&d->tmfs, &m->link);
+	list_add_tail(&d->tmfs, &m->link);
 	if (iscsi_task_mgmt_async(d->ctx, d->url.lun, ISCSI_TM_LUN_RESET, 0xffffffff, 0, tmf_cb, m)) {
 		log_warn("lun %s: cannot send LOGICAL UNIT RESET: %s", d->name, iscsi_get_error(d->ctx));
 		tmf_answer(d, m, XEN_VSCSIIF_RSLT_RESET_FAILED);
@@ -1462,17 +1439,17 @@ static void final_free(struct iscsi_lun *d)
 		iscsi_destroy_context(ctx);
 		d->in_service = false;
 	}
-	while (!link_empty(&d->orphans)) {
-		struct icmd *c = link_entry(d->orphans.next, struct icmd, link);
+	while (!list_empty(&d->orphans)) {
+		struct icmd *c = list_entry(d->orphans.next, struct icmd, link);
 
-		link_del(&c->link);
+		list_del(&c->link);
 		free_task(c);
 		free(c);
 	}
-	while (!link_empty(&d->orphan_tmfs)) {
-		struct itmf *m = link_entry(d->orphan_tmfs.next, struct itmf, link);
+	while (!list_empty(&d->orphan_tmfs)) {
+		struct itmf *m = list_entry(d->orphan_tmfs.next, struct itmf, link);
 
-		link_del(&m->link);
+		list_del(&m->link);
 		free(m);
 	}
 	free_lun(d);
@@ -1502,44 +1479,44 @@ static void iscsi_close(struct lun *lun)
 	d->closing = true;
 	/* Anything libiscsi still holds (close called from inside one of its
 	 * callbacks) is answered now and freed when the context goes. */
-	while (!link_empty(&d->active)) {
-		struct icmd *c = link_entry(d->active.next, struct icmd, link);
+	while (!list_empty(&d->active)) {
+		struct icmd *c = list_entry(d->active.next, struct icmd, link);
 		struct lun_cmd *cmd = c->cmd;
 
-		link_del(&c->link);
+		list_del(&c->link);
 		c->state = IC_ORPHAN;
-		link_add_tail(&d->orphans, &c->link);
+		list_add_tail(&d->orphans, &c->link);
 		set_host_only(cmd, c->cancel_host ? c->cancel_host : XEN_VSCSIIF_RSLT_HOST_ABORT);
 		cmd->drv = NULL;
 		c->cmd = NULL;
 		cmd->done(cmd);
 	}
-	while (!link_empty(&d->held)) {
-		struct icmd *c = link_entry(d->held.next, struct icmd, link);
+	while (!list_empty(&d->held)) {
+		struct icmd *c = list_entry(d->held.next, struct icmd, link);
 		struct lun_cmd *cmd = c->cmd;
 
-		link_del(&c->link);
+		list_del(&c->link);
 		set_host_only(cmd, XEN_VSCSIIF_RSLT_HOST_ABORT);
 		cmd->drv = NULL;
 		free(c);
 		cmd->done(cmd);
 	}
-	while (!link_empty(&d->deferred)) {
-		struct icmd *c = link_entry(d->deferred.next, struct icmd, link);
+	while (!list_empty(&d->deferred)) {
+		struct icmd *c = list_entry(d->deferred.next, struct icmd, link);
 		struct lun_cmd *cmd = c->cmd;
 
-		link_del(&c->link);
+		list_del(&c->link);
 		cmd->drv = NULL;
 		free(c);
 		cmd->done(cmd);
 	}
-	while (!link_empty(&d->tmfs)) {
-		struct itmf *m = link_entry(d->tmfs.next, struct itmf, link);
+	while (!list_empty(&d->tmfs)) {
+		struct itmf *m = list_entry(d->tmfs.next, struct itmf, link);
 		lun_tmf_done_fn done = m->done;
 
 		/* libiscsi still has it: keep it, answered, until the context goes */
-		link_del(&m->link);
-		link_add_tail(&d->orphan_tmfs, &m->link);
+		list_del(&m->link);
+		list_add_tail(&d->orphan_tmfs, &m->link);
 		if (m->c)
 			m->c->abort_tmf = NULL;
 		m->c = NULL;
@@ -1548,10 +1525,10 @@ static void iscsi_close(struct lun *lun)
 		if (done)
 			done(m->arg, XEN_VSCSIIF_RSLT_RESET_FAILED);
 	}
-	while (!link_empty(&d->tmf_done)) {
-		struct itmf *m = link_entry(d->tmf_done.next, struct itmf, link);
+	while (!list_empty(&d->tmf_done)) {
+		struct itmf *m = list_entry(d->tmf_done.next, struct itmf, link);
 
-		link_del(&m->link);
+		list_del(&m->link);
 		if (m->done)
 			m->done(m->arg, m->rslt);
 		free(m);

@@ -16,6 +16,7 @@
  * without escalation to bus or host: other LUNs may belong to other
  * guests).
  */
+#include "list.h"
 #include "lun.h"
 #include "log.h"
 #include "pdev.h"
@@ -67,7 +68,7 @@ enum {
 enum req_state { REQ_QUEUED, REQ_SUBMITTED, REQ_DONE };
 
 struct sg_req {
-	struct sg_req *prev, *next;
+	struct list_link link;     /* in queued, submitted or deferred */
 	struct lun_cmd *cmd;
 	void *bounce;              /* contiguous copy of the data, or NULL */
 	enum req_state state;
@@ -85,9 +86,9 @@ struct sg_lun {
 	struct lun *lun;
 	struct evloop_handler h;        /* the sg fd */
 	struct evloop_handler kick;     /* eventfd: deferred answers */
-	struct sg_req queued;           /* not yet given to sg (FIFO) */
-	struct sg_req submitted;        /* sg has them */
-	struct sg_req deferred;         /* answered, done() not called yet */
+	struct list_link queued;        /* not yet given to sg (FIFO) */
+	struct list_link submitted;     /* sg has them */
+	struct list_link deferred;      /* answered, done() not called yet */
 	struct sg_tmf *tmf_head, *tmf_tail;
 	int nsubmitted;
 	int max_submitted;
@@ -110,24 +111,6 @@ static void fmt_into(char *buf, size_t len, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, len, fmt, ap);
 	va_end(ap);
-}
-
-static void list_init(struct sg_req *head) { head->prev = head->next = head; }
-static bool list_empty(const struct sg_req *head) { return head->next == head; }
-
-static void list_del(struct sg_req *r)
-{
-	r->prev->next = r->next;
-	r->next->prev = r->prev;
-	r->prev = r->next = r;
-}
-
-static void list_add_tail(struct sg_req *head, struct sg_req *r)
-{
-	r->prev = head->prev;
-	r->next = head;
-	head->prev->next = r;
-	head->prev = r;
 }
 
 /* Maps sg's host and driver status to the vscsiif host code. */
@@ -299,10 +282,10 @@ static void kick(struct sg_lun *s)
 /* Answers req later, from the loop (never inside submit/abort/reset). */
 static void defer(struct sg_lun *s, struct sg_req *req, uint8_t host)
 {
-	list_del(req);
+	list_del(&req->link);
 	set_host_only(req->cmd, host);
 	req->state = REQ_DONE;
-	list_add_tail(&s->deferred, req);
+	list_add_tail(&s->deferred, &req->link);
 	kick(s);
 }
 
@@ -332,7 +315,7 @@ static int sg_write_req(struct sg_lun *s, struct sg_req *req)
 	sg_fill_hdr(s, req, &h, ++s->pack_id);
 	if (write(s->h.fd, &h, sizeof(h)) == (ssize_t)sizeof(h)) {
 		req->state = REQ_SUBMITTED;
-		list_add_tail(&s->submitted, req);
+		list_add_tail(&s->submitted, &req->link);
 		s->nsubmitted++;
 		return 0;
 	}
@@ -349,17 +332,14 @@ static int sg_write_req(struct sg_lun *s, struct sg_req *req)
 static void sg_drain_queue(struct sg_lun *s)
 {
 	while (!list_empty(&s->queued) && s->nsubmitted < s->max_submitted) {
-		struct sg_req *req = s->queued.next;
+		struct sg_req *req = list_first(&s->queued, struct sg_req, link);
 		int rc;
 
-		list_del(req);
+		list_del(&req->link);
 		rc = sg_write_req(s, req);
 		if (rc == -EAGAIN) {
 			/* put it back at the head: order matters on tapes */
-			req->next = s->queued.next;
-			req->prev = &s->queued;
-			s->queued.next->prev = req;
-			s->queued.next = req;
+			list_add_head(&s->queued, &req->link);
 			break;
 		}
 		if (rc) {
@@ -382,17 +362,17 @@ static void sg_device_gone(struct sg_lun *s, int err)
 	s->gone = true;
 	evloop_del(s->lun->loop, &s->h);
 	while (!list_empty(&s->submitted) && !s->dead) {
-		struct sg_req *req = s->submitted.next;
+		struct sg_req *req = list_first(&s->submitted, struct sg_req, link);
 
-		list_del(req);
+		list_del(&req->link);
 		s->nsubmitted--;
 		set_host_only(req->cmd, XEN_VSCSIIF_RSLT_HOST_NO_CONNECT);
 		req_complete(req);
 	}
 	while (!list_empty(&s->queued) && !s->dead) {
-		struct sg_req *req = s->queued.next;
+		struct sg_req *req = list_first(&s->queued, struct sg_req, link);
 
-		list_del(req);
+		list_del(&req->link);
 		set_host_only(req->cmd, XEN_VSCSIIF_RSLT_HOST_NO_CONNECT);
 		req_complete(req);
 	}
@@ -440,7 +420,7 @@ static void sg_on_readable(struct evloop_handler *h, uint32_t events)
 		}
 		struct sg_req *req = hdr.usr_ptr;
 
-		list_del(req);
+		list_del(&req->link);
 		s->nsubmitted--;
 		sg_fill_result(req, &hdr);
 		lun_log_result(s->name, req->cmd);
@@ -462,9 +442,9 @@ static void sg_on_kick(struct evloop_handler *h, uint32_t events)
 		log_err("lun %s: eventfd read: %s", s->name, strerror(errno));
 	s->kicked = false;
 	while (!list_empty(&s->deferred) && !s->dead) {
-		struct sg_req *req = s->deferred.next;
+		struct sg_req *req = list_first(&s->deferred, struct sg_req, link);
 
-		list_del(req);
+		list_del(&req->link);
 		req_complete(req);
 	}
 	while (s->tmf_head && !s->dead) {
@@ -624,7 +604,7 @@ static int sg_submit(struct lun *lun, struct lun_cmd *cmd)
 	if (!req)
 		return -ENOMEM;
 	req->cmd = cmd;
-	req->prev = req->next = req;
+	list_init(&req->link);
 	if (cmd->xfer_len && cmd->dir != LUN_DIR_NONE && cmd->iovcnt > SG_IOV_MAX) {
 		req->bounce = malloc(cmd->xfer_len);
 		if (!req->bounce) {
@@ -646,7 +626,7 @@ static int sg_submit(struct lun *lun, struct lun_cmd *cmd)
 		}
 	}
 	req->state = REQ_QUEUED;
-	list_add_tail(&s->queued, req);
+	list_add_tail(&s->queued, &req->link);
 	return 0;
 }
 
@@ -678,7 +658,7 @@ static int sg_reset(struct lun *lun, lun_tmf_done_fn done, void *arg)
 		return -ENODEV;
 	/* What the device has not seen yet is dropped by the reset too. */
 	while (!list_empty(&s->queued))
-		defer(s, s->queued.next, XEN_VSCSIIF_RSLT_HOST_RESET);
+		defer(s, list_first(&s->queued, struct sg_req, link), XEN_VSCSIIF_RSLT_HOST_RESET);
 	if (s->gone)
 		return defer_tmf(s, done, arg, XEN_VSCSIIF_RSLT_RESET_FAILED);
 	rc = ioctl(s->h.fd, SG_SCSI_RESET, &how);
@@ -725,9 +705,9 @@ static void sg_close(struct lun *lun)
 	if (!list_empty(&s->submitted))
 		log_warn("lun %s: closing with commands still running on the device", s->name);
 	while (!list_empty(&s->submitted)) {
-		struct sg_req *req = s->submitted.next;
+		struct sg_req *req = list_first(&s->submitted, struct sg_req, link);
 
-		list_del(req);
+		list_del(&req->link);
 		/* sg moves data through its own buffers (indirect I/O) and
 		 * copies into ours only in read(): once the fd is closed it
 		 * drops the orphaned request without touching them. */
@@ -735,16 +715,16 @@ static void sg_close(struct lun *lun)
 		req_complete(req);
 	}
 	while (!list_empty(&s->queued)) {
-		struct sg_req *req = s->queued.next;
+		struct sg_req *req = list_first(&s->queued, struct sg_req, link);
 
-		list_del(req);
+		list_del(&req->link);
 		set_host_only(req->cmd, XEN_VSCSIIF_RSLT_HOST_ABORT);
 		req_complete(req);
 	}
 	while (!list_empty(&s->deferred)) {
-		struct sg_req *req = s->deferred.next;
+		struct sg_req *req = list_first(&s->deferred, struct sg_req, link);
 
-		list_del(req);
+		list_del(&req->link);
 		req_complete(req);
 	}
 	while (s->tmf_head) {
