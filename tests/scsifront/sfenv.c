@@ -210,23 +210,11 @@ int sfenv_run(struct sfenv *e, char *out, size_t outlen, char *const argv[])
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
-		char dom[16], *args[64];
-		int n = 0;
-
 		dup2(p[1], 1);
 		dup2(p[1], 2);
 		close(p[0]);
 		close(p[1]);
-		snprintf(dom, sizeof(dom), "%d", e->guest);
-		args[n++] = (char *)simenv_prog("tools/xensim/xensim");
-		args[n++] = "exec";
-		args[n++] = dom;
-		args[n++] = "--";
-		for (int i = 0; argv[i] && n < 63; i++)
-			args[n++] = argv[i];
-		args[n] = NULL;
-		execv(args[0], args);
-		_exit(127);
+		simenv_exec_in(e->guest, argv);
 	}
 	close(p[1]);
 	for (;;) {

@@ -16,25 +16,14 @@ pid_t daemon_start(struct simenv *env, int domid, const char *logfile, char *con
 
 	(void)env;
 	if (pid == 0) {
-		char dom[16];
-		char *args[64];
-		int n = 0, fd = open(logfile, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		int fd = open(logfile, O_WRONLY | O_CREAT | O_APPEND, 0644);
 
 		if (fd >= 0) {
 			dup2(fd, 1);
 			dup2(fd, 2);
 			close(fd);
 		}
-		snprintf(dom, sizeof(dom), "%d", domid);
-		args[n++] = (char *)simenv_prog("tools/xensim/xensim");
-		args[n++] = "exec";
-		args[n++] = dom;
-		args[n++] = "--";
-		for (int i = 0; argv[i] && n < 63; i++)
-			args[n++] = argv[i];
-		args[n] = NULL;
-		execv(args[0], args);
-		_exit(127);
+		simenv_exec_in(domid, argv);
 	}
 	return pid;
 }

@@ -32,6 +32,23 @@ const char *simenv_prog(const char *rel)
 	return p;
 }
 
+void simenv_exec_in(int domid, char *const argv[])
+{
+	char dom[16], *args[64];
+	int n = 0;
+
+	snprintf(dom, sizeof(dom), "%d", domid);
+	args[n++] = (char *)simenv_prog("tools/xensim/xensim");
+	args[n++] = "exec";
+	args[n++] = dom;
+	args[n++] = "--";
+	for (int i = 0; argv[i] && n < 63; i++)
+		args[n++] = argv[i];
+	args[n] = NULL;
+	execv(args[0], args);
+	_exit(127);
+}
+
 static void sleep_ms(long ms)
 {
 	nanosleep(&(struct timespec){ .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 }, NULL);
@@ -133,10 +150,6 @@ int simenv_runv(struct simenv *env, int domid, char *out, size_t outlen,
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
-		char dom[16];
-		char *args[64];
-		int n = 0;
-
 		dup2(outp[1], 1);
 		dup2(outp[1], 2);
 		dup2(inp[0], 0);
@@ -144,16 +157,7 @@ int simenv_runv(struct simenv *env, int domid, char *out, size_t outlen,
 		close(outp[1]);
 		close(inp[0]);
 		close(inp[1]);
-		snprintf(dom, sizeof(dom), "%d", domid);
-		args[n++] = (char *)simenv_prog("tools/xensim/xensim");
-		args[n++] = "exec";
-		args[n++] = dom;
-		args[n++] = "--";
-		for (int i = 0; argv[i] && n < 63; i++)
-			args[n++] = argv[i];
-		args[n] = NULL;
-		execv(args[0], args);
-		_exit(127);
+		simenv_exec_in(domid, argv);
 	}
 	close(outp[1]);
 	close(inp[0]);

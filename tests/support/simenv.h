@@ -16,6 +16,9 @@ struct simenv {
 const char *simenv_build_dir(void);
 /* Path of a built program, e.g. simenv_prog("tools/xensim/xensim"). */
 const char *simenv_prog(const char *rel);
+/* In a child: becomes argv running inside domid (xensim exec); exits 127
+ * if that cannot start. */
+__attribute__((noreturn)) void simenv_exec_in(int domid, char *const argv[]);
 
 /* Re-executes the test with LD_LIBRARY_PATH set to the simulated
  * libxengnttab/libxenevtchn, once; call first thing in main(). */
