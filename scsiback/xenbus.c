@@ -329,6 +329,19 @@ static struct vhost *vhost_find(struct scsiback *sb, uint32_t domid, uint32_t de
 	return NULL;
 }
 
+/* A destroyed guest's backend directories: xl removes those of the device
+ * kinds it knows, never vscsi's, and no guest can use them any more. */
+static void remove_gone_domain(struct scsiback *sb, uint32_t domid)
+{
+	char path[160];
+
+	snprintf(path, sizeof(path), "%s/%u", sb->be_root, domid);
+	if (xs_rm(sb->xs, XBT_NULL, path))
+		log_info("domain %u is gone; removed %s", domid, path);
+	else if (errno != ENOENT)
+		log_warn("domain %u is gone; cannot remove %s: %s", domid, path, strerror(errno));
+}
+
 /* The vhost's backend directory appeared, changed or went away. */
 static void vhost_reconcile(struct scsiback *sb, uint32_t domid, uint32_t devid)
 {
@@ -356,6 +369,12 @@ static void vhost_reconcile(struct scsiback *sb, uint32_t domid, uint32_t devid)
 		fe_path = xs_readf(sb, NULL, "%s/frontend", be);
 		if (!fe_path)
 			return;
+	}
+	if (!xs_is_domain_introduced(sb->xs, domid)) {
+		/* Left by a guest destroyed while no daemon ran. */
+		free(fe_path);
+		remove_gone_domain(sb, domid);
+		return;
 	}
 	if (kernel_backend_bound(sb, domid, devid)) {
 		/* Logged once per vhost: watch events come for every write. */
@@ -446,10 +465,13 @@ static void scan_all(struct scsiback *sb)
 static void domains_released(struct scsiback *sb)
 {
 	for (struct vhost *vh = sb->vhosts, *next; vh; vh = next) {
+		uint32_t domid = vh->fe_domid;
+
 		next = vh->next;
-		if (!xs_is_domain_introduced(sb->xs, vh->fe_domid)) {
-			log_info("%s: domain %u is gone; releasing its vhost", vh->name, vh->fe_domid);
+		if (!xs_is_domain_introduced(sb->xs, domid)) {
+			log_info("%s: domain %u is gone; releasing its vhost", vh->name, domid);
 			vhost_destroy(sb, vh);
+			remove_gone_domain(sb, domid);
 		}
 	}
 }

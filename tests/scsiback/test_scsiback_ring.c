@@ -421,7 +421,21 @@ static void test_guest_destroyed_mid_io(void **state)
 	}
 	assert_int_equal(simenv_destroy_domain(&env, d), 0);
 	rawfront_abandon(&g);
-	usleep(200000);
+	/* Its backend directory goes too: xl does not know vscsi devices. */
+	{
+		char path[128], *v = NULL;
+		unsigned len;
+
+		snprintf(path, sizeof(path), "/local/domain/0/backend/vscsi/%d", d);
+		for (int i = 0; i < 100; i++) {
+			free(v);
+			if (!(v = xs_read(xs0, XBT_NULL, path, &len)))
+				break;
+			usleep(50000);
+		}
+		if (v)
+			fail_msg("%s is still in xenstore after the guest was destroyed", path);
+	}
 	assert_true(daemon_alive(backend));
 	inquiry(&f1, 0, 0, &rsp);
 	check_good(&rsp);

@@ -1128,11 +1128,39 @@ static void test_kernel_backend_attach(void **state)
 	assert_node(NULL, "/libxl/%d", dom2);
 }
 
-/* A guest destroyed with LUNs attached: its leftovers are listed (the
- * domain shown as gone) and detached by domain id. */
+static pid_t start_backend(void)
+{
+	char *argv[] = { (char *)simenv_prog("scsiback/scsiback"), "--state-dir", statedir,
+			 "--log-level", "debug", NULL };
+	pid_t pid = daemon_start(&env, 0, logfile, argv);
+
+	usleep(200000);
+	return pid;
+}
+
+/* Fails unless path leaves xenstore within ms. */
+static void wait_gone(const char *path, unsigned ms)
+{
+	for (unsigned waited = 0;; waited += 50) {
+		unsigned len;
+		char *v = xs_read(xs0, XBT_NULL, path, &len);
+
+		free(v);
+		if (!v)
+			return;
+		if (waited >= ms)
+			fail_msg("%s is still in xenstore after %u ms", path, ms);
+		usleep(50000);
+	}
+}
+
+/* A guest destroyed with LUNs attached while scsiback is stopped: its
+ * leftovers are listed (the domain shown as gone) and detached by domain
+ * id, and a daemon that starts removes the rest. With scsiback running,
+ * they go at once. */
 static void test_destroyed_guest_leftovers(void **state)
 {
-	char *before = snapshot(), id[16], label[64];
+	char *before = snapshot(), id[16], label[64], be[64];
 	struct rawfront f4;
 	json_object *all, *x;
 	int d4;
@@ -1141,14 +1169,15 @@ static void test_destroyed_guest_leftovers(void **state)
 	d4 = simenv_create_domain(&env, "guest4");
 	assert_true(d4 > 0);
 	snprintf(id, sizeof(id), "%d", d4);
+	snprintf(be, sizeof(be), "/local/domain/0/backend/vscsi/%d", d4);
 	expect(vscsictl("attach", "guest4", "null:disk", "0:0:0:0", NULL), 0, NULL);
 	expect(vscsictl("attach", "guest4", "null:disk", "0:0:0:1", NULL), 0, NULL);
+	expect(vscsictl("attach", "guest4", "null:disk", "1:0:0:0", NULL), 0, NULL);
 	assert_int_equal(rawfront_open(&f4, &env, d4, 0, 10000), 0);
 	assert_int_equal(inquiry_pdt(&f4, 0, 1), 0);
+	assert_int_equal(daemon_stop(backend, SIGTERM, 10000), 0);
 	assert_int_equal(simenv_destroy_domain(&env, d4), 0);
 	rawfront_abandon(&f4);
-	snprintf(label, sizeof(label), "vhost %d/0: domain %d is gone", d4, d4);
-	wait_log(label, 5000);
 
 	expect(vscsictl("list", NULL), 0, NULL);
 	snprintf(label, sizeof(label), "Domain %d (gone)\n", d4);
@@ -1162,12 +1191,28 @@ static void test_destroyed_guest_leftovers(void **state)
 	expect(vscsictl("detach", "guest4", "0:0:0:0", NULL), 4, "no domain named \"guest4\"");
 	expect(vscsictl("detach", id, "0:0:0:1", NULL), 0, NULL);
 	expect(vscsictl("detach", id, "0:0:0:0", NULL), 0, NULL);
+	expect(vscsictl("list", id, NULL), 0, "1:0:0:0");
+	assert_node(NULL, "%s/0", be);
+
+	backend = start_backend();
+	assert_true(daemon_alive(backend));
+	wait_gone(be, 5000);
 	expect(vscsictl("list", id, NULL), 4, "no domain");
+	assert_same_store(before);
+
+	d4 = simenv_create_domain(&env, "guest5");
+	assert_true(d4 > 0);
+	snprintf(be, sizeof(be), "/local/domain/0/backend/vscsi/%d", d4);
+	expect(vscsictl("attach", "guest5", "null:disk", "0:0:0:0", NULL), 0, NULL);
+	assert_int_equal(rawfront_open(&f4, &env, d4, 0, 10000), 0);
+	assert_int_equal(inquiry_pdt(&f4, 0, 0), 0);
+	assert_int_equal(simenv_destroy_domain(&env, d4), 0);
+	rawfront_abandon(&f4);
+	wait_gone(be, 5000);
 	assert_same_store(before);
 	free(before);
 	assert_true(daemon_alive(backend));
 }
-
 static void test_backend_survived(void **state)
 {
 	(void)state;
@@ -1177,8 +1222,6 @@ static void test_backend_survived(void **state)
 
 static int setup(void **state)
 {
-	char *argv[8];
-
 	(void)state;
 	if (simenv_start(&env) != 0)
 		return -1;
@@ -1187,14 +1230,7 @@ static int setup(void **state)
 	dom3 = simenv_create_domain(&env, "guest3");
 	snprintf(logfile, sizeof(logfile), "%s/scsiback.log", env.rundir);
 	snprintf(statedir, sizeof(statedir), "%s/scsiback-state", env.rundir);
-	argv[0] = (char *)simenv_prog("scsiback/scsiback");
-	argv[1] = "--state-dir";
-	argv[2] = statedir;
-	argv[3] = "--log-level";
-	argv[4] = "debug";
-	argv[5] = NULL;
-	backend = daemon_start(&env, 0, logfile, argv);
-	usleep(200000);
+	backend = start_backend();
 	xs0 = simenv_xs_open(&env, 0);
 	if (!xs0 || dom1 <= 0 || dom2 <= 0 || dom3 <= 0 || backend <= 0)
 		return -1;
