@@ -13,6 +13,13 @@
 
 #include "cli.h"
 
+/* names[code], or dflt for a code the table has no name for. */
+static const char *name_of(const char *const *names, size_t n, unsigned code, const char *dflt)
+{
+	return code < n && names[code] ? names[code] : dflt;
+}
+#define NAME_OF(names, code, dflt) name_of(names, sizeof(names) / sizeof(names[0]), code, dflt)
+
 static const char *host_status_name(uint8_t h)
 {
 	static const char *const names[] = {
@@ -22,7 +29,7 @@ static const char *host_status_name(uint8_t h)
 		"ALLOC_FAILURE", "MEDIUM_ERROR", "TRANSPORT_MARGINAL",
 	};
 
-	return h < sizeof(names) / sizeof(names[0]) ? names[h] : "unknown";
+	return NAME_OF(names, h, "unknown");
 }
 
 static unsigned open_timeout(void)
@@ -90,6 +97,17 @@ void cli_close(struct cli *c)
 
 int cli_task_result(struct cli *c, const struct vscsi_task *t, const char *what)
 {
+	/* The statuses that carry no sense, each with sg3_utils' category. */
+	static const struct {
+		uint8_t status;
+		const char *text;
+		int cat;
+	} plain[] = {
+		{ 0x08, "BUSY", SG_LIB_CAT_BUSY },
+		{ 0x18, "RESERVATION CONFLICT", SG_LIB_CAT_RES_CONFLICT },
+		{ 0x28, "TASK SET FULL", SG_LIB_CAT_TS_FULL },
+		{ 0x40, "TASK ABORTED", SG_LIB_CAT_TASK_ABORTED },
+	};
 	char buf[1024];
 	int cat;
 
@@ -122,19 +140,12 @@ int cli_task_result(struct cli *c, const struct vscsi_task *t, const char *what)
 		if (cat == SG_LIB_CAT_RECOVERED || cat == SG_LIB_CAT_NO_SENSE)
 			return EX_OK;
 		return cat;
-	case 0x08:
-		fprintf(stderr, "vscsi: %s: BUSY\n", what);
-		return SG_LIB_CAT_BUSY;
-	case 0x18:
-		fprintf(stderr, "vscsi: %s: RESERVATION CONFLICT\n", what);
-		return SG_LIB_CAT_RES_CONFLICT;
-	case 0x28:
-		fprintf(stderr, "vscsi: %s: TASK SET FULL\n", what);
-		return SG_LIB_CAT_TS_FULL;
-	case 0x40:
-		fprintf(stderr, "vscsi: %s: TASK ABORTED\n", what);
-		return SG_LIB_CAT_TASK_ABORTED;
 	default:
+		for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
+			if (plain[i].status == t->status) {
+				fprintf(stderr, "vscsi: %s: %s\n", what, plain[i].text);
+				return plain[i].cat;
+			}
 		fprintf(stderr, "vscsi: %s: SCSI status 0x%02x\n", what, t->status);
 		return EX_OTHER;
 	}
@@ -265,15 +276,12 @@ int cmd_list(struct cli *c)
 
 static const char *version_name(uint8_t v)
 {
-	switch (v) {
-	case 0: return "[no conformance claimed]";
-	case 3: return "[SPC]";
-	case 4: return "[SPC-2]";
-	case 5: return "[SPC-3]";
-	case 6: return "[SPC-4]";
-	case 7: return "[SPC-5]";
-	default: return "";
-	}
+	static const char *const names[] = {
+		[0] = "[no conformance claimed]", [3] = "[SPC]", [4] = "[SPC-2]", [5] = "[SPC-3]",
+		[6] = "[SPC-4]", [7] = "[SPC-5]",
+	};
+
+	return NAME_OF(names, v, "");
 }
 
 static void print_field(const char *label, const uint8_t *p, size_t n)
@@ -578,17 +586,13 @@ static int parse_cdb(struct cli *c, uint8_t *cdb, size_t *len)
 
 static const char *status_name(uint8_t s)
 {
-	switch (s) {
-	case 0x00: return "Good";
-	case 0x02: return "Check Condition";
-	case 0x04: return "Condition Met";
-	case 0x08: return "Busy";
-	case 0x18: return "Reservation Conflict";
-	case 0x28: return "Task Set Full";
-	case 0x30: return "ACA Active";
-	case 0x40: return "Task Aborted";
-	default: return "Unknown";
-	}
+	static const char *const names[] = {
+		[0x00] = "Good", [0x02] = "Check Condition", [0x04] = "Condition Met", [0x08] = "Busy",
+		[0x18] = "Reservation Conflict", [0x28] = "Task Set Full", [0x30] = "ACA Active",
+		[0x40] = "Task Aborted",
+	};
+
+	return NAME_OF(names, s, "Unknown");
 }
 
 static uint8_t *read_file(const char *path, size_t *len)
@@ -759,28 +763,22 @@ static int wait_slot(struct cli *c, struct io_slot *s)
 	return EX_OK;
 }
 
-int cmd_read(struct cli *c)
+/* The window read and write share: up to --qd commands of at most per_cmd
+ * blocks in flight from --lba on, completed in order. A write sends data
+ * (never NULL); a read passes data NULL and gets its blocks written to out. */
+static int io_window(struct cli *c, uint32_t bs, size_t per_cmd, size_t left, const uint8_t *data,
+		     FILE *out)
 {
-	uint32_t bs;
-	size_t per_cmd, left, head = 0, tail = 0;
-	uint64_t lba;
-	struct io_slot *win;
-	FILE *out;
-	int rc = cli_open(c);
+	const char *what = data ? "write" : "read";
+	size_t head = 0, tail = 0;
+	uint64_t lba = c->lba;
+	struct io_slot *win = calloc((size_t)c->qd, sizeof(*win));
+	int rc = EX_OK;
 
-	if (rc)
-		return rc;
-	rc = prepare_blocks(c, &bs, &per_cmd);
-	if (rc)
-		return rc;
-	left = c->count < 0 ? 1 : (size_t)c->count;
-	out = c->outfile ? fopen(c->outfile, "wb") : stdout;
-	if (!out) {
-		fprintf(stderr, "vscsi read: cannot create %s: %s\n", c->outfile, strerror(errno));
-		return EX_FILE;
+	if (!win) {
+		fprintf(stderr, "vscsi %s: out of memory for %d commands in flight\n", what, c->qd);
+		return EX_OTHER;
 	}
-	win = calloc((size_t)c->qd, sizeof(*win));
-	lba = c->lba;
 	while ((left || head != tail) && !rc) {
 		while (left && tail - head < (size_t)c->qd) {
 			struct io_slot *s = &win[tail % (size_t)c->qd];
@@ -788,9 +786,14 @@ int cmd_read(struct cli *c)
 
 			s->done = false;
 			s->nblocks = n;
-			s->t = vscsi_read16_task(c->host, &c->addr, lba, (uint32_t)n, bs, NULL, io_done, s);
+			if (data)
+				s->t = vscsi_write16_task(c->host, &c->addr, lba, (uint32_t)n, bs,
+							  data + (lba - c->lba) * bs, io_done, s);
+			else
+				s->t = vscsi_read16_task(c->host, &c->addr, lba, (uint32_t)n, bs, NULL,
+							 io_done, s);
 			if (!s->t) {
-				fprintf(stderr, "vscsi read: %s\n", strerror(errno));
+				fprintf(stderr, "vscsi %s: %s\n", what, strerror(errno));
 				rc = EX_OTHER;
 				break;
 			}
@@ -805,8 +808,8 @@ int cmd_read(struct cli *c)
 
 			rc = wait_slot(c, s);
 			if (!rc)
-				rc = cli_task_result(c, s->t, "read(16)");
-			if (!rc && fwrite(s->t->buf, 1, s->t->xfer_done, out) != s->t->xfer_done) {
+				rc = cli_task_result(c, s->t, data ? "write(16)" : "read(16)");
+			if (!rc && !data && fwrite(s->t->buf, 1, s->t->xfer_done, out) != s->t->xfer_done) {
 				fprintf(stderr, "vscsi read: writing the output: %s\n", strerror(errno));
 				rc = EX_FILE;
 			}
@@ -824,6 +827,27 @@ int cmd_read(struct cli *c)
 		s->t = NULL;
 	}
 	free(win);
+	return rc;
+}
+
+int cmd_read(struct cli *c)
+{
+	uint32_t bs;
+	size_t per_cmd;
+	FILE *out;
+	int rc = cli_open(c);
+
+	if (rc)
+		return rc;
+	rc = prepare_blocks(c, &bs, &per_cmd);
+	if (rc)
+		return rc;
+	out = c->outfile ? fopen(c->outfile, "wb") : stdout;
+	if (!out) {
+		fprintf(stderr, "vscsi read: cannot create %s: %s\n", c->outfile, strerror(errno));
+		return EX_FILE;
+	}
+	rc = io_window(c, bs, per_cmd, c->count < 0 ? 1 : (size_t)c->count, NULL, out);
 	if (out != stdout && fclose(out) != 0 && !rc) {
 		fprintf(stderr, "vscsi read: closing %s: %s\n", c->outfile, strerror(errno));
 		rc = EX_FILE;
@@ -834,9 +858,7 @@ int cmd_read(struct cli *c)
 int cmd_write(struct cli *c)
 {
 	uint32_t bs;
-	size_t per_cmd, left, head = 0, tail = 0, len;
-	uint64_t lba;
-	struct io_slot *win;
+	size_t per_cmd, left, len;
 	uint8_t *data;
 	int rc;
 
@@ -870,47 +892,7 @@ int cmd_write(struct cli *c)
 		if (c->verbose)
 			fprintf(stderr, "vscsi write: input padded with zeros to %zu blocks\n", left);
 	}
-	win = calloc((size_t)c->qd, sizeof(*win));
-	lba = c->lba;
-	while ((left || head != tail) && !rc) {
-		while (left && tail - head < (size_t)c->qd) {
-			struct io_slot *s = &win[tail % (size_t)c->qd];
-			size_t n = left < per_cmd ? left : per_cmd;
-
-			s->done = false;
-			s->nblocks = n;
-			s->t = vscsi_write16_task(c->host, &c->addr, lba, (uint32_t)n, bs,
-						  data + (lba - c->lba) * bs, io_done, s);
-			if (!s->t) {
-				fprintf(stderr, "vscsi write: %s\n", strerror(errno));
-				rc = EX_OTHER;
-				break;
-			}
-			lba += n;
-			left -= n;
-			tail++;
-		}
-		if (head == tail)
-			break;
-		{
-			struct io_slot *s = &win[head % (size_t)c->qd];
-
-			rc = wait_slot(c, s);
-			if (!rc)
-				rc = cli_task_result(c, s->t, "write(16)");
-			vscsi_task_free(s->t);
-			s->t = NULL;
-			head++;
-		}
-	}
-	for (; head != tail; head++) {
-		struct io_slot *s = &win[head % (size_t)c->qd];
-
-		wait_slot(c, s);
-		vscsi_task_free(s->t);
-		s->t = NULL;
-	}
-	free(win);
+	rc = io_window(c, bs, per_cmd, left, data, NULL);
 	free(data);
 	return rc;
 }

@@ -291,8 +291,7 @@ struct vfd {
 	bool have_lun;
 	unsigned timeout_ms;         /* SG_SET_TIMEOUT, for hdr.timeout == 0 */
 	int reserved;
-	bool force_pack_id, keep_orphan;
-	int cmd_q;
+	bool force_pack_id, keep_orphan, cmd_q;
 	pthread_mutex_t lock;
 	struct vreq *done_head, *done_tail;
 	int pending;                 /* written, not completed */
@@ -347,7 +346,7 @@ static int vopen(struct vmap *m, int flags)
 	v->host = r;
 	v->timeout_ms = 60000;
 	v->reserved = 32768;
-	v->cmd_q = 1;
+	v->cmd_q = true;
 	pthread_mutex_init(&v->lock, NULL);
 	v->have_lun = vscsi_find_lun(r->h, &m->addr, &v->lun) == 0;
 	if (!v->have_lun) {
@@ -748,47 +747,79 @@ static ssize_t vread(struct vfd *v, void *buf, size_t count)
 
 /* ---- ioctl ---- */
 
+/* A pointer argument the program left out. */
+static int efault(void)
+{
+	errno = EFAULT;
+	return -1;
+}
+
 static int put_int(void *arg, int v)
 {
-	if (!arg) {
-		errno = EFAULT;
-		return -1;
-	}
+	if (!arg)
+		return efault();
 	*(int *)arg = v;
 	return 0;
+}
+
+/* The int a "set" ioctl passes: EFAULT without one, bad_errno if negative. */
+static int get_count(const void *arg, int bad_errno)
+{
+	if (!arg)
+		return efault();
+	if (*(const int *)arg < 0) {
+		errno = bad_errno;
+		return -1;
+	}
+	return *(const int *)arg;
+}
+
+/* The sg "set" ioctls that switch a flag on (any non-zero int) or off. */
+static int set_flag(const void *arg, bool *flag)
+{
+	if (!arg)
+		return efault();
+	*flag = *(const int *)arg != 0;
+	return 0;
+}
+
+/* The completion queue, under its lock: its first pack_id or its length. */
+static int put_done(struct vfd *v, void *arg, bool count)
+{
+	int n;
+
+	pthread_mutex_lock(&v->lock);
+	n = count ? v->ndone : v->done_head ? v->done_head->hdr.pack_id : -1;
+	pthread_mutex_unlock(&v->lock);
+	return put_int(arg, n);
 }
 
 static int vioctl(struct vfd *v, unsigned long req, void *arg)
 {
 	struct vscsi_host_info info;
+	int n;
 
 	switch (req) {
 	case SG_IO:
-		if (!arg) {
-			errno = EFAULT;
-			return -1;
-		}
-		return do_sg_io(v, arg);
+		return arg ? do_sg_io(v, arg) : efault();
 	case SG_GET_VERSION_NUM:
 		return put_int(arg, SG_VERSION);
 	case SG_GET_TIMEOUT:
 		return (int)(v->timeout_ms / (1000 / USER_HZ));
 	case SG_SET_TIMEOUT:
-		if (!arg || *(int *)arg < 0) {
-			errno = arg ? EIO : EFAULT;
+		n = get_count(arg, EIO);
+		if (n < 0)
 			return -1;
-		}
-		v->timeout_ms = (unsigned)*(int *)arg * (1000 / USER_HZ);
+		v->timeout_ms = (unsigned)n * (1000 / USER_HZ);
 		return 0;
 	case SG_GET_RESERVED_SIZE:
 		return put_int(arg, v->reserved);
 	case SG_SET_RESERVED_SIZE:
-		if (!arg || *(int *)arg < 0) {
-			errno = arg ? EINVAL : EFAULT;
+		n = get_count(arg, EINVAL);
+		if (n < 0)
 			return -1;
-		}
 		vscsi_get_info(v->host->h, &info);
-		v->reserved = *(int *)arg < (int)info.max_transfer ? *(int *)arg : (int)info.max_transfer;
+		v->reserved = n < (int)info.max_transfer ? n : (int)info.max_transfer;
 		return 0;
 	case SG_GET_SG_TABLESIZE:
 		vscsi_get_info(v->host->h, &info);
@@ -800,10 +831,8 @@ static int vioctl(struct vfd *v, unsigned long req, void *arg)
 	case SG_GET_SCSI_ID: {
 		struct sg_scsi_id *id = arg;
 
-		if (!id) {
-			errno = EFAULT;
-			return -1;
-		}
+		if (!id)
+			return efault();
 		memset(id, 0, sizeof(*id));
 		id->host_no = (int)v->map->devid;
 		id->channel = v->map->addr.channel;
@@ -817,10 +846,8 @@ static int vioctl(struct vfd *v, unsigned long req, void *arg)
 	case SCSI_IOCTL_GET_IDLUN: {
 		int *idlun = arg;
 
-		if (!idlun) {
-			errno = EFAULT;
-			return -1;
-		}
+		if (!idlun)
+			return efault();
 		idlun[0] = (v->map->addr.target & 0xff) | (v->map->addr.lun & 0xff) << 8 |
 			   (v->map->addr.channel & 0xff) << 16 | (int)(v->map->devid & 0xff) << 24;
 		idlun[1] = (int)v->map->devid;
@@ -832,10 +859,8 @@ static int vioctl(struct vfd *v, unsigned long req, void *arg)
 		static const char name[] = "Xen PV SCSI frontend (libvscsifront)";
 		int len;
 
-		if (!arg) {
-			errno = EFAULT;
-			return -1;
-		}
+		if (!arg)
+			return efault();
 		len = *(int *)arg;
 		if (len > 0) {
 			size_t n = (size_t)len - 1 < sizeof(name) ? (size_t)len - 1 : sizeof(name) - 1;
@@ -846,39 +871,18 @@ static int vioctl(struct vfd *v, unsigned long req, void *arg)
 		return 1;
 	}
 	case SG_SET_FORCE_PACK_ID:
-		if (!arg) {
-			errno = EFAULT;
-			return -1;
-		}
-		v->force_pack_id = *(int *)arg != 0;
-		return 0;
+		return set_flag(arg, &v->force_pack_id);
 	case SG_GET_PACK_ID:
-		pthread_mutex_lock(&v->lock);
-		put_int(arg, v->done_head ? v->done_head->hdr.pack_id : -1);
-		pthread_mutex_unlock(&v->lock);
-		return arg ? 0 : -1;
+		return put_done(v, arg, false);
 	case SG_GET_NUM_WAITING:
 		vscsi_service(v->host->h);
-		pthread_mutex_lock(&v->lock);
-		put_int(arg, v->ndone);
-		pthread_mutex_unlock(&v->lock);
-		return arg ? 0 : -1;
+		return put_done(v, arg, true);
 	case SG_SET_COMMAND_Q:
-		if (!arg) {
-			errno = EFAULT;
-			return -1;
-		}
-		v->cmd_q = *(int *)arg != 0;
-		return 0;
+		return set_flag(arg, &v->cmd_q);
 	case SG_GET_COMMAND_Q:
 		return put_int(arg, v->cmd_q);
 	case SG_SET_KEEP_ORPHAN:
-		if (!arg) {
-			errno = EFAULT;
-			return -1;
-		}
-		v->keep_orphan = *(int *)arg != 0;
-		return 0;
+		return set_flag(arg, &v->keep_orphan);
 	case SG_GET_KEEP_ORPHAN:
 		return put_int(arg, v->keep_orphan);
 	case SG_GET_ACCESS_COUNT_IOCTL:
@@ -889,17 +893,13 @@ static int vioctl(struct vfd *v, unsigned long req, void *arg)
 	case SG_NEXT_CMD_LEN:
 		return 0;
 	case SG_GET_REQUEST_TABLE:
-		if (!arg) {
-			errno = EFAULT;
-			return -1;
-		}
+		if (!arg)
+			return efault();
 		memset(arg, 0, sizeof(sg_req_info_t) * SG_MAX_QUEUE);
 		return 0;
 	case SG_SCSI_RESET:
-		if (!arg) {
-			errno = EFAULT;
-			return -1;
-		}
+		if (!arg)
+			return efault();
 		if (*(int *)arg == SG_SCSI_RESET_NOTHING)
 			return 0;
 		errno = EIO;  /* the library resets LUNs itself, on timeouts */
@@ -949,106 +949,47 @@ static void fill_stat64(const struct vmap *m, struct stat64 *st)
 
 /* ---- the interposed libc entry points ---- */
 
-static int open_common(const char *path, int flags)
-{
-	struct vmap *m = map_find(path);
-
-	return m ? vopen(m, flags) : -2;
-}
-
-EXPORT int open(const char *path, int flags, ...)
-{
-	mode_t mode = 0;
-	int r;
-
-	if (flags & (O_CREAT | __O_TMPFILE)) {
-		va_list ap;
-
-		va_start(ap, flags);
-		mode = (mode_t)va_arg(ap, int);
-		va_end(ap);
+/* An open of a virtual node opens the sg node; any other goes to libc's
+ * own `name` called with `args`. The variadic ones pass on their mode,
+ * which is there only with flags that create a file. */
+#define OPEN_SHIM(name, params, find, args)				\
+	EXPORT int name params						\
+	{								\
+		struct vmap *m = find;					\
+									\
+		return m ? vopen(m, flags) : REAL(name) args;		\
 	}
-	r = open_common(path, flags);
-	return r != -2 ? r : REAL(open)(path, flags, mode);
-}
 
-EXPORT int open64(const char *path, int flags, ...)
-{
-	mode_t mode = 0;
-	int r;
-
-	if (flags & (O_CREAT | __O_TMPFILE)) {
-		va_list ap;
-
-		va_start(ap, flags);
-		mode = (mode_t)va_arg(ap, int);
-		va_end(ap);
+#define OPEN_SHIM_MODE(name, params, find, args)			\
+	EXPORT int name params						\
+	{								\
+		struct vmap *m = find;					\
+		mode_t mode = 0;					\
+									\
+		if (m)							\
+			return vopen(m, flags);				\
+		if (flags & (O_CREAT | __O_TMPFILE)) {			\
+			va_list ap;					\
+									\
+			va_start(ap, flags);				\
+			mode = (mode_t)va_arg(ap, int);			\
+			va_end(ap);					\
+		}							\
+		return REAL(name) args;					\
 	}
-	r = open_common(path, flags);
-	return r != -2 ? r : REAL(open64)(path, flags, mode);
-}
 
-EXPORT int __open_2(const char *path, int flags)
-{
-	int r = open_common(path, flags);
-
-	return r != -2 ? r : REAL(__open_2)(path, flags);
-}
-
-EXPORT int __open64_2(const char *path, int flags)
-{
-	int r = open_common(path, flags);
-
-	return r != -2 ? r : REAL(__open64_2)(path, flags);
-}
-
-EXPORT int openat(int dirfd, const char *path, int flags, ...)
-{
-	struct vmap *m = map_find_at(dirfd, path);
-	mode_t mode = 0;
-
-	if (m)
-		return vopen(m, flags);
-	if (flags & (O_CREAT | __O_TMPFILE)) {
-		va_list ap;
-
-		va_start(ap, flags);
-		mode = (mode_t)va_arg(ap, int);
-		va_end(ap);
-	}
-	return REAL(openat)(dirfd, path, flags, mode);
-}
-
-EXPORT int openat64(int dirfd, const char *path, int flags, ...)
-{
-	struct vmap *m = map_find_at(dirfd, path);
-	mode_t mode = 0;
-
-	if (m)
-		return vopen(m, flags);
-	if (flags & (O_CREAT | __O_TMPFILE)) {
-		va_list ap;
-
-		va_start(ap, flags);
-		mode = (mode_t)va_arg(ap, int);
-		va_end(ap);
-	}
-	return REAL(openat64)(dirfd, path, flags, mode);
-}
-
-EXPORT int __openat_2(int dirfd, const char *path, int flags)
-{
-	struct vmap *m = map_find_at(dirfd, path);
-
-	return m ? vopen(m, flags) : REAL(__openat_2)(dirfd, path, flags);
-}
-
-EXPORT int __openat64_2(int dirfd, const char *path, int flags)
-{
-	struct vmap *m = map_find_at(dirfd, path);
-
-	return m ? vopen(m, flags) : REAL(__openat64_2)(dirfd, path, flags);
-}
+OPEN_SHIM_MODE(open, (const char *path, int flags, ...), map_find(path), (path, flags, mode))
+OPEN_SHIM_MODE(open64, (const char *path, int flags, ...), map_find(path), (path, flags, mode))
+OPEN_SHIM_MODE(openat, (int dirfd, const char *path, int flags, ...), map_find_at(dirfd, path),
+	       (dirfd, path, flags, mode))
+OPEN_SHIM_MODE(openat64, (int dirfd, const char *path, int flags, ...), map_find_at(dirfd, path),
+	       (dirfd, path, flags, mode))
+OPEN_SHIM(__open_2, (const char *path, int flags), map_find(path), (path, flags))
+OPEN_SHIM(__open64_2, (const char *path, int flags), map_find(path), (path, flags))
+OPEN_SHIM(__openat_2, (int dirfd, const char *path, int flags), map_find_at(dirfd, path),
+	  (dirfd, path, flags))
+OPEN_SHIM(__openat64_2, (int dirfd, const char *path, int flags), map_find_at(dirfd, path),
+	  (dirfd, path, flags))
 
 EXPORT int close(int fd)
 {
@@ -1108,89 +1049,47 @@ EXPORT int ioctl(int fd, unsigned long req, ...)
 	}
 }
 
-EXPORT int fstat(int fd, struct stat *st)
+/* The node a stat-family call names: a virtual fd, a virtual path, or
+ * (fstatat with AT_EMPTY_PATH and "") a virtual dirfd. NULL: libc's. */
+static struct vmap *fd_map(int fd)
 {
 	struct vfd *v = vfd_get(fd);
 
-	if (!v)
-		return REAL(fstat)(fd, st);
-	fill_stat(v->map, st);
-	return 0;
+	return v ? v->map : NULL;
 }
 
-EXPORT int fstat64(int fd, struct stat64 *st)
+static struct vmap *at_map(int dirfd, const char *path, int flags)
 {
-	struct vfd *v = vfd_get(fd);
-
-	if (!v)
-		return REAL(fstat64)(fd, st);
-	fill_stat64(v->map, st);
-	return 0;
+	return (flags & AT_EMPTY_PATH) && !path[0] ? fd_map(dirfd) : map_find_at(dirfd, path);
 }
 
-EXPORT int stat(const char *path, struct stat *st)
-{
-	struct vmap *m = map_find(path);
+/* fill_stat or fill_stat64, by the caller's buffer. */
+#define FILL_STAT(m, st) \
+	_Generic((st), struct stat *: fill_stat, struct stat64 *: fill_stat64)(m, st)
 
-	if (!m)
-		return REAL(stat)(path, st);
-	fill_stat(m, st);
-	return 0;
-}
-
-EXPORT int stat64(const char *path, struct stat64 *st)
-{
-	struct vmap *m = map_find(path);
-
-	if (!m)
-		return REAL(stat64)(path, st);
-	fill_stat64(m, st);
-	return 0;
-}
-
-EXPORT int lstat(const char *path, struct stat *st)
-{
-	struct vmap *m = map_find(path);
-
-	if (!m)
-		return REAL(lstat)(path, st);
-	fill_stat(m, st);
-	return 0;
-}
-
-EXPORT int lstat64(const char *path, struct stat64 *st)
-{
-	struct vmap *m = map_find(path);
-
-	if (!m)
-		return REAL(lstat64)(path, st);
-	fill_stat64(m, st);
-	return 0;
-}
-
-EXPORT int fstatat(int dirfd, const char *path, struct stat *st, int flags)
-{
-	struct vmap *m = (flags & AT_EMPTY_PATH) && !path[0] ? NULL : map_find_at(dirfd, path);
-	struct vfd *v = (flags & AT_EMPTY_PATH) && !path[0] ? vfd_get(dirfd) : NULL;
-
-	if (m || v) {
-		fill_stat(m ? m : v->map, st);
-		return 0;
+/* Sixteen entry points of one shape: an sg node for a virtual one (found
+ * by `find`), else libc's own `name` called with `args`. */
+#define STAT_SHIM(name, params, find, args)				\
+	EXPORT int name params						\
+	{								\
+		struct vmap *m = find;					\
+									\
+		if (!m)							\
+			return REAL(name) args;				\
+		FILL_STAT(m, st);					\
+		return 0;						\
 	}
-	return REAL(fstatat)(dirfd, path, st, flags);
-}
 
-EXPORT int fstatat64(int dirfd, const char *path, struct stat64 *st, int flags)
-{
-	struct vmap *m = (flags & AT_EMPTY_PATH) && !path[0] ? NULL : map_find_at(dirfd, path);
-	struct vfd *v = (flags & AT_EMPTY_PATH) && !path[0] ? vfd_get(dirfd) : NULL;
-
-	if (m || v) {
-		fill_stat64(m ? m : v->map, st);
-		return 0;
-	}
-	return REAL(fstatat64)(dirfd, path, st, flags);
-}
+STAT_SHIM(fstat, (int fd, struct stat *st), fd_map(fd), (fd, st))
+STAT_SHIM(fstat64, (int fd, struct stat64 *st), fd_map(fd), (fd, st))
+STAT_SHIM(stat, (const char *path, struct stat *st), map_find(path), (path, st))
+STAT_SHIM(stat64, (const char *path, struct stat64 *st), map_find(path), (path, st))
+STAT_SHIM(lstat, (const char *path, struct stat *st), map_find(path), (path, st))
+STAT_SHIM(lstat64, (const char *path, struct stat64 *st), map_find(path), (path, st))
+STAT_SHIM(fstatat, (int dirfd, const char *path, struct stat *st, int flags),
+	  at_map(dirfd, path, flags), (dirfd, path, st, flags))
+STAT_SHIM(fstatat64, (int dirfd, const char *path, struct stat64 *st, int flags),
+	  at_map(dirfd, path, flags), (dirfd, path, st, flags))
 
 /* The glibc < 2.33 names, for binaries built against older libcs. */
 extern int __fxstat(int ver, int fd, struct stat *st);
@@ -1202,85 +1101,18 @@ extern int __lxstat64(int ver, const char *path, struct stat64 *st);
 extern int __fxstatat(int ver, int dirfd, const char *path, struct stat *st, int flags);
 extern int __fxstatat64(int ver, int dirfd, const char *path, struct stat64 *st, int flags);
 
-EXPORT int __fxstat(int ver, int fd, struct stat *st)
-{
-	struct vfd *v = vfd_get(fd);
-
-	if (!v)
-		return REAL(__fxstat)(ver, fd, st);
-	fill_stat(v->map, st);
-	return 0;
-}
-
-EXPORT int __fxstat64(int ver, int fd, struct stat64 *st)
-{
-	struct vfd *v = vfd_get(fd);
-
-	if (!v)
-		return REAL(__fxstat64)(ver, fd, st);
-	fill_stat64(v->map, st);
-	return 0;
-}
-
-EXPORT int __xstat(int ver, const char *path, struct stat *st)
-{
-	struct vmap *m = map_find(path);
-
-	if (!m)
-		return REAL(__xstat)(ver, path, st);
-	fill_stat(m, st);
-	return 0;
-}
-
-EXPORT int __xstat64(int ver, const char *path, struct stat64 *st)
-{
-	struct vmap *m = map_find(path);
-
-	if (!m)
-		return REAL(__xstat64)(ver, path, st);
-	fill_stat64(m, st);
-	return 0;
-}
-
-EXPORT int __lxstat(int ver, const char *path, struct stat *st)
-{
-	struct vmap *m = map_find(path);
-
-	if (!m)
-		return REAL(__lxstat)(ver, path, st);
-	fill_stat(m, st);
-	return 0;
-}
-
-EXPORT int __lxstat64(int ver, const char *path, struct stat64 *st)
-{
-	struct vmap *m = map_find(path);
-
-	if (!m)
-		return REAL(__lxstat64)(ver, path, st);
-	fill_stat64(m, st);
-	return 0;
-}
-
-EXPORT int __fxstatat(int ver, int dirfd, const char *path, struct stat *st, int flags)
-{
-	struct vmap *m = map_find_at(dirfd, path);
-
-	if (!m)
-		return REAL(__fxstatat)(ver, dirfd, path, st, flags);
-	fill_stat(m, st);
-	return 0;
-}
-
-EXPORT int __fxstatat64(int ver, int dirfd, const char *path, struct stat64 *st, int flags)
-{
-	struct vmap *m = map_find_at(dirfd, path);
-
-	if (!m)
-		return REAL(__fxstatat64)(ver, dirfd, path, st, flags);
-	fill_stat64(m, st);
-	return 0;
-}
+STAT_SHIM(__fxstat, (int ver, int fd, struct stat *st), fd_map(fd), (ver, fd, st))
+STAT_SHIM(__fxstat64, (int ver, int fd, struct stat64 *st), fd_map(fd), (ver, fd, st))
+STAT_SHIM(__xstat, (int ver, const char *path, struct stat *st), map_find(path), (ver, path, st))
+STAT_SHIM(__xstat64, (int ver, const char *path, struct stat64 *st), map_find(path),
+	  (ver, path, st))
+STAT_SHIM(__lxstat, (int ver, const char *path, struct stat *st), map_find(path), (ver, path, st))
+STAT_SHIM(__lxstat64, (int ver, const char *path, struct stat64 *st), map_find(path),
+	  (ver, path, st))
+STAT_SHIM(__fxstatat, (int ver, int dirfd, const char *path, struct stat *st, int flags),
+	  map_find_at(dirfd, path), (ver, dirfd, path, st, flags))
+STAT_SHIM(__fxstatat64, (int ver, int dirfd, const char *path, struct stat64 *st, int flags),
+	  map_find_at(dirfd, path), (ver, dirfd, path, st, flags))
 
 EXPORT int access(const char *path, int mode)
 {
@@ -1349,24 +1181,19 @@ static int fcntl_common(int fd, int cmd, void *arg, bool is64)
 	return r;
 }
 
-EXPORT int fcntl(int fd, int cmd, ...)
-{
-	va_list ap;
-	void *arg;
+/* fcntl and fcntl64: the optional third argument, read as a pointer, goes
+ * on whatever it is. */
+#define FCNTL_SHIM(name, is64)						\
+	EXPORT int name(int fd, int cmd, ...)				\
+	{								\
+		va_list ap;						\
+		void *arg;						\
+									\
+		va_start(ap, cmd);					\
+		arg = va_arg(ap, void *);				\
+		va_end(ap);						\
+		return fcntl_common(fd, cmd, arg, is64);		\
+	}
 
-	va_start(ap, cmd);
-	arg = va_arg(ap, void *);
-	va_end(ap);
-	return fcntl_common(fd, cmd, arg, false);
-}
-
-EXPORT int fcntl64(int fd, int cmd, ...)
-{
-	va_list ap;
-	void *arg;
-
-	va_start(ap, cmd);
-	arg = va_arg(ap, void *);
-	va_end(ap);
-	return fcntl_common(fd, cmd, arg, true);
-}
+FCNTL_SHIM(fcntl, false)
+FCNTL_SHIM(fcntl64, true)

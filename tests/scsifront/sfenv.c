@@ -197,6 +197,21 @@ void sftgt_stop(struct sftgt *t)
 	t->rundir[0] = 0;
 }
 
+int sfenv_runl(struct sfenv *e, char *out, size_t outlen, const char *first, ...)
+{
+	char *argv[64];
+	va_list ap;
+	int n = 0;
+
+	argv[n++] = (char *)first;
+	va_start(ap, first);
+	while (n < 63 && (argv[n] = va_arg(ap, char *)))
+		n++;
+	va_end(ap);
+	argv[n] = NULL;
+	return sfenv_run(e, out, outlen, argv);
+}
+
 int sfenv_run(struct sfenv *e, char *out, size_t outlen, char *const argv[])
 {
 	int p[2], status;

@@ -51,6 +51,9 @@ void sftgt_stop(struct sftgt *t);
 /* Runs argv inside the guest (xensim exec), output (stdout + stderr) in
  * out. Returns the exit status. */
 int sfenv_run(struct sfenv *e, char *out, size_t outlen, char *const argv[]);
+/* The same with the program and its arguments listed, NULL last (at most 63). */
+int sfenv_runl(struct sfenv *e, char *out, size_t outlen, const char *first, ...)
+	__attribute__((sentinel));
 
 /* Prints the backend's log when VSCSI_SHOW_LOGS is set. */
 void sfenv_show_logs(struct sfenv *e);

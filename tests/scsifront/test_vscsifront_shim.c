@@ -21,22 +21,7 @@
 static struct sfenv env;
 static char *out;
 
-static int run(const char *first, ...)
-{
-	char *argv[64];
-	va_list ap;
-	int n = 0;
-
-	argv[n++] = (char *)first;
-	va_start(ap, first);
-	while (n < 63 && (argv[n] = va_arg(ap, char *)))
-		n++;
-	va_end(ap);
-	argv[n] = NULL;
-	return sfenv_run(&env, out, OUT_MAX, argv);
-}
-
-#define VSCSI(...) run(simenv_prog("scsifront/vscsi"), __VA_ARGS__, NULL)
+#define VSCSI(...) sfenv_runl(&env, out, OUT_MAX, simenv_prog("scsifront/vscsi"), __VA_ARGS__, NULL)
 
 static void test_probe(void **state)
 {

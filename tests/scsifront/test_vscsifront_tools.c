@@ -31,26 +31,13 @@ static const struct vscsi_addr disk = { 0, 0, 0 };
 
 #define SKIP_WITHOUT_TGT() do { if (!have_tgt) skip(); } while (0)
 
-static int run(char *o, size_t len, const char *first, ...)
-{
-	char *argv[64];
-	va_list ap;
-	int n = 0;
-
-	argv[n++] = (char *)first;
-	va_start(ap, first);
-	while (n < 63 && (argv[n] = va_arg(ap, char *)))
-		n++;
-	va_end(ap);
-	argv[n] = NULL;
-	return sfenv_run(&env, o, len, argv);
-}
-
 /* A tool through the shim: vscsi run --map ... -- TOOL ARGS. */
 #define SHIM(o, len, ...) \
-	run(o, len, simenv_prog("scsifront/vscsi"), "run", "--map", maparg, "--", __VA_ARGS__, NULL)
-#define VSCSI(o, len, ...) run(o, len, simenv_prog("scsifront/vscsi"), __VA_ARGS__, NULL)
-#define DIRECT(o, len, ...) run(o, len, __VA_ARGS__, NULL)
+	sfenv_runl(&env, o, len, simenv_prog("scsifront/vscsi"), "run", "--map", maparg, "--", \
+		   __VA_ARGS__, NULL)
+#define VSCSI(o, len, ...) \
+	sfenv_runl(&env, o, len, simenv_prog("scsifront/vscsi"), __VA_ARGS__, NULL)
+#define DIRECT(o, len, ...) sfenv_runl(&env, o, len, __VA_ARGS__, NULL)
 
 /* The text after label on its line, without quotes and blanks around. */
 static void field(const char *text, const char *label, char *val, size_t len)
