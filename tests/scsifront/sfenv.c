@@ -61,23 +61,10 @@ int sfenv_start(struct sfenv *e, bool with_backend)
 	return 0;
 }
 
-void sfenv_show_logs(struct sfenv *e)
-{
-	if (getenv("VSCSI_SHOW_LOGS")) {
-		char cmd[700];
-
-		snprintf(cmd, sizeof(cmd), "cat %s >&2", e->logfile);
-		if (system(cmd))
-			(void)0;
-	}
-}
-
 void sfenv_stop(struct sfenv *e)
 {
-	if (e->backend > 0)
-		daemon_stop(e->backend, SIGTERM, 10000);
+	daemon_finish(e->backend, e->logfile);
 	e->backend = 0;
-	sfenv_show_logs(e);
 	if (e->xs0)
 		xs_close(e->xs0);
 	e->xs0 = NULL;

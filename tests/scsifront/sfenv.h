@@ -55,7 +55,4 @@ int sfenv_run(struct sfenv *e, char *out, size_t outlen, char *const argv[]);
 int sfenv_runl(struct sfenv *e, char *out, size_t outlen, const char *first, ...)
 	__attribute__((sentinel));
 
-/* Prints the backend's log when VSCSI_SHOW_LOGS is set. */
-void sfenv_show_logs(struct sfenv *e);
-
 #endif

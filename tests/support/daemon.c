@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -85,5 +86,20 @@ int daemon_wait_log(const char *logfile, const char *text, unsigned timeout_ms)
 		if (waited >= timeout_ms)
 			return -1;
 		usleep(20000);
+	}
+}
+
+void daemon_finish(pid_t pid, const char *logfile)
+{
+	if (pid > 0)
+		daemon_stop(pid, SIGTERM, 10000);
+	if (getenv("VSCSI_SHOW_LOGS")) {
+		FILE *f = fopen(logfile, "r");
+		char line[2048];
+
+		while (f && fgets(line, sizeof(line), f))
+			fputs(line, stderr);
+		if (f)
+			fclose(f);
 	}
 }

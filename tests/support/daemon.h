@@ -18,6 +18,9 @@ int daemon_alive(pid_t pid);
 /* 0 when logfile holds no sanitizer report (ASan, UBSan, LSan), else -1
  * after printing the first report line. */
 int daemon_log_clean(const char *logfile);
+/* A test's teardown: stops pid (SIGTERM, then SIGKILL after 10 s) if it
+ * is > 0, and prints logfile to stderr when VSCSI_SHOW_LOGS is set. */
+void daemon_finish(pid_t pid, const char *logfile);
 /* 0 once a line of logfile contains text, -1 after timeout_ms. */
 int daemon_wait_log(const char *logfile, const char *text, unsigned timeout_ms);
 

@@ -1242,15 +1242,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	if (backend > 0)
-		daemon_stop(backend, SIGTERM, 10000);
-	if (getenv("VSCSI_SHOW_LOGS")) {
-		char cmd[600];
-
-		snprintf(cmd, sizeof(cmd), "cat %s", logfile);
-		if (system(cmd))
-			(void)0;
-	}
+	daemon_finish(backend, logfile);
 	if (xs0)
 		xs_close(xs0);
 	free(guest2_before);
