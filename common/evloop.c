@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #define EVLOOP_BATCH 64
@@ -89,3 +90,38 @@ void evloop_run(struct evloop *loop)
 
 void evloop_stop(struct evloop *loop) { loop->stop = true; }
 bool evloop_stopped(const struct evloop *loop) { return loop->stop; }
+
+int evloop_wake_init(struct evloop_wake *w, evloop_cb cb, void *arg)
+{
+	w->h = (struct evloop_handler){ .fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC), .cb = cb,
+					.arg = arg };
+	w->fired = false;
+	return w->h.fd < 0 ? -errno : 0;
+}
+
+int evloop_wake_fire(struct evloop_wake *w)
+{
+	uint64_t one = 1;
+
+	if (w->fired)
+		return 0;
+	if (write(w->h.fd, &one, sizeof(one)) != sizeof(one))
+		return -errno;
+	w->fired = true;
+	return 0;
+}
+
+int evloop_wake_clear(struct evloop_wake *w)
+{
+	uint64_t v;
+
+	w->fired = false;
+	return read(w->h.fd, &v, sizeof(v)) < 0 && errno != EAGAIN ? -errno : 0;
+}
+
+void evloop_wake_close(struct evloop_wake *w)
+{
+	if (w->h.fd >= 0)
+		close(w->h.fd);
+	w->h.fd = -1;
+}

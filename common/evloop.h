@@ -37,4 +37,22 @@ void evloop_run(struct evloop *loop);
 void evloop_stop(struct evloop *loop);
 bool evloop_stopped(const struct evloop *loop);
 
+/* A wake-up the loop delivers later, from its own stack: for work queued
+ * inside a call that must not run it there (a driver answering from
+ * within submit). Firing again before the callback ran costs nothing. The
+ * owner adds and removes &w->h with evloop_add (EPOLLIN) / evloop_del. */
+struct evloop_wake {
+	struct evloop_handler h;
+	bool fired;
+};
+
+/* An eventfd for cb(arg); 0 or -errno (then h.fd is -1). */
+int evloop_wake_init(struct evloop_wake *w, evloop_cb cb, void *arg);
+/* 0 or -errno. */
+int evloop_wake_fire(struct evloop_wake *w);
+/* Call from the callback before doing the work; 0 or -errno. */
+int evloop_wake_clear(struct evloop_wake *w);
+/* Closes the eventfd (after evloop_del); safe on a failed init. */
+void evloop_wake_close(struct evloop_wake *w);
+
 #endif

@@ -57,7 +57,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -129,11 +128,11 @@ struct iscsi_lun {
 	char conn_error[256];
 	int sock_error;
 
-	struct evloop_handler io, timer, kick;
+	struct evloop_handler io, timer;
+	struct evloop_wake kick;        /* deferred answers */
 	bool io_registered, loop_registered;
 	uint32_t io_events;
 	uint64_t timer_at;              /* armed expiry, 0: disarmed */
-	bool kicked;
 
 	struct list_link active, held, deferred, orphans, tmfs, tmf_done, orphan_tmfs;
 	int depth;                      /* nesting of our entry points */
@@ -282,14 +281,10 @@ static void peek_socket_error(struct iscsi_lun *d, int revents)
 
 static void kick(struct iscsi_lun *d)
 {
-	uint64_t one = 1;
+	int rc = d->closing ? 0 : evloop_wake_fire(&d->kick);
 
-	if (d->kicked || d->closing)
-		return;
-	if (write(d->kick.fd, &one, sizeof(one)) == sizeof(one))
-		d->kicked = true;
-	else
-		log_err("lun %s: eventfd write: %s", d->name, strerror(errno));
+	if (rc)
+		log_err("lun %s: eventfd write: %s", d->name, strerror(-rc));
 }
 
 static void free_task(struct icmd *c)
@@ -974,13 +969,13 @@ out:
 static void on_kick(struct evloop_handler *h, uint32_t events)
 {
 	struct iscsi_lun *d = h->arg;
-	uint64_t v;
+	int rc;
 
 	(void)events;
 	d->depth++;
-	if (read(h->fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		log_err("lun %s: eventfd read: %s", d->name, strerror(errno));
-	d->kicked = false;
+	rc = evloop_wake_clear(&d->kick);
+	if (rc)
+		log_err("lun %s: eventfd read: %s", d->name, strerror(-rc));
 	while (!list_empty(&d->deferred) && !d->closing) {
 		struct icmd *c = list_entry(d->deferred.next, struct icmd, link);
 		struct lun_cmd *cmd = c->cmd;
@@ -1133,8 +1128,7 @@ static void free_lun(struct iscsi_lun *d)
 {
 	if (d->timer.fd >= 0)
 		close(d->timer.fd);
-	if (d->kick.fd >= 0)
-		close(d->kick.fd);
+	evloop_wake_close(&d->kick);
 	free(d->chap_user);
 	free(d->chap_password);
 	free(d);
@@ -1152,7 +1146,7 @@ static int iscsi_open(struct lun *lun, const char *pdev, const struct lun_config
 		fmt_into(lun->error, sizeof(lun->error), "lun %s: out of memory", pdev);
 		return -ENOMEM;
 	}
-	d->timer.fd = d->kick.fd = -1;
+	d->timer.fd = d->kick.h.fd = -1;
 	rc = pdev_parse_iscsi(pdev, &d->url, lun->error, sizeof(lun->error));
 	if (rc) {
 		free_lun(d);
@@ -1217,17 +1211,16 @@ static int iscsi_open(struct lun *lun, const char *pdev, const struct lun_config
 	/* From here on, asynchronous through the loop. */
 	d->timer = (struct evloop_handler){ .fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC),
 					    .cb = on_timer, .arg = d };
-	d->kick = (struct evloop_handler){ .fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC),
-					   .cb = on_kick, .arg = d };
+	evloop_wake_init(&d->kick, on_kick, d);
 	d->io = (struct evloop_handler){ .fd = -1, .cb = on_io, .arg = d };
-	if (d->timer.fd < 0 || d->kick.fd < 0) {
+	if (d->timer.fd < 0 || d->kick.h.fd < 0) {
 		rc = -errno;
 		fmt_into(lun->error, sizeof(lun->error), "lun %s: %s", d->name, strerror(-rc));
 		goto fail;
 	}
 	rc = evloop_add(lun->loop, &d->timer, EPOLLIN);
 	if (rc == 0) {
-		rc = evloop_add(lun->loop, &d->kick, EPOLLIN);
+		rc = evloop_add(lun->loop, &d->kick.h, EPOLLIN);
 		if (rc)
 			evloop_del(lun->loop, &d->timer);
 	}
@@ -1240,7 +1233,7 @@ static int iscsi_open(struct lun *lun, const char *pdev, const struct lun_config
 	update_io(d);
 	if (!d->io_registered) {
 		evloop_del(lun->loop, &d->timer);
-		evloop_del(lun->loop, &d->kick);
+		evloop_del(lun->loop, &d->kick.h);
 		fmt_into(lun->error, sizeof(lun->error), "lun %s: cannot watch the iSCSI socket", d->name);
 		rc = -EIO;
 		goto fail;
@@ -1469,7 +1462,7 @@ static void iscsi_close(struct lun *lun)
 	d->io_registered = false;
 	if (d->loop_registered) {
 		evloop_del(lun->loop, &d->timer);
-		evloop_del(lun->loop, &d->kick);
+		evloop_del(lun->loop, &d->kick.h);
 		d->loop_registered = false;
 	}
 	if (!d->in_service && d->ctx) {

@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <xen/io/vscsiif.h>
@@ -37,11 +36,10 @@ struct null_tmf {
 
 struct null_lun {
 	struct lun *lun;
-	struct evloop_handler h;
+	struct evloop_wake wake;           /* completions run from the loop */
 	struct lun_cmd *head, *tail;       /* queued, linked through cmd->drv */
 	struct lun_cmd *batch;             /* the batch being completed */
 	struct null_tmf *tmf_head, *tmf_tail;
-	bool kicked;                       /* eventfd written, not yet read */
 	bool in_flush;
 	bool closed;                       /* close() ran inside a completion */
 	bool dying;                        /* close() has started */
@@ -222,20 +220,16 @@ static void execute(struct lun_cmd *cmd)
 
 static void kick(struct null_lun *n)
 {
-	uint64_t one = 1;
+	int rc = n->in_flush ? 0 : evloop_wake_fire(&n->wake);
 
-	if (n->kicked || n->in_flush)
-		return;
-	if (write(n->h.fd, &one, sizeof(one)) == sizeof(one))
-		n->kicked = true;
-	else
-		log_err("lun %s: eventfd write: %s", n->name, strerror(errno));
+	if (rc)
+		log_err("lun %s: eventfd write: %s", n->name, strerror(-rc));
 }
 
 static void null_free(struct null_lun *n)
 {
-	evloop_del(n->lun->loop, &n->h);
-	close(n->h.fd);
+	evloop_del(n->lun->loop, &n->wake.h);
+	evloop_wake_close(&n->wake);
 	n->lun->priv = NULL;
 	free(n);
 }
@@ -243,12 +237,12 @@ static void null_free(struct null_lun *n)
 static void null_flush(struct evloop_handler *h, uint32_t events)
 {
 	struct null_lun *n = h->arg;
-	uint64_t v;
+	int rc;
 
 	(void)events;
-	if (read(h->fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		log_err("lun %s: eventfd read: %s", n->name, strerror(errno));
-	n->kicked = false;
+	rc = evloop_wake_clear(&n->wake);
+	if (rc)
+		log_err("lun %s: eventfd read: %s", n->name, strerror(-rc));
 	n->in_flush = true;
 	for (int round = 0; round < NULL_ROUNDS && (n->head || n->tmf_head); round++) {
 		n->batch = n->head;
@@ -308,19 +302,16 @@ static int null_open(struct lun *lun, const char *pdev, const struct lun_config 
 	}
 	snprintf(n->name, sizeof(n->name), "%s", pdev);
 	n->lun = lun;
-	n->h.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	n->h.cb = null_flush;
-	n->h.arg = n;
-	if (n->h.fd < 0) {
-		rc = -errno;
+	rc = evloop_wake_init(&n->wake, null_flush, n);
+	if (rc) {
 		snprintf(lun->error, sizeof(lun->error), "lun %s: eventfd: %s", pdev, strerror(-rc));
 		free(n);
 		return rc;
 	}
-	rc = evloop_add(lun->loop, &n->h, EPOLLIN);
+	rc = evloop_add(lun->loop, &n->wake.h, EPOLLIN);
 	if (rc) {
 		snprintf(lun->error, sizeof(lun->error), "lun %s: event loop: %s", pdev, strerror(-rc));
-		close(n->h.fd);
+		evloop_wake_close(&n->wake);
 		free(n);
 		return rc;
 	}

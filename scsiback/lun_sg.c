@@ -30,7 +30,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -85,7 +84,7 @@ struct sg_tmf {
 struct sg_lun {
 	struct lun *lun;
 	struct evloop_handler h;        /* the sg fd */
-	struct evloop_handler kick;     /* eventfd: deferred answers */
+	struct evloop_wake kick;        /* deferred answers */
 	struct list_link queued;        /* not yet given to sg (FIFO) */
 	struct list_link submitted;     /* sg has them */
 	struct list_link deferred;      /* answered, done() not called yet */
@@ -94,7 +93,6 @@ struct sg_lun {
 	int max_submitted;
 	int pack_id;
 	unsigned default_timeout_ms;
-	bool kicked;
 	bool gone;                      /* the device went away */
 	bool dying;                     /* close() has started: no new work */
 	bool dead;                      /* close() is done: free when unwound */
@@ -269,14 +267,10 @@ static void set_host_only(struct lun_cmd *cmd, uint8_t host)
 
 static void kick(struct sg_lun *s)
 {
-	uint64_t one = 1;
+	int rc = s->dying ? 0 : evloop_wake_fire(&s->kick);
 
-	if (s->kicked || s->dying)
-		return;
-	if (write(s->kick.fd, &one, sizeof(one)) == sizeof(one))
-		s->kicked = true;
-	else
-		log_err("lun %s: eventfd write: %s", s->name, strerror(errno));
+	if (rc)
+		log_err("lun %s: eventfd write: %s", s->name, strerror(-rc));
 }
 
 /* Answers req later, from the loop (never inside submit/abort/reset). */
@@ -434,13 +428,13 @@ static void sg_on_readable(struct evloop_handler *h, uint32_t events)
 static void sg_on_kick(struct evloop_handler *h, uint32_t events)
 {
 	struct sg_lun *s = h->arg;
-	uint64_t v;
+	int rc;
 
 	(void)events;
 	s->depth++;
-	if (read(h->fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		log_err("lun %s: eventfd read: %s", s->name, strerror(errno));
-	s->kicked = false;
+	rc = evloop_wake_clear(&s->kick);
+	if (rc)
+		log_err("lun %s: eventfd read: %s", s->name, strerror(-rc));
 	while (!list_empty(&s->deferred) && !s->dead) {
 		struct sg_req *req = list_first(&s->deferred, struct sg_req, link);
 
@@ -515,16 +509,13 @@ static int sg_attach(struct lun *lun, int fd, const char *name, uint8_t dev_type
 	s->default_timeout_ms = (cfg && cfg->default_timeout_ms) ? cfg->default_timeout_ms
 								  : lun_default_timeout_ms(dev_type);
 	s->h = (struct evloop_handler){ .fd = fd, .cb = sg_on_readable, .arg = s };
-	s->kick = (struct evloop_handler){ .fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC),
-					   .cb = sg_on_kick, .arg = s };
-	if (s->kick.fd < 0) {
-		rc = -errno;
+	rc = evloop_wake_init(&s->kick, sg_on_kick, s);
+	if (rc)
 		goto fail;
-	}
 	rc = evloop_add(lun->loop, &s->h, EPOLLIN);
 	if (rc)
 		goto fail;
-	rc = evloop_add(lun->loop, &s->kick, EPOLLIN);
+	rc = evloop_add(lun->loop, &s->kick.h, EPOLLIN);
 	if (rc) {
 		evloop_del(lun->loop, &s->h);
 		goto fail;
@@ -534,8 +525,7 @@ static int sg_attach(struct lun *lun, int fd, const char *name, uint8_t dev_type
 	return 0;
 fail:
 	fmt_into(lun->error, sizeof(lun->error), "lun %s: event loop: %s", name, strerror(-rc));
-	if (s->kick.fd >= 0)
-		close(s->kick.fd);
+	evloop_wake_close(&s->kick);
 	close(fd);
 	free(s);
 	return rc;
@@ -736,9 +726,9 @@ static void sg_close(struct lun *lun)
 	}
 	if (!s->gone)
 		evloop_del(lun->loop, &s->h);
-	evloop_del(lun->loop, &s->kick);
+	evloop_del(lun->loop, &s->kick.h);
 	close(s->h.fd);
-	close(s->kick.fd);
+	evloop_wake_close(&s->kick);
 	lun->priv = NULL;
 	s->dead = true;
 	sg_leave(s);
