@@ -16,15 +16,27 @@
 static struct vhost_cmd *cmd_alloc(struct vhost *vh)
 {
 	for (unsigned i = 0; i < VSCSI_RING_SIZE; i++)
-		if (vh->cmds[i].kind == CMD_FREE)
+		if (vh->cmds[i].kind == CMD_FREE) {
+			vh->cmds[i].vh = vh;
+			vh->cmds[i].ring_gen = vh->ring_gen;
 			return &vh->cmds[i];
+		}
 	return NULL;
+}
+
+/* Whether the command's ring is still the one connected. A command of an
+ * earlier ring (the frontend reconnected while it ran on the device) is
+ * answered to nobody: its rqid and grants mean nothing on the new ring. */
+static bool cmd_live(const struct vhost_cmd *c)
+{
+	return c->vh->connected && c->ring_gen == c->vh->ring_gen;
 }
 
 static struct vhost_cmd *cmd_find_rqid(struct vhost *vh, uint16_t rqid)
 {
 	for (unsigned i = 0; i < VSCSI_RING_SIZE; i++)
-		if (vh->cmds[i].kind != CMD_FREE && vh->cmds[i].req.rqid == rqid)
+		if (vh->cmds[i].kind != CMD_FREE && cmd_live(&vh->cmds[i]) &&
+		    vh->cmds[i].req.rqid == rqid)
 			return &vh->cmds[i];
 	return NULL;
 }
@@ -44,7 +56,7 @@ static void cmd_finish(struct vhost_cmd *c, int32_t rslt, const uint8_t *sense,
 {
 	struct vhost *vh = c->vh;
 
-	if (vh->connected) {
+	if (cmd_live(c)) {
 		inflight_answering(vh->inflight, c->rec, vh->ring.rsp_prod_pvt);
 		vhost_respond(vh, c->req.rqid, rslt, sense, sense_len, resid);
 	}
@@ -119,7 +131,7 @@ static void cmd_scsi_done(struct lun_cmd *lc)
 
 	if (resid > c->data_len)
 		resid = c->data_len;
-	if (vh->connected && lc->host == XEN_VSCSIIF_RSLT_HOST_OK &&
+	if (cmd_live(c) && lc->host == XEN_VSCSIIF_RSLT_HOST_OK &&
 	    (c->req.dir == LUN_DIR_FROM_DEV || c->req.dir == LUN_DIR_BIDI)) {
 		unsigned bad;
 		int st;

@@ -143,6 +143,7 @@ int vhost_connect(struct vhost *vh)
 	vh->evh.arg = vh;
 	evloop_add(sb->loop, &vh->evh, EPOLLIN);
 	vh->connected = true;
+	vh->ring_gen++;
 	vh->halted = false;
 	vh->held = true;
 	vh->draining = false;
@@ -194,8 +195,11 @@ void vhost_disconnect(struct vhost *vh, bool drain)
 	vhost_push(vh);
 	vh->draining = false;
 	vhost_unhook(vh);
-	/* A clean disconnect leaves nothing to recover. */
-	if (vh->busy == 0 && vh->inflight) {
+	/* The frontend let this ring go: nothing on it is to be recovered,
+	 * also not what still runs on a device (it will be answered to
+	 * nobody). Kept, the records could be taken for those of a next ring
+	 * that happens to get the same grant ref and port. */
+	if (vh->inflight) {
 		inflight_close(vh->inflight, true);
 		vh->inflight = NULL;
 	}

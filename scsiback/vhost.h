@@ -37,6 +37,7 @@ struct vhost_cmd {
 	struct vhost_lun *vl;
 	struct vscsi_req req;
 	uint32_t ring_idx;            /* where the request was taken */
+	uint32_t ring_gen;            /* of the ring it came from */
 	int rec;                      /* inflight record */
 	struct lun_cmd lc;
 	struct iovec iov;
@@ -67,6 +68,8 @@ struct vhost {
 	bool halted;                  /* ring corrupt: no more processing */
 	bool held;                    /* connected, LUN table not rebuilt yet: take no requests */
 	uint32_t ring_ref;
+	uint32_t ring_gen;            /* counts connections: tells a command of an
+				       * earlier ring from one of this ring */
 	uint32_t fe_port;
 	void *ring_page;
 	vscsiif_back_ring_t ring;

@@ -329,6 +329,65 @@ static void test_backend_crash_with_commands_in_flight(void **state)
 	check_good(&rsp);
 }
 
+/* The frontend drops its ring while commands run on the device and
+ * connects a new one (a guest's frontend reloaded, a process that took
+ * the vhost over): the old commands end up answered to nobody, neither
+ * on the new ring nor into the old ring's pages. */
+static void test_frontend_reconnects_with_commands_in_flight(void **state)
+{
+	uint8_t cdb[10];
+	vscsiif_response_t rsp;
+	vscsiif_request_t req;
+
+	(void)state;
+	assert_int_equal(kill(lab.pid, SIGSTOP), 0);
+	for (uint16_t i = 0; i < 2; i++) {
+		rw10(0x28, 200, 4096, cdb);
+		rawfront_cdb(&f, &req, (uint16_t)(20 + i), DISK, 0, cdb, 10, 2, i, 4096, false);
+		rawfront_push(&f, &req);
+	}
+	usleep(300000);
+	/* What a frontend taking the vhost over does: Closed, the backend
+	 * lets the ring go, a new ring (the same grant ref and port numbers,
+	 * as it happens) with Initialised. */
+	{
+		char path[256], be_path[256], *v = NULL;
+		unsigned len;
+
+		snprintf(path, sizeof(path), "%s/state", f.fe_path);
+		snprintf(be_path, sizeof(be_path), "%s/state", f.be_path);
+		rawfront_abandon(&f);
+		assert_true(xs_write(xs0, XBT_NULL, path, "6", 1));
+		for (int i = 0; i < 100; i++) {
+			free(v);
+			v = xs_read(xs0, XBT_NULL, be_path, &len);
+			if (v && !strcmp(v, "6"))
+				break;
+			usleep(50000);
+		}
+		assert_non_null(v);
+		assert_string_equal(v, "6");
+		free(v);
+	}
+	assert_int_equal(rawfront_open(&f, &env, dom1, 0, 15000), 0);
+	assert_int_equal(kill(lab.pid, SIGCONT), 0);
+	/* Once the target answers them, nothing shows up on the new ring. */
+	assert_int_equal(rawfront_wait(&f, &rsp, 3000), -ETIMEDOUT);
+	/* And the new ring works, rqids 20 and 21 included. */
+	rw10(0x28, 9000, 4096, cdb);
+	for (int attempt = 0; attempt < 30; attempt++) {
+		rawfront_cdb(&f, &req, 20, DISK, 0, cdb, 10, 2, 0, 4096, false);
+		rawfront_push(&f, &req);
+		assert_int_equal(rawfront_wait(&f, &rsp, 20000), 0);
+		assert_int_equal(rsp.rqid, 20);
+		if (rsp.rslt == 0)
+			break;
+		sleep(1);
+	}
+	check_good(&rsp);
+	assert_int_equal(rawfront_wait(&f, &rsp, 500), -ETIMEDOUT);
+}
+
 /* What an initiator does after login: TEST UNIT READY until the unit
  * attentions (power on / reset) are consumed. They reach the guest
  * unchanged; that is the passthrough's job. Returns the last status. */
@@ -424,6 +483,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_changer),
 		cmocka_unit_test(test_target_dies_and_returns),
 		cmocka_unit_test(test_backend_crash_with_commands_in_flight),
+		cmocka_unit_test(test_frontend_reconnects_with_commands_in_flight),
 		cmocka_unit_test(test_clean_shutdown),
 	};
 
