@@ -15,7 +15,9 @@
 # Environment: XT_SCENARIOS ("s1 s4 s3 s5 s2" by default), XT_TIMEOUT (QEMU's
 # hard limit in seconds, default 1500), VSCSI_XEN_CACHE, XT_KEEP=1 (keep the
 # run directory's large files), XT_SCSIBACK_LEVEL (scsiback --log-level),
-# XT_CPU (QEMU -cpu), XT_VERBOSE=1 (show every check while it runs).
+# XT_CPU (QEMU -cpu), XT_VERBOSE=1 (show every check while it runs),
+# XT_KILL_TGTD=SCEN (the harness's own test: tgtd is killed 20 s into the
+# first attempt of scenario SCEN, which must then recover and pass).
 # Logs: build/check-xen/ (serial.log, dom0 logs and guest consoles in logs/).
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -116,6 +118,7 @@ DOM0_CMDLINE="root=/dev/vda rw init=/sbin/xt-init console=hvc0 earlyprintk=xen p
 DOM0_CMDLINE+=" xt_budget=$((QEMU_TIMEOUT - 120))"
 [ -n "${XT_SCENARIOS:-}" ] && DOM0_CMDLINE+=" xt_scenarios=${XT_SCENARIOS// /,}"
 [ -n "${XT_SCSIBACK_LEVEL:-}" ] && DOM0_CMDLINE+=" xt_scsiback_level=$XT_SCSIBACK_LEVEL"
+[ -n "${XT_KILL_TGTD:-}" ] && DOM0_CMDLINE+=" xt_kill_tgtd=$XT_KILL_TGTD"
 export TMPDIR=$OUT   # QEMU's snapshot overlay of the cached rootfs
 qemu-system-x86_64 -accel tcg,thread=multi -cpu "${XT_CPU:-max,-smap,-smep,-svm}" -smp 2 -m 4G \
 	-display none -vga none -nic none -no-reboot -monitor none -serial "file:$OUT/serial.log" \

@@ -219,6 +219,26 @@ destroy_all_guests() {
 # Fault lines of dom0's kernel log ("bash[123]: segfault at ...").
 dom0_crashes() { dmesg | grep -aE 'segfault at|general protection fault|traps: '; }
 
+# tgtd, the dom0 storage every scenario stands on, is alive.
+tgtd_alive() { local p; p=$(cat /run/xt-tgtd.pid 2>/dev/null) && [ -n "$p" ] && [ -d "/proc/$p" ]; }
+
+# After tgtd died: a new one with the same targets, and dom0's iSCSI
+# sessions back (iscsid logs them in again; devices the session timeout
+# took offline are set running). 0 when every session is logged in.
+storage_recover() {
+	local i n
+	bash "$XT/dom0/tgtd.sh" >>"$W/logs/storage.log" 2>&1 || return 1
+	for i in $(seq 90); do
+		n=$(iscsiadm -m session -P 1 2>/dev/null | grep -c 'iSCSI Session State: LOGGED_IN')
+		[ "$n" -ge 4 ] && break
+		sleep 1
+	done
+	for d in /sys/class/scsi_device/*/device/state; do
+		[ "$(cat "$d")" = running ] || echo running >"$d" 2>/dev/null
+	done
+	[ "$n" -ge 4 ]
+}
+
 # Is a crash line about our own code? (then it is a bug, never a flake)
 crash_is_ours() { grep -qE '(scsiback|vscsictl|vscsi)\[|ld_vscsi|libvscsifront'; }
 

@@ -37,7 +37,10 @@ mkdir -p "$W/logs" "$W/checks" /run/xen /run/xenstored /run/lock /var/log/xen/co
 : >"$W/results"
 ip link set lo up
 for kv in $(cat /proc/cmdline); do
-	case $kv in xt_scsiback_level=*) export XT_SCSIBACK_LEVEL=${kv#*=} ;; esac
+	case $kv in
+	xt_scsiback_level=*) export XT_SCSIBACK_LEVEL=${kv#*=} ;;
+	xt_kill_tgtd=*) KILL_TGTD=${kv#*=} ;;
+	esac
 done
 say "dom0 userspace up; kernel $(uname -r)"
 
@@ -88,8 +91,14 @@ run_scenario() {
 		: >"$W/checks/$id"
 		local before
 		before=$(dom0_crashes | wc -l)
+		local killer=
+		if [ "${KILL_TGTD:-}" = "$id" ] && [ $attempt -eq 1 ]; then
+			(sleep 20; say "killing tgtd (XT_KILL_TGTD)"; kill -ABRT "$(cat /run/xt-tgtd.pid)") &
+			killer=$!
+		fi
 		XT_SCEN=$id timeout -k 10 "$limit" bash "$XT/dom0/$id.sh" >"$W/logs/$id.log" 2>&1
 		rc=$?
+		[ -n "$killer" ] && { kill "$killer" 2>/dev/null; wait "$killer" 2>/dev/null; }
 		[ $rc -eq 124 ] || [ $rc -eq 137 ] && echo "FAIL $id-timeout scenario exceeded $limit s" >>"$W/checks/$id"
 		[ $rc -ne 0 ] && [ $rc -ne 124 ] && [ $rc -ne 137 ] && echo "FAIL $id-script exit status $rc" >>"$W/checks/$id"
 		destroy_all_guests >>"$W/logs/$id.log" 2>&1
@@ -98,6 +107,14 @@ run_scenario() {
 		# Processes that died of a fault meanwhile, in dom0 and in the guests.
 		crashes=$( { dom0_crashes | tail -n +$((before + 1)) | sed 's/^/dom0: /'
 			cat "$CONSOLE_DIR"/guest-xt-$id*.log 2>/dev/null | tr -d '\r' | sed -n 's/^XTG-CRASH /guest: /p'; } )
+		# tgtd dying (glibc's heap checks abort it: no kernel line) takes
+		# every LUN with it; a new one lets the next scenarios run.
+		if ! tgtd_alive; then
+			crashes="${crashes:+$crashes
+}dom0: tgtd[$(cat /run/xt-tgtd.pid)]: died ($(grep -v '^tgtd: ' /var/log/tgtd.log | tail -1))"
+			if storage_recover; then say "tgtd died during $id; restarted, sessions back"
+			else say "tgtd died during $id; storage did not come back"; fi
+		fi
 		if [ -n "$crashes" ]; then
 			echo "$crashes" | sed "s/^/[$id attempt $attempt] /" >>"$W/logs/crashes.log"
 			say "processes died of a fault during $id: $(echo "$crashes" | grep -o '[a-z_.-]*\[[0-9]*\]: [a-z ]*' | tr '\n' ';')"
