@@ -116,7 +116,8 @@ XEN_CMDLINE="console=com1 com1=115200,8n1 dom0_mem=1536M,max:1536M dom0_max_vcpu
 DOM0_CMDLINE="root=/dev/vda rw init=/sbin/xt-init console=hvc0 earlyprintk=xen panic=10 loglevel=5"
 # dom0 must have written its results well before QEMU's hard limit.
 DOM0_CMDLINE+=" xt_budget=$((QEMU_TIMEOUT - 120))"
-[ -n "${XT_SCENARIOS:-}" ] && DOM0_CMDLINE+=" xt_scenarios=${XT_SCENARIOS// /,}"
+# ("+" joins the scenarios: a comma would end QEMU's multiboot module.)
+[ -n "${XT_SCENARIOS:-}" ] && DOM0_CMDLINE+=" xt_scenarios=${XT_SCENARIOS// /+}"
 [ -n "${XT_SCSIBACK_LEVEL:-}" ] && DOM0_CMDLINE+=" xt_scsiback_level=$XT_SCSIBACK_LEVEL"
 [ -n "${XT_KILL_TGTD:-}" ] && DOM0_CMDLINE+=" xt_kill_tgtd=$XT_KILL_TGTD"
 export TMPDIR=$OUT   # QEMU's snapshot overlay of the cached rootfs

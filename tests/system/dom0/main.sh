@@ -159,7 +159,7 @@ SCENARIOS="s1 s4 s3 s5 s2"
 BUDGET=1400   # dom0 uptime by which the results must be on their disk
 for kv in $(cat /proc/cmdline); do
 	case $kv in
-	xt_scenarios=*) SCENARIOS=${kv#*=}; SCENARIOS=${SCENARIOS//,/ } ;;
+	xt_scenarios=*) SCENARIOS=${kv#*=}; SCENARIOS=${SCENARIOS//+/ } ;;
 	xt_budget=*) BUDGET=${kv#*=} ;;
 	esac
 done
