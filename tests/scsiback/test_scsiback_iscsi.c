@@ -348,8 +348,10 @@ static void test_frontend_reconnects_with_commands_in_flight(void **state)
 	}
 	usleep(300000);
 	/* What a frontend taking the vhost over does: Closed, the backend
-	 * lets the ring go, a new ring (the same grant ref and port numbers,
-	 * as it happens) with Initialised. */
+	 * lets the ring go, a new ring with Initialised. Its grant ref and
+	 * port have the old ring's numbers (the lowest free, as a Linux
+	 * guest hands them out): the backend must not take it for the old
+	 * ring after a restart of its own. */
 	{
 		char path[256], be_path[256], *v = NULL;
 		unsigned len;

@@ -71,7 +71,6 @@ struct sim_domain *sim_domain_create(int want_domid, const char *name, uint32_t 
 	snprintf(d->name, sizeof(d->name), "%s", name);
 	d->memory_mib = memory_mib;
 	d->nr_frames = memory_mib * (1024 * 1024 / SIM_PAGE_SIZE);
-	d->next_ref = SIM_FIRST_GRANT;
 
 	snprintf(label, sizeof(label), "xensim-dom%u-ram", d->domid);
 	d->mem_fd = memfd_sized(label, (size_t)d->nr_frames * SIM_PAGE_SIZE);

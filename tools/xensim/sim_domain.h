@@ -35,7 +35,6 @@ struct sim_domain {
 	int gnt_fd;
 	grant_entry_v1_t *gnt;    /* SIM_NR_GRANTS entries, shared */
 	uint32_t grants_in_use;
-	uint32_t next_ref;        /* where the next ref search starts */
 	struct sim_port *ports;   /* SIM_NR_PORTS entries; 0 is never used */
 	uint32_t ports_in_use;
 };

@@ -30,18 +30,15 @@ static struct sim_share *shares;
 static struct sim_notify *notifies;
 static uint32_t next_notify_id = 1;
 
+/* The lowest free ref, as a Linux guest hands them out: a ref ended is
+ * the next one granted, so a frontend that reconnects shares its new ring
+ * under the number of the old one (seen under real Xen; a backend must not
+ * take the number for the ring). */
 static int ref_alloc(struct sim_domain *d)
 {
-	for (uint32_t i = 0; i < SIM_NR_GRANTS - SIM_FIRST_GRANT; i++) {
-		uint32_t ref = d->next_ref + i;
-
-		if (ref >= SIM_NR_GRANTS)
-			ref -= SIM_NR_GRANTS - SIM_FIRST_GRANT;
-		if (!d->gnt[ref].flags) {
-			d->next_ref = ref + 1 < SIM_NR_GRANTS ? ref + 1 : SIM_FIRST_GRANT;
+	for (uint32_t ref = SIM_FIRST_GRANT; ref < SIM_NR_GRANTS; ref++)
+		if (!d->gnt[ref].flags)
 			return (int)ref;
-		}
-	}
 	return -ENOSPC;
 }
 
