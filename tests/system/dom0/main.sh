@@ -96,7 +96,18 @@ run_scenario() {
 			(sleep 20; say "killing tgtd (XT_KILL_TGTD)"; kill -ABRT "$(cat /run/xt-tgtd.pid)") &
 			killer=$!
 		fi
-		XT_SCEN=$id timeout -k 10 "$limit" bash "$XT/dom0/$id.sh" >"$W/logs/$id.log" 2>&1
+		XT_SCEN=$id timeout -k 10 "$limit" bash "$XT/dom0/$id.sh" >"$W/logs/$id.log" 2>&1 &
+		local spid=$!
+		# Without tgtd the scenario can only wait for its time limit.
+		while kill -0 "$spid" 2>/dev/null; do
+			if ! tgtd_alive; then
+				say "tgtd is gone: ending $id"
+				kill -TERM "$spid" 2>/dev/null
+				break
+			fi
+			sleep 2
+		done
+		wait "$spid"
 		rc=$?
 		[ -n "$killer" ] && { kill "$killer" 2>/dev/null; wait "$killer" 2>/dev/null; }
 		[ $rc -eq 124 ] || [ $rc -eq 137 ] && echo "FAIL $id-timeout scenario exceeded $limit s" >>"$W/checks/$id"
