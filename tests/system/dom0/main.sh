@@ -128,7 +128,7 @@ run_scenario() {
 		fi
 		if [ -n "$crashes" ]; then
 			echo "$crashes" | sed "s/^/[$id attempt $attempt] /" >>"$W/logs/crashes.log"
-			say "processes died of a fault during $id: $(echo "$crashes" | grep -o '[a-z_.-]*\[[0-9]*\]: [a-z ]*' | tr '\n' ';')"
+			say "processes died of a fault during $id: $(echo "$crashes" | grep -oE '[a-z_.-]+\[[0-9]+\]:? [a-z ]+' | tr '\n' ';')"
 		fi
 		# The README of the xen-tcg lab: QEMU TCG x Xen PV kills a userspace
 		# process now and then. A failed scenario with such a crash, none in
