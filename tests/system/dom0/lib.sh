@@ -223,7 +223,8 @@ destroy_all_guests() {
 dom0_crashes() { dmesg | grep -aE 'segfault at|general protection fault|traps: '; }
 
 # tgtd, the dom0 storage every scenario stands on, is alive.
-tgtd_alive() { local p; p=$(cat /run/xt-tgtd.pid 2>/dev/null) && [ -n "$p" ] && [ -d "/proc/$p" ]; }
+# Builtins only: a polled check must not spawn processes (TCG flakes).
+tgtd_alive() { local p; read -r p </run/xt-tgtd.pid 2>/dev/null && [ -n "$p" ] && [ -d "/proc/$p" ]; }
 
 # After tgtd died: a new one with the same targets, and dom0's iSCSI
 # sessions back (iscsid logs them in again; devices the session timeout

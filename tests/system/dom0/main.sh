@@ -98,9 +98,12 @@ run_scenario() {
 		fi
 		XT_SCEN=$id timeout -k 10 "$limit" bash "$XT/dom0/$id.sh" >"$W/logs/$id.log" 2>&1 &
 		local spid=$!
-		# Without tgtd the scenario can only wait for its time limit.
+		# Without tgtd the scenario can only wait for its time limit. (Gone
+		# three checks in a row: one missed look must not end a scenario.)
+		local gone=0
 		while kill -0 "$spid" 2>/dev/null; do
-			if ! tgtd_alive; then
+			if tgtd_alive; then gone=0; else gone=$((gone + 1)); fi
+			if [ $gone -ge 3 ]; then
 				say "tgtd is gone: ending $id"
 				kill -TERM "$spid" 2>/dev/null
 				break
