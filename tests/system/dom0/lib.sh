@@ -163,13 +163,19 @@ guest_finish() {
 	guest_checks "$name"
 }
 
+# By domain id, and again while the domain is listed: an xl that a TCG
+# flake kills half-way leaves a nameless "(null)" domain behind.
 guest_destroy() {
-	local name=$1 i
-	guest_alive "$name" || { stop_follower "$name"; return 0; }
-	t 60 xl destroy "$name"
-	for i in $(seq 60); do guest_alive "$name" || break; sleep 0.5; done
+	local name=$1 i try dom
+	dom=$(xl domid "$name" 2>/dev/null) || { stop_follower "$name"; return 0; }
+	for try in 1 2 3; do
+		t 60 xl destroy "$dom"
+		for i in $(seq 60); do xl list "$dom" >/dev/null 2>&1 || break; sleep 0.5; done
+		xl list "$dom" >/dev/null 2>&1 || break
+		say "domain $dom ($name) still there after xl destroy; again"
+	done
 	stop_follower "$name"
-	! guest_alive "$name"
+	! xl list "$dom" >/dev/null 2>&1
 }
 
 # Stops the console follower of a guest: the subshell and the tail and
@@ -215,8 +221,12 @@ md5_check() {
 }
 
 destroy_all_guests() {
-	local d
-	for d in $(xl list | awk 'NR > 1 && $2 != 0 { print $2 }'); do t 60 xl destroy "$d"; done
+	local d try
+	for try in 1 2 3; do
+		for d in $(xl list | awk 'NR > 1 && $2 != 0 { print $2 }'); do t 60 xl destroy "$d"; done
+		[ -z "$(extra_domains)" ] && break
+		sleep 2
+	done
 }
 
 # Fault lines of dom0's kernel log ("bash[123]: segfault at ...").
