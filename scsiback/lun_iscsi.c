@@ -652,23 +652,30 @@ static void update_io(struct iscsi_lun *d)
 	}
 }
 
-/* Destroys the context; whatever libiscsi still had completes with host. */
-static void teardown_ctx(struct iscsi_lun *d, uint8_t host)
+/* Destroys the context; libiscsi calls back for every task it has, and
+ * those callbacks answer with host (teardown_host). */
+static void destroy_ctx(struct iscsi_lun *d, uint8_t host)
 {
 	struct iscsi_context *ctx = d->ctx;
 
-	if (d->io_registered) {
-		evloop_del(d->lun->loop, &d->io);
-		d->io_registered = false;
-	}
-	if (!ctx)
-		return;
 	d->ctx = NULL;
 	d->tearing_down = true;
 	d->teardown_host = host;
 	d->in_service = true;
 	iscsi_destroy_context(ctx);
 	d->in_service = false;
+}
+
+/* Destroys the context; whatever libiscsi still had completes with host. */
+static void teardown_ctx(struct iscsi_lun *d, uint8_t host)
+{
+	if (d->io_registered) {
+		evloop_del(d->lun->loop, &d->io);
+		d->io_registered = false;
+	}
+	if (!d->ctx)
+		return;
+	destroy_ctx(d, host);
 	/* Tasks libiscsi freed without calling back. */
 	while (!list_empty(&d->active)) {
 		struct icmd *c = list_entry(d->active.next, struct icmd, link);
@@ -1422,16 +1429,8 @@ static int iscsi_reset(struct lun *lun, lun_tmf_done_fn done, void *arg)
 
 static void final_free(struct iscsi_lun *d)
 {
-	if (d->ctx) {
-		struct iscsi_context *ctx = d->ctx;
-
-		d->ctx = NULL;
-		d->tearing_down = true;
-		d->teardown_host = XEN_VSCSIIF_RSLT_HOST_ABORT;
-		d->in_service = true;
-		iscsi_destroy_context(ctx);
-		d->in_service = false;
-	}
+	if (d->ctx)
+		destroy_ctx(d, XEN_VSCSIIF_RSLT_HOST_ABORT);
 	while (!list_empty(&d->orphans)) {
 		struct icmd *c = list_entry(d->orphans.next, struct icmd, link);
 
