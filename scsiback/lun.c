@@ -1,6 +1,7 @@
 /* Picking a LUN driver, and the per-device-type default timeouts. */
 #include "lun.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <scsi/sg_lib.h>
 
@@ -75,4 +76,13 @@ void lun_log_result(const char *name, const struct lun_cmd *cmd)
 	lun_sense_summary(cmd->sense, cmd->sense_len, sense, sizeof(sense));
 	log_debug("lun %s: %s: status 0x%02x host %u resid %u %s", name, op, cmd->status, cmd->host,
 		  cmd->resid, sense);
+}
+
+void fmt_into(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
 }

@@ -101,6 +101,10 @@ unsigned lun_default_timeout_ms(uint8_t dev_type);
 /* For logs: "Unit Attention: Power on, reset, ... (29/00)", decoded by
  * libsgutils2. */
 void lun_sense_summary(const uint8_t *sense, int len, char *out, size_t outlen);
+/* snprintf that may truncate: the drivers' names and messages (lun->error,
+ * lun->desc) are cut, never overrun. */
+__attribute__((format(printf, 3, 4)))
+void fmt_into(char *buf, size_t len, const char *fmt, ...);
 /* A debug line for a command that did not end GOOD. */
 void lun_log_result(const char *name, const struct lun_cmd *cmd);
 

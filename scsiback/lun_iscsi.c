@@ -52,7 +52,6 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -150,17 +149,6 @@ struct iscsi_lun {
 	unsigned backoff_ms;
 	unsigned attempts;
 };
-
-/* snprintf that may truncate: messages and names are cut, never overrun. */
-__attribute__((format(printf, 3, 4)))
-static void fmt_into(char *buf, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, len, fmt, ap);
-	va_end(ap);
-}
 
 static uint64_t now_ms(void)
 {

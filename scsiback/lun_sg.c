@@ -24,7 +24,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <scsi/sg.h>
 #include <scsi/sg_lib.h>
 #include <stdio.h>
@@ -99,17 +98,6 @@ struct sg_lun {
 	int depth;                      /* nesting of our handlers */
 	char name[160];                 /* "/dev/sg3 (1:0:0:2)" */
 };
-
-/* snprintf that may truncate: messages and names are cut, never overrun. */
-__attribute__((format(printf, 3, 4)))
-static void fmt_into(char *buf, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, len, fmt, ap);
-	va_end(ap);
-}
 
 /* Maps sg's host and driver status to the vscsiif host code. */
 static uint8_t sg_host_code(unsigned host_status, unsigned driver_status)

@@ -55,22 +55,29 @@ static int vscsictlv(char *o, size_t olen, char *const args[])
 	return simenv_runv(&env, 0, o, olen, NULL, argv);
 }
 
+/* args[] = a0 and the rest of a NULL-terminated list (at most 39). */
+static void gather_args(char *args[40], const char *a0, va_list ap)
+{
+	int n = 0;
+
+	if (a0) {
+		args[n++] = (char *)a0;
+		while (n < 39 && (args[n] = va_arg(ap, char *)))
+			n++;
+	}
+	args[n] = NULL;
+}
+
 /* Runs vscsictl ARGS... NULL as domain 0; output (stdout+stderr) in out. */
 __attribute__((sentinel))
 static int vscsictl(const char *a0, ...)
 {
 	char *args[40];
 	va_list ap;
-	int n = 0;
 
-	if (a0) {
-		args[n++] = (char *)a0;
-		va_start(ap, a0);
-		while (n < 39 && (args[n] = va_arg(ap, char *)))
-			n++;
-		va_end(ap);
-	}
-	args[n] = NULL;
+	va_start(ap, a0);
+	gather_args(args, a0, ap);
+	va_end(ap);
 	return vscsictlv(out, sizeof(out), args);
 }
 
@@ -85,15 +92,11 @@ static void vscsictl_bg(struct bg *b, const char *a0, ...)
 {
 	char *args[40];
 	va_list ap;
-	int n = 0;
 	static unsigned seq;
 
-	args[n++] = (char *)a0;
 	va_start(ap, a0);
-	while (n < 39 && (args[n] = va_arg(ap, char *)))
-		n++;
+	gather_args(args, a0, ap);
 	va_end(ap);
-	args[n] = NULL;
 	snprintf(b->outfile, sizeof(b->outfile), "%s/bg-%u.out", env.rundir, seq++);
 	b->pid = fork();
 	if (b->pid == 0) {

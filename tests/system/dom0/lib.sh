@@ -240,7 +240,7 @@ tgtd_alive() { local p; read -r p </run/xt-tgtd.pid 2>/dev/null && [ -n "$p" ] &
 # sessions back (iscsid logs them in again; devices the session timeout
 # took offline are set running). 0 when every session is logged in.
 storage_recover() {
-	local i n
+	local i n d
 	bash "$XT/dom0/tgtd.sh" >>"$W/logs/storage.log" 2>&1 || return 1
 	for i in $(seq 90); do
 		n=$(iscsiadm -m session -P 1 2>/dev/null | grep -c 'iSCSI Session State: LOGGED_IN')
