@@ -185,6 +185,16 @@ done
 if [ -d "$OUT/logs/checks" ]; then
 	grep -H '^FAIL' "$OUT"/logs/checks/* 2>/dev/null | sed "s|^$OUT/logs/checks/||; s/^/  failed check: /"
 fi
+# Where a failed scenario stood: CI keeps only the end of this output, so
+# the last lines of its dom0 log and of its guests' consoles come here.
+for s in $SCENARIOS; do
+	grep -q "^$s PASS" "$RESULTS" 2>/dev/null && continue
+	for f in "$OUT/logs/logs/$s.log" "$OUT"/logs/logs/console/guest-xt-"$s"*.log; do
+		[ -s "$f" ] || continue
+		echo "  last lines of ${f#"$OUT"/logs/logs/}:"
+		tr -d '\r' <"$f" | grep -av '^ *$' | tail -8 | cut -c1-160 | sed 's/^/    /'
+	done
+done
 if [ -s "$OUT/logs/logs/crashes.log" ]; then
 	xt_log "processes that died of a fault under TCG (see the xen-tcg lab notes): $(wc -l <"$OUT/logs/logs/crashes.log")"
 	sed 's/^/  /' "$OUT/logs/logs/crashes.log" | cut -c1-160

@@ -89,8 +89,9 @@ run_scenario() {
 	local attempt=1 crashes note=
 	while :; do
 		: >"$W/checks/$id"
-		local before
+		local before hung_before
 		before=$(dom0_crashes | wc -l)
+		hung_before=$(cat "$W/logs/hangs" 2>/dev/null | wc -l)
 		local killer=
 		if [ "${KILL_TGTD:-}" = "$id" ] && [ $attempt -eq 1 ]; then
 			(sleep 20; say "killing tgtd (XT_KILL_TGTD)"; kill -ABRT "$(cat /run/xt-tgtd.pid)") &
@@ -100,13 +101,22 @@ run_scenario() {
 		local spid=$!
 		# Without tgtd the scenario can only wait for its time limit. (Gone
 		# three checks in a row: one missed look must not end a scenario.)
-		local gone=0
+		local gone=0 t0=$SECONDS shown=0
 		while kill -0 "$spid" 2>/dev/null; do
 			if tgtd_alive; then gone=0; else gone=$((gone + 1)); fi
 			if [ $gone -ge 3 ]; then
 				say "tgtd is gone: ending $id"
 				kill -TERM "$spid" 2>/dev/null
 				break
+			fi
+			# Just before its time limit: what the scenario waits on, at
+			# the end of its log (the report shows that end).
+			if [ $shown = 0 ] && [ $((SECONDS - t0)) -ge $((limit - 6)) ]; then
+				shown=1
+				ps -eo pid,ppid,stat,etime,wchan:20,args --sort=start_time >"$W/ps.now"
+				{ echo "[$(up)] about to time out; newest processes:"
+				  grep -v -e ' \[' -e ' ps -eo ' "$W/ps.now" | tail -8 | cut -c1-150
+				} >>"$W/logs/$id.log"
 			fi
 			sleep 2
 		done
@@ -120,7 +130,8 @@ run_scenario() {
 		nfail=$(grep -c '^FAIL ' "$W/checks/$id")
 		# Processes that died of a fault meanwhile, in dom0 and in the guests.
 		crashes=$( { dom0_crashes | tail -n +$((before + 1)) | sed 's/^/dom0: /'
-			cat "$CONSOLE_DIR"/guest-xt-$id*.log 2>/dev/null | tr -d '\r' | sed -n 's/^XTG-CRASH /guest: /p'; } )
+			tail -n +$((hung_before + 1)) "$W/logs/hangs" 2>/dev/null
+			guest_crashes "$CONSOLE_DIR"/guest-xt-$id*.log | sed 's/^/guest: /'; } )
 		# tgtd dying (glibc's heap checks abort it: no kernel line) takes
 		# every LUN with it; a new one lets the next scenarios run.
 		if ! tgtd_alive; then
@@ -131,7 +142,7 @@ run_scenario() {
 		fi
 		if [ -n "$crashes" ]; then
 			echo "$crashes" | sed "s/^/[$id attempt $attempt] /" >>"$W/logs/crashes.log"
-			say "processes died of a fault during $id: $(echo "$crashes" | grep -oE '[a-z_.-]+\[[0-9]+\]:? [a-z ]+' | tr '\n' ';')"
+			say "processes died of a fault or hung during $id: $(echo "$crashes" | grep -oE '[a-z_.-]+\[([0-9]+|hung)\]:? [a-z ]+' | tr '\n' ';')"
 		fi
 		# The README of the xen-tcg lab: QEMU TCG x Xen PV kills a userspace
 		# process now and then. A failed scenario with such a crash, none in

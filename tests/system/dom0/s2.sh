@@ -17,6 +17,21 @@ rm -f /etc/modprobe.d/xt-no-kernel-scsiback.conf
 expect load-xen-scsiback modprobe -a target_core_mod target_core_file target_core_iblock xen-scsiback
 mountpoint -q /sys/kernel/config || mount -t configfs configfs /sys/kernel/config
 LIO_IMG=$STORE/lio.img
+# A second attempt (main.sh reruns a scenario after a TCG crash) finds the
+# first one's LIO objects: they go, in the reverse order of their making.
+lio_teardown() {
+	local p
+	for p in $T/xen-pvscsi/$WWN/tpgt_1/lun/lun_*/xen_port*; do [ -L "$p" ] && rm -f "$p"; done
+	for p in $T/xen-pvscsi/$WWN/tpgt_1/lun/lun_* $T/xen-pvscsi/$WWN/tpgt_1 $T/xen-pvscsi/$WWN \
+		$T/core/fileio_0/lio0 $T/core/iblock_0/hp $T/core/fileio_0 $T/core/iblock_0; do
+		[ -d "$p" ] && rmdir "$p"
+	done
+	return 0
+}
+if [ -d $T/xen-pvscsi/$WWN ] || [ -d $T/core/fileio_0/lio0 ]; then
+	say "LIO objects of an earlier attempt: removing them"
+	lio_teardown
+fi
 set -e
 mkdir -p $T/core/fileio_0/lio0
 echo "fd_dev_name=$LIO_IMG,fd_dev_size=$((32 << 20))" >$T/core/fileio_0/lio0/control
