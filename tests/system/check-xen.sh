@@ -121,7 +121,7 @@ DOM0_CMDLINE+=" xt_budget=$((QEMU_TIMEOUT - 120))"
 [ -n "${XT_SCSIBACK_LEVEL:-}" ] && DOM0_CMDLINE+=" xt_scsiback_level=$XT_SCSIBACK_LEVEL"
 [ -n "${XT_KILL_TGTD:-}" ] && DOM0_CMDLINE+=" xt_kill_tgtd=$XT_KILL_TGTD"
 export TMPDIR=$OUT   # QEMU's snapshot overlay of the cached rootfs
-qemu-system-x86_64 -accel tcg,thread=multi -cpu "${XT_CPU:-max,-smap,-smep,-svm}" -smp 2 -m 4G \
+qemu-system-x86_64 -accel tcg,thread="${XT_TCG_THREAD:-multi}" -cpu "${XT_CPU:-max,-smap,-smep,-svm}" -smp 2 -m "${XT_MEM:-4G}" \
 	-display none -vga none -nic none -no-reboot -monitor none -serial "file:$OUT/serial.log" \
 	-kernel "$ROOTFS/xen.elf" -append "$XEN_CMDLINE" \
 	-initrd "$ROOTFS/vmlinuz $DOM0_CMDLINE,$ROOTFS/initrd.img" \

@@ -44,9 +44,9 @@ expect() {
 }
 
 # Runs a command with a time limit, output to the scenario log. A command
-# that had to be killed is noted as hung: under TCG a process now and then
-# spins on a garbage pointer instead of dying of it (main.sh counts these
-# with the crashes; one of ours is a bug all the same).
+# that had to be killed is noted as hung: a process that TCG hands a garbage
+# pointer could as well spin as die of it (main.sh counts these with the
+# crashes; one of ours is a bug all the same).
 t() {
 	local s=$1 rc
 	shift

@@ -146,18 +146,19 @@ run_scenario() {
 		fi
 		# The README of the xen-tcg lab: QEMU TCG x Xen PV kills a userspace
 		# process now and then. A failed scenario with such a crash, none in
-		# our own code, runs once more (and says so).
+		# our own code, runs again (at most three attempts, time permitting;
+		# the result says so).
 		[ "$nfail" -eq 0 ] || [ -z "$crashes" ] && break
 		echo "$crashes" | crash_is_ours && { note=" (a crash in our own code)"; break; }
-		[ $attempt -ge 2 ] && break
+		[ $attempt -ge 3 ] && break
 		left=$(awk -v b="$BUDGET" -v u="$(up)" 'BEGIN { printf "%d", b - u - 20 }')
 		[ "$left" -ge "$limit" ] || break
-		mkdir -p "$W/logs/$id-attempt1"
-		mv "$W/logs/$id.log" "$W/checks/$id" "$W/logs/$id-attempt1/"
-		mv "$CONSOLE_DIR"/guest-xt-$id*.log "$W/logs/$id-attempt1/" 2>/dev/null
-		say "scenario $id failed after a TCG crash of a process not ours: once more"
-		note=" (second attempt: the first failed after a TCG crash outside our code)"
-		attempt=2
+		mkdir -p "$W/logs/$id-attempt$attempt"
+		mv "$W/logs/$id.log" "$W/checks/$id" "$W/logs/$id-attempt$attempt/"
+		mv "$CONSOLE_DIR"/guest-xt-$id*.log "$W/logs/$id-attempt$attempt/" 2>/dev/null
+		say "scenario $id failed after a TCG crash or hang of a process not ours: once more"
+		attempt=$((attempt + 1))
+		note=" (attempt $attempt: the earlier failed after a TCG crash or hang outside our code)"
 	done
 	failed=$(awk '$1 == "FAIL" { printf "%s ", $2 }' "$W/checks/$id")
 	if [ "$nfail" -eq 0 ] && [ "$nok" -gt 0 ]; then verdict=PASS; else verdict=FAIL; fi
