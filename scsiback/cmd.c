@@ -220,7 +220,7 @@ static void start_tmf(struct vhost *vh, const struct vscsi_req *req, uint32_t ri
 		}
 		vl = victim->vl;
 	}
-	if (!vl) {
+	if (!vl || vl->opening) {
 		answer_now(vh, req->rqid, req->act, ring_idx, XEN_VSCSIIF_RSLT_RESET_FAILED, NULL, 0, 0);
 		return;
 	}
@@ -270,13 +270,13 @@ void cmd_start(struct vhost *vh, const struct vscsi_req *req, uint32_t ring_idx)
 
 		for (unsigned i = 0; i < vh->nluns && n < 512; i++)
 			if (vh->luns[i]->chn == req->channel && vh->luns[i]->tgt == req->id &&
-			    !vh->luns[i]->removing)
+			    vhost_lun_ready(vh->luns[i]))
 				luns[n++] = vh->luns[i]->lun;
 		emulate_report_luns(req->cdb, luns, n, &er);
 		answer_emulated(vh, req, ring_idx, &er);
 		return;
 	}
-	if (!vl || vl->removing) {
+	if (!vl || !vhost_lun_ready(vl)) {
 		if (!vhost_has_target(vh, req->channel, req->id)) {
 			/* No such target: the selection times out on a real HBA. */
 			answer_now(vh, req->rqid, req->act, ring_idx,

@@ -64,7 +64,12 @@ struct lun_ops {
 	/* Opens the device named by pdev (already classified for this driver).
 	 * Fills lun->dev_type (SCSI peripheral device type, 0x1f if unknown)
 	 * and lun->desc. Returns 0 or -errno; on error writes a one-line cause
-	 * into lun->error. May block briefly (connect, INQUIRY) at attach. */
+	 * into lun->error. A driver that must wait for the network (iscsi:
+	 * connect, login, INQUIRY) returns -EINPROGRESS and later calls
+	 * lun->opened from the loop, never from inside open(): 0, the LUN is
+	 * open; -errno, lun->error says why and the driver has let everything
+	 * go (close() is then a no-op). close() while opening cancels the open
+	 * and opened is not called. */
 	int (*open)(struct lun *lun, const char *pdev, const struct lun_config *cfg);
 	/* Queues cmd; returns 0 (done() will run later) or -errno (nothing
 	 * queued, done() will not run). */
@@ -80,6 +85,8 @@ struct lun_ops {
 struct lun {
 	const struct lun_ops *ops;
 	struct evloop *loop;
+	/* The caller's: the end of an open that returned -EINPROGRESS. */
+	void (*opened)(struct lun *lun, int rc);
 	void *priv;                  /* the driver's */
 	uint8_t dev_type;            /* 0 disk, 1 tape, 8 changer, 5 cdrom, ... */
 	char desc[128];              /* human-readable: "sg /dev/sg3 (1:0:0:2)" */

@@ -110,7 +110,7 @@ struct itmf {
 	int rslt;
 };
 
-enum session_state { ST_DOWN, ST_CONNECTING, ST_UP };
+enum session_state { ST_OPENING, ST_DOWN, ST_CONNECTING, ST_UP };
 enum conn_state { CONN_PENDING, CONN_OK, CONN_FAILED };
 
 struct iscsi_lun {
@@ -148,6 +148,18 @@ struct iscsi_lun {
 	uint64_t down_since, next_attempt, connect_deadline;
 	unsigned backoff_ms;
 	unsigned attempts;
+
+	/* open (ST_OPENING): connect, login, INQUIRY */
+	bool opening;                   /* lun->opened not called yet */
+	bool open_pending;              /* outcome known, on_kick reports it */
+	int open_rc;
+	uint64_t open_deadline;
+	bool inq_sent, inq_done;
+	int inq_status;
+	struct scsi_task *inq_task;
+	struct scsi_iovec inq_iov;
+	uint8_t inq[96];
+	uint8_t inq_sense[LUN_SENSE_MAX], inq_sense_len;
 };
 
 static uint64_t now_ms(void)
@@ -160,6 +172,9 @@ static uint64_t now_ms(void)
 
 static void after_service(struct iscsi_lun *d);
 static void service(struct iscsi_lun *d, int revents);
+static void open_progress(struct iscsi_lun *d, bool timed_out);
+static void open_report(struct iscsi_lun *d);
+static void iscsi_close(struct lun *lun);
 
 /* ------------------------------------------------------------------ */
 /* libiscsi context                                                    */
@@ -452,6 +467,11 @@ static void arm_timer(struct iscsi_lun *d)
 {
 	uint64_t t = UINT64_MAX;
 
+	if (d->state == ST_OPENING) {
+		if (!d->open_pending)
+			arm_at(d, d->open_deadline);
+		return;
+	}
 	if (d->state == ST_DOWN)
 		t = d->next_attempt;
 	else if (d->state == ST_CONNECTING)
@@ -807,6 +827,11 @@ static void after_service(struct iscsi_lun *d)
 {
 	if (d->closing)
 		return;
+	if (d->state == ST_OPENING) {
+		open_progress(d, false);
+		update_io(d);
+		return;
+	}
 	if (d->state == ST_UP && d->lost) {
 		session_lost(d);
 	} else if (d->state == ST_CONNECTING) {
@@ -837,7 +862,7 @@ static void service(struct iscsi_lun *d, int revents)
 
 	if (!d->ctx || d->in_service)
 		return;
-	if (d->state == ST_CONNECTING)
+	if (d->state == ST_CONNECTING || d->state == ST_OPENING)
 		peek_socket_error(d, revents);
 	d->in_service = true;
 	rc = iscsi_service(d->ctx, revents);
@@ -845,7 +870,12 @@ static void service(struct iscsi_lun *d, int revents)
 	if (rc < 0 && !d->closing) {
 		if (d->state == ST_UP)
 			session_drop(d, iscsi_get_error(d->ctx));
-		else if (d->state == ST_CONNECTING && d->conn == CONN_PENDING) {
+		else if (d->state == ST_OPENING && d->conn == CONN_OK) {
+			d->conn = CONN_FAILED;   /* lost while asking INQUIRY */
+			fmt_into(d->conn_error, sizeof(d->conn_error), "INQUIRY: %s",
+				 iscsi_get_error(d->ctx));
+		} else if ((d->state == ST_CONNECTING || d->state == ST_OPENING) &&
+			   d->conn == CONN_PENDING) {
 			d->conn = CONN_FAILED;
 			if (d->sock_error)
 				fmt_into(d->conn_error, sizeof(d->conn_error), "connect to %s: %s",
@@ -893,6 +923,13 @@ static void on_timer(struct evloop_handler *h, uint32_t events)
 		log_err("lun %s: timerfd read: %s", d->name, strerror(errno));
 	d->timer_at = 0;
 
+	if (d->state == ST_OPENING) {
+		if (now >= d->open_deadline)
+			open_progress(d, true);
+		if (!d->closing && d->state == ST_OPENING)
+			arm_timer(d);
+		goto out;
+	}
 	if (d->state == ST_DOWN && now >= d->next_attempt) {
 		try_connect(d);
 	} else if (d->state == ST_CONNECTING && now >= d->connect_deadline) {
@@ -971,6 +1008,8 @@ static void on_kick(struct evloop_handler *h, uint32_t events)
 	rc = evloop_wake_clear(&d->kick);
 	if (rc)
 		log_err("lun %s: eventfd read: %s", d->name, strerror(-rc));
+	if (d->open_pending && !d->closing)
+		open_report(d);
 	while (!list_empty(&d->deferred) && !d->closing) {
 		struct icmd *c = list_entry(d->deferred.next, struct icmd, link);
 		struct lun_cmd *cmd = c->cmd;
@@ -997,66 +1036,22 @@ static void on_kick(struct evloop_handler *h, uint32_t events)
 
 /* ------------------------------------------------------------------ */
 /* open                                                                */
-
-/* Runs libiscsi outside the event loop until pred holds or time is up. */
-static int pump(struct iscsi_lun *d, uint64_t deadline, bool (*pred)(struct iscsi_lun *, void *),
-		void *arg)
-{
-	while (!pred(d, arg)) {
-		uint64_t now = now_ms();
-		struct pollfd p;
-
-		if (now >= deadline)
-			return -ETIMEDOUT;
-		p.fd = iscsi_get_fd(d->ctx);
-		p.events = (short)iscsi_which_events(d->ctx);
-		p.revents = 0;
-		uint64_t wait = deadline - now;
-		if (poll(&p, 1, (int)(wait > 100 ? 100 : wait)) < 0 && errno != EINTR)
-			return -errno;
-		if (d->conn == CONN_PENDING)
-			peek_socket_error(d, p.revents);
-		d->in_service = true;
-		int rc = iscsi_service(d->ctx, p.revents);
-		d->in_service = false;
-		if (rc < 0) {
-			if (d->conn == CONN_PENDING) {
-				d->conn = CONN_FAILED;
-				if (d->sock_error)
-					fmt_into(d->conn_error, sizeof(d->conn_error), "connect to %s: %s",
-						 d->url.portal, strerror(d->sock_error));
-				else
-					fmt_into(d->conn_error, sizeof(d->conn_error), "%s",
-						 iscsi_get_error(d->ctx));
-			}
-			if (!pred(d, arg))
-				return -EIO;
-		}
-	}
-	return 0;
-}
-
-static bool conn_settled(struct iscsi_lun *d, void *arg)
-{
-	(void)arg;
-	return d->conn != CONN_PENDING;
-}
-
-struct inquiry_wait {
-	bool done;
-	int status;
-	uint8_t sense[LUN_SENSE_MAX];
-	uint8_t sense_len;
-};
+/*
+ * Asynchronous, through the loop like everything else: connect, login and
+ * a standard INQUIRY (the device type) on a fresh session, within
+ * ISCSI_OPEN_TIMEOUT_MS. A target that takes its time (or never answers)
+ * holds up nothing but this LUN. The outcome reaches the caller through
+ * lun->opened, from the eventfd handler.
+ */
 
 static void inquiry_cb(struct iscsi_context *ctx, int status, void *data, void *priv)
 {
-	struct inquiry_wait *w = priv;
+	struct iscsi_lun *d = priv;
 	struct scsi_task *task = data;
 
 	(void)ctx;
-	w->done = true;
-	w->status = status;
+	d->inq_done = true;
+	d->inq_status = status;
 	if (status == SCSI_STATUS_CHECK_CONDITION && task && task->datain.size >= 2) {
 		size_t len = (size_t)task->datain.data[0] << 8 | task->datain.data[1];
 
@@ -1064,59 +1059,112 @@ static void inquiry_cb(struct iscsi_context *ctx, int status, void *data, void *
 			len = (size_t)task->datain.size - 2;
 		if (len > LUN_SENSE_MAX)
 			len = LUN_SENSE_MAX;
-		memcpy(w->sense, task->datain.data + 2, len);
-		w->sense_len = (uint8_t)len;
+		memcpy(d->inq_sense, task->datain.data + 2, len);
+		d->inq_sense_len = (uint8_t)len;
 	}
 }
 
-static bool inquiry_done(struct iscsi_lun *d, void *arg)
+/* The open has its outcome: the caller hears it from on_kick. A failed
+ * open lets its session go at once. */
+static void open_finish(struct iscsi_lun *d, int rc, const char *why)
 {
-	(void)d;
-	return ((struct inquiry_wait *)arg)->done;
-}
+	struct lun *lun = d->lun;
 
-/* Standard INQUIRY over the fresh session: the device type. */
-static int open_inquiry(struct iscsi_lun *d, uint64_t deadline, uint8_t *inq, size_t len,
-			char *why, size_t whylen)
-{
-	uint8_t cdb[6] = { 0x12, 0, 0, 0, (uint8_t)len, 0 };
-	struct scsi_iovec iov = { inq, len };
-	struct inquiry_wait w = { 0 };
-	struct scsi_task *task = scsi_create_task(6, cdb, SCSI_XFER_READ, (int)len);
-	int rc;
-
-	if (!task) {
-		fmt_into(why, whylen, "out of memory");
-		return -ENOMEM;
-	}
-	scsi_task_set_iov_in(task, &iov, 1);
-	if (iscsi_scsi_command_async(d->ctx, d->url.lun, task, inquiry_cb, NULL, &w)) {
-		fmt_into(why, whylen, "INQUIRY: %s", iscsi_get_error(d->ctx));
-		scsi_free_scsi_task(task);
-		return -EIO;
-	}
-	rc = pump(d, deadline, inquiry_done, &w);
+	d->open_rc = rc;
+	d->open_pending = true;
 	if (rc) {
-		fmt_into(why, whylen, "INQUIRY: %s", rc == -ETIMEDOUT ? "no answer" : iscsi_get_error(d->ctx));
-		/* destroying the context cancels the task before we free it */
-		iscsi_destroy_context(d->ctx);
-		d->ctx = NULL;
-		scsi_free_scsi_task(task);
-		return rc;
+		fmt_into(lun->error, sizeof(lun->error), "lun %s: %s", d->name, why);
+		teardown_ctx(d, XEN_VSCSIIF_RSLT_HOST_ABORT);
+	} else {
+		lun->dev_type = d->inq[0] & 0x1f;
+		if (!d->default_timeout_ms)
+			d->default_timeout_ms = lun_default_timeout_ms(lun->dev_type);
+		fmt_into(lun->desc, sizeof(lun->desc), "iscsi %.90s %.8s %.16s", d->name,
+			 (char *)d->inq + 8, (char *)d->inq + 16);
+		log_info("lun %s: connected (%.8s %.16s, type 0x%02x)", d->name, (char *)d->inq + 8,
+			 (char *)d->inq + 16, lun->dev_type);
+		d->state = ST_UP;
 	}
-	scsi_free_scsi_task(task);
-	if (w.status == SCSI_STATUS_CHECK_CONDITION) {
+	if (d->inq_task && (d->inq_done || !d->ctx)) {
+		scsi_free_scsi_task(d->inq_task);
+		d->inq_task = NULL;
+	}
+	kick(d);
+}
+
+static void send_open_inquiry(struct iscsi_lun *d)
+{
+	uint8_t cdb[6] = { 0x12, 0, 0, 0, (uint8_t)sizeof(d->inq), 0 };
+
+	d->inq_sent = true;
+	d->inq_task = scsi_create_task(6, cdb, SCSI_XFER_READ, (int)sizeof(d->inq));
+	if (!d->inq_task) {
+		open_finish(d, -ENOMEM, "INQUIRY: out of memory");
+		return;
+	}
+	d->inq_iov = (struct scsi_iovec){ d->inq, sizeof(d->inq) };
+	scsi_task_set_iov_in(d->inq_task, &d->inq_iov, 1);
+	if (iscsi_scsi_command_async(d->ctx, d->url.lun, d->inq_task, inquiry_cb, NULL, d)) {
+		char why[300];
+
+		fmt_into(why, sizeof(why), "INQUIRY: %s", iscsi_get_error(d->ctx));
+		open_finish(d, -EIO, why);
+	}
+}
+
+/* Where the open stands after libiscsi ran (after_service) or time ran
+ * out (timed_out). */
+static void open_progress(struct iscsi_lun *d, bool timed_out)
+{
+	char why[300];
+
+	if (d->open_pending)
+		return;
+	if (d->conn == CONN_FAILED) {
+		open_finish(d, d->sock_error ? -d->sock_error : -EIO, d->conn_error);
+	} else if (d->conn == CONN_PENDING) {
+		if (!timed_out)
+			return;
+		fmt_into(why, sizeof(why), "connect to %s: no login within %d s", d->url.portal,
+			 ISCSI_OPEN_TIMEOUT_MS / 1000);
+		open_finish(d, -ETIMEDOUT, why);
+	} else if (!d->inq_sent) {
+		send_open_inquiry(d);
+	} else if (d->inq_done && d->inq_status == SCSI_STATUS_CHECK_CONDITION) {
 		char s[200];
 
-		lun_sense_summary(w.sense, w.sense_len, s, sizeof(s));
-		fmt_into(why, whylen, "INQUIRY failed: %s", s);
-		return -EIO;
+		lun_sense_summary(d->inq_sense, d->inq_sense_len, s, sizeof(s));
+		fmt_into(why, sizeof(why), "INQUIRY failed: %s", s);
+		open_finish(d, -EIO, why);
+	} else if (d->inq_done && d->inq_status != SCSI_STATUS_GOOD) {
+		fmt_into(why, sizeof(why), "INQUIRY failed: %s",
+			 d->ctx ? iscsi_get_error(d->ctx) : "session lost");
+		open_finish(d, -EIO, why);
+	} else if (d->inq_done && d->inq[0] >> 5) {
+		fmt_into(why, sizeof(why), "target has no LUN %u (peripheral qualifier %u)", d->url.lun,
+			 d->inq[0] >> 5);
+		open_finish(d, -ENODEV, why);
+	} else if (d->inq_done) {
+		open_finish(d, 0, NULL);
+	} else if (timed_out) {
+		open_finish(d, -ETIMEDOUT, "INQUIRY: no answer");
 	}
-	if (w.status != SCSI_STATUS_GOOD) {
-		fmt_into(why, whylen, "INQUIRY failed: %s", iscsi_get_error(d->ctx));
-		return -EIO;
-	}
-	return 0;
+}
+
+/* From on_kick: tells the caller how the open ended. */
+static void open_report(struct iscsi_lun *d)
+{
+	struct lun *lun = d->lun;
+	int rc = d->open_rc;
+
+	d->open_pending = false;
+	d->opening = false;
+	if (rc)
+		iscsi_close(lun);   /* freed when on_kick returns */
+	else
+		update_io(d);
+	if (lun->opened)
+		lun->opened(lun, rc);
 }
 
 static void free_lun(struct iscsi_lun *d)
@@ -1132,8 +1180,6 @@ static void free_lun(struct iscsi_lun *d)
 static int iscsi_open(struct lun *lun, const char *pdev, const struct lun_config *cfg)
 {
 	struct iscsi_lun *d;
-	uint8_t inq[96];
-	char why[256];
 	int rc;
 
 	d = calloc(1, sizeof(*d));
@@ -1161,6 +1207,7 @@ static int iscsi_open(struct lun *lun, const char *pdev, const struct lun_config
 			return -ENOMEM;
 		}
 	}
+	d->default_timeout_ms = cfg ? cfg->default_timeout_ms : 0;
 	list_init(&d->active);
 	list_init(&d->held);
 	list_init(&d->deferred);
@@ -1169,41 +1216,6 @@ static int iscsi_open(struct lun *lun, const char *pdev, const struct lun_config
 	list_init(&d->tmf_done);
 	list_init(&d->orphan_tmfs);
 
-	/* Connect, log in and ask what the device is, synchronously. */
-	uint64_t deadline = now_ms() + ISCSI_OPEN_TIMEOUT_MS;
-	rc = start_connect(d);
-	if (rc == 0)
-		rc = pump(d, deadline, conn_settled, NULL);
-	if (rc == -ETIMEDOUT)
-		fmt_into(d->conn_error, sizeof(d->conn_error), "connect to %s: no login within %d s",
-			 d->url.portal, ISCSI_OPEN_TIMEOUT_MS / 1000);
-	if (rc == 0 && d->conn != CONN_OK)
-		rc = -EIO;
-	if (rc) {
-		fmt_into(lun->error, sizeof(lun->error), "lun %s: %s", d->name,
-			 d->conn_error[0] ? d->conn_error : strerror(-rc));
-		if (d->sock_error && rc != -ETIMEDOUT)
-			rc = -d->sock_error;
-		goto fail;
-	}
-	memset(inq, 0, sizeof(inq));
-	rc = open_inquiry(d, deadline, inq, sizeof(inq), why, sizeof(why));
-	if (rc) {
-		fmt_into(lun->error, sizeof(lun->error), "lun %s: %s", d->name, why);
-		goto fail;
-	}
-	if (inq[0] >> 5) {
-		fmt_into(lun->error, sizeof(lun->error),
-			 "lun %s: target has no LUN %u (peripheral qualifier %u)", d->name, d->url.lun,
-			 inq[0] >> 5);
-		rc = -ENODEV;
-		goto fail;
-	}
-	lun->dev_type = inq[0] & 0x1f;
-	d->default_timeout_ms = cfg && cfg->default_timeout_ms ? cfg->default_timeout_ms
-							       : lun_default_timeout_ms(lun->dev_type);
-
-	/* From here on, asynchronous through the loop. */
 	d->timer = (struct evloop_handler){ .fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC),
 					    .cb = on_timer, .arg = d };
 	evloop_wake_init(&d->kick, on_kick, d);
@@ -1211,6 +1223,12 @@ static int iscsi_open(struct lun *lun, const char *pdev, const struct lun_config
 	if (d->timer.fd < 0 || d->kick.h.fd < 0) {
 		rc = -errno;
 		fmt_into(lun->error, sizeof(lun->error), "lun %s: %s", d->name, strerror(-rc));
+		free_lun(d);
+		return rc;
+	}
+	rc = start_connect(d);
+	if (rc) {
+		fmt_into(lun->error, sizeof(lun->error), "lun %s: %s", d->name, d->conn_error);
 		goto fail;
 	}
 	rc = evloop_add(lun->loop, &d->timer, EPOLLIN);
@@ -1224,21 +1242,21 @@ static int iscsi_open(struct lun *lun, const char *pdev, const struct lun_config
 		goto fail;
 	}
 	d->loop_registered = true;
-	d->state = ST_UP;
+	d->state = ST_OPENING;
+	d->opening = true;
+	d->open_deadline = now_ms() + ISCSI_OPEN_TIMEOUT_MS;
+	arm_at(d, d->open_deadline);
 	update_io(d);
 	if (!d->io_registered) {
 		evloop_del(lun->loop, &d->timer);
 		evloop_del(lun->loop, &d->kick.h);
+		d->loop_registered = false;
 		fmt_into(lun->error, sizeof(lun->error), "lun %s: cannot watch the iSCSI socket", d->name);
 		rc = -EIO;
 		goto fail;
 	}
 	lun->priv = d;
-	fmt_into(lun->desc, sizeof(lun->desc), "iscsi %.90s %.8s %.16s", d->name, (char *)inq + 8,
-		 (char *)inq + 16);
-	log_info("lun %s: connected (%.8s %.16s, type 0x%02x)", d->name, (char *)inq + 8,
-		 (char *)inq + 16, lun->dev_type);
-	return 0;
+	return -EINPROGRESS;
 fail:
 	if (d->ctx)
 		iscsi_destroy_context(d->ctx);
@@ -1276,7 +1294,7 @@ static int iscsi_submit(struct lun *lun, struct lun_cmd *cmd)
 	struct icmd *c;
 	size_t total = 0;
 
-	if (d->dying)
+	if (d->dying || d->opening)
 		return -ENODEV;
 	if (cmd->cdb_len == 0 || cmd->cdb_len > sizeof(cmd->cdb))
 		return -EINVAL;
@@ -1343,7 +1361,7 @@ static int iscsi_abort(struct lun *lun, struct lun_cmd *cmd, lun_tmf_done_fn don
 	struct icmd *c = cmd->drv;
 	int rc = 0;
 
-	if (d->dying)
+	if (d->dying || d->opening)
 		return -ENODEV;
 	if (!c || (c->state != IC_HELD && c->state != IC_ACTIVE))
 		return -ENOENT;
@@ -1381,7 +1399,7 @@ static int iscsi_reset(struct lun *lun, lun_tmf_done_fn done, void *arg)
 	struct iscsi_lun *d = lun->priv;
 	int rc = 0;
 
-	if (d->dying)
+	if (d->dying || d->opening)
 		return -ENODEV;
 	enter_call(d);
 	/* What the target has not seen is simply dropped. */
@@ -1419,6 +1437,8 @@ static void final_free(struct iscsi_lun *d)
 {
 	if (d->ctx)
 		destroy_ctx(d, XEN_VSCSIIF_RSLT_HOST_ABORT);
+	if (d->inq_task)
+		scsi_free_scsi_task(d->inq_task);
 	while (!list_empty(&d->orphans)) {
 		struct icmd *c = list_entry(d->orphans.next, struct icmd, link);
 

@@ -255,6 +255,7 @@ int main(int argc, char **argv)
 
 	sb.cfg = sig.cfg;
 	sb.on_disconnected = xenbus_vhost_disconnected;
+	sb.on_lun_opened = xenbus_lun_opened;
 	sb.loop = evloop_new();
 	sb.xs = xs_open(0);
 	if (!sb.xs) {

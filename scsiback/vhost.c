@@ -1,5 +1,6 @@
 /* A vhost's ring connection and its LUN table. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,9 +223,33 @@ struct vhost_lun *vhost_find_lun(struct vhost *vh, uint16_t chn, uint16_t tgt, u
 bool vhost_has_target(struct vhost *vh, uint16_t chn, uint16_t tgt)
 {
 	for (unsigned i = 0; i < vh->nluns; i++)
-		if (vh->luns[i]->chn == chn && vh->luns[i]->tgt == tgt && !vh->luns[i]->removing)
+		if (vh->luns[i]->chn == chn && vh->luns[i]->tgt == tgt && vhost_lun_ready(vh->luns[i]))
 			return true;
 	return false;
+}
+
+/* The end of an open that vhost_add_lun left under way. A LUN that failed
+ * is out of the table before the callback runs: that may start the ring. */
+static void lun_opened(struct lun *dev, int rc)
+{
+	struct vhost_lun *vl = (struct vhost_lun *)((char *)dev - offsetof(struct vhost_lun, dev));
+	struct vhost *vh = vl->vh;
+	unsigned devnum = vl->devnum;
+	char pdev[sizeof(vl->pdev)], err[sizeof(dev->error)];
+
+	if (!vl->opening)
+		return;
+	vl->opening = false;
+	vh->opening--;
+	snprintf(pdev, sizeof(pdev), "%s", vl->pdev);
+	snprintf(err, sizeof(err), "%s", dev->error[0] ? dev->error : strerror(-rc));
+	if (rc)
+		vhost_remove_lun(vh, devnum);
+	else
+		log_info("%s: dev-%u: v-dev %u:%u:%u -> %s (%s)", vh->name, devnum, vl->chn, vl->tgt,
+			 vl->lun, pdev, dev->desc);
+	if (vh->sb->on_lun_opened)
+		vh->sb->on_lun_opened(vh, devnum, pdev, rc, err);
 }
 
 int vhost_add_lun(struct vhost *vh, unsigned devnum, const char *pdev, uint16_t chn,
@@ -236,7 +261,10 @@ int vhost_add_lun(struct vhost *vh, unsigned devnum, const char *pdev, uint16_t 
 	struct pdev_info info;
 	int r;
 
-	if (vhost_find_lun(vh, chn, tgt, lun)) {
+	vl = vhost_find_lun(vh, chn, tgt, lun);
+	if (vl && vl->opening && vl->devnum == devnum)
+		return -EINPROGRESS;
+	if (vl) {
 		snprintf(err, errlen, "v-dev %u:%u:%u is already mapped on this vhost", chn, tgt, lun);
 		return -EEXIST;
 	}
@@ -253,20 +281,29 @@ int vhost_add_lun(struct vhost *vh, unsigned devnum, const char *pdev, uint16_t 
 	}
 	vh->luns = grown;
 	vl->devnum = devnum;
+	vl->vh = vh;
 	vl->chn = chn;
 	vl->tgt = tgt;
 	vl->lun = lun;
 	snprintf(vl->pdev, sizeof(vl->pdev), "%s", pdev);
 	vl->dev.ops = lun_driver_for(open_as);
 	vl->dev.loop = vh->sb->loop;
+	vl->dev.opened = lun_opened;
 	config_lun_settings(vh->sb->cfg, pdev, &lcfg, &vl->policy);
 	r = vl->dev.ops->open(&vl->dev, open_as, &lcfg);
-	if (r < 0) {
+	if (r < 0 && r != -EINPROGRESS) {
 		snprintf(err, errlen, "%s", vl->dev.error[0] ? vl->dev.error : strerror(-r));
 		free(vl);
 		return r;
 	}
 	vh->luns[vh->nluns++] = vl;
+	if (r == -EINPROGRESS) {
+		vl->opening = true;
+		vh->opening++;
+		log_info("%s: dev-%u: v-dev %u:%u:%u -> %s: opening", vh->name, devnum, chn, tgt, lun,
+			 pdev);
+		return r;
+	}
 	log_info("%s: dev-%u: v-dev %u:%u:%u -> %s (%s)", vh->name, devnum, chn, tgt, lun, pdev,
 		 vl->dev.desc);
 	return 0;
@@ -279,8 +316,13 @@ void vhost_remove_lun(struct vhost *vh, unsigned devnum)
 
 		if (vl->devnum != devnum)
 			continue;
-		/* Commands still running on it complete through close. */
+		/* Commands still running on it complete through close; an
+		 * open still under way is cancelled. */
 		vl->removing = true;
+		if (vl->opening) {
+			vl->opening = false;
+			vh->opening--;
+		}
 		vl->dev.ops->close(&vl->dev);
 		vh->luns[i] = vh->luns[--vh->nluns];
 		log_info("%s: dev-%u: v-dev %u:%u:%u removed", vh->name, devnum, vl->chn, vl->tgt, vl->lun);

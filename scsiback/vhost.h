@@ -24,7 +24,9 @@ struct vhost_lun {
 	char pdev[256];
 	struct lun dev;
 	const struct policy *policy;
+	struct vhost *vh;
 	bool removing;
+	bool opening;                 /* its driver is still connecting */
 };
 
 enum vhost_cmd_kind { CMD_FREE, CMD_SCSI, CMD_TMF };
@@ -62,6 +64,7 @@ struct vhost {
 	/* The LUN table. */
 	struct vhost_lun **luns;
 	unsigned nluns;
+	unsigned opening;             /* LUNs whose open has not ended */
 
 	/* The ring, while connected. */
 	bool connected;
@@ -96,6 +99,10 @@ struct scsiback {
 	bool polling;                 /* the loop polls rings; events need not re-arm */
 	/* Called when a drained ring has been released. */
 	void (*on_disconnected)(struct vhost *vh);
+	/* Called when a LUN that vhost_add_lun left opening has its outcome:
+	 * rc 0, it serves; otherwise err says why, and it has been removed. */
+	void (*on_lun_opened)(struct vhost *vh, unsigned devnum, const char *pdev, int rc,
+			      const char *err);
 };
 
 /* Connects the ring the frontend published and answers what a crashed
@@ -114,8 +121,15 @@ void vhost_disconnect(struct vhost *vh, bool drain);
 void vhost_release_for_restart(struct vhost *vh);
 
 /* LUN table. */
+/* Serves commands: neither being removed nor still opening. */
+static inline bool vhost_lun_ready(const struct vhost_lun *vl)
+{
+	return !vl->removing && !vl->opening;
+}
 struct vhost_lun *vhost_find_lun(struct vhost *vh, uint16_t chn, uint16_t tgt, uint16_t lun);
 bool vhost_has_target(struct vhost *vh, uint16_t chn, uint16_t tgt);
+/* 0: added; -EINPROGRESS: added, opening (sb->on_lun_opened tells the
+ * end; also for a devnum already opening); else -errno and err. */
 int vhost_add_lun(struct vhost *vh, unsigned devnum, const char *pdev, uint16_t chn,
 		  uint16_t tgt, uint16_t lun, char *err, size_t errlen);
 void vhost_remove_lun(struct vhost *vh, unsigned devnum);

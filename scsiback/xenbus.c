@@ -165,15 +165,24 @@ static void scan_luns(struct vhost *vh, enum scan_mode mode)
 			/* After a restart or resume: re-add what the guest uses or
 			 * is about to (3: we had added it, the guest not yet). */
 			struct vhost_lun *vl = vhost_find_lun(vh, (uint16_t)c, (uint16_t)t, (uint16_t)l);
+			int r;
 
 			err[0] = 0;
-			if (!vl && vhost_add_lun(vh, devnum, pdev, (uint16_t)c, (uint16_t)t, (uint16_t)l, err,
-						 sizeof(err)) == 0)
+			if (!vl) {
+				r = vhost_add_lun(vh, devnum, pdev, (uint16_t)c, (uint16_t)t, (uint16_t)l,
+						  err, sizeof(err));
+				if (r == 0 || r == -EINPROGRESS)
+					err[0] = 0;
+			}
+		} else {
+			int r = vhost_add_lun(vh, devnum, pdev, (uint16_t)c, (uint16_t)t, (uint16_t)l, err,
+					      sizeof(err));
+
+			/* Opening: lun_opened() moves it on. */
+			if (r == 0 || r == -EINPROGRESS)
 				err[0] = 0;
-		} else if (vhost_add_lun(vh, devnum, pdev, (uint16_t)c, (uint16_t)t, (uint16_t)l, err,
-					 sizeof(err)) == 0) {
-			err[0] = 0;
-			dev_set_state(vh, dev, XenbusStateInitialised, NULL);
+			if (r == 0)
+				dev_set_state(vh, dev, XenbusStateInitialised, NULL);
 		}
 		if (err[0]) {
 			log_err("%s: %s: p-dev \"%s\": %s", vh->name, dev, pdev ? pdev : "", err);
@@ -270,6 +279,8 @@ static void frontend_changed(struct vhost *vh)
 			break;
 		if (vhost_connect_ring(vh) == 0) {
 			scan_luns(vh, SCAN_ADD_DEL);
+			if (vh->opening)
+				break;   /* lun_opened() calls us again */
 			set_state(vh, XenbusStateConnected);
 			vhost_start(vh);
 		}
@@ -281,6 +292,8 @@ static void frontend_changed(struct vhost *vh)
 				break;
 			scan_luns(vh, SCAN_ADD_DEL);
 		}
+		if (vh->opening)
+			break;
 		scan_luns(vh, SCAN_UPDATE);
 		vhost_start(vh);
 		if (vh->state != XenbusStateConnected)
@@ -288,6 +301,8 @@ static void frontend_changed(struct vhost *vh)
 		break;
 	case XenbusStateReconfiguring:
 		scan_luns(vh, SCAN_ADD_DEL);
+		if (vh->opening)
+			break;
 		set_state(vh, XenbusStateReconfigured);
 		break;
 	case XenbusStateClosing:
@@ -313,6 +328,26 @@ static void frontend_changed(struct vhost *vh)
 		}
 		break;
 	}
+}
+
+/* A LUN's open has ended (scan_luns left it opening). The vhost's own
+ * step (Connected, Reconfigured) waited for the last one: it is taken
+ * now, from the frontend's state as it is now. */
+void xenbus_lun_opened(struct vhost *vh, unsigned devnum, const char *pdev, int rc,
+		       const char *err)
+{
+	char dev[32];
+
+	snprintf(dev, sizeof(dev), "dev-%u", devnum);
+	if (rc) {
+		log_err("%s: %s: p-dev \"%s\": %s", vh->name, dev, pdev, err);
+		dev_set_state(vh, dev, XenbusStateClosed, err);
+	} else if (read_int(vh->sb, -1, "%s/vscsi-devs/%s/state", vh->be_path, dev) ==
+		   XenbusStateInitialising) {
+		dev_set_state(vh, dev, XenbusStateInitialised, NULL);
+	}
+	if (!vh->opening)
+		frontend_changed(vh);
 }
 
 void xenbus_vhost_disconnected(struct vhost *vh)

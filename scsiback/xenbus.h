@@ -15,5 +15,7 @@ void xenbus_stop(struct scsiback *sb);
 void xenbus_apply_config(struct scsiback *sb);
 /* Runs when a vhost's ring has been released (after a drain). */
 void xenbus_vhost_disconnected(struct vhost *vh);
+void xenbus_lun_opened(struct vhost *vh, unsigned devnum, const char *pdev, int rc,
+		       const char *err);
 
 #endif

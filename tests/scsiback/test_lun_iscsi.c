@@ -162,11 +162,42 @@ static int teardown(void **state)
 	return 0;
 }
 
+static int opened_calls, opened_rc;
+
+static void on_opened(struct lun *lun, int rc)
+{
+	(void)lun;
+	opened_calls++;
+	opened_rc = rc;
+}
+
+/* The driver's open as a caller sees it: -EINPROGRESS at once, never an
+ * answer from inside open(), then one call of lun->opened from the loop. */
+static int open_wait(struct evloop *loop, struct lun *lun, const char *url,
+		     const struct lun_config *cfg)
+{
+	double end;
+	int rc;
+
+	lun->loop = loop;
+	lun->opened = on_opened;
+	opened_calls = 0;
+	rc = lun_iscsi_ops.open(lun, url, cfg);
+	if (rc != -EINPROGRESS)
+		return rc;
+	assert_int_equal(opened_calls, 0);
+	end = now_s() + 20;
+	while (opened_calls == 0 && now_s() < end)
+		evloop_run_once(loop, 50);
+	assert_int_equal(opened_calls, 1);
+	return opened_rc;
+}
+
 static void open_lun(struct fixture *f, const char *url)
 {
 	f->lun.ops = lun_driver_for(url);
 	assert_ptr_equal(f->lun.ops, &lun_iscsi_ops);
-	if (f->lun.ops->open(&f->lun, url, NULL))
+	if (open_wait(f->loop, &f->lun, url, NULL))
 		fail_msg("open %s: %s", url, f->lun.error);
 	f->open = true;
 }
@@ -285,7 +316,7 @@ static void test_inquiry_types(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct lun lun = { .loop = f->loop };
 
-		if (lun_iscsi_ops.open(&lun, cases[i].url, NULL))
+		if (open_wait(f->loop, &lun, cases[i].url, NULL))
 			fail_msg("open %s: %s", cases[i].url, lun.error);
 		assert_int_equal(lun.dev_type, cases[i].type);
 		assert_non_null(strstr(lun.desc, "IET"));
@@ -668,22 +699,81 @@ static void test_open_errors(void **state)
 	int port = free_port();
 
 	snprintf(url, sizeof(url), "iscsi://127.0.0.1:%d/iqn.2026-11.vscsi.test:disk/1", port);
-	assert_int_equal(lun_iscsi_ops.open(&lun, url, NULL), -ECONNREFUSED);
+	assert_int_equal(open_wait(f->loop, &lun, url, NULL), -ECONNREFUSED);
 	char want[200];
 	snprintf(want, sizeof(want), "lun iscsi://127.0.0.1:%d/iqn.2026-11.vscsi.test:disk/1: "
 		 "connect to 127.0.0.1:%d: Connection refused", port, port);
 	assert_string_equal(lun.error, want);
 
 	snprintf(url, sizeof(url), "iscsi://127.0.0.1:%d/iqn.2026-11.vscsi.test:nosuch/1", tgtd_port);
-	assert_true(lun_iscsi_ops.open(&lun, url, NULL) < 0);
+	assert_true(open_wait(f->loop, &lun, url, NULL) < 0);
 	assert_non_null(strstr(lun.error, "login:"));
 
 	snprintf(url, sizeof(url), "iscsi://127.0.0.1:%d/iqn.2026-11.vscsi.test:disk/7", tgtd_port);
-	assert_int_equal(lun_iscsi_ops.open(&lun, url, NULL), -ENODEV);
+	assert_int_equal(open_wait(f->loop, &lun, url, NULL), -ENODEV);
 	assert_non_null(strstr(lun.error, "has no LUN 7"));
 
-	assert_int_equal(lun_iscsi_ops.open(&lun, "iscsi://127.0.0.1:0/iqn.a:b/1", NULL), -EINVAL);
+	assert_int_equal(open_wait(f->loop, &lun, "iscsi://127.0.0.1:0/iqn.a:b/1", NULL), -EINVAL);
 	assert_non_null(strstr(lun.error, "port 0 out of range"));
+}
+
+static int silent_calls, silent_rc;
+
+static void on_silent_opened(struct lun *lun, int rc)
+{
+	(void)lun;
+	silent_calls++;
+	silent_rc = rc;
+}
+
+/* A portal that takes the connection and never answers the login: the
+ * open waits for it in the loop, so another LUN on the same loop opens
+ * and serves meanwhile; the open then fails with a clear cause, and a
+ * close while opening cancels it without a call. */
+static void test_open_silent_target(void **state)
+{
+	struct fixture *f = *state;
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	struct lun silent = { .loop = f->loop, .opened = on_silent_opened };
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	char url[200];
+	double end;
+
+	assert_true(s >= 0);
+	assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(s, 8), 0);
+	assert_int_equal(getsockname(s, (struct sockaddr *)&a, &len), 0);
+	snprintf(url, sizeof(url), "iscsi://127.0.0.1:%d/iqn.2026-11.vscsi.test:silent/1",
+		 ntohs(a.sin_port));
+
+	silent_calls = 0;
+	assert_int_equal(lun_iscsi_ops.open(&silent, url, NULL), -EINPROGRESS);
+	open_lun(f, disk_url);
+	tur_ready(f);
+	assert_int_equal(silent_calls, 0);   /* served while the other waits */
+
+	end = now_s() + 20;
+	while (silent_calls == 0 && now_s() < end)
+		evloop_run_once(f->loop, 50);
+	assert_int_equal(silent_calls, 1);
+	assert_int_equal(silent_rc, -ETIMEDOUT);
+	assert_non_null(strstr(silent.error, "no login within 10 s"));
+	assert_non_null(strstr(silent.error, url));
+	lun_iscsi_ops.close(&silent);        /* a no-op after a failed open */
+
+	struct lun cancelled = { .loop = f->loop, .opened = on_silent_opened };
+	silent_calls = 0;
+	assert_int_equal(lun_iscsi_ops.open(&cancelled, url, NULL), -EINPROGRESS);
+	for (int i = 0; i < 4; i++)
+		evloop_run_once(f->loop, 50);
+	lun_iscsi_ops.close(&cancelled);
+	end = now_s() + 0.5;
+	while (now_s() < end)
+		evloop_run_once(f->loop, 50);
+	assert_int_equal(silent_calls, 0);
+	tur_ready(f);
+	close(s);
 }
 
 /* CHAP comes from the backend's configuration, never from the p-dev. */
@@ -694,16 +784,16 @@ static void test_chap(void **state)
 	struct lun_config cfg = { .chap_user = chap_user, .chap_password = "not-the-secret" };
 
 	assert_true(chap_url[0] && chap_user[0] && chap_password[0]);
-	assert_true(lun_iscsi_ops.open(&lun, chap_url, NULL) < 0);
+	assert_true(open_wait(f->loop, &lun, chap_url, NULL) < 0);
 	assert_non_null(strstr(lun.error, "login:"));
 	assert_non_null(strstr(lun.error, "Authentication failure"));
-	assert_true(lun_iscsi_ops.open(&lun, chap_url, &cfg) < 0);
+	assert_true(open_wait(f->loop, &lun, chap_url, &cfg) < 0);
 	assert_non_null(strstr(lun.error, "Authentication failure"));
 
 	cfg.chap_password = chap_password;
 	cfg.initiator_iqn = "iqn.2026-11.vscsi.test:initiator";
 	f->lun.ops = &lun_iscsi_ops;
-	if (lun_iscsi_ops.open(&f->lun, chap_url, &cfg))
+	if (open_wait(f->loop, &f->lun, chap_url, &cfg))
 		fail_msg("open %s with CHAP: %s", chap_url, f->lun.error);
 	f->open = true;
 	assert_int_equal(f->lun.dev_type, 0);
@@ -932,6 +1022,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tape_variable_blocks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_changer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_silent_target, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lun_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_abort, setup, teardown),

@@ -4,6 +4,7 @@
  * and the SCSI standards say they must be. Also: the target dies and comes
  * back mid-I/O, and the backend is killed with commands in flight. */
 #include <errno.h>
+#include <netinet/in.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -12,11 +13,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include <xenstore.h>
+#include <xen/io/xenbus.h>
 
 #include "daemon.h"
 #include "rawfront.h"
@@ -238,6 +241,113 @@ static void test_changer(void **state)
 	assert_int_equal(rsp.rslt, 2);
 	assert_int_equal(rsp.sense_buffer[2] & 0xf, 5);
 	assert_int_equal(rsp.sense_buffer[12], 0x3b);
+}
+
+/* The backend's state for this vhost, as a number (-1 if unreadable). */
+static int be_state(void)
+{
+	char path[256], *v;
+	unsigned len;
+	int s = -1;
+
+	snprintf(path, sizeof(path), "%s/state", f.be_path);
+	v = xs_read(xs0, XBT_NULL, path, &len);
+	if (v)
+		s = atoi(v);
+	free(v);
+	return s;
+}
+
+/* The state of the vscsi-devs entry whose p-dev is pdev; -1 if none. */
+static int dev_state_of(const char *pdev)
+{
+	char path[300], **devs, *v;
+	unsigned n = 0, len;
+	int st = -1;
+
+	snprintf(path, sizeof(path), "%s/vscsi-devs", f.be_path);
+	devs = xs_directory(xs0, XBT_NULL, path, &n);
+	for (unsigned i = 0; devs && i < n && st < 0; i++) {
+		snprintf(path, sizeof(path), "%s/vscsi-devs/%s/p-dev", f.be_path, devs[i]);
+		v = xs_read(xs0, XBT_NULL, path, &len);
+		if (v && !strcmp(v, pdev)) {
+			free(v);
+			snprintf(path, sizeof(path), "%s/vscsi-devs/%s/state", f.be_path, devs[i]);
+			v = xs_read(xs0, XBT_NULL, path, &len);
+			st = v ? atoi(v) : -1;
+		}
+		free(v);
+	}
+	free(devs);
+	return st;
+}
+
+/* Hot-adding a LUN whose portal takes the connection and never answers
+ * the login: the daemon keeps serving the guest's other LUNs while that
+ * open waits (it used to stop the whole daemon for it), then refuses the
+ * LUN with the cause, and the vhost goes on. */
+static void test_silent_target_attach(void **state)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof(a);
+	int s = socket(AF_INET, SOCK_STREAM, 0), pipefd[2], status, served = 0;
+	char url[200], err[600] = "";
+	uint8_t cdb[10];
+	vscsiif_response_t rsp;
+	pid_t child;
+
+	(void)state;
+	assert_true(s >= 0);
+	assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(s, 8), 0);
+	assert_int_equal(getsockname(s, (struct sockaddr *)&a, &alen), 0);
+	snprintf(url, sizeof(url), "iscsi://127.0.0.1:%d/iqn.2026-11.vscsi.test:silent/1",
+		 ntohs(a.sin_port));
+	assert_int_equal(pipe(pipefd), 0);
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		struct xs_handle *xs = simenv_xs_open(&env, 0);
+		char e[512] = "";
+		int rc = xs ? ts_attach(xs, (unsigned)dom1, url, "0:0:5:0", &topts, e, sizeof(e)) : -1;
+
+		if (write(pipefd[1], e, strlen(e)) < 0)
+			_exit(3);
+		_exit(rc == 0 ? 0 : 1);
+	}
+	close(pipefd[1]);
+	/* The guest's side of the hot-add: it answers Reconfiguring, and the
+	 * backend opens the new LUN. */
+	for (int i = 0; i < 100 && be_state() != XenbusStateReconfiguring; i++)
+		usleep(50000);
+	assert_int_equal(be_state(), XenbusStateReconfiguring);
+	{
+		char path[256];
+
+		snprintf(path, sizeof(path), "%s/state", f.fe_path);
+		assert_true(xs_write(xs0, XBT_NULL, path, "7", 1));
+	}
+	usleep(300000);
+	for (int i = 0; i < 20; i++) {
+		rw10(0x28, (uint32_t)i * 8, 4096, cdb);
+		exec_good(DISK, 0, cdb, 10, 2, 4096, &rsp);
+		served++;
+	}
+	/* all answered while the new LUN is still opening */
+	assert_int_equal(served, 20);
+	assert_int_equal(dev_state_of(url), XenbusStateInitialising);
+	assert_int_equal(waitpid(child, &status, WNOHANG), 0);
+	assert_int_equal(rawfront_service(&f, 30000), XenbusStateConnected);
+	assert_int_equal(waitpid(child, &status, 0), child);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 1);
+	assert_true(read(pipefd[0], err, sizeof(err) - 1) > 0);
+	close(pipefd[0]);
+	if (!strstr(err, "no login within 10 s") || !strstr(err, url))
+		fail_msg("attach error: %s", err);
+	rw10(0x28, 0, 4096, cdb);
+	exec_good(DISK, 0, cdb, 10, 2, 4096, &rsp);
+	close(s);
 }
 
 static void test_target_dies_and_returns(void **state)
@@ -483,6 +593,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_disk_read_past_end),
 		cmocka_unit_test(test_tape_blocks_and_filemark),
 		cmocka_unit_test(test_changer),
+		cmocka_unit_test(test_silent_target_attach),
 		cmocka_unit_test(test_target_dies_and_returns),
 		cmocka_unit_test(test_backend_crash_with_commands_in_flight),
 		cmocka_unit_test(test_frontend_reconnects_with_commands_in_flight),
