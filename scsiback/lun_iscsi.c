@@ -332,6 +332,24 @@ static void deliver(struct iscsi_lun *d, struct icmd *c)
 	cmd->done(cmd);
 }
 
+/* The sense bytes of a CHECK CONDITION as the target sent them, from the
+ * SCSI Response data segment (SenseLength, 2 bytes big endian, then the
+ * bytes); at most LUN_SENSE_MAX. Returns their length. */
+static uint8_t copy_sense(const struct scsi_task *task, uint8_t *out)
+{
+	size_t len;
+
+	if (!task || !task->datain.data || task->datain.size < 2)
+		return 0;
+	len = (size_t)task->datain.data[0] << 8 | task->datain.data[1];
+	if (len > (size_t)task->datain.size - 2)
+		len = (size_t)task->datain.size - 2;
+	if (len > LUN_SENSE_MAX)
+		len = LUN_SENSE_MAX;
+	memcpy(out, task->datain.data + 2, len);
+	return (uint8_t)len;
+}
+
 static void fill_result(struct icmd *c, int status, struct scsi_task *task)
 {
 	struct lun_cmd *cmd = c->cmd;
@@ -343,18 +361,8 @@ static void fill_result(struct icmd *c, int status, struct scsi_task *task)
 	if (task->residual_status == SCSI_RESIDUAL_UNDERFLOW)
 		cmd->resid = task->residual > cmd->xfer_len ? (uint32_t)cmd->xfer_len
 							    : (uint32_t)task->residual;
-	if (status == SCSI_STATUS_CHECK_CONDITION && task->datain.data && task->datain.size >= 2) {
-		/* The SCSI Response data segment: SenseLength (2 bytes, big
-		 * endian), then the sense bytes as the target sent them. */
-		size_t len = (size_t)task->datain.data[0] << 8 | task->datain.data[1];
-
-		if (len > (size_t)task->datain.size - 2)
-			len = (size_t)task->datain.size - 2;
-		if (len > LUN_SENSE_MAX)
-			len = LUN_SENSE_MAX;
-		memcpy(cmd->sense, task->datain.data + 2, len);
-		cmd->sense_len = (uint8_t)len;
-	}
+	if (status == SCSI_STATUS_CHECK_CONDITION)
+		cmd->sense_len = copy_sense(task, cmd->sense);
 }
 
 static void task_cb(struct iscsi_context *ctx, int status, void *data, void *priv)
@@ -1052,16 +1060,8 @@ static void inquiry_cb(struct iscsi_context *ctx, int status, void *data, void *
 	(void)ctx;
 	d->inq_done = true;
 	d->inq_status = status;
-	if (status == SCSI_STATUS_CHECK_CONDITION && task && task->datain.size >= 2) {
-		size_t len = (size_t)task->datain.data[0] << 8 | task->datain.data[1];
-
-		if (len > (size_t)task->datain.size - 2)
-			len = (size_t)task->datain.size - 2;
-		if (len > LUN_SENSE_MAX)
-			len = LUN_SENSE_MAX;
-		memcpy(d->inq_sense, task->datain.data + 2, len);
-		d->inq_sense_len = (uint8_t)len;
-	}
+	if (status == SCSI_STATUS_CHECK_CONDITION)
+		d->inq_sense_len = copy_sense(task, d->inq_sense);
 }
 
 /* The open has its outcome: the caller hears it from on_kick. A failed
