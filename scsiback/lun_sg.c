@@ -10,6 +10,10 @@
  * kernel buffers (indirect I/O, no SG_FLAG_DIRECT_IO): a read's data lands
  * in the caller's iovecs during our read() of its completion.
  *
+ * open() asks INQUIRY the same way (the device type), so a device that
+ * takes its time to answer holds up only its own LUN: it returns
+ * -EINPROGRESS and lun->opened hears the outcome from the loop.
+ *
  * sg cannot abort one command: abort() of a command the kernel already has
  * answers RESET_FAILED and the command completes when the device says so;
  * the guest escalates to a LUN reset, which is SG_SCSI_RESET (device,
@@ -97,7 +101,20 @@ struct sg_lun {
 	bool dead;                      /* close() is done: free when unwound */
 	int depth;                      /* nesting of our handlers */
 	char name[160];                 /* "/dev/sg3 (1:0:0:2)" */
+
+	/* open: an INQUIRY through the fd like any command */
+	bool opening;                   /* lun->opened not called yet */
+	bool open_pending;              /* outcome known, sg_on_kick reports it */
+	int open_rc;
+	unsigned cfg_timeout_ms;
+	char path[128];                 /* the p-dev, for open errors */
+	struct lun_cmd open_cmd;
+	struct iovec open_iov;
+	uint8_t open_inq[96];
 };
+
+static void sg_open_report(struct sg_lun *s);
+static void sg_close(struct lun *lun);
 
 /* Maps sg's host and driver status to the vscsiif host code. */
 static uint8_t sg_host_code(unsigned host_status, unsigned driver_status)
@@ -423,6 +440,8 @@ static void sg_on_kick(struct evloop_handler *h, uint32_t events)
 	rc = evloop_wake_clear(&s->kick);
 	if (rc)
 		log_err("lun %s: eventfd read: %s", s->name, strerror(-rc));
+	if (s->open_pending && !s->dying)
+		sg_open_report(s);
 	while (!list_empty(&s->deferred) && !s->dead) {
 		struct sg_req *req = list_first(&s->deferred, struct sg_req, link);
 
@@ -441,38 +460,6 @@ static void sg_on_kick(struct evloop_handler *h, uint32_t events)
 	if (!s->dead && !s->dying)
 		sg_drain_queue(s);
 	sg_leave(s);
-}
-
-/* INQUIRY through SG_IO, at open. */
-static int sg_inquiry(int fd, uint8_t *buf, size_t len, char *why, size_t whylen)
-{
-	uint8_t cdb[6] = { 0x12, 0, 0, 0, (uint8_t)len, 0 };
-	uint8_t sense[LUN_SENSE_MAX];
-	struct sg_io_hdr h = {
-		.interface_id = 'S',
-		.dxfer_direction = SG_DXFER_FROM_DEV,
-		.cmd_len = sizeof(cdb),
-		.mx_sb_len = sizeof(sense),
-		.dxfer_len = (unsigned)len,
-		.dxferp = buf,
-		.cmdp = cdb,
-		.sbp = sense,
-		.timeout = SG_OPEN_TIMEOUT_MS,
-	};
-
-	if (ioctl(fd, SG_IO, &h) < 0) {
-		fmt_into(why, whylen, "INQUIRY: %s", strerror(errno));
-		return -errno;
-	}
-	if (h.status || h.host_status || (h.driver_status & 0x0f & ~DRIVER_SENSE)) {
-		char s[200];
-
-		lun_sense_summary(sense, h.sb_len_wr, s, sizeof(s));
-		fmt_into(why, whylen, "INQUIRY failed: status 0x%02x host 0x%02x driver 0x%02x %s",
-			 h.status, h.host_status, h.driver_status, s);
-		return -EIO;
-	}
-	return 0;
 }
 
 /* Sets up the driver state for an open sg fd (owned from here on). */
@@ -519,11 +506,102 @@ fail:
 	return rc;
 }
 
+/* The open's INQUIRY has its answer (or close() ended it). */
+static void sg_open_done(struct lun_cmd *cmd)
+{
+	struct sg_lun *s = cmd->priv;
+	struct lun *lun = s->lun;
+	const uint8_t *inq = s->open_inq;
+	char why[300];
+	int rc = 0;
+
+	if (s->dying)
+		return;   /* close() cancelled the open: nothing to report */
+	if (cmd->host != XEN_VSCSIIF_RSLT_HOST_OK || cmd->status) {
+		char sense[200] = "";
+
+		if (cmd->sense_len)
+			lun_sense_summary(cmd->sense, cmd->sense_len, sense, sizeof(sense));
+		fmt_into(why, sizeof(why), "INQUIRY failed: status 0x%02x host 0x%02x %s", cmd->status,
+			 cmd->host, sense);
+		rc = -EIO;
+	} else if (inq[0] >> 5) {
+		fmt_into(why, sizeof(why), "no logical unit behind it (peripheral qualifier %u)",
+			 inq[0] >> 5);
+		rc = -ENODEV;
+	} else {
+		lun->dev_type = inq[0] & 0x1f;
+		s->default_timeout_ms = s->cfg_timeout_ms ? s->cfg_timeout_ms
+							  : lun_default_timeout_ms(lun->dev_type);
+		fmt_into(lun->desc, sizeof(lun->desc), "sg %.90s %.8s %.16s", s->name,
+			 (const char *)inq + 8, (const char *)inq + 16);
+	}
+	if (rc)
+		fmt_into(lun->error, sizeof(lun->error), "lun %s: %s", s->path, why);
+	s->open_rc = rc;
+	s->open_pending = true;
+	kick(s);
+}
+
+/* From sg_on_kick: tells the caller how the open ended. */
+static void sg_open_report(struct sg_lun *s)
+{
+	struct lun *lun = s->lun;
+	int rc = s->open_rc;
+
+	s->open_pending = false;
+	s->opening = false;
+	if (rc)
+		sg_close(lun);   /* freed when sg_on_kick returns */
+	if (lun->opened)
+		lun->opened(lun, rc);
+}
+
+/* Sends the open's INQUIRY on an attached LUN, through the fd and the
+ * loop like any command: a device that takes its time (an iSCSI disk in
+ * session recovery) holds up only this LUN. -EINPROGRESS, or -errno with
+ * lun->error set (the caller closes). */
+static int sg_start_open(struct lun *lun, const char *path, const struct lun_config *cfg)
+{
+	struct sg_lun *s = lun->priv;
+	struct lun_cmd *cmd = &s->open_cmd;
+	struct sg_req *req = calloc(1, sizeof(*req));
+	int rc;
+
+	fmt_into(s->path, sizeof(s->path), "%s", path);
+	s->cfg_timeout_ms = cfg ? cfg->default_timeout_ms : 0;
+	if (!req) {
+		fmt_into(lun->error, sizeof(lun->error), "lun %s: out of memory", path);
+		return -ENOMEM;
+	}
+	memset(cmd, 0, sizeof(*cmd));
+	cmd->cdb[0] = 0x12;
+	cmd->cdb[4] = (uint8_t)sizeof(s->open_inq);
+	cmd->cdb_len = 6;
+	cmd->dir = LUN_DIR_FROM_DEV;
+	s->open_iov = (struct iovec){ s->open_inq, sizeof(s->open_inq) };
+	cmd->iov = &s->open_iov;
+	cmd->iovcnt = 1;
+	cmd->xfer_len = sizeof(s->open_inq);
+	cmd->timeout_ms = SG_OPEN_TIMEOUT_MS;
+	cmd->done = sg_open_done;
+	cmd->priv = s;
+	cmd->drv = req;
+	req->cmd = cmd;
+	rc = sg_write_req(s, req);
+	if (rc) {
+		fmt_into(lun->error, sizeof(lun->error), "lun %s: INQUIRY: %s", path, strerror(-rc));
+		req_free(req);
+		return rc == -EAGAIN ? -EBUSY : rc;
+	}
+	s->opening = true;
+	return -EINPROGRESS;
+}
+
 static int sg_open(struct lun *lun, const char *pdev, const struct lun_config *cfg)
 {
 	struct sg_scsi_id id;
-	uint8_t inq[96];
-	char why[200], name[160], ident[32];
+	char name[160], err[sizeof(lun->error)];
 	int fd, ver = 0, rc;
 
 	if (pdev[0] != '/') {
@@ -541,27 +619,22 @@ static int sg_open(struct lun *lun, const char *pdev, const struct lun_config *c
 		close(fd);
 		return -ENODEV;
 	}
-	memset(inq, 0, sizeof(inq));
-	rc = sg_inquiry(fd, inq, sizeof(inq), why, sizeof(why));
-	if (rc) {
-		fmt_into(lun->error, sizeof(lun->error), "lun %s: %s", pdev, why);
-		close(fd);
-		return rc;
-	}
-	if ((inq[0] >> 5) != 0) {
-		fmt_into(lun->error, sizeof(lun->error),
-			 "lun %s: no logical unit behind it (peripheral qualifier %u)", pdev, inq[0] >> 5);
-		close(fd);
-		return -ENODEV;
-	}
 	memset(&id, 0, sizeof(id));
 	if (ioctl(fd, SG_GET_SCSI_ID, &id) == 0)
 		fmt_into(name, sizeof(name), "%s (%d:%d:%d:%d)", pdev, id.host_no, id.channel,
 			 id.scsi_id, id.lun);
 	else
 		fmt_into(name, sizeof(name), "%s", pdev);
-	fmt_into(ident, sizeof(ident), "%.8s %.16s", (char *)inq + 8, (char *)inq + 16);
-	return sg_attach(lun, fd, name, inq[0] & 0x1f, ident, cfg);
+	rc = sg_attach(lun, fd, name, 0x1f, "", cfg);
+	if (rc)
+		return rc;
+	rc = sg_start_open(lun, pdev, cfg);
+	if (rc != -EINPROGRESS) {
+		memcpy(err, lun->error, sizeof(err));
+		sg_close(lun);
+		memcpy(lun->error, err, sizeof(err));
+	}
+	return rc;
 }
 
 static int sg_submit(struct lun *lun, struct lun_cmd *cmd)
@@ -570,7 +643,7 @@ static int sg_submit(struct lun *lun, struct lun_cmd *cmd)
 	struct sg_req *req;
 	int rc;
 
-	if (s->gone || s->dying)
+	if (s->gone || s->dying || s->opening)
 		return -ENODEV;
 	if (cmd->cdb_len == 0 || cmd->cdb_len > sizeof(cmd->cdb))
 		return -EINVAL;
@@ -613,7 +686,7 @@ static int sg_abort(struct lun *lun, struct lun_cmd *cmd, lun_tmf_done_fn done, 
 	struct sg_lun *s = lun->priv;
 	struct sg_req *req = cmd->drv;
 
-	if (s->dying)
+	if (s->dying || s->opening)
 		return -ENODEV;
 	if (!req || req->state == REQ_DONE)
 		return -ENOENT;
@@ -632,7 +705,7 @@ static int sg_reset(struct lun *lun, lun_tmf_done_fn done, void *arg)
 	struct sg_lun *s = lun->priv;
 	int rc, how = SG_SCSI_RESET_DEVICE | SG_SCSI_RESET_NO_ESCALATE;
 
-	if (s->dying)
+	if (s->dying || s->opening)
 		return -ENODEV;
 	/* What the device has not seen yet is dropped by the reset too. */
 	while (!list_empty(&s->queued))

@@ -168,10 +168,12 @@ struct fake {
 	int first_lba[64];      /* READ(10) LBA of each, in arrival order */
 	struct sg_io_hdr held[64];
 	int nheld;
+	uint8_t inq0;           /* INQUIRY byte 0: qualifier and device type */
 };
 
 /* Answers one command like a disk: READ fills each byte with the LBA,
- * WRITE is taken, anything else gets CHECK CONDITION. */
+ * WRITE is taken, INQUIRY says "FAKE DISK" (byte 0 from inq0), anything
+ * else gets CHECK CONDITION. */
 static void fake_answer(struct fake *f, struct sg_io_hdr *h)
 {
 	uint8_t *cdb = h->cmdp;
@@ -193,6 +195,15 @@ static void fake_answer(struct fake *f, struct sg_io_hdr *h)
 		h->resid = 0;
 	} else if (cdb[0] == 0x2a || cdb[0] == 0x00) {
 		h->resid = 0;
+	} else if (cdb[0] == 0x12 && h->dxfer_direction == SG_DXFER_FROM_DEV && !h->iovec_count &&
+		   h->dxfer_len >= 36) {
+		uint8_t *d = h->dxferp;
+
+		memset(d, 0, h->dxfer_len);
+		d[0] = f->inq0;
+		d[4] = 31;
+		memcpy(d + 8, "FAKE    DISK            0001", 28);
+		h->resid = (int)h->dxfer_len - 36;
 	} else {
 		h->status = 2;
 		h->driver_status = DRIVER_SENSE;
@@ -480,6 +491,123 @@ static void test_device_gone(void **state)
 	assert_int_equal(f->lun.ops->submit(&f->lun, &a.c), -ENODEV);
 }
 
+/* A second fake device for an open: its driver end, the thread started. */
+static int fake_start(struct fake *fk, enum fake_mode mode, uint8_t inq0)
+{
+	int sv[2];
+
+	memset(fk, 0, sizeof(*fk));
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+	fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
+	fk->fd = sv[1];
+	fk->mode = mode;
+	fk->inq0 = inq0;
+	pthread_mutex_init(&fk->lock, NULL);
+	pthread_create(&fk->thread, NULL, fake_main, fk);
+	return sv[0];
+}
+
+static void fake_stop(struct fake *fk)
+{
+	shutdown(fk->fd, SHUT_RDWR);
+	pthread_join(fk->thread, NULL);
+	close(fk->fd);
+}
+
+static int opened_calls, opened_rc;
+
+static void on_opened(struct lun *lun, int rc)
+{
+	(void)lun;
+	opened_calls++;
+	opened_rc = rc;
+}
+
+/* open() minus the ioctls a socket cannot answer: attach, then the INQUIRY. */
+static int start_open(struct fixture *f, struct lun *lun, int fd)
+{
+	int rc;
+
+	memset(lun, 0, sizeof(*lun));
+	lun->loop = f->loop;
+	lun->ops = &lun_sg_ops;
+	lun->opened = on_opened;
+	opened_calls = 0;
+	assert_int_equal(sg_attach(lun, fd, "/dev/sgFAKE2 (9:0:0:1)", 0x1f, "", NULL), 0);
+	rc = sg_start_open(lun, "/dev/sgFAKE2", NULL);
+	assert_int_equal(opened_calls, 0);   /* never from inside open() */
+	return rc;
+}
+
+/* The open's INQUIRY goes through the fd and the loop: a device that holds
+ * it back holds up only its own LUN, the answer sets the device type. */
+static void test_open_inquiry(void **state)
+{
+	struct fixture *f = *state;
+	struct fake fk;
+	struct lun lun;
+	struct tcmd t;
+
+	assert_int_equal(start_open(f, &lun, fake_start(&fk, FAKE_HOLD, 0x01)), -EINPROGRESS);
+	read10(&t, 6, 1);
+	assert_int_equal(lun.ops->submit(&lun, &t.c), -ENODEV);   /* not open yet */
+	assert_int_equal(f->lun.ops->submit(&f->lun, &t.c), 0);
+	wait_for(f, &t.done, 1);
+	assert_int_equal(t.done, 1);       /* the other LUN is served... */
+	assert_int_equal(opened_calls, 0); /* ...while this one waits */
+	fake_release(&fk);
+	wait_for(f, &opened_calls, 1);
+	assert_int_equal(opened_calls, 1);
+	assert_int_equal(opened_rc, 0);
+	assert_int_equal(lun.dev_type, 1);
+	assert_string_equal(lun.desc, "sg /dev/sgFAKE2 (9:0:0:1) FAKE     DISK            ");
+	assert_int_equal(((struct sg_lun *)lun.priv)->default_timeout_ms, lun_default_timeout_ms(1));
+	read10(&t, 7, 1);
+	assert_int_equal(lun.ops->submit(&lun, &t.c), 0);
+	wait_for(f, &t.done, 1);
+	assert_int_equal(t.done, 1);
+	assert_int_equal(t.buf[0], 7);
+	lun.ops->close(&lun);
+	fake_stop(&fk);
+}
+
+/* Open failures from the INQUIRY: no logical unit, a device that goes
+ * away; and close() while opening, which reports nothing. */
+static void test_open_inquiry_failures(void **state)
+{
+	struct fixture *f = *state;
+	struct fake fk;
+	struct lun lun;
+
+	assert_int_equal(start_open(f, &lun, fake_start(&fk, FAKE_ANSWER, 0x7f)), -EINPROGRESS);
+	wait_for(f, &opened_calls, 1);
+	assert_int_equal(opened_calls, 1);
+	assert_int_equal(opened_rc, -ENODEV);
+	assert_string_equal(lun.error, "lun /dev/sgFAKE2: no logical unit behind it (peripheral qualifier 3)");
+	assert_null(lun.priv);             /* the driver let it go */
+	lun_sg_ops.close(&lun);            /* a no-op */
+	fake_stop(&fk);
+
+	assert_int_equal(start_open(f, &lun, fake_start(&fk, FAKE_HOLD, 0)), -EINPROGRESS);
+	for (int i = 0; i < 5; i++)
+		evloop_run_once(f->loop, 5);
+	shutdown(fk.fd, SHUT_RDWR);
+	fake_forget(&fk);
+	wait_for(f, &opened_calls, 1);
+	assert_int_equal(opened_calls, 1);
+	assert_int_equal(opened_rc, -EIO);
+	assert_non_null(strstr(lun.error, "lun /dev/sgFAKE2: INQUIRY failed: status 0x00 host 0x01"));
+	fake_stop(&fk);
+
+	assert_int_equal(start_open(f, &lun, fake_start(&fk, FAKE_HOLD, 0)), -EINPROGRESS);
+	lun_sg_ops.close(&lun);
+	fake_forget(&fk);
+	for (int i = 0; i < 20; i++)
+		evloop_run_once(f->loop, 5);
+	assert_int_equal(opened_calls, 0);
+	fake_stop(&fk);
+}
+
 static void test_open_errors(void **state)
 {
 	struct lun lun = { .loop = ((struct fixture *)*state)->loop };
@@ -503,6 +631,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_close, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_device_gone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_inquiry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_inquiry_failures, setup, teardown),
 	};
 
 	log_init("test_lun_sg", LOG_LVL_WARN, false);
