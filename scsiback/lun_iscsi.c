@@ -1048,7 +1048,7 @@ static void on_kick(struct evloop_handler *h, uint32_t events)
  * Asynchronous, through the loop like everything else: connect, login and
  * a standard INQUIRY (the device type) on a fresh session, within
  * ISCSI_OPEN_TIMEOUT_MS. A target that takes its time (or never answers)
- * holds up nothing but this LUN. The outcome reaches the caller through
+ * never stops the loop. The outcome reaches the caller through
  * lun->opened, from the eventfd handler.
  */
 

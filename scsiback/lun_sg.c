@@ -11,8 +11,8 @@
  * in the caller's iovecs during our read() of its completion.
  *
  * open() asks INQUIRY the same way (the device type), so a device that
- * takes its time to answer holds up only its own LUN: it returns
- * -EINPROGRESS and lun->opened hears the outcome from the loop.
+ * takes its time to answer never stops the loop: it returns -EINPROGRESS
+ * and lun->opened hears the outcome from the loop.
  *
  * sg cannot abort one command: abort() of a command the kernel already has
  * answers RESET_FAILED and the command completes when the device says so;
@@ -559,8 +559,10 @@ static void sg_open_report(struct sg_lun *s)
 
 /* Sends the open's INQUIRY on an attached LUN, through the fd and the
  * loop like any command: a device that takes its time (an iSCSI disk in
- * session recovery) holds up only this LUN. -EINPROGRESS, or -errno with
- * lun->error set (the caller closes). */
+ * session recovery) never stops the loop. No deadline of our own: the
+ * kernel's (the command's timeout once the device has it; a blocked queue
+ * until the transport gives up). -EINPROGRESS, or -errno with lun->error
+ * set (the caller closes). */
 static int sg_start_open(struct lun *lun, const char *path, const struct lun_config *cfg)
 {
 	struct sg_lun *s = lun->priv;
@@ -589,10 +591,12 @@ static int sg_start_open(struct lun *lun, const char *path, const struct lun_con
 	cmd->drv = req;
 	req->cmd = cmd;
 	rc = sg_write_req(s, req);
+	if (rc == -EAGAIN)
+		rc = -EBUSY;   /* a fresh fd's queue is never full; be clear if it is */
 	if (rc) {
 		fmt_into(lun->error, sizeof(lun->error), "lun %s: INQUIRY: %s", path, strerror(-rc));
 		req_free(req);
-		return rc == -EAGAIN ? -EBUSY : rc;
+		return rc;
 	}
 	s->opening = true;
 	return -EINPROGRESS;
@@ -744,7 +748,7 @@ static void sg_close(struct lun *lun)
 	/* Running commands may still move data: give them a moment to
 	 * finish and answer them truthfully. */
 	long deadline = now_ms() + SG_CLOSE_WAIT_MS;
-	while (!s->gone && !list_empty(&s->submitted)) {
+	while (!s->gone && !s->opening && !list_empty(&s->submitted)) {
 		long left = deadline - now_ms();
 		struct pollfd p = { .fd = s->h.fd, .events = POLLIN };
 
@@ -753,7 +757,7 @@ static void sg_close(struct lun *lun)
 		sg_on_readable(&s->h, EPOLLIN);
 	}
 	s->dying = true;
-	if (!list_empty(&s->submitted))
+	if (!list_empty(&s->submitted) && !s->opening)
 		log_warn("lun %s: closing with commands still running on the device", s->name);
 	while (!list_empty(&s->submitted)) {
 		struct sg_req *req = list_first(&s->submitted, struct sg_req, link);

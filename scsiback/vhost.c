@@ -228,6 +228,8 @@ bool vhost_has_target(struct vhost *vh, uint16_t chn, uint16_t tgt)
 	return false;
 }
 
+static void remove_vl(struct vhost *vh, struct vhost_lun *vl, bool was_up);
+
 /* The end of an open that vhost_add_lun left under way. A LUN that failed
  * is out of the table before the callback runs: that may start the ring. */
 static void lun_opened(struct lun *dev, int rc)
@@ -244,7 +246,7 @@ static void lun_opened(struct lun *dev, int rc)
 	snprintf(pdev, sizeof(pdev), "%s", vl->pdev);
 	snprintf(err, sizeof(err), "%s", dev->error[0] ? dev->error : strerror(-rc));
 	if (rc)
-		vhost_remove_lun(vh, devnum);
+		remove_vl(vh, vl, false);   /* it never served */
 	else
 		log_info("%s: dev-%u: v-dev %u:%u:%u -> %s (%s)", vh->name, devnum, vl->chn, vl->tgt,
 			 vl->lun, pdev, dev->desc);
@@ -309,15 +311,13 @@ int vhost_add_lun(struct vhost *vh, unsigned devnum, const char *pdev, uint16_t 
 	return 0;
 }
 
-void vhost_remove_lun(struct vhost *vh, unsigned devnum)
+/* Takes vl out of the table and frees it. Commands still running on it
+ * complete through close; an open still under way is cancelled. */
+static void remove_vl(struct vhost *vh, struct vhost_lun *vl, bool was_up)
 {
 	for (unsigned i = 0; i < vh->nluns; i++) {
-		struct vhost_lun *vl = vh->luns[i];
-
-		if (vl->devnum != devnum)
+		if (vh->luns[i] != vl)
 			continue;
-		/* Commands still running on it complete through close; an
-		 * open still under way is cancelled. */
 		vl->removing = true;
 		if (vl->opening) {
 			vl->opening = false;
@@ -325,8 +325,19 @@ void vhost_remove_lun(struct vhost *vh, unsigned devnum)
 		}
 		vl->dev.ops->close(&vl->dev);
 		vh->luns[i] = vh->luns[--vh->nluns];
-		log_info("%s: dev-%u: v-dev %u:%u:%u removed", vh->name, devnum, vl->chn, vl->tgt, vl->lun);
+		if (was_up)
+			log_info("%s: dev-%u: v-dev %u:%u:%u removed", vh->name, vl->devnum, vl->chn,
+				 vl->tgt, vl->lun);
 		free(vl);
 		return;
 	}
+}
+
+void vhost_remove_lun(struct vhost *vh, unsigned devnum)
+{
+	for (unsigned i = 0; i < vh->nluns; i++)
+		if (vh->luns[i]->devnum == devnum) {
+			remove_vl(vh, vh->luns[i], true);
+			return;
+		}
 }

@@ -130,7 +130,12 @@ static void scan_luns(struct vhost *vh, enum scan_mode mode)
 		unsigned devnum, h, c, t, l;
 		char *pdev, *vdev, err[300], extra;
 
-		if (sscanf(dev, "dev-%u%c", &devnum, &extra) != 1) {
+		char canon[32];
+
+		/* One name per number ("dev-01" is not "dev-1"): the LUN's
+		 * node is found again from its number. */
+		if (sscanf(dev, "dev-%u%c", &devnum, &extra) != 1 ||
+		    (snprintf(canon, sizeof(canon), "dev-%u", devnum), strcmp(canon, dev))) {
 			log_warn("%s: ignoring %s/%s: not a dev-N entry", vh->name, path, dev);
 			continue;
 		}
@@ -148,10 +153,10 @@ static void scan_luns(struct vhost *vh, enum scan_mode mode)
 			for (unsigned k = 0; k < vh->nluns; k++)
 				if (vh->luns[k]->devnum == devnum)
 					had = vh->luns[k];
-			if (had) {
+			/* (none: its open failed or was never tried) */
+			if (had)
 				vhost_remove_lun(vh, devnum);
-				dev_set_state(vh, dev, XenbusStateClosed, NULL);
-			}
+			dev_set_state(vh, dev, XenbusStateClosed, NULL);
 			continue;
 		}
 		pdev = xs_readf(vh->sb, NULL, "%s/vscsi-devs/%s/p-dev", vh->be_path, dev);
@@ -338,12 +343,22 @@ void xenbus_lun_opened(struct vhost *vh, unsigned devnum, const char *pdev, int 
 {
 	char dev[32];
 
+	int st;
+
 	snprintf(dev, sizeof(dev), "dev-%u", devnum);
-	if (rc) {
+	st = read_int(vh->sb, -1, "%s/vscsi-devs/%s/state", vh->be_path, dev);
+	if (st != XenbusStateInitialising && st != XenbusStateInitialised &&
+	    st != XenbusStateConnected && st != XenbusStateClosing) {
+		/* The toolstack withdrew the entry meanwhile. (Closing: the
+		 * next scan removes it, as any LUN.) */
+		log_info("%s: %s: p-dev \"%s\": %s, but the entry is gone (state %d)", vh->name, dev,
+			 pdev, rc ? err : "opened", st);
+		if (!rc)
+			vhost_remove_lun(vh, devnum);
+	} else if (rc) {
 		log_err("%s: %s: p-dev \"%s\": %s", vh->name, dev, pdev, err);
 		dev_set_state(vh, dev, XenbusStateClosed, err);
-	} else if (read_int(vh->sb, -1, "%s/vscsi-devs/%s/state", vh->be_path, dev) ==
-		   XenbusStateInitialising) {
+	} else if (st == XenbusStateInitialising) {
 		dev_set_state(vh, dev, XenbusStateInitialised, NULL);
 	}
 	if (!vh->opening)

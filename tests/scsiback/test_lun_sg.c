@@ -507,6 +507,21 @@ static int fake_start(struct fake *fk, enum fake_mode mode, uint8_t inq0)
 	return sv[0];
 }
 
+/* Waits until the fake has taken n commands (and read their CDBs, which
+ * the kernel copies at write(): the fake reads them from our memory). */
+static void fake_wait_seen(struct fake *fk, int n)
+{
+	for (int i = 0; i < 400; i++) {
+		pthread_mutex_lock(&fk->lock);
+		int seen = fk->seen;
+		pthread_mutex_unlock(&fk->lock);
+		if (seen >= n)
+			return;
+		usleep(5000);
+	}
+	fail_msg("the fake device never got command %d", n);
+}
+
 static void fake_stop(struct fake *fk)
 {
 	shutdown(fk->fd, SHUT_RDWR);
@@ -589,8 +604,7 @@ static void test_open_inquiry_failures(void **state)
 	fake_stop(&fk);
 
 	assert_int_equal(start_open(f, &lun, fake_start(&fk, FAKE_HOLD, 0)), -EINPROGRESS);
-	for (int i = 0; i < 5; i++)
-		evloop_run_once(f->loop, 5);
+	fake_wait_seen(&fk, 1);
 	shutdown(fk.fd, SHUT_RDWR);
 	fake_forget(&fk);
 	wait_for(f, &opened_calls, 1);
@@ -600,6 +614,7 @@ static void test_open_inquiry_failures(void **state)
 	fake_stop(&fk);
 
 	assert_int_equal(start_open(f, &lun, fake_start(&fk, FAKE_HOLD, 0)), -EINPROGRESS);
+	fake_wait_seen(&fk, 1);
 	lun_sg_ops.close(&lun);
 	fake_forget(&fk);
 	for (int i = 0; i < 20; i++)

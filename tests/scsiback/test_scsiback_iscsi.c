@@ -258,8 +258,9 @@ static int be_state(void)
 	return s;
 }
 
-/* The state of the vscsi-devs entry whose p-dev is pdev; -1 if none. */
-static int dev_state_of(const char *pdev)
+/* The state of the vscsi-devs entry whose p-dev is pdev; -1 if none.
+ * Its name ("dev-N") into name, if given. */
+static int dev_state_of(const char *pdev, char *name, size_t namelen)
 {
 	char path[300], **devs, *v;
 	unsigned n = 0, len;
@@ -272,6 +273,8 @@ static int dev_state_of(const char *pdev)
 		v = xs_read(xs0, XBT_NULL, path, &len);
 		if (v && !strcmp(v, pdev)) {
 			free(v);
+			if (name)
+				snprintf(name, namelen, "%s", devs[i]);
 			snprintf(path, sizeof(path), "%s/vscsi-devs/%s/state", f.be_path, devs[i]);
 			v = xs_read(xs0, XBT_NULL, path, &len);
 			st = v ? atoi(v) : -1;
@@ -282,51 +285,75 @@ static int dev_state_of(const char *pdev)
 	return st;
 }
 
+/* A portal on loopback that takes connections and never answers: its
+ * listening socket; the iscsi:// URL of a LUN behind it into url. */
+static int silent_portal(char *url, size_t len)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof(a);
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(s >= 0);
+	assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(s, 8), 0);
+	assert_int_equal(getsockname(s, (struct sockaddr *)&a, &alen), 0);
+	snprintf(url, len, "iscsi://127.0.0.1:%d/iqn.2026-11.vscsi.test:silent/1", ntohs(a.sin_port));
+	return s;
+}
+
+/* The guest's answer to a hot-add: the frontend goes Reconfiguring, and
+ * the backend opens the new LUN. */
+static void answer_reconfiguring(void)
+{
+	char path[256];
+
+	for (int i = 0; i < 100 && be_state() != XenbusStateReconfiguring; i++)
+		usleep(50000);
+	assert_int_equal(be_state(), XenbusStateReconfiguring);
+	snprintf(path, sizeof(path), "%s/state", f.fe_path);
+	assert_true(xs_write(xs0, XBT_NULL, path, "7", 1));
+}
+
+/* ts_attach in a child: its error message into the pipe. */
+static pid_t attach_in_child(const char *url, const char *vdev, unsigned timeout_ms, int pipefd[2])
+{
+	pid_t child;
+
+	assert_int_equal(pipe(pipefd), 0);
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		struct xs_handle *xs = simenv_xs_open(&env, 0);
+		struct ts_opts o = topts;
+		char e[512] = "";
+		int rc;
+
+		o.timeout_ms = timeout_ms;
+		rc = xs ? ts_attach(xs, (unsigned)dom1, url, vdev, &o, e, sizeof(e)) : -1;
+		if (write(pipefd[1], e, strlen(e)) < 0)
+			_exit(3);
+		_exit(rc == 0 ? 0 : 1);
+	}
+	close(pipefd[1]);
+	return child;
+}
+
 /* Hot-adding a LUN whose portal takes the connection and never answers
  * the login: the daemon keeps serving the guest's other LUNs while that
  * open waits (it used to stop the whole daemon for it), then refuses the
  * LUN with the cause, and the vhost goes on. */
 static void test_silent_target_attach(void **state)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t alen = sizeof(a);
-	int s = socket(AF_INET, SOCK_STREAM, 0), pipefd[2], status, served = 0;
+	int pipefd[2], status, served = 0;
 	char url[200], err[600] = "";
+	int s = silent_portal(url, sizeof(url));
 	uint8_t cdb[10];
 	vscsiif_response_t rsp;
 	pid_t child;
 
 	(void)state;
-	assert_true(s >= 0);
-	assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(listen(s, 8), 0);
-	assert_int_equal(getsockname(s, (struct sockaddr *)&a, &alen), 0);
-	snprintf(url, sizeof(url), "iscsi://127.0.0.1:%d/iqn.2026-11.vscsi.test:silent/1",
-		 ntohs(a.sin_port));
-	assert_int_equal(pipe(pipefd), 0);
-	child = fork();
-	assert_true(child >= 0);
-	if (child == 0) {
-		struct xs_handle *xs = simenv_xs_open(&env, 0);
-		char e[512] = "";
-		int rc = xs ? ts_attach(xs, (unsigned)dom1, url, "0:0:5:0", &topts, e, sizeof(e)) : -1;
-
-		if (write(pipefd[1], e, strlen(e)) < 0)
-			_exit(3);
-		_exit(rc == 0 ? 0 : 1);
-	}
-	close(pipefd[1]);
-	/* The guest's side of the hot-add: it answers Reconfiguring, and the
-	 * backend opens the new LUN. */
-	for (int i = 0; i < 100 && be_state() != XenbusStateReconfiguring; i++)
-		usleep(50000);
-	assert_int_equal(be_state(), XenbusStateReconfiguring);
-	{
-		char path[256];
-
-		snprintf(path, sizeof(path), "%s/state", f.fe_path);
-		assert_true(xs_write(xs0, XBT_NULL, path, "7", 1));
-	}
+	child = attach_in_child(url, "0:0:5:0", topts.timeout_ms, pipefd);
+	answer_reconfiguring();
 	usleep(300000);
 	for (int i = 0; i < 20; i++) {
 		rw10(0x28, (uint32_t)i * 8, 4096, cdb);
@@ -335,7 +362,7 @@ static void test_silent_target_attach(void **state)
 	}
 	/* all answered while the new LUN is still opening */
 	assert_int_equal(served, 20);
-	assert_int_equal(dev_state_of(url), XenbusStateInitialising);
+	assert_int_equal(dev_state_of(url, NULL, 0), XenbusStateInitialising);
 	assert_int_equal(waitpid(child, &status, WNOHANG), 0);
 	assert_int_equal(rawfront_service(&f, 30000), XenbusStateConnected);
 	assert_int_equal(waitpid(child, &status, 0), child);
@@ -345,6 +372,46 @@ static void test_silent_target_attach(void **state)
 	close(pipefd[0]);
 	if (!strstr(err, "no login within 10 s") || !strstr(err, url))
 		fail_msg("attach error: %s", err);
+	rw10(0x28, 0, 4096, cdb);
+	exec_good(DISK, 0, cdb, 10, 2, 4096, &rsp);
+	close(s);
+}
+
+/* The toolstack gives up on a hot-add (its timeout shorter than the
+ * open's) and withdraws the entry: when the open ends, scsiback writes
+ * nothing for the entry that is gone, and finishes the reconfiguration. */
+static void test_attach_withdrawn_while_opening(void **state)
+{
+	int pipefd[2], status;
+	char url[200], err[600] = "", name[64] = "", path[300];
+	int s = silent_portal(url, sizeof(url));
+	uint8_t cdb[10];
+	vscsiif_response_t rsp;
+	pid_t child;
+
+	(void)state;
+	child = attach_in_child(url, "0:0:6:0", 2000, pipefd);
+	answer_reconfiguring();
+	assert_int_equal(dev_state_of(url, name, sizeof(name)), XenbusStateInitialising);
+	assert_int_equal(waitpid(child, &status, 0), child);
+	assert_int_equal(WEXITSTATUS(status), 1);
+	assert_true(read(pipefd[0], err, sizeof(err) - 1) > 0);
+	close(pipefd[0]);
+	if (!strstr(err, "did not finish the hot-add"))
+		fail_msg("attach error: %s", err);
+	assert_int_equal(dev_state_of(url, NULL, 0), -1);   /* withdrawn */
+	assert_int_equal(daemon_wait_log(logfile, "no login within 10 s, but the entry is gone (state -1)",
+					 20000), 0);
+	snprintf(path, sizeof(path), "%s/vscsi-devs/%s", f.be_path, name);
+	{
+		unsigned n = 0;
+		char **left = xs_directory(xs0, XBT_NULL, path, &n);
+
+		if (left && n)
+			fail_msg("%s was written again (%u nodes)", path, n);
+		free(left);
+	}
+	assert_int_equal(rawfront_service(&f, 15000), XenbusStateConnected);
 	rw10(0x28, 0, 4096, cdb);
 	exec_good(DISK, 0, cdb, 10, 2, 4096, &rsp);
 	close(s);
@@ -594,6 +661,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_tape_blocks_and_filemark),
 		cmocka_unit_test(test_changer),
 		cmocka_unit_test(test_silent_target_attach),
+		cmocka_unit_test(test_attach_withdrawn_while_opening),
 		cmocka_unit_test(test_target_dies_and_returns),
 		cmocka_unit_test(test_backend_crash_with_commands_in_flight),
 		cmocka_unit_test(test_frontend_reconnects_with_commands_in_flight),

@@ -380,6 +380,44 @@ static void test_hotplug(void **state)
 	assert_int_equal(f1.pool[0], 0x7f);
 }
 
+/* A vscsi-devs entry whose name is not dev-<number> as printed ("dev-07"
+ * is number 7 too, and would be taken for "dev-7"): ignored, with a
+ * warning that names it; the vhost goes on. */
+static void test_noncanonical_dev_name(void **state)
+{
+	static const struct { const char *node, *value; } nodes[] = {
+		{ "p-dev", "null:disk" }, { "v-dev", "0:0:0:5" }, { "state", "1" },
+	};
+	char path[300];
+	vscsiif_response_t rsp;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+		snprintf(path, sizeof(path), "%s/vscsi-devs/dev-07/%s", f1.be_path, nodes[i].node);
+		assert_true(xs_write(xs0, XBT_NULL, path, nodes[i].value, strlen(nodes[i].value)));
+	}
+	snprintf(path, sizeof(path), "%s/state", f1.be_path);
+	assert_true(xs_write(xs0, XBT_NULL, path, "7", 1));
+	assert_int_equal(rawfront_service(&f1, 10000), XenbusStateConnected);
+	snprintf(path, sizeof(path), "ignoring %s/vscsi-devs/dev-07: not a dev-N entry", f1.be_path);
+	assert_int_equal(daemon_wait_log(logfile, path, 5000), 0);
+	inquiry(&f1, 0, 5, &rsp);
+	assert_int_equal(f1.pool[0], 0x7f);        /* no LUN 5 */
+	snprintf(path, sizeof(path), "%s/vscsi-devs/dev-07/state", f1.be_path);
+	{
+		unsigned len;
+		char *v = xs_read(xs0, XBT_NULL, path, &len);
+
+		assert_non_null(v);
+		assert_string_equal(v, "1");    /* left alone */
+		free(v);
+	}
+	snprintf(path, sizeof(path), "%s/vscsi-devs/dev-07", f1.be_path);
+	assert_true(xs_rm(xs0, XBT_NULL, path));
+	inquiry(&f1, 0, 0, &rsp);
+	check_good(&rsp);
+}
+
 /* A p-dev that does not exist: dev state 6, the reason in xenstore and
  * in the toolstack's error. */
 static void test_bad_pdev(void **state)
@@ -602,6 +640,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_abort_and_reset),
 		cmocka_unit_test(test_corrupt_ring_is_isolated),
 		cmocka_unit_test(test_hotplug),
+		cmocka_unit_test(test_noncanonical_dev_name),
 		cmocka_unit_test(test_bad_pdev),
 		cmocka_unit_test(test_guest_destroyed_mid_io),
 		cmocka_unit_test(test_kernel_backend_present),
