@@ -311,6 +311,14 @@ static void service_host(void *arg)
 	vscsi_run_once(arg, 20);
 }
 
+/* The toolstack's end and the application's event are not ordered: the
+ * event may come a pass later. Serves the host until it came (1 s). */
+static void wait_event(const int *count, int want)
+{
+	for (int i = 0; i < 50 && *count < want; i++)
+		vscsi_run_once(host, 20);
+}
+
 static void test_hotplug(void **state)
 {
 	struct vscsi_lun_info li;
@@ -320,6 +328,7 @@ static void test_hotplug(void **state)
 	memset(&seen, 0, sizeof(seen));
 	ts = sfenv_ts_async(&env, true, "null:disk", "0:0:3:2");
 	assert_int_equal(sfenv_ts_wait_serviced(ts, service_host, host), 0);
+	wait_event(&seen.added, 1);
 	assert_int_equal(seen.added, 1);
 	assert_int_equal(seen.last.addr.target, 3);
 	assert_int_equal(seen.last.addr.lun, 2);
@@ -335,6 +344,7 @@ static void test_hotplug(void **state)
 
 	ts = sfenv_ts_async(&env, false, NULL, "0:0:3:2");
 	assert_int_equal(sfenv_ts_wait_serviced(ts, service_host, host), 0);
+	wait_event(&seen.removed, 1);
 	assert_int_equal(seen.removed, 1);
 	assert_int_equal(seen.last.addr.target, 3);
 	assert_int_equal(vscsi_find_lun(host, &li.addr, NULL), -ENOENT);
