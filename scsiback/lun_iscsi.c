@@ -150,7 +150,6 @@ struct iscsi_lun {
 	unsigned attempts;
 
 	/* open (ST_OPENING): connect, login, INQUIRY */
-	bool opening;                   /* lun->opened not called yet */
 	bool open_pending;              /* outcome known, on_kick reports it */
 	int open_rc;
 	uint64_t open_deadline;
@@ -173,6 +172,11 @@ static uint64_t now_ms(void)
 static void after_service(struct iscsi_lun *d);
 static void service(struct iscsi_lun *d, int revents);
 static void open_progress(struct iscsi_lun *d, bool timed_out);
+/* lun->opened not called yet: no commands, no task management. */
+static bool opening(const struct iscsi_lun *d)
+{
+	return d->state == ST_OPENING || d->open_pending;
+}
 static void open_report(struct iscsi_lun *d);
 static void iscsi_close(struct lun *lun);
 
@@ -1158,7 +1162,6 @@ static void open_report(struct iscsi_lun *d)
 	int rc = d->open_rc;
 
 	d->open_pending = false;
-	d->opening = false;
 	if (rc)
 		iscsi_close(lun);   /* freed when on_kick returns */
 	else
@@ -1243,7 +1246,6 @@ static int iscsi_open(struct lun *lun, const char *pdev, const struct lun_config
 	}
 	d->loop_registered = true;
 	d->state = ST_OPENING;
-	d->opening = true;
 	d->open_deadline = now_ms() + ISCSI_OPEN_TIMEOUT_MS;
 	arm_at(d, d->open_deadline);
 	update_io(d);
@@ -1294,7 +1296,7 @@ static int iscsi_submit(struct lun *lun, struct lun_cmd *cmd)
 	struct icmd *c;
 	size_t total = 0;
 
-	if (d->dying || d->opening)
+	if (d->dying || opening(d))
 		return -ENODEV;
 	if (cmd->cdb_len == 0 || cmd->cdb_len > sizeof(cmd->cdb))
 		return -EINVAL;
@@ -1361,7 +1363,7 @@ static int iscsi_abort(struct lun *lun, struct lun_cmd *cmd, lun_tmf_done_fn don
 	struct icmd *c = cmd->drv;
 	int rc = 0;
 
-	if (d->dying || d->opening)
+	if (d->dying || opening(d))
 		return -ENODEV;
 	if (!c || (c->state != IC_HELD && c->state != IC_ACTIVE))
 		return -ENOENT;
@@ -1399,7 +1401,7 @@ static int iscsi_reset(struct lun *lun, lun_tmf_done_fn done, void *arg)
 	struct iscsi_lun *d = lun->priv;
 	int rc = 0;
 
-	if (d->dying || d->opening)
+	if (d->dying || opening(d))
 		return -ENODEV;
 	enter_call(d);
 	/* What the target has not seen is simply dropped. */

@@ -220,6 +220,14 @@ struct vhost_lun *vhost_find_lun(struct vhost *vh, uint16_t chn, uint16_t tgt, u
 	return NULL;
 }
 
+bool vhost_opening(const struct vhost *vh)
+{
+	for (unsigned i = 0; i < vh->nluns; i++)
+		if (vh->luns[i]->opening)
+			return true;
+	return false;
+}
+
 bool vhost_has_target(struct vhost *vh, uint16_t chn, uint16_t tgt)
 {
 	for (unsigned i = 0; i < vh->nluns; i++)
@@ -242,7 +250,6 @@ static void lun_opened(struct lun *dev, int rc)
 	if (!vl->opening)
 		return;
 	vl->opening = false;
-	vh->opening--;
 	snprintf(pdev, sizeof(pdev), "%s", vl->pdev);
 	snprintf(err, sizeof(err), "%s", dev->error[0] ? dev->error : strerror(-rc));
 	if (rc)
@@ -301,7 +308,6 @@ int vhost_add_lun(struct vhost *vh, unsigned devnum, const char *pdev, uint16_t 
 	vh->luns[vh->nluns++] = vl;
 	if (r == -EINPROGRESS) {
 		vl->opening = true;
-		vh->opening++;
 		log_info("%s: dev-%u: v-dev %u:%u:%u -> %s: opening", vh->name, devnum, chn, tgt, lun,
 			 pdev);
 		return r;
@@ -319,10 +325,7 @@ static void remove_vl(struct vhost *vh, struct vhost_lun *vl, bool was_up)
 		if (vh->luns[i] != vl)
 			continue;
 		vl->removing = true;
-		if (vl->opening) {
-			vl->opening = false;
-			vh->opening--;
-		}
+		vl->opening = false;
 		vl->dev.ops->close(&vl->dev);
 		vh->luns[i] = vh->luns[--vh->nluns];
 		if (was_up)

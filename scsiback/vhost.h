@@ -64,7 +64,6 @@ struct vhost {
 	/* The LUN table. */
 	struct vhost_lun **luns;
 	unsigned nluns;
-	unsigned opening;             /* LUNs whose open has not ended */
 
 	/* The ring, while connected. */
 	bool connected;
@@ -126,6 +125,8 @@ static inline bool vhost_lun_ready(const struct vhost_lun *vl)
 {
 	return !vl->removing && !vl->opening;
 }
+/* A LUN's open has not ended: the vhost's next step waits. */
+bool vhost_opening(const struct vhost *vh);
 struct vhost_lun *vhost_find_lun(struct vhost *vh, uint16_t chn, uint16_t tgt, uint16_t lun);
 bool vhost_has_target(struct vhost *vh, uint16_t chn, uint16_t tgt);
 /* 0: added; -EINPROGRESS: added, opening (sb->on_lun_opened tells the

@@ -284,7 +284,7 @@ static void frontend_changed(struct vhost *vh)
 			break;
 		if (vhost_connect_ring(vh) == 0) {
 			scan_luns(vh, SCAN_ADD_DEL);
-			if (vh->opening)
+			if (vhost_opening(vh))
 				break;   /* lun_opened() calls us again */
 			set_state(vh, XenbusStateConnected);
 			vhost_start(vh);
@@ -297,7 +297,7 @@ static void frontend_changed(struct vhost *vh)
 				break;
 			scan_luns(vh, SCAN_ADD_DEL);
 		}
-		if (vh->opening)
+		if (vhost_opening(vh))
 			break;
 		scan_luns(vh, SCAN_UPDATE);
 		vhost_start(vh);
@@ -306,7 +306,7 @@ static void frontend_changed(struct vhost *vh)
 		break;
 	case XenbusStateReconfiguring:
 		scan_luns(vh, SCAN_ADD_DEL);
-		if (vh->opening)
+		if (vhost_opening(vh))
 			break;
 		set_state(vh, XenbusStateReconfigured);
 		break;
@@ -361,7 +361,7 @@ void xenbus_lun_opened(struct vhost *vh, unsigned devnum, const char *pdev, int 
 	} else if (st == XenbusStateInitialising) {
 		dev_set_state(vh, dev, XenbusStateInitialised, NULL);
 	}
-	if (!vh->opening)
+	if (!vhost_opening(vh))
 		frontend_changed(vh);
 }
 
