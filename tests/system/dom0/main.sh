@@ -118,7 +118,7 @@ run_scenario() {
 				  grep -v -e ' \[' -e ' ps -eo ' "$W/ps.now" | tail -8 | cut -c1-150
 				} >>"$W/logs/$id.log"
 			fi
-			sleep 2
+			nap 2
 		done
 		wait "$spid"
 		rc=$?
