@@ -667,7 +667,7 @@ static void test_bad_inputs(void **state)
 		{ { "apply", "guest1", cfg[4] }, 3, "no vscsi = [" },
 		{ { "apply", "guest1", cfg[5] }, 3, "whole-host mode" },
 		{ { "apply", "guest1", cfg[6] }, 3, "v-dev 0:0:0:0 of domain" },
-		{ { "apply", "guest1", cfg[7] }, 3, "is not \"pdev,vdev[,feature-host]\"" },
+		{ { "apply", "guest1", cfg[7] }, 3, "is not \"pdev,vdev[,option]...\"" },
 		{ { "apply", "ghost", cfg[6] }, 4, "no domain named \"ghost\"" },
 	};
 

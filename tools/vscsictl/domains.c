@@ -1,4 +1,5 @@
 #include "domains.h"
+#include "domrecord.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -119,6 +120,19 @@ int dom_lookup(struct xs_handle *xs, const char *spec, unsigned *domid, char *er
 	}
 	snprintf(err, errlen, "no domain named \"%s\"", spec);
 	return -ENOENT;
+}
+
+char *dom_uuid(struct xs_handle *xs, unsigned domid)
+{
+	char path[64], *vm, *uuid = NULL;
+	unsigned len;
+
+	snprintf(path, sizeof(path), "/local/domain/%u/vm", domid);
+	vm = xs_read(xs, XBT_NULL, path, &len);
+	if (vm && !strncmp(vm, "/vm/", 4) && strlen(vm) == 4 + DOMREC_UUID_LEN && domrec_uuid_ok(vm + 4))
+		uuid = strdup(vm + 4);
+	free(vm);
+	return uuid;
 }
 
 unsigned dom_self(struct xs_handle *xs)

@@ -18,6 +18,10 @@ bool dom_exists(struct xs_handle *xs, unsigned domid);
 /* The domain's name (malloc'd), or NULL. */
 char *dom_name(struct xs_handle *xs, unsigned domid);
 
+/* The domain's uuid, from /local/domain/<id>/vm ("/vm/<uuid>") as libxl
+ * writes it before the domain is introduced (malloc'd), or NULL. */
+char *dom_uuid(struct xs_handle *xs, unsigned domid);
+
 /* All domain ids, ascending (malloc'd array). Returns the count or -errno. */
 int dom_list(struct xs_handle *xs, unsigned **ids);
 

@@ -9,13 +9,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <json-c/json.h>
 #include <xenstore.h>
 
 #include "domains.h"
 #include "inventory.h"
 #include "pdevspec.h"
+#include "domrecord.h"
 #include "toolstack.h"
+#include "vplan.h"
 #include "xlcfg.h"
 
 /* Exit codes (documented in --help and vscsictl(8)). */
@@ -35,7 +38,7 @@ struct ctl {
 	struct xs_handle *xs;
 	struct ts_opts ts;
 	const char *be_spec;
-	const char *configfs, *sysfs;
+	const char *configfs, *sysfs, *state_dir;
 	bool kernel_backend, json, quiet;
 	unsigned self;
 };
@@ -83,6 +86,11 @@ static void usage(FILE *f)
 		"                            written as naa.<wwn>:<lun>\n"
 		"      --configfs DIR        configfs root (default /sys/kernel/config)\n"
 		"      --sysfs DIR           sysfs root for resolving devices (default /sys)\n"
+		"      --state-dir DIR       vscsi-lifecycle's records of domains (default\n"
+		"                            $VSCSI_STATE_DIR or " DOMREC_DEFAULT_DIR "): attach,\n"
+		"                            detach and apply update the domain's record there,\n"
+		"                            so the change follows it through reboot, save/restore\n"
+		"                            and migration; nothing is kept if DIR does not exist\n"
 		"  -j, --json                list: print JSON\n"
 		"  -q, --quiet               apply: no progress lines\n"
 		"  -h, --help                show this help\n"
@@ -175,6 +183,78 @@ static void pdev_opts(const struct ctl *c, struct pdevspec_opts *po)
 	po->configfs = c->configfs;
 }
 
+/* ---- the domain's record (domrecord.h) ---- */
+
+/* Loads (or starts) the record of domid for a hand change. Returns false
+ * when there is nothing to keep: no state directory (vscsi-lifecycle is
+ * not in use) or a domain without a uuid. */
+static bool record_open(struct ctl *c, unsigned domid, struct domrec *r, const char **dir)
+{
+	struct stat st;
+	char err[512], *uuid;
+	int rc;
+
+	*dir = domrec_dir(c->state_dir);
+	if (stat(*dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		return false;
+	uuid = dom_uuid(c->xs, domid);
+	if (!uuid)
+		return false;
+	rc = domrec_load(*dir, uuid, r, err, sizeof(err));
+	if (rc == -ENOENT) {
+		snprintf(r->uuid, sizeof(r->uuid), "%s", uuid);
+		r->source = strdup("vscsictl");
+		rc = 0;
+	} else if (rc) {
+		errorf("warning: the change is not kept for the domain's next start: %s", err);
+	}
+	if (!rc) {
+		free(r->name);
+		r->name = dom_name(c->xs, domid);
+	}
+	free(uuid);
+	return rc == 0;
+}
+
+static void record_close(struct domrec *r, const char *dir)
+{
+	char err[512];
+
+	if (domrec_save(dir, r, err, sizeof(err)))
+		errorf("warning: the change is not kept for the domain's next start: %s", err);
+	domrec_free(r);
+}
+
+/* The entry that re-creates a LUN: the p-dev as the user named it. */
+static void entry_text(const char *pdev, const char *vdev, bool feature_host, const char *be,
+		       char *out, size_t len)
+{
+	snprintf(out, len, "%s,%s%s%s%s", pdev, vdev, feature_host ? ",feature-host" : "",
+		 be ? ",backend=" : "", be ? be : "");
+}
+
+static void record_entries(struct ctl *c, unsigned domid, const struct vplan_entry *e, int n)
+{
+	struct domrec r;
+	const char *dir;
+
+	if (!record_open(c, domid, &r, &dir))
+		return;
+	for (int i = 0; i < n; i++) {
+		char text[512], be[16];
+
+		if (e[i].text) {
+			domrec_put_entry(&r, e[i].text, e[i].spec.vdev);
+			continue;
+		}
+		snprintf(be, sizeof(be), "%u", e[i].be_domid);
+		entry_text(e[i].spec.pdev, e[i].spec.vdev, e[i].spec.feature_host,
+			   e[i].be_domid ? be : NULL, text, sizeof(text));
+		domrec_put_entry(&r, text, e[i].spec.vdev);
+	}
+	record_close(&r, dir);
+}
+
 static int cmd_attach(struct ctl *c, int argc, char **argv)
 {
 	struct pdevspec_opts po;
@@ -217,6 +297,18 @@ static int cmd_attach(struct ctl *c, int argc, char **argv)
 		errorf("attach %s %s to domain %u: %s", argv[1], argv[2], domid, err);
 		return exit_for(rc);
 	}
+	{
+		struct domrec r;
+		const char *dir;
+		char text[512];
+
+		if (record_open(c, domid, &r, &dir)) {
+			entry_text(argv[1], argv[2], c->ts.feature_host,
+				   c->ts.be_domid != 0 ? c->be_spec : NULL, text, sizeof(text));
+			domrec_put_entry(&r, text, argv[2]);
+			record_close(&r, dir);
+		}
+	}
 	return EX_OK;
 }
 
@@ -243,6 +335,15 @@ static int cmd_detach(struct ctl *c, int argc, char **argv)
 	if (rc) {
 		errorf("detach %s from domain %u: %s", argv[1], domid, err);
 		return rc == -ENOENT ? EX_NOTATTACHED : exit_for(rc);
+	}
+	{
+		struct domrec r;
+		const char *dir;
+
+		if (dom_exists(c->xs, domid) && record_open(c, domid, &r, &dir)) {
+			domrec_drop_vdev(&r, argv[1]);
+			record_close(&r, dir);
+		}
 	}
 	return EX_OK;
 }
@@ -427,85 +528,7 @@ static int cmd_list(struct ctl *c, int argc, char **argv)
 
 /* ---- apply ---- */
 
-struct apply_entry {
-	struct vscsi_spec spec;
-	struct ts_vdev v;
-	struct pdevspec ps;
-	bool skip;            /* already attached as asked */
-	bool done;            /* attached by this run */
-};
-
-static int check_entries(struct ctl *c, const char *file, unsigned domid, struct apply_entry *e,
-			 int n)
-{
-	struct pdevspec_opts po;
-	struct inv_vhost *inv;
-	char err[1024];
-	int ninv, rc = EX_OK;
-
-	pdev_opts(c, &po);
-	for (int i = 0; i < n; i++) {
-		if (ts_parse_vdev(e[i].spec.vdev, &e[i].v) < 0) {
-			errorf("%s: entry %d: v-dev \"%s\" is not HOST:CHANNEL:TARGET:LUN (four decimal "
-			       "numbers, each below 65536)", file, i + 1, e[i].spec.vdev);
-			return EX_INVALID;
-		}
-		for (int k = 0; k < i; k++) {
-			if (e[k].v.host != e[i].v.host)
-				continue;
-			if (e[k].v.channel == e[i].v.channel && e[k].v.target == e[i].v.target &&
-			    e[k].v.lun == e[i].v.lun) {
-				errorf("%s: entries %d and %d both use v-dev %u:%u:%u:%u", file, k + 1, i + 1,
-				       e[i].v.host, e[i].v.channel, e[i].v.target, e[i].v.lun);
-				return EX_INVALID;
-			}
-			if (e[k].spec.feature_host != e[i].spec.feature_host) {
-				errorf("%s: entries %d and %d are on vhost %u but only one has "
-				       "feature-host; all LUNs of a vhost must agree", file, k + 1, i + 1,
-				       e[i].v.host);
-				return EX_INVALID;
-			}
-		}
-		if (pdevspec_check(e[i].spec.pdev, &po, &e[i].ps, err, sizeof(err))) {
-			errorf("%s: entry %d: %s", file, i + 1, err);
-			return EX_INVALID;
-		}
-	}
-	/* Against what the domain has already. */
-	ninv = inv_read(c->xs, domid, c->ts.be_domid, &inv);
-	if (ninv < 0) {
-		errorf("domain %u: %s", domid, strerror(-ninv));
-		return EX_FAIL;
-	}
-	for (int i = 0; i < n && !rc; i++)
-		for (int h = 0; h < ninv && !rc; h++) {
-			const struct inv_lun *l;
-
-			if (inv[h].devid != e[i].v.host)
-				continue;
-			if (inv[h].feature_host != e[i].spec.feature_host) {
-				errorf("%s: entry %d: vhost %u of domain %u is %sin feature-host mode", file,
-				       i + 1, e[i].v.host, domid, inv[h].feature_host ? "" : "not ");
-				rc = EX_INVALID;
-				break;
-			}
-			l = inv_find(&inv[h], e[i].v.channel, e[i].v.target, e[i].v.lun);
-			if (!l)
-				continue;
-			if (l->pdev && !strcmp(l->pdev, e[i].ps.pdev) && l->state != 6) {
-				e[i].skip = true;
-			} else {
-				errorf("%s: entry %d: v-dev %s of domain %u is already attached to p-dev "
-				       "\"%s\" (dev-%u, state %d)", file, i + 1, e[i].spec.vdev, domid,
-				       l->pdev ? l->pdev : "", l->idx, l->state);
-				rc = EX_INVALID;
-			}
-		}
-	inv_free(inv, ninv);
-	return rc;
-}
-
-static void rollback(struct ctl *c, unsigned domid, struct apply_entry *e, int n)
+static void rollback(struct ctl *c, unsigned domid, struct vplan_entry *e, int n)
 {
 	for (int i = n - 1; i >= 0; i--) {
 		char err[1024];
@@ -519,9 +542,19 @@ static void rollback(struct ctl *c, unsigned domid, struct apply_entry *e, int n
 	}
 }
 
+static void plan_opts(const struct ctl *c, struct vplan_opts *vo)
+{
+	vo->be_domid = c->ts.be_domid;
+	vo->self = c->self;
+	vo->kernel_backend = c->kernel_backend;
+	vo->sysfs = c->sysfs;
+	vo->configfs = c->configfs;
+}
+
 static int cmd_apply(struct ctl *c, int argc, char **argv)
 {
-	struct apply_entry *e = NULL;
+	struct vplan_entry *e = NULL;
+	struct vplan_opts vo;
 	char **items = NULL, err[1024];
 	unsigned domid;
 	int n, rc;
@@ -546,33 +579,46 @@ static int cmd_apply(struct ctl *c, int argc, char **argv)
 		return EX_FAIL;
 	}
 	rc = EX_OK;
-	for (int i = 0; i < n && !rc; i++)
+	for (int i = 0; i < n && !rc; i++) {
+		e[i].text = items[i];
 		if (vspec_parse(items[i], &e[i].spec, err, sizeof(err))) {
 			errorf("%s: entry %d: %s", argv[1], i + 1, err);
 			rc = EX_INVALID;
 		}
-	xlcfg_free(items, n);
+	}
 	if (!rc && !(rc = open_xs(c)) && !(rc = resolve_domain(c, argv[0], &domid, "domain")) &&
-	    !(rc = resolve_backend(c)))
-		rc = check_entries(c, argv[1], domid, e, n);
+	    !(rc = resolve_backend(c))) {
+		int bad;
+
+		plan_opts(c, &vo);
+		bad = vplan_check(c->xs, domid, &vo, e, n, err, sizeof(err));
+		if (bad < 0) {
+			errorf("%s", err);
+			rc = EX_FAIL;
+		}
+		for (int i = 0; bad > 0 && i < n; i++)
+			if (e[i].error[0]) {
+				errorf("%s: %s", argv[1], e[i].error);
+				rc = EX_INVALID;
+				break;
+			}
+	}
 	/* One transaction per vhost, in the order the file names them. */
 	for (int i = 0; i < n && !rc; i++) {
 		struct ts_lun luns[64];
 		int idx[64];
-		unsigned k = 0;
+		unsigned k = vplan_group(e, n, i, idx, 64);
 		int r;
 
-		if (e[i].skip || e[i].done)
+		if (k == 0)
 			continue;
-		for (int j = i; j < n && k < 64; j++) {
-			if (e[j].skip || e[j].done || e[j].v.host != e[i].v.host)
-				continue;
-			luns[k].pdev = e[j].ps.pdev;
-			luns[k].pdevname = e[j].ps.pdevname;
-			luns[k].vdev = e[j].spec.vdev;
-			idx[k++] = j;
+		for (unsigned j = 0; j < k; j++) {
+			luns[j].pdev = e[idx[j]].ps.pdev;
+			luns[j].pdevname = e[idx[j]].ps.pdevname;
+			luns[j].vdev = e[idx[j]].spec.vdev;
 		}
 		c->ts.feature_host = e[i].spec.feature_host;
+		c->ts.be_domid = e[i].be_domid;
 		r = ts_attach_luns(c->xs, domid, luns, k, &c->ts, err, sizeof(err));
 		if (r) {
 			errorf("apply %s to domain %u: vhost %u: %s", argv[1], domid, e[i].v.host, err);
@@ -586,10 +632,13 @@ static int cmd_apply(struct ctl *c, int argc, char **argv)
 				printf("attached %s as %s\n", e[idx[j]].ps.pdevname, e[idx[j]].spec.vdev);
 		}
 	}
+	if (!rc)
+		record_entries(c, domid, e, n);
 	if (!rc && !c->quiet)
 		for (int i = 0; i < n; i++)
 			if (e[i].skip)
 				printf("%s: already attached (%s)\n", e[i].spec.vdev, e[i].ps.pdev);
+	xlcfg_free(items, n);
 	free(e);
 	return rc;
 }
@@ -598,6 +647,7 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "backend-domain", required_argument, NULL, 'b' },
+		{ "state-dir", required_argument, NULL, 'D' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "wait", no_argument, NULL, 'w' },
 		{ "kernel-backend", no_argument, NULL, 'k' },
@@ -641,6 +691,9 @@ int main(int argc, char **argv)
 			break;
 		case 'S':
 			c.sysfs = optarg;
+			break;
+		case 'D':
+			c.state_dir = optarg;
 			break;
 		case 'j':
 			c.json = true;

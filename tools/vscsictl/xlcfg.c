@@ -23,15 +23,38 @@ static bool field(const char *s, size_t len, char *out, size_t outlen)
 	return true;
 }
 
+/* One option of an entry: "feature-host" or "backend=DOMAIN". */
+static int vspec_option(const char *s, const char *opt, struct vscsi_spec *out, char *err,
+			size_t errlen)
+{
+	if (!strcmp(opt, "feature-host")) {
+		out->feature_host = true;
+		return 0;
+	}
+	if (!strncmp(opt, "backend=", 8)) {
+		const char *d = opt + 8;
+
+		if (!*d || strlen(d) >= sizeof(out->backend) || strspn(d, "abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != strlen(d)) {
+			snprintf(err, errlen, "\"%s\": backend=\"%s\" is not a domain id or name", s, d);
+			return -EINVAL;
+		}
+		strcpy(out->backend, d);
+		return 0;
+	}
+	snprintf(err, errlen, "\"%s\": unknown option \"%s\" (options: feature-host, "
+		 "backend=DOMAIN)", s, opt);
+	return -EINVAL;
+}
+
 int vspec_parse(const char *s, struct vscsi_spec *out, char *err, size_t errlen)
 {
 	const char *c1, *c2, *end;
-	char opt[64];
 
 	memset(out, 0, sizeof(*out));
 	c1 = strchr(s, ',');
 	if (!c1) {
-		snprintf(err, errlen, "\"%s\" is not \"pdev,vdev[,feature-host]\"", s);
+		snprintf(err, errlen, "\"%s\" is not \"pdev,vdev[,option]...\"", s);
 		return -EINVAL;
 	}
 	c2 = strchr(c1 + 1, ',');
@@ -49,13 +72,17 @@ int vspec_parse(const char *s, struct vscsi_spec *out, char *err, size_t errlen)
 			 "attach each LUN with its own v-dev", s);
 		return -EINVAL;
 	}
-	if (c2) {
-		if (!field(c2 + 1, (size_t)(end - c2 - 1), opt, sizeof(opt)) || strcmp(opt, "feature-host")) {
-			snprintf(err, errlen, "\"%s\": unknown option \"%.*s\" (the only option is "
-				 "feature-host)", s, (int)(end - c2 - 1), c2 + 1);
+	while (c2) {
+		const char *next = strchr(c2 + 1, ',');
+		char opt[96];
+
+		if (!field(c2 + 1, (size_t)((next ? next : end) - c2 - 1), opt, sizeof(opt))) {
+			snprintf(err, errlen, "\"%s\": empty or overlong option", s);
 			return -EINVAL;
 		}
-		out->feature_host = true;
+		if (vspec_option(s, opt, out, err, errlen))
+			return -EINVAL;
+		c2 = next;
 	}
 	return 0;
 }
@@ -77,31 +104,76 @@ static void report(char *buf, const char *fallback, char *err, size_t errlen)
 	snprintf(err, errlen, "%s", n ? buf : fallback);
 }
 
-int xlcfg_read_vscsi(const char *file, char ***items, char *err, size_t errlen)
+void xlcfg_domain_free(struct xlcfg_domain *d)
+{
+	free(d->name);
+	free(d->uuid);
+	xlcfg_free(d->vscsi, d->nvscsi);
+	memset(d, 0, sizeof(*d));
+}
+
+static char *get_string(XLU_Config *cfg, const char *key)
+{
+	const char *v;
+
+	return xlu_cfg_get_string(cfg, key, &v, 1) ? NULL : strdup(v);
+}
+
+/* The vscsi list into d; 0 or -errno with a message. */
+static int get_vscsi(XLU_Config *cfg, FILE *rep, char *msgs, const char *file,
+		     struct xlcfg_domain *d, char *err, size_t errlen)
+{
+	XLU_ConfigList *list;
+	int n = 0, rc = xlu_cfg_get_list(cfg, "vscsi", &list, &n, 0);
+
+	if (rc == ESRCH)
+		return 0;
+	if (rc) {
+		char fallback[512];
+
+		fflush(rep);
+		snprintf(fallback, sizeof(fallback), "%s: vscsi is not a list of strings", file);
+		report(msgs, fallback, err, errlen);
+		return -rc;
+	}
+	d->vscsi = calloc((size_t)n + 1, sizeof(*d->vscsi));
+	if (!d->vscsi)
+		return -ENOMEM;
+	for (int i = 0; i < n; i++) {
+		const char *s = xlu_cfg_get_listitem(list, i);
+
+		if (!s) {
+			/* A nested list instead of a string. */
+			snprintf(err, errlen, "%s: vscsi entry %d is not a string", file, i + 1);
+			return -EINVAL;
+		}
+		if (!(d->vscsi[i] = strdup(s)))
+			return -ENOMEM;
+		d->nvscsi = i + 1;
+	}
+	return 0;
+}
+
+int xlcfg_read_domain(const char *file, struct xlcfg_domain *d, char *err, size_t errlen)
 {
 	char *msgs = NULL;
 	size_t msglen = 0;
-	FILE *rep = open_memstream(&msgs, &msglen);
+	FILE *rep, *f;
 	XLU_Config *cfg;
-	XLU_ConfigList *list;
-	int rc, n = 0;
+	long strict;
+	int rc;
 
-	*items = NULL;
+	memset(d, 0, sizeof(*d));
+	d->strict = -1;
 	/* libxlutil's own message for an unreadable file lost errno. */
-	{
-		FILE *f = fopen(file, "r");
-
-		if (!f) {
-			int e = errno;
-
-			snprintf(err, errlen, "%s: %s", file, strerror(e));
-			if (rep)
-				fclose(rep);
-			free(msgs);
-			return -e;
-		}
-		fclose(f);
+	f = fopen(file, "r");
+	if (!f) {
+		rc = errno;
+		snprintf(err, errlen, "%s: %s", file, strerror(rc));
+		return -rc;
 	}
+	fclose(f);
+	rep = open_memstream(&msgs, &msglen);
 	if (!rep)
 		return -errno;
 	cfg = xlu_cfg_init(rep, file);
@@ -121,37 +193,39 @@ int xlcfg_read_vscsi(const char *file, char ***items, char *err, size_t errlen)
 		free(msgs);
 		return -rc;
 	}
-	rc = xlu_cfg_get_list(cfg, "vscsi", &list, &n, 0);
-	if (rc == ESRCH) {
-		n = 0;
-		rc = 0;
-	} else if (rc) {
-		char fallback[512];
+	d->name = get_string(cfg, "name");
+	d->uuid = get_string(cfg, "uuid");
+	rc = get_vscsi(cfg, rep, msgs, file, d, err, errlen);
+	if (!rc) {
+		int r = xlu_cfg_get_long(cfg, "vscsi_strict", &strict, 1);
 
-		fflush(rep);
-		snprintf(fallback, sizeof(fallback), "%s: vscsi is not a list of strings", file);
-		report(msgs, fallback, err, errlen);
-		n = -rc;
-	} else {
-		*items = calloc((size_t)n + 1, sizeof(**items));
-		for (int i = 0; *items && i < n; i++) {
-			const char *s = xlu_cfg_get_listitem(list, i);
-
-			if (!s) {
-				/* A nested list instead of a string. */
-				snprintf(err, errlen, "%s: vscsi entry %d is not a string", file, i + 1);
-				xlcfg_free(*items, i);
-				*items = NULL;
-				n = -EINVAL;
-				break;
-			}
-			(*items)[i] = strdup(s);
+		if (r == 0 && (strict == 0 || strict == 1)) {
+			d->strict = (int)strict;
+		} else if (r != ESRCH) {
+			snprintf(err, errlen, "%s: vscsi_strict must be 0 or 1", file);
+			rc = -EINVAL;
 		}
-		if (n > 0 && !*items)
-			n = -ENOMEM;
 	}
 	xlu_cfg_destroy(cfg);
 	fclose(rep);
 	free(msgs);
+	if (rc)
+		xlcfg_domain_free(d);
+	return rc;
+}
+
+int xlcfg_read_vscsi(const char *file, char ***items, char *err, size_t errlen)
+{
+	struct xlcfg_domain d;
+	int rc = xlcfg_read_domain(file, &d, err, errlen), n;
+
+	*items = NULL;
+	if (rc)
+		return rc;
+	*items = d.vscsi;
+	n = d.nvscsi;
+	d.vscsi = NULL;
+	d.nvscsi = 0;
+	xlcfg_domain_free(&d);
 	return n;
 }

@@ -1,5 +1,6 @@
 /* PV SCSI entries of an xl domain configuration file:
- *     vscsi = [ "pdev,vdev[,option]", ... ]
+ *     vscsi = [ "pdev,vdev[,option]...", ... ]
+ *     vscsi_strict = 1     (the domain must not run without all of them)
  * The file is parsed by libxlutil, the parser xl itself uses. */
 #ifndef VSCSICTL_XLCFG_H
 #define VSCSICTL_XLCFG_H
@@ -11,10 +12,12 @@ struct vscsi_spec {
 	char pdev[256];
 	char vdev[32];
 	bool feature_host;
+	char backend[64];      /* backend=DOMAIN (id or name); "" = domain 0 */
 };
 
-/* Parses one "pdev,vdev[,feature-host]" entry (spaces around the fields
- * are ignored). 0 or -EINVAL with a message. */
+/* Parses one "pdev,vdev[,option]..." entry, options "feature-host" and
+ * "backend=DOMAIN" (spaces around the fields are ignored). 0 or -EINVAL
+ * with a message. */
 int vspec_parse(const char *s, struct vscsi_spec *out, char *err, size_t errlen);
 
 /* Reads the vscsi list of an xl config file: *items gets a malloc'd array
@@ -23,5 +26,20 @@ int vspec_parse(const char *s, struct vscsi_spec *out, char *err, size_t errlen)
  * line) in err. */
 int xlcfg_read_vscsi(const char *file, char ***items, char *err, size_t errlen);
 void xlcfg_free(char **items, int n);
+
+/* What the PV SCSI toolstack needs of a whole domain configuration. */
+struct xlcfg_domain {
+	char *name;            /* name = "...", or NULL */
+	char *uuid;            /* uuid = "...", or NULL */
+	char **vscsi;          /* the vscsi list (NULL when there is none) */
+	int nvscsi;
+	int strict;            /* vscsi_strict = 0|1, -1 when not set */
+};
+
+/* Reads FILE like xl does (libxlutil). 0, or -errno with the parser's
+ * message in err; a vscsi or vscsi_strict of the wrong type is an error.
+ * Free with xlcfg_domain_free. */
+int xlcfg_read_domain(const char *file, struct xlcfg_domain *out, char *err, size_t errlen);
+void xlcfg_domain_free(struct xlcfg_domain *d);
 
 #endif
