@@ -178,3 +178,44 @@ const struct inv_lun *inv_find(const struct inv_vhost *v, unsigned channel, unsi
 	}
 	return NULL;
 }
+
+static int cmp_failed(const void *a, const void *b)
+{
+	const struct inv_failed *x = a, *y = b;
+
+	return (int)strtoul(x->entry, NULL, 10) - (int)strtoul(y->entry, NULL, 10);
+}
+
+int inv_read_failed(struct xs_handle *xs, unsigned domid, struct inv_failed **out)
+{
+	char dir[64];
+	unsigned cnt = 0, k = 0;
+	char **d;
+
+	snprintf(dir, sizeof(dir), "/libxl/%u/vscsi-failed", domid);
+	d = xs_directory(xs, XBT_NULL, dir, &cnt);
+	*out = calloc(cnt ? cnt : 1, sizeof(**out));
+	for (unsigned i = 0; d && *out && i < cnt; i++) {
+		char sub[128];
+
+		snprintf(sub, sizeof(sub), "%s/%s", dir, d[i]);
+		(*out)[k].entry = strdup(d[i]);
+		(*out)[k].text = readf(xs, sub, "entry");
+		(*out)[k].error = readf(xs, sub, "error");
+		k++;
+	}
+	free(d);
+	if (*out)
+		qsort(*out, k, sizeof(**out), cmp_failed);
+	return (int)k;
+}
+
+void inv_free_failed(struct inv_failed *f, int n)
+{
+	for (int i = 0; f && i < n; i++) {
+		free(f[i].entry);
+		free(f[i].text);
+		free(f[i].error);
+	}
+	free(f);
+}

@@ -36,6 +36,18 @@ void inv_free(struct inv_vhost *v, int n);
 const struct inv_lun *inv_find(const struct inv_vhost *v, unsigned channel, unsigned target,
 			       unsigned lun);
 
+/* An entry of the domain's vscsi list that vscsi-lifecycle could not
+ * attach, as it recorded it in /libxl/<domid>/vscsi-failed/<entry>/. */
+struct inv_failed {
+	char *entry;            /* the entry number ("config": the list itself) */
+	char *text;             /* the entry as written, or NULL */
+	char *error;
+};
+
+/* Reads the failed entries of domid (ascending). Returns the count. */
+int inv_read_failed(struct xs_handle *xs, unsigned domid, struct inv_failed **out);
+void inv_free_failed(struct inv_failed *f, int n);
+
 /* "Connected" for 4 and so on; "-" for -1. */
 const char *inv_state_name(int state);
 

@@ -443,6 +443,33 @@ static void domain_table(unsigned domid, const char *name, bool exists,
 	}
 }
 
+/* The entries vscsi-lifecycle could not attach, with its reason. */
+static json_object *failed_json(const struct inv_failed *f, int n)
+{
+	json_object *a = json_object_new_array();
+
+	for (int i = 0; i < n; i++) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "entry", json_object_new_string(f[i].entry));
+		json_object_object_add(o, "text", json_str_or_null(f[i].text));
+		json_object_object_add(o, "error", json_str_or_null(f[i].error));
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
+static void failed_table(const struct inv_failed *f, int n)
+{
+	for (int i = 0; i < n; i++) {
+		if (f[i].text)
+			printf("    failed: vscsi entry %s \"%s\": %s\n", f[i].entry, f[i].text,
+			       f[i].error ? f[i].error : "?");
+		else
+			printf("    failed: vscsi entries: %s\n", f[i].error ? f[i].error : "?");
+	}
+}
+
 static int cmp_domid(const void *a, const void *b)
 {
 	unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
@@ -499,7 +526,8 @@ static int cmd_list(struct ctl *c, int argc, char **argv)
 		all = json_object_new_array();
 	for (int i = 0; i < n; i++) {
 		struct inv_vhost *v;
-		int nv = inv_read(c->xs, ids[i], c->ts.be_domid, &v);
+		struct inv_failed *f;
+		int nv = inv_read(c->xs, ids[i], c->ts.be_domid, &v), nf;
 		char *name;
 
 		if (nv < 0) {
@@ -507,15 +535,25 @@ static int cmd_list(struct ctl *c, int argc, char **argv)
 			rc = EX_FAIL;
 			continue;
 		}
-		if (nv == 0 && argc == 0)
+		nf = inv_read_failed(c->xs, ids[i], &f);
+		if (nv == 0 && nf == 0 && argc == 0) {
+			inv_free(v, nv);
+			inv_free_failed(f, nf);
 			continue; /* listing everything: only domains with PV SCSI */
+		}
 		name = dom_name(c->xs, ids[i]);
-		if (all)
-			json_object_array_add(all, domain_json(ids[i], name, dom_exists(c->xs, ids[i]), v, nv));
-		else
+		if (all) {
+			json_object *d = domain_json(ids[i], name, dom_exists(c->xs, ids[i]), v, nv);
+
+			json_object_object_add(d, "failed", failed_json(f, nf));
+			json_object_array_add(all, d);
+		} else {
 			domain_table(ids[i], name, dom_exists(c->xs, ids[i]), v, nv, label);
+			failed_table(f, nf);
+		}
 		free(name);
 		inv_free(v, nv);
+		inv_free_failed(f, nf);
 	}
 	if (all) {
 		puts(json_object_to_json_string_ext(all, JSON_C_TO_STRING_PRETTY |

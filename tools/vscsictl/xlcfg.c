@@ -209,8 +209,12 @@ int xlcfg_read_domain(const char *file, struct xlcfg_domain *d, char *err, size_
 	xlu_cfg_destroy(cfg);
 	fclose(rep);
 	free(msgs);
-	if (rc)
-		xlcfg_domain_free(d);
+	if (rc) {
+		/* name and uuid stay: the caller can say whose config is broken. */
+		xlcfg_free(d->vscsi, d->nvscsi);
+		d->vscsi = NULL;
+		d->nvscsi = 0;
+	}
 	return rc;
 }
 
@@ -220,8 +224,10 @@ int xlcfg_read_vscsi(const char *file, char ***items, char *err, size_t errlen)
 	int rc = xlcfg_read_domain(file, &d, err, errlen), n;
 
 	*items = NULL;
-	if (rc)
+	if (rc) {
+		xlcfg_domain_free(&d);
 		return rc;
+	}
 	*items = d.vscsi;
 	n = d.nvscsi;
 	d.vscsi = NULL;

@@ -37,8 +37,9 @@ struct xlcfg_domain {
 };
 
 /* Reads FILE like xl does (libxlutil). 0, or -errno with the parser's
- * message in err; a vscsi or vscsi_strict of the wrong type is an error.
- * Free with xlcfg_domain_free. */
+ * message in err; a vscsi or vscsi_strict of the wrong type is an error
+ * (name and uuid are still set then, when the file parsed). Free with
+ * xlcfg_domain_free in every case. */
 int xlcfg_read_domain(const char *file, struct xlcfg_domain *out, char *err, size_t errlen);
 void xlcfg_domain_free(struct xlcfg_domain *d);
 

@@ -1,0 +1,249 @@
+#include "lc_domains.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xenctrl.h>
+#include <xenstore.h>
+
+#include "domains.h"
+#include "log.h"
+
+struct lc_dom {
+	unsigned domid;
+	char name[128], uuid[40];
+	int shutdown_reason;       /* seen while shut down, -1 never */
+	bool destroyed_running;    /* seen dying without a shutdown */
+	bool gone;
+	struct lc_job *job;
+	struct lc_dom *next;
+};
+
+struct lc_domains {
+	const struct lc_opts *o;
+	struct xs_handle *xs;
+	xc_interface *xch;
+	unsigned self;
+	struct lc_dom *list;
+};
+
+struct lc_domains *lc_domains_new(const struct lc_opts *o, struct xs_handle *xs)
+{
+	struct lc_domains *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return NULL;
+	d->o = o;
+	d->xs = xs;
+	d->self = dom_self(xs);
+	d->xch = xc_interface_open(NULL, NULL, 0);
+	if (!d->xch)
+		log_warn("no hypervisor interface (%s): shutdown reasons unknown, records of "
+			 "destroyed domains are kept", strerror(errno));
+	return d;
+}
+
+static struct lc_dom *find(struct lc_domains *d, unsigned domid)
+{
+	for (struct lc_dom *x = d->list; x; x = x->next)
+		if (x->domid == domid)
+			return x;
+	return NULL;
+}
+
+static void track(struct lc_domains *d, unsigned domid, bool at_start)
+{
+	struct lc_dom *x = calloc(1, sizeof(*x));
+	char *name = dom_name(d->xs, domid), *uuid = dom_uuid(d->xs, domid);
+
+	if (!x) {
+		free(name);
+		free(uuid);
+		return;
+	}
+	x->domid = domid;
+	x->shutdown_reason = -1;
+	snprintf(x->name, sizeof(x->name), "%s", name ? name : "?");
+	snprintf(x->uuid, sizeof(x->uuid), "%s", uuid ? uuid : "");
+	free(name);
+	free(uuid);
+	x->next = d->list;
+	d->list = x;
+	log_debug("domain %s (domid %u, uuid %s) %s", x->name, domid, x->uuid[0] ? x->uuid : "none",
+		  at_start ? "found at start" : "introduced");
+	if (!x->uuid[0] && !strcmp(x->name, "?"))
+		return; /* no name, no uuid: not a domain a toolstack built */
+	x->job = calloc(1, sizeof(*x->job));
+	if (!x->job)
+		return;
+	x->job->opts = d->o;
+	x->job->domid = domid;
+	x->job->hold = !at_start;
+	snprintf(x->job->name, sizeof(x->job->name), "%s", x->name);
+	snprintf(x->job->uuid, sizeof(x->job->uuid), "%s", x->uuid);
+	if (lc_job_start(x->job)) {
+		log_err("domain %s (domid %u): cannot start its job", x->name, domid);
+		free(x->job);
+		x->job = NULL;
+	}
+}
+
+/* How a tracked domain is doing, by the hypervisor's word. */
+static void observe(struct lc_domains *d, struct lc_dom *x)
+{
+	xc_dominfo_t info;
+
+	if (!d->xch || xc_domain_getinfo(d->xch, x->domid, 1, &info) != 1 || info.domid != x->domid)
+		return;
+	if (info.shutdown && x->shutdown_reason < 0) {
+		x->shutdown_reason = (int)info.shutdown_reason;
+		log_debug("domain %s (domid %u) shut down, reason %d", x->name, x->domid,
+			  x->shutdown_reason);
+	}
+	if (info.dying && !info.shutdown && x->shutdown_reason < 0)
+		x->destroyed_running = true;
+}
+
+static void rm_if_empty(struct xs_handle *xs, const char *path)
+{
+	unsigned n;
+	char **d = xs_directory(xs, XBT_NULL, path, &n);
+
+	if (d && n == 0)
+		xs_rm(xs, XBT_NULL, path);
+	free(d);
+}
+
+/* What the toolstack wrote for a domain that is gone. */
+static void cleanup(struct lc_domains *d, const struct lc_dom *x)
+{
+	char path[256], **hosts;
+	unsigned n;
+
+	snprintf(path, sizeof(path), "/libxl/%u/vscsi", x->domid);
+	hosts = xs_directory(d->xs, XBT_NULL, path, &n);
+	for (unsigned i = 0; hosts && i < n; i++) {
+		char p[320], *be;
+		unsigned len;
+
+		snprintf(p, sizeof(p), "%s/%s/backend", path, hosts[i]);
+		be = xs_read(d->xs, XBT_NULL, p, &len);
+		if (be && !strncmp(be, "/local/domain/", 14) && strstr(be, "/backend/vscsi/")) {
+			char *slash;
+
+			xs_rm(d->xs, XBT_NULL, be);
+			slash = strrchr(be, '/');
+			*slash = 0;  /* .../backend/vscsi/<domid> */
+			rm_if_empty(d->xs, be);
+		}
+		free(be);
+	}
+	free(hosts);
+	xs_rm(d->xs, XBT_NULL, path);
+	snprintf(path, sizeof(path), "/libxl/%u/" LC_FAILED_DIR, x->domid);
+	xs_rm(d->xs, XBT_NULL, path);
+	snprintf(path, sizeof(path), "/libxl/%u", x->domid);
+	rm_if_empty(d->xs, path);
+	snprintf(path, sizeof(path), "/local/domain/%u/backend/vscsi/%u", d->self, x->domid);
+	xs_rm(d->xs, XBT_NULL, path);
+}
+
+static bool uuid_alive(struct lc_domains *d, const struct lc_dom *x)
+{
+	for (struct lc_dom *y = d->list; y; y = y->next)
+		if (y != x && !y->gone && x->uuid[0] && !strcmp(y->uuid, x->uuid))
+			return true;
+	return false;
+}
+
+static void ended(struct lc_domains *d, struct lc_dom *x)
+{
+	static const char *const reasons[] = { "power-off", "reboot", "suspend", "crash", "watchdog",
+					       "soft reset" };
+	const char *how = x->destroyed_running ? "destroyed" :
+			  x->shutdown_reason >= 0 && x->shutdown_reason < 6 ? reasons[x->shutdown_reason] :
+			  "gone";
+
+	cleanup(d, x);
+	log_info("domain %s (domid %u) %s: its vscsi devices are removed", x->name, x->domid, how);
+	if (uuid_alive(d, x))
+		return; /* a migration's other side, or a reboot already here */
+	if (x->shutdown_reason == 0 || x->destroyed_running)
+		lc_source_forget(&d->o->src, x->uuid[0] ? x->uuid : NULL);
+}
+
+void lc_domains_scan(struct lc_domains *d, bool at_start)
+{
+	unsigned *ids = NULL;
+	int n = dom_list(d->xs, &ids);
+
+	if (n < 0) {
+		log_warn("cannot list domains: %s", strerror(-n));
+		return;
+	}
+	for (struct lc_dom *x = d->list; x; x = x->next) {
+		bool listed = false;
+
+		for (int i = 0; i < n; i++)
+			listed |= ids[i] == x->domid;
+		observe(d, x);
+		if (!listed || !xs_is_domain_introduced(d->xs, x->domid)) {
+			if (!x->gone && x->job)
+				atomic_store(&x->job->stop, true);
+			x->gone = true;
+		}
+	}
+	for (int i = 0; i < n; i++)
+		if (ids[i] != 0 && ids[i] != d->self && !find(d, ids[i]) &&
+		    xs_is_domain_introduced(d->xs, ids[i]))
+			track(d, ids[i], at_start);
+	free(ids);
+	/* The gone ones, once their job has ended. */
+	for (struct lc_dom **pp = &d->list; *pp;) {
+		struct lc_dom *x = *pp;
+
+		if (x->job && atomic_load(&x->job->finished)) {
+			lc_job_join(x->job);
+			free(x->job);
+			x->job = NULL;
+		}
+		if (!x->gone || x->job) {
+			pp = &x->next;
+			continue;
+		}
+		ended(d, x);
+		*pp = x->next;
+		free(x);
+	}
+}
+
+bool lc_domains_busy(struct lc_domains *d)
+{
+	for (struct lc_dom *x = d->list; x; x = x->next)
+		if (x->job)
+			return true;
+	return false;
+}
+
+void lc_domains_free(struct lc_domains *d)
+{
+	if (!d)
+		return;
+	for (struct lc_dom *x = d->list; x; x = x->next)
+		if (x->job)
+			atomic_store(&x->job->stop, true);
+	while (d->list) {
+		struct lc_dom *x = d->list;
+
+		d->list = x->next;
+		if (x->job) {
+			lc_job_join(x->job);
+			free(x->job);
+		}
+		free(x);
+	}
+	if (d->xch)
+		xc_interface_close(d->xch);
+	free(d);
+}

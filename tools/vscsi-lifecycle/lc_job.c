@@ -1,0 +1,270 @@
+#include "lc_job.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <xenctrl.h>
+#include <xenstore.h>
+#include <xen/io/xenbus.h>
+
+#include "domains.h"
+#include "log.h"
+#include "toolstack.h"
+#include "vplan.h"
+
+struct job_ctx {
+	struct lc_job *j;
+	struct xs_handle *xs;
+	xc_interface *xch;
+	struct lc_spec spec;
+	struct vplan_entry *e;
+	int n;
+	unsigned nfailed;
+};
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* What an admin reads: the domain, the entry and the cause, in the log
+ * and in /libxl/<domid>/vscsi-failed/<entry>/ for vscsictl list. */
+static void fail_entry(struct job_ctx *c, int i, const char *text, const char *cause)
+{
+	char path[128], prefix[32];
+	int len = snprintf(prefix, sizeof(prefix), "entry %d: ", i + 1);
+
+	c->nfailed++;
+	if (i < 0) {
+		/* The entries themselves could not be read. */
+		log_err("domain %s (domid %u): vscsi entries not read: %s", c->j->name, c->j->domid,
+			cause);
+		snprintf(path, sizeof(path), "/libxl/%u/" LC_FAILED_DIR "/config/error", c->j->domid);
+		xs_write(c->xs, XBT_NULL, path, cause, (unsigned)strlen(cause));
+		return;
+	}
+	if (!strncmp(cause, prefix, (size_t)len))
+		cause += len;
+	log_err("domain %s (domid %u): vscsi entry %d \"%s\" not attached: %s", c->j->name,
+		c->j->domid, i + 1, text ? text : "", cause);
+	snprintf(path, sizeof(path), "/libxl/%u/" LC_FAILED_DIR "/%d/entry", c->j->domid, i + 1);
+	xs_write(c->xs, XBT_NULL, path, text ? text : "", text ? (unsigned)strlen(text) : 0);
+	snprintf(path, sizeof(path), "/libxl/%u/" LC_FAILED_DIR "/%d/error", c->j->domid, i + 1);
+	xs_write(c->xs, XBT_NULL, path, cause, (unsigned)strlen(cause));
+}
+
+static xc_interface *xch_of(struct job_ctx *c)
+{
+	if (!c->xch && !(c->xch = xc_interface_open(NULL, NULL, 0)))
+		log_err("domain %s (domid %u): cannot open the hypervisor interface: %s", c->j->name,
+			c->j->domid, strerror(errno));
+	return c->xch;
+}
+
+/* Every vhost of the plan, in the order the entries name them; a vhost
+ * whose write or backend fails takes all its entries with it. */
+static void attach_all(struct job_ctx *c)
+{
+	const struct lc_opts *o = c->j->opts;
+	struct vplan_opts vo = { .be_domid = 0, .self = dom_self(c->xs) };
+	char err[1024];
+	int bad;
+
+	c->e = calloc((size_t)c->n, sizeof(*c->e));
+	if (!c->e) {
+		log_err("domain %s (domid %u): out of memory", c->j->name, c->j->domid);
+		return;
+	}
+	for (int i = 0; i < c->n; i++)
+		c->e[i].text = c->spec.entries[i];
+	bad = vplan_check(c->xs, c->j->domid, &vo, c->e, c->n, err, sizeof(err));
+	if (bad < 0) {
+		for (int i = 0; i < c->n; i++)
+			fail_entry(c, i, c->e[i].text, err);
+		return;
+	}
+	for (int i = 0; i < c->n; i++)
+		if (c->e[i].error[0])
+			fail_entry(c, i, c->e[i].text, c->e[i].error);
+	for (int i = 0; i < c->n && !atomic_load(&c->j->stop); i++) {
+		struct ts_opts ts = { .be_domid = c->e[i].be_domid, .feature_host = c->e[i].spec.feature_host,
+				      .timeout_ms = o->timeout_ms };
+		struct ts_lun luns[64];
+		int idx[64];
+		unsigned k = vplan_group(c->e, c->n, i, idx, 64);
+
+		if (k == 0)
+			continue;
+		for (unsigned m = 0; m < k; m++) {
+			luns[m].pdev = c->e[idx[m]].ps.pdev;
+			luns[m].pdevname = c->e[idx[m]].ps.pdevname;
+			luns[m].vdev = c->e[idx[m]].spec.vdev;
+		}
+		if (ts_attach_luns(c->xs, c->j->domid, luns, k, &ts, err, sizeof(err))) {
+			for (unsigned m = 0; m < k; m++) {
+				c->e[idx[m]].done = true; /* tried */
+				fail_entry(c, idx[m], c->e[idx[m]].text, err);
+				c->e[idx[m]].error[0] = '!';
+			}
+			continue;
+		}
+		for (unsigned m = 0; m < k; m++) {
+			c->e[idx[m]].done = true;
+			log_info("domain %s (domid %u): %s attached as %s (backend domain %u, from %s)",
+				 c->j->name, c->j->domid, c->e[idx[m]].ps.pdevname, c->e[idx[m]].spec.vdev,
+				 c->e[idx[m]].be_domid, c->spec.origin);
+		}
+	}
+}
+
+/* The dev-N of vdev in the vhost's backend directory, or -1. */
+static int find_devnum(struct xs_handle *xs, const char *be, const struct ts_vdev *v)
+{
+	char path[600], want[64], **d;
+	unsigned n;
+	int found = -1;
+
+	snprintf(path, sizeof(path), "%s/vscsi-devs", be);
+	snprintf(want, sizeof(want), "%u:%u:%u:%u", v->host, v->channel, v->target, v->lun);
+	d = xs_directory(xs, XBT_NULL, path, &n);
+	for (unsigned i = 0; d && i < n && found < 0; i++) {
+		char p[720], *val;
+		unsigned len;
+
+		snprintf(p, sizeof(p), "%s/%s/v-dev", path, d[i]);
+		val = xs_read(xs, XBT_NULL, p, &len);
+		if (val && !strcmp(val, want) && !strncmp(d[i], "dev-", 4))
+			found = atoi(d[i] + 4);
+		free(val);
+	}
+	free(d);
+	return found;
+}
+
+/* After the domain runs: each attached LUN's verdict, once the guest has
+ * connected its vhost (scsiback opens LUNs then). A refused LUN is named
+ * with the backend's reason and detached, so nothing half-made stays. */
+static void await_verdicts(struct job_ctx *c)
+{
+	long deadline = now_ms() + (long)c->j->opts->verdict_ms;
+	int pending = 0;
+
+	for (int i = 0; i < c->n; i++)
+		pending += c->e[i].done && !c->e[i].error[0];
+	while (pending && now_ms() < deadline && !atomic_load(&c->j->stop)) {
+		poll(NULL, 0, 200);
+		for (int i = 0; i < c->n; i++) {
+			struct vplan_entry *e = &c->e[i];
+			char be[512], path[640], *why, err[1024];
+			struct ts_opts ts = { .be_domid = e->be_domid, .timeout_ms = c->j->opts->timeout_ms };
+			bool recorded;
+			unsigned len;
+			int dev, s;
+
+			if (!e->done || e->error[0])
+				continue;
+			ts_backend_path(c->xs, c->j->domid, e->v.host, e->be_domid, be, sizeof(be), &recorded);
+			dev = find_devnum(c->xs, be, &e->v);
+			snprintf(path, sizeof(path), "%s/vscsi-devs/dev-%d/state", be, dev);
+			s = dev < 0 ? -1 : ts_read_int(c->xs, path);
+			if (s == XenbusStateConnected) {
+				log_debug("domain %s (domid %u): %s is connected", c->j->name, c->j->domid,
+					  e->spec.vdev);
+			} else if (s == XenbusStateClosed) {
+				snprintf(path, sizeof(path), "%s/vscsi-devs/dev-%d/error", be, dev);
+				why = xs_read(c->xs, XBT_NULL, path, &len);
+				fail_entry(c, i, e->text, why ? why : "the backend refused it (no reason given)");
+				free(why);
+				if (ts_detach(c->xs, c->j->domid, e->spec.vdev, &ts, err, sizeof(err)))
+					log_warn("domain %s (domid %u): detach %s: %s", c->j->name, c->j->domid,
+						 e->spec.vdev, err);
+			} else if (dev >= 0) {
+				continue;
+			}
+			e->error[0] = '!';  /* settled */
+			pending--;
+		}
+	}
+}
+
+static void run(struct job_ctx *c)
+{
+	struct lc_job *j = c->j;
+	bool held = false, strict;
+	char err[1024];
+	int rc;
+
+	if (j->hold && xch_of(c)) {
+		if (xc_domain_pause(c->xch, j->domid) == 0)
+			held = true;
+		else
+			log_warn("domain %s (domid %u): cannot hold it paused while its vhosts are "
+				 "written: %s", j->name, j->domid, strerror(errno));
+	}
+	rc = lc_source_find(&j->opts->src, j->name, j->uuid[0] ? j->uuid : NULL, &c->spec, err,
+			    sizeof(err));
+	if (rc < 0)
+		fail_entry(c, -1, NULL, err);
+	else if (rc == 0)
+		log_debug("domain %s (domid %u): no vscsi entries", j->name, j->domid);
+	if (rc > 0) {
+		c->n = c->spec.nentries;
+		log_info("domain %s (domid %u): %d vscsi entr%s from %s", j->name, j->domid, c->n,
+			 c->n == 1 ? "y" : "ies", c->spec.origin);
+		attach_all(c);
+	}
+	strict = c->spec.strict >= 0 ? c->spec.strict : j->opts->strict;
+	if (c->nfailed && strict && !atomic_load(&j->stop)) {
+		log_err("domain %s (domid %u): destroyed: %u vscsi entr%s failed and vscsi_strict is set",
+			j->name, j->domid, c->nfailed, c->nfailed == 1 ? "y" : "ies");
+		if (xch_of(c) && xc_domain_destroy(c->xch, j->domid))
+			log_err("domain %s (domid %u): destroy: %s", j->name, j->domid, strerror(errno));
+		return;
+	}
+	if (held && xc_domain_unpause(c->xch, j->domid) && errno != ESRCH)
+		log_err("domain %s (domid %u): unpause: %s", j->name, j->domid, strerror(errno));
+	if (c->e)
+		await_verdicts(c);
+}
+
+static void *job_thread(void *arg)
+{
+	struct job_ctx c = { .j = arg };
+
+	c.spec.strict = -1;
+	c.xs = xs_open(0);
+	if (!c.xs)
+		log_err("domain %s (domid %u): cannot reach xenstore: %s", c.j->name, c.j->domid,
+			strerror(errno));
+	else
+		run(&c);
+	free(c.e);
+	lc_spec_free(&c.spec);
+	if (c.xch)
+		xc_interface_close(c.xch);
+	if (c.xs)
+		xs_close(c.xs);
+	atomic_store(&c.j->finished, true);
+	return NULL;
+}
+
+int lc_job_start(struct lc_job *job)
+{
+	int rc;
+
+	atomic_store(&job->stop, false);
+	atomic_store(&job->finished, false);
+	rc = pthread_create(&job->thread, NULL, job_thread, job);
+	return -rc;
+}
+
+void lc_job_join(struct lc_job *job)
+{
+	pthread_join(job->thread, NULL);
+}
