@@ -94,6 +94,16 @@ static bool drain_watches(struct xs_handle *xs)
 	return errno == EAGAIN;
 }
 
+/* libxenstore does not wake a watcher when xenstored goes away: ask. */
+static bool xs_alive(struct xs_handle *xs)
+{
+	unsigned n;
+	char **d = xs_directory(xs, XBT_NULL, "/", &n);
+
+	free(d);
+	return d != NULL;
+}
+
 static int serve(struct lc_opts *o, int sfd)
 {
 	struct xs_handle *xs = xs_open(0);
@@ -120,7 +130,7 @@ static int serve(struct lc_opts *o, int sfd)
 		 o->src.state_dir);
 	for (;;) {
 		struct pollfd p[2] = { { xs_fileno(xs), POLLIN, 0 }, { sfd, POLLIN, 0 } };
-		int n = poll(p, 2, lc_domains_busy(doms) ? 250 : -1);
+		int n = poll(p, 2, lc_domains_busy(doms) ? 250 : 5000);
 
 		if (n < 0 && errno != EINTR) {
 			log_err("poll: %s", strerror(errno));
@@ -135,7 +145,7 @@ static int serve(struct lc_opts *o, int sfd)
 				break;
 			}
 		}
-		if (n > 0 && p[0].revents && !drain_watches(xs)) {
+		if ((n > 0 && p[0].revents && !drain_watches(xs)) || (n == 0 && !xs_alive(xs))) {
 			log_err("lost xenstore (%s): exiting so that the service manager restarts us",
 				strerror(errno));
 			rc = EX_FAIL;
