@@ -116,6 +116,7 @@ static void test_options_documented(void **state)
 	check_options("tools/xensim/xensim", "xensim.1");
 	check_options("tools/xensim/xensimd", "xensim.1");
 	check_options("scsifront/vscsi", "vscsi.1");
+	check_options("tools/vscsi-lifecycle/vscsi-lifecycle", "vscsi-lifecycle.8");
 }
 
 int main(void)
