@@ -2,6 +2,7 @@
  * option a program's --help shows is documented in its page. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,10 +120,59 @@ static void test_options_documented(void **state)
 	check_options("tools/vscsi-lifecycle/vscsi-lifecycle", "vscsi-lifecycle.8");
 }
 
+/* The shipped systemd units: systemd's own parser finds nothing wrong
+ * (ExecStart pointed at the built programs, as `make install` would), and
+ * both start before xendomains, so guests it starts or restores at boot
+ * get their LUNs. */
+static void test_units_verify(void **state)
+{
+	static const char *const units[][2] = {
+		{ "scsiback/scsiback.service", "scsiback" },
+		{ "tools/vscsi-lifecycle/vscsi-lifecycle.service", "tools/vscsi-lifecycle" },
+	};
+	char cmd[4096], *o, dir[] = "/tmp/vscsi-units-XXXXXX";
+	int st;
+
+	(void)state;
+	if (system("command -v systemd-analyze >/dev/null") != 0)
+		skip();
+	assert_non_null(mkdtemp(dir));
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		const char *name = strrchr(units[i][0], '/') + 1;
+		char path[600];
+		FILE *f;
+
+		snprintf(cmd, sizeof(cmd), "sed 's|/usr/local/sbin|%s/%s|' '%s/%s' > '%s/%s'", build(),
+			 units[i][1], build(), units[i][0], dir, name);
+		assert_int_equal(system(cmd), 0);
+		snprintf(path, sizeof(path), "%s/%s", dir, name);
+		f = fopen(path, "r");
+		assert_non_null(f);
+		{
+			char line[512];
+			bool before = false;
+
+			while (fgets(line, sizeof(line), f))
+				before |= !strncmp(line, "Before=", 7) && strstr(line, "xendomains.service");
+			fclose(f);
+			if (!before)
+				fail_msg("%s does not start before xendomains.service", name);
+		}
+	}
+	snprintf(cmd, sizeof(cmd), "cd '%s' && systemd-analyze verify --man=no *.service 2>&1", dir);
+	o = run(cmd, &st);
+	if (st != 0 || o[0])
+		fail_msg("systemd-analyze verify: status %d:\n%s", st, o);
+	free(o);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pages_are_clean),
+		cmocka_unit_test(test_units_verify),
 		cmocka_unit_test(test_options_documented),
 	};
 
