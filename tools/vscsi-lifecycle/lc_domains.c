@@ -52,41 +52,54 @@ static struct lc_dom *find(struct lc_domains *d, unsigned domid)
 	return NULL;
 }
 
+/* Paused at once, before anything else: xl's own unpause is racing us.
+ * Returns whether we hold a pause reference. */
+static bool hold(struct lc_domains *d, unsigned domid)
+{
+	if (!d->xch)
+		return false;
+	if (xc_domain_pause(d->xch, domid) == 0)
+		return true;
+	log_warn("domain %u: cannot hold it paused while its vhosts are written: %s", domid,
+		 strerror(errno));
+	return false;
+}
+
 static void track(struct lc_domains *d, unsigned domid, bool at_start)
 {
+	bool held = !at_start && hold(d, domid);
 	struct lc_dom *x = calloc(1, sizeof(*x));
 	char *name = dom_name(d->xs, domid), *uuid = dom_uuid(d->xs, domid);
 
-	if (!x) {
-		free(name);
-		free(uuid);
-		return;
+	if (x) {
+		x->domid = domid;
+		x->shutdown_reason = -1;
+		snprintf(x->name, sizeof(x->name), "%s", name ? name : "?");
+		snprintf(x->uuid, sizeof(x->uuid), "%s", uuid ? uuid : "");
+		x->next = d->list;
+		d->list = x;
+		log_debug("domain %s (domid %u, uuid %s) %s", x->name, domid, x->uuid[0] ? x->uuid : "none",
+			  at_start ? "found at start" : "introduced");
+		/* A domain without name or uuid was not built by a toolstack. */
+		if (name || uuid)
+			x->job = calloc(1, sizeof(*x->job));
 	}
-	x->domid = domid;
-	x->shutdown_reason = -1;
-	snprintf(x->name, sizeof(x->name), "%s", name ? name : "?");
-	snprintf(x->uuid, sizeof(x->uuid), "%s", uuid ? uuid : "");
 	free(name);
 	free(uuid);
-	x->next = d->list;
-	d->list = x;
-	log_debug("domain %s (domid %u, uuid %s) %s", x->name, domid, x->uuid[0] ? x->uuid : "none",
-		  at_start ? "found at start" : "introduced");
-	if (!x->uuid[0] && !strcmp(x->name, "?"))
-		return; /* no name, no uuid: not a domain a toolstack built */
-	x->job = calloc(1, sizeof(*x->job));
-	if (!x->job)
-		return;
-	x->job->opts = d->o;
-	x->job->domid = domid;
-	x->job->hold = !at_start;
-	snprintf(x->job->name, sizeof(x->job->name), "%s", x->name);
-	snprintf(x->job->uuid, sizeof(x->job->uuid), "%s", x->uuid);
-	if (lc_job_start(x->job)) {
+	if (x && x->job) {
+		x->job->opts = d->o;
+		x->job->domid = domid;
+		x->job->held = held;
+		snprintf(x->job->name, sizeof(x->job->name), "%s", x->name);
+		snprintf(x->job->uuid, sizeof(x->job->uuid), "%s", x->uuid);
+		if (lc_job_start(x->job) == 0)
+			return;
 		log_err("domain %s (domid %u): cannot start its job", x->name, domid);
 		free(x->job);
 		x->job = NULL;
 	}
+	if (held && xc_domain_unpause(d->xch, domid))
+		log_err("domain %u: unpause: %s", domid, strerror(errno));
 }
 
 /* How a tracked domain is doing, by the hypervisor's word. */

@@ -196,17 +196,9 @@ static void await_verdicts(struct job_ctx *c)
 static void run(struct job_ctx *c)
 {
 	struct lc_job *j = c->j;
-	bool held = false, strict;
+	bool strict;
 	char err[1024];
 	int rc;
-
-	if (j->hold && xch_of(c)) {
-		if (xc_domain_pause(c->xch, j->domid) == 0)
-			held = true;
-		else
-			log_warn("domain %s (domid %u): cannot hold it paused while its vhosts are "
-				 "written: %s", j->name, j->domid, strerror(errno));
-	}
 	rc = lc_source_find(&j->opts->src, j->name, j->uuid[0] ? j->uuid : NULL, &c->spec, err,
 			    sizeof(err));
 	if (rc < 0)
@@ -227,7 +219,7 @@ static void run(struct job_ctx *c)
 			log_err("domain %s (domid %u): destroy: %s", j->name, j->domid, strerror(errno));
 		return;
 	}
-	if (held && xc_domain_unpause(c->xch, j->domid) && errno != ESRCH)
+	if (j->held && xch_of(c) && xc_domain_unpause(c->xch, j->domid) && errno != ESRCH)
 		log_err("domain %s (domid %u): unpause: %s", j->name, j->domid, strerror(errno));
 	if (c->e)
 		await_verdicts(c);

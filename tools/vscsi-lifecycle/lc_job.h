@@ -33,7 +33,7 @@ struct lc_job {
 	unsigned domid;
 	char name[128];
 	char uuid[40];         /* "" when the domain has none */
-	bool hold;             /* a new domain: keep it paused until its vhosts are written */
+	bool held;             /* the caller paused the domain: the job unpauses it */
 	atomic_bool stop;      /* the domain went away, or the service stops */
 	atomic_bool finished;
 	pthread_t thread;
