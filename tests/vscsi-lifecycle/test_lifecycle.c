@@ -548,6 +548,45 @@ static void test_service_started_late(void **state)
 	assert_nothing_left(d);
 }
 
+/* An entry served by a driver domain: the service stays in dom0 and
+ * writes the vhost into the driver domain's backend directory. */
+static void test_driver_domain(void **state)
+{
+	char sb2log[600], sb2state[600], *argv[8], v[256];
+	int drv, d;
+	pid_t sb2;
+	char *c;
+
+	(void)state;
+	drv = simenv_create_domain(&env, "storage1");
+	assert_true(drv > 0);
+	snprintf(sb2log, sizeof(sb2log), "%s/scsiback-storage1.log", env.rundir);
+	snprintf(sb2state, sizeof(sb2state), "%s/scsiback-storage1", env.rundir);
+	assert_int_equal(mkdir(sb2state, 0755), 0);
+	argv[0] = (char *)simenv_prog("scsiback/scsiback");
+	argv[1] = "--state-dir";
+	argv[2] = sb2state;
+	argv[3] = NULL;
+	sb2 = daemon_start(&env, drv, sb2log, argv);
+	assert_true(sb2 > 0);
+	usleep(300000);
+	snprintf(v, sizeof(v), "\"null:disk,0:0:0:0,backend=storage1\"");
+	write_cfg("drv1", v, NULL);
+	d = xl_create("drv1");
+	c = init_output(d, 20000);
+	if (!strstr(c, "nodes=0 ") || !strstr(c, "0:0:0:0"))
+		fail_msg("domain %d's init did not find the driver domain's LUN:\n%s", d, c);
+	assert_true(xs_exists("/local/domain/%d/backend/vscsi/%d/0/vscsi-devs/dev-0/p-dev", drv, d));
+	assert_false(xs_exists("/local/domain/0/backend/vscsi/%d", d));
+	assert_int_equal(run_prog(out, sizeof(out), "tools/xensim/xensim", "destroy-domain", "drv1", NULL), 0);
+	for (int t = 0; t < 100 && xs_exists("/local/domain/%d/backend/vscsi/%d", drv, d); t++)
+		usleep(50000);
+	assert_false(xs_exists("/local/domain/%d/backend/vscsi/%d", drv, d));
+	assert_nothing_left(d);
+	daemon_finish(sb2, sb2log);
+	simenv_destroy_domain(&env, drv);
+}
+
 /* ---- the service's own interface ---- */
 
 static void test_usage_and_pidfile(void **state)
@@ -654,6 +693,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_strict),
 		cmocka_unit_test(test_hand_changes_survive_reboot),
 		cmocka_unit_test(test_config_edit_taken_at_reboot),
+		cmocka_unit_test(test_driver_domain),
 		cmocka_unit_test(test_service_started_late),
 	};
 
