@@ -15,4 +15,7 @@ void sim_ctl_free(struct sim_ctl *ctl);
  * /local/domain nodes. Returns the domid or -errno. */
 int sim_ctl_create_domain(struct sim_ctl *ctl, int want_domid, const char *name, uint32_t memory_mib);
 
+/* Collects exited guest inits (on SIGCHLD) and records their status. */
+void sim_ctl_reap(struct sim_ctl *ctl);
+
 #endif

@@ -117,26 +117,60 @@ void sim_domain_free(struct sim_domain *d)
 	close(d->gnt_fd);
 	free(d->frame_used);
 	free(d->ports);
+	for (char **a = d->init_argv; a && *a; a++)
+		free(*a);
+	free(d->init_argv);
 	free(d);
 }
 
-unsigned sim_domain_list(struct sim_domain_info *out, unsigned max)
+struct sim_domain *sim_domain_find_init(pid_t pid)
 {
+	for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++)
+		if (domains[i] && domains[i]->init_state == SIM_INIT_RUNNING &&
+		    domains[i]->init_pid == pid)
+			return domains[i];
+	return NULL;
+}
+
+static int by_domid(const void *a, const void *b)
+{
+	const struct sim_domain_info *x = a, *y = b;
+
+	return x->domid < y->domid ? -1 : x->domid > y->domid;
+}
+
+unsigned sim_domain_list(uint32_t first, struct sim_domain_info *out, unsigned max)
+{
+	struct sim_domain_info all[SIM_MAX_DOMAINS];
 	unsigned n = 0;
 
-	for (unsigned i = 0; i < SIM_MAX_DOMAINS && n < max; i++) {
+	for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++) {
 		struct sim_domain *d = domains[i];
+		struct sim_domain_info *o = &all[n];
 
-		if (!d)
+		if (!d || d->domid < first)
 			continue;
-		memset(&out[n], 0, sizeof(out[n]));
-		out[n].domid = d->domid;
-		out[n].memory_mib = d->memory_mib;
-		out[n].grants = d->grants_in_use;
-		out[n].ports = d->ports_in_use;
-		snprintf(out[n].name, sizeof(out[n].name), "%s", d->name);
+		memset(o, 0, sizeof(*o));
+		o->domid = d->domid;
+		o->memory_mib = d->memory_mib;
+		o->grants = d->grants_in_use;
+		o->ports = d->ports_in_use;
+		snprintf(o->name, sizeof(o->name), "%s", d->name);
+		memcpy(o->uuid, d->uuid, sizeof(o->uuid));
+		o->pause_count = d->pause_count;
+		o->shutdown = d->shutdown;
+		o->shutdown_reason = d->shutdown_reason;
+		o->introduced = d->introduced;
+		o->resumed = d->resumed;
+		o->init_state = (uint8_t)d->init_state;
+		o->init_pid = d->init_pid;
+		o->init_status = d->init_status;
 		n++;
 	}
+	qsort(all, n, sizeof(all[0]), by_domid);
+	if (n > max)
+		n = max;
+	memcpy(out, all, n * sizeof(all[0]));
 	return n;
 }
 

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <xen/grant_table.h>
 
 #include "sim_proto.h"
@@ -37,6 +38,19 @@ struct sim_domain {
 	uint32_t grants_in_use;
 	struct sim_port *ports;   /* SIM_NR_PORTS entries; 0 is never used */
 	uint32_t ports_in_use;
+	/* Run state, as Xen keeps it. */
+	uint8_t uuid[SIM_UUID_LEN];
+	uint32_t pause_count;     /* the controller's references (max 255) */
+	bool shutdown;
+	uint32_t shutdown_reason; /* SHUTDOWN_* */
+	bool introduced;
+	bool has_vm;              /* /vm/<uuid> written (the xl path) */
+	/* The guest's init (see enum sim_init_state). */
+	char **init_argv;         /* NULL: none */
+	bool resumed;
+	enum sim_init_state init_state;
+	pid_t init_pid;           /* also its process group */
+	int init_status;
 };
 
 /* Returns the domain or NULL (ESRCH). */
@@ -49,8 +63,11 @@ uint32_t sim_domain_next_domid(void);
 struct sim_domain *sim_domain_create(int want_domid, const char *name, uint32_t memory_mib);
 /* Frees RAM and table; ports and grants must already be torn down. */
 void sim_domain_free(struct sim_domain *d);
-/* Fills up to max entries; returns the count. */
-unsigned sim_domain_list(struct sim_domain_info *out, unsigned max);
+/* Fills up to max entries for the domains with domid >= first, in
+ * ascending order; returns the count. */
+unsigned sim_domain_list(uint32_t first, struct sim_domain_info *out, unsigned max);
+/* The domain whose init has this pid, or NULL. */
+struct sim_domain *sim_domain_find_init(pid_t pid);
 /* Calls fn for each live domain. */
 void sim_domain_foreach(void (*fn)(struct sim_domain *d, void *arg), void *arg);
 

@@ -1,5 +1,5 @@
 /* The control protocol between xensimd and its clients: the xensim CLI and
- * the simulated libxengnttab / libxenevtchn. One SOCK_SEQPACKET connection
+ * the simulated libxengnttab / libxenevtchn / libxenctrl. One SOCK_SEQPACKET connection
  * per client handle on $XENSIM_RUNDIR/ctl; every request gets exactly one
  * reply, file descriptors travel with SCM_RIGHTS. The first request of a
  * connection is SIM_OP_HELLO naming the domain the client runs in; the
@@ -36,15 +36,39 @@ enum sim_op {
 	SIM_OP_EVT_BIND_UNBOUND, /* domid = remote -> port, fds[0] inbox, fds[1] peer inbox */
 	SIM_OP_EVT_BIND_INTERDOMAIN, /* domid = remote, port = remote port -> port, fds as above */
 	SIM_OP_EVT_UNBIND,       /* port */
-	SIM_OP_CREATE_DOMAIN,    /* name, count = memory MiB -> domid */
+	SIM_OP_CREATE_DOMAIN,    /* name, count = memory MiB -> domid (running, introduced) */
 	SIM_OP_DESTROY_DOMAIN,   /* domid */
-	SIM_OP_LIST_DOMAINS,     /* -> count, doms[count] */
+	SIM_OP_LIST_DOMAINS,     /* domid = first domid -> count, doms[count], ascending */
 	SIM_OP_SHUTDOWN,         /* stop the daemon */
+	/* The domain lifecycle (dom0 only, like the domctls behind them). */
+	SIM_OP_PAUSE,            /* domid: pause count + 1 */
+	SIM_OP_UNPAUSE,          /* domid: pause count - 1; at 0 the init starts */
+	SIM_OP_GUEST_SHUTDOWN,   /* domid, flags = SHUTDOWN_* reason: the guest shut down */
+	SIM_OP_CREATE_PAUSED,    /* name, count = memory MiB, u.create -> domid: paused
+				  * (count 1), its xenstore home written, not introduced */
+	SIM_OP_INTRODUCE,        /* domid: fires @introduceDomain */
+	SIM_OP_RENAME,           /* domid, name */
 };
 
 #define SIM_F_WRITABLE 1u
 #define SIM_F_NOTIFY_BYTE 2u    /* with NOTIFY_ADD: clear the byte at notify_offset */
 #define SIM_F_NOTIFY_PORT 4u    /* with NOTIFY_ADD: notify the port */
+
+#define SIM_F_RESUMED 8u        /* with CREATE_PAUSED: the init gets XENSIM_RESUMED=1 */
+
+/* The guest's init: a command xensimd starts when the pause count first
+ * reaches 0, as `xensim exec <domid> -- argv...`. */
+enum sim_init_state { SIM_INIT_NONE, SIM_INIT_WAITING, SIM_INIT_RUNNING, SIM_INIT_EXITED };
+
+#define SIM_UUID_LEN 16
+#define SIM_ARGV_MAX 6144       /* bytes of an init argv, NUL-separated */
+
+struct sim_create_req {
+	uint8_t uuid[SIM_UUID_LEN];
+	uint32_t argc;          /* strings in argv; 0: no init */
+	uint32_t argv_len;      /* bytes used in argv */
+	char argv[SIM_ARGV_MAX];
+};
 
 struct sim_domain_info {
 	uint32_t domid;
@@ -53,6 +77,15 @@ struct sim_domain_info {
 	uint32_t ports;        /* event channel ports in use */
 	uint32_t xs_conns;     /* reserved */
 	char name[64];
+	uint8_t uuid[SIM_UUID_LEN];
+	uint32_t pause_count;
+	uint8_t shutdown;      /* the guest shut down (the domain still exists) */
+	uint8_t introduced;    /* @introduceDomain was fired for it */
+	uint8_t resumed;       /* came from restore or migrate */
+	uint8_t init_state;    /* enum sim_init_state */
+	uint32_t shutdown_reason; /* SHUTDOWN_*, valid when shutdown */
+	int32_t init_pid;
+	int32_t init_status;   /* wait status, valid when SIM_INIT_EXITED */
 };
 
 struct sim_msg {
@@ -69,6 +102,7 @@ struct sim_msg {
 	union {
 		uint32_t refs[SIM_MAX_REFS];
 		struct sim_domain_info doms[SIM_MAX_DOMAINS];
+		struct sim_create_req create;
 	} u;
 };
 

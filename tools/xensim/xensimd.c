@@ -37,6 +37,7 @@ static void usage(FILE *f)
 struct signal_watch {
 	struct evloop_handler h;
 	struct evloop *loop;
+	struct sim_ctl *ctl;
 };
 
 static void signal_cb(struct evloop_handler *h, uint32_t events)
@@ -45,7 +46,11 @@ static void signal_cb(struct evloop_handler *h, uint32_t events)
 	struct signalfd_siginfo si;
 
 	(void)events;
-	if (read(h->fd, &si, sizeof(si)) == sizeof(si)) {
+	while (read(h->fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD) {
+			sim_ctl_reap(sw->ctl); /* a guest's init ended */
+			continue;
+		}
 		log_info("signal %u: shutting down", si.ssi_signo);
 		evloop_stop(sw->loop);
 	}
@@ -152,6 +157,7 @@ int main(int argc, char **argv)
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -165,6 +171,7 @@ int main(int argc, char **argv)
 	sw.h.fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	sw.h.cb = signal_cb;
 	sw.loop = loop;
+	sw.ctl = ctl;
 	evloop_add(loop, &sw.h, EPOLLIN);
 
 	log_info("ready in %s", rundir);

@@ -394,6 +394,11 @@ int xsd_domain_release(struct xs_daemon *xsd, unsigned domid)
 	if (domid == 0)
 		return -EINVAL;
 	xsd_disconnect_domain(xsd, domid);
+	if (!xs_proto_domain_known(xsd->proto, domid)) {
+		/* Never introduced: its home goes, nobody is told. */
+		xs_proto_domain_unprepare(xsd->proto, domid);
+		return 0;
+	}
 	err = xs_proto_domain_release(xsd->proto, domid);
 	if (err)
 		log_warn("xenstored: cannot release domain %u: %s", domid,
@@ -401,6 +406,44 @@ int xsd_domain_release(struct xs_daemon *xsd, unsigned domid)
 	else
 		log_info("xenstored: domain %u released", domid);
 	return err;
+}
+
+int xsd_domain_prepare(struct xs_daemon *xsd, unsigned domid, const char *name,
+		       const char *uuid)
+{
+	int err = xs_proto_domain_prepare(xsd->proto, domid, name, uuid);
+
+	if (err)
+		log_err("xenstored: cannot write the home of domain %u (%s): %s", domid,
+			name, strerror(-err));
+	return err;
+}
+
+int xsd_domain_introduce_prepared(struct xs_daemon *xsd, unsigned domid)
+{
+	int err = xs_proto_domain_introduce_prepared(xsd->proto, domid);
+
+	if (err)
+		log_err("xenstored: cannot introduce domain %u: %s", domid, strerror(-err));
+	else
+		log_info("xenstored: domain %u introduced", domid);
+	return err;
+}
+
+void xsd_fire_release(struct xs_daemon *xsd)
+{
+	xs_proto_fire_release(xsd->proto);
+}
+
+int xsd_write(struct xs_daemon *xsd, const char *path, const char *value)
+{
+	return xs_store_write(xs_proto_store(xsd->proto), 0, XS_OP_NOCHECK, path, value,
+			      (unsigned)strlen(value));
+}
+
+int xsd_rm(struct xs_daemon *xsd, const char *path)
+{
+	return xs_store_rm(xs_proto_store(xsd->proto), 0, XS_OP_NOCHECK, path);
 }
 
 /* ---- the daemon ---- */

@@ -29,4 +29,17 @@ int xsd_listen(struct xs_daemon *xsd, unsigned domid, const char *sock_path);
 int xsd_domain_introduce(struct xs_daemon *xsd, unsigned domid, const char *name);
 int xsd_domain_release(struct xs_daemon *xsd, unsigned domid);
 
+/* The xl path in two steps (see xs_proto_domain_prepare): the home, vm
+ * and /vm/<uuid> first, @introduceDomain later. release of a domain never
+ * introduced removes its home and fires nothing. */
+int xsd_domain_prepare(struct xs_daemon *xsd, unsigned domid, const char *name,
+		       const char *uuid);
+int xsd_domain_introduce_prepared(struct xs_daemon *xsd, unsigned domid);
+/* @releaseDomain for a domain that shut down (it still exists). */
+void xsd_fire_release(struct xs_daemon *xsd);
+/* Toolstack writes as domain 0 without checks (the node keeps its
+ * permissions), and removal of a subtree. */
+int xsd_write(struct xs_daemon *xsd, const char *path, const char *value);
+int xsd_rm(struct xs_daemon *xsd, const char *path);
+
 #endif

@@ -839,8 +839,8 @@ static int dom_node(struct xs_proto *p, const char *base, const char *sub,
 	return err;
 }
 
-int xs_proto_domain_introduce(struct xs_proto *p, unsigned domid,
-			      const char *name)
+int xs_proto_domain_prepare(struct xs_proto *p, unsigned domid,
+			    const char *name, const char *uuid)
 {
 	/* What libxl__domain_make creates: the guest may read its home and
 	 * the directories the toolstack fills, and owns those it writes. */
@@ -859,14 +859,11 @@ int xs_proto_domain_introduce(struct xs_proto *p, unsigned domid,
 	const struct xs_perm rw[1] = {
 		{ .domid = domid, .mode = XS_STORE_PERM_NONE },
 	};
-	char base[32], id[16];
+	char base[32], id[16], vm[64];
 	int err;
 
-	if (domid > 0xffff || !name)
-		return -EINVAL;
-	err = xs_domains_add(p->doms, domid);
-	if (err)
-		return err;
+	if (domid > 0xffff || !name || xs_domains_known(p->doms, domid))
+		return domid > 0xffff || !name ? -EINVAL : -EEXIST;
 	xs_path_domain(domid, base, sizeof(base));
 	snprintf(id, sizeof(id), "%u", domid);
 	xs_store_rm(p->store, 0, XS_OP_NOCHECK, base); /* leftovers */
@@ -875,27 +872,54 @@ int xs_proto_domain_introduce(struct xs_proto *p, unsigned domid,
 		err = dom_node(p, base, "name", name, ro, 2);
 	if (!err)
 		err = dom_node(p, base, "domid", id, ro, 2);
+	if (!err && uuid) {
+		/* /vm/<uuid> with uuid and name, and the home's link to it. */
+		snprintf(vm, sizeof(vm), "/vm/%s", uuid);
+		err = dom_node(p, vm, NULL, NULL, ro, 2);
+		if (!err)
+			err = dom_node(p, vm, "uuid", uuid, ro, 2);
+		if (!err)
+			err = dom_node(p, vm, "name", name, ro, 2);
+		if (!err)
+			err = dom_node(p, base, "vm", vm, ro, 2);
+	}
 	for (size_t i = 0; !err && i < sizeof(ro_dirs) / sizeof(ro_dirs[0]); i++)
 		err = dom_node(p, base, ro_dirs[i], NULL, ro, 2);
 	for (size_t i = 0; !err && i < sizeof(rw_dirs) / sizeof(rw_dirs[0]); i++)
 		err = dom_node(p, base, rw_dirs[i], NULL, rw, 1);
-	if (err) {
+	if (err)
 		xs_store_rm(p->store, 0, XS_OP_NOCHECK, base);
-		xs_domains_remove(p->doms, domid);
+	return err;
+}
+
+int xs_proto_domain_introduce_prepared(struct xs_proto *p, unsigned domid)
+{
+	int err = xs_domains_add(p->doms, domid);
+
+	if (err)
 		return err;
-	}
 	fire_special(p, XS_SPECIAL_INTRODUCE);
 	return 0;
 }
 
-int xs_proto_domain_release(struct xs_proto *p, unsigned domid)
+int xs_proto_domain_introduce(struct xs_proto *p, unsigned domid,
+			      const char *name)
+{
+	int err = xs_proto_domain_prepare(p, domid, name, NULL);
+
+	return err ? err : xs_proto_domain_introduce_prepared(p, domid);
+}
+
+void xs_proto_fire_release(struct xs_proto *p)
+{
+	fire_special(p, XS_SPECIAL_RELEASE);
+}
+
+/* What goes with a domain, introduced or not. */
+static void domain_remove_nodes(struct xs_proto *p, unsigned domid)
 {
 	char base[32];
 
-	if (domid == 0)
-		return -EINVAL;
-	if (!xs_domains_known(p->doms, domid))
-		return -ENOENT;
 	xs_path_domain(domid, base, sizeof(base));
 	xs_store_rm(p->store, 0, XS_OP_NOCHECK, base);
 	/* As xl destroy does: the toolstack's record of the guest goes too,
@@ -904,6 +928,21 @@ int xs_proto_domain_release(struct xs_proto *p, unsigned domid)
 	snprintf(base, sizeof(base), "/libxl/%u", domid);
 	xs_store_rm(p->store, 0, XS_OP_NOCHECK, base);
 	xs_store_forget_domain(p->store, domid);
+}
+
+void xs_proto_domain_unprepare(struct xs_proto *p, unsigned domid)
+{
+	if (domid != 0 && !xs_domains_known(p->doms, domid))
+		domain_remove_nodes(p, domid);
+}
+
+int xs_proto_domain_release(struct xs_proto *p, unsigned domid)
+{
+	if (domid == 0)
+		return -EINVAL;
+	if (!xs_domains_known(p->doms, domid))
+		return -ENOENT;
+	domain_remove_nodes(p, domid);
 	xs_domains_remove(p->doms, domid);
 	fire_special(p, XS_SPECIAL_RELEASE);
 	return 0;

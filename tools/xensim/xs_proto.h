@@ -75,6 +75,16 @@ void xs_proto_request(struct xs_client *c, const struct xsd_sockmsg *hdr,
 int xs_proto_domain_introduce(struct xs_proto *p, unsigned domid,
 			      const char *name);
 int xs_proto_domain_release(struct xs_proto *p, unsigned domid);
+/* introduce in two steps, as libxl does: prepare writes the home (and,
+ * with a uuid, /local/domain/<domid>/vm and /vm/<uuid>/{uuid,name});
+ * introduce_prepared makes the domain known and fires @introduceDomain.
+ * unprepare removes the home of a domain never introduced. */
+int xs_proto_domain_prepare(struct xs_proto *p, unsigned domid,
+			    const char *name, const char *uuid);
+int xs_proto_domain_introduce_prepared(struct xs_proto *p, unsigned domid);
+void xs_proto_domain_unprepare(struct xs_proto *p, unsigned domid);
+/* Fires @releaseDomain alone: a domain shut down but not yet gone. */
+void xs_proto_fire_release(struct xs_proto *p);
 bool xs_proto_domain_known(struct xs_proto *p, unsigned domid);
 
 /* The xsd_errors name of a positive errno (EINVAL if untranslatable). */
