@@ -34,7 +34,28 @@ $(XS_OUT)/lib/libxenevtchn.so.1: $(XS_OUT)/lib/libxenevtchn.pic.o $(XS_OUT)/lib/
 	$(CC) -shared -Wl,-soname,libxenevtchn.so.1 -Wl,--version-script=tools/xensim/lib/libxenevtchn.map \
 		-Wl,-z,defs -o $@ $(filter %.o,$^) -lpthread
 
+# libxenctrl: the lifecycle calls in libxenctrl.c, every other symbol of
+# the system's library a generated stub (see gen-xenctrl-stubs.sh).
+XENCTRL_REAL ?= $(firstword $(wildcard /usr/lib/$(shell $(CC) -print-multiarch 2>/dev/null)/libxenctrl.so.4.17 \
+	/usr/lib64/libxenctrl.so.4.17 /usr/lib/libxenctrl.so.4.17))
+$(XS_OUT)/lib/xenctrl-stubs.c $(XS_OUT)/lib/libxenctrl.map: tools/xensim/lib/gen-xenctrl-stubs.sh \
+		tools/xensim/lib/libxenctrl.c $(XENCTRL_REAL)
+	@mkdir -p $(dir $@)
+	sh tools/xensim/lib/gen-xenctrl-stubs.sh $(XENCTRL_REAL) tools/xensim/lib/libxenctrl.c \
+		$(XS_OUT)/lib/xenctrl-stubs.c $(XS_OUT)/lib/libxenctrl.map
+# The real library's Xen NEEDED entries, kept: libxenguest uses
+# libxenforeignmemory without linking it and relies on libxenctrl's.
+XENCTRL_NEEDED := $(if $(XENCTRL_REAL),$(shell objdump -p $(XENCTRL_REAL) | \
+	sed -n 's/.*NEEDED *lib\(xen[a-z]*\)\.so.*/-l\1/p'))
+$(XS_OUT)/lib/xenctrl-stubs.pic.o: $(XS_OUT)/lib/xenctrl-stubs.c
+	$(CC) $(SIMLIB_CFLAGS) -c -o $@ $<
+$(XS_OUT)/lib/libxenctrl.so.4.17: $(XS_OUT)/lib/libxenctrl.pic.o $(XS_OUT)/lib/xenctrl-stubs.pic.o \
+		$(XS_OUT)/lib/sim_client.pic.o $(XS_OUT)/lib/libxenctrl.map
+	$(CC) -shared -Wl,-soname,libxenctrl.so.4.17 -Wl,--version-script=$(XS_OUT)/lib/libxenctrl.map \
+		-Wl,-z,defs -o $@ $(filter %.o,$^) -lpthread -Wl,--no-as-needed $(XENCTRL_NEEDED)
+
 BINS += $(XS_OUT)/xensimd $(XS_OUT)/xensim
-LIBS_SO += $(XS_OUT)/lib/libxengnttab.so.1 $(XS_OUT)/lib/libxenevtchn.so.1
+SIMLIBS := $(XS_OUT)/lib/libxengnttab.so.1 $(XS_OUT)/lib/libxenevtchn.so.1 $(XS_OUT)/lib/libxenctrl.so.4.17
+LIBS_SO += $(SIMLIBS)
 INSTALL_BINS += $(XS_OUT)/xensimd $(XS_OUT)/xensim
-INSTALL_SIMLIBS += $(XS_OUT)/lib/libxengnttab.so.1 $(XS_OUT)/lib/libxenevtchn.so.1
+INSTALL_SIMLIBS += $(SIMLIBS)
