@@ -12,8 +12,10 @@ $(BUILD)/tools/xensim/%.o: CPPFLAGS += -Itools/xensim
 $(XS_OUT)/xensimd: $(patsubst %.c,$(BUILD)/%.o,$(XENSIMD_SRCS)) $(common_objs)
 	$(CC) $(LDFLAGS) -o $@ $^
 
-$(XS_OUT)/xensim: $(XS_OUT)/xensim.o $(XS_OUT)/sim_client.o
-	$(CC) $(LDFLAGS) -o $@ $^ $(JSON_LIBS)
+# xensim create reads xl configs with libxlutil, as xl does.
+XENSIM_XLUTIL_LIBS := $(call pc,--libs,xlutil)
+$(XS_OUT)/xensim: $(XS_OUT)/xensim.o $(XS_OUT)/xensim_xl.o $(XS_OUT)/sim_client.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(JSON_LIBS) $(XENSIM_XLUTIL_LIBS)
 
 # The drop-in libraries are built without sanitizers in every flavour: they
 # are loaded into programs we did not build (xenstore-utils, sg3_utils).

@@ -108,7 +108,7 @@ static struct sim_domain *make_domain(struct sim_ctl *ctl, int want_domid, const
 	}
 	if (uuid)
 		memcpy(d->uuid, uuid, sizeof(d->uuid));
-	else
+	else if (d->domid != 0) /* Xen's domain 0 has the nil handle */
 		sim_uuid_generate(d->uuid);
 	sim_uuid_format(d->uuid, us);
 	d->has_vm = uuid != NULL;

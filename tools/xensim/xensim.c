@@ -14,10 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sim_client.h"
+#include <xen/sched.h>
 
-/* Exit codes scripts can rely on. */
-enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_NODAEMON = 3, EXIT_NODOMAIN = 4 };
+#include "sim_uuid.h"
+#include "xensim_cli.h"
 
 static void usage(FILE *f)
 {
@@ -30,11 +30,42 @@ static void usage(FILE *f)
 		"  create-domain [--name N] [--memory MIB]\n"
 		"                                  create a domain, print its domid\n"
 		"  destroy-domain DOMAIN           destroy a domain (by id or name)\n"
-		"  list [--json]                   list domains\n"
+		"  list [--json]                   list domains, their state and init\n"
 		"  exec DOMAIN -- CMD [ARG]...     run CMD inside DOMAIN: it sees the\n"
 		"                                  simulator's xenstore, grant and event\n"
 		"                                  channel libraries as that domain's\n"
 		"  env DOMAIN                      print the environment exec would set\n\n"
+		"xl's domain lifecycle (what a toolstack service meets; DOMAIN by id or name):\n"
+		"  create [-p] [--device-delay MS] FILE [-- INIT [ARG]...]\n"
+		"                                  xl create: FILE is an xl config (name,\n"
+		"                                  uuid, memory are used); the domain is made\n"
+		"                                  paused, introduced, given MS (default 300)\n"
+		"                                  of device phase, then unpaused unless -p;\n"
+		"                                  INIT runs in it at its first unpause, output\n"
+		"                                  in DIR/console/ID.log; prints the domid\n"
+		"  pause DOMAIN, unpause DOMAIN    xl pause/unpause (a pause count, as Xen's)\n"
+		"  shutdown DOMAIN [--reason poweroff|reboot|suspend|crash] [--keep]\n"
+		"                                  the guest shuts down; then, unless --keep,\n"
+		"                                  what xl's monitor does: poweroff and crash\n"
+		"                                  destroy, reboot restarts (prints the domid),\n"
+		"                                  suspend leaves it\n"
+		"  reboot DOMAIN [--restart-delay MS]\n"
+		"                                  xl reboot: shut down, destroyed, MS (default\n"
+		"                                  200) later made again: same name, uuid and\n"
+		"                                  init, a new domid (printed)\n"
+		"  save DOMAIN FILE                xl save: suspend, FILE (name, uuid, memory,\n"
+		"                                  init as JSON, no memory image), destroy\n"
+		"  restore [-p] [--device-delay MS] FILE\n"
+		"                                  xl restore: made again from FILE; its init\n"
+		"                                  runs with XENSIM_RESUMED=1; prints the domid\n"
+		"  migrate DOMAIN [--device-delay MS]\n"
+		"                                  xl migrate DOMAIN localhost: receiver\n"
+		"                                  NAME--incoming (same uuid) made and given\n"
+		"                                  its devices, sender suspended and renamed\n"
+		"                                  NAME--migratedaway, receiver renamed and\n"
+		"                                  unpaused, sender destroyed; prints the domid\n"
+		"  (--device-delay also reads $XENSIM_DEVICE_DELAY_MS; reboot and shutdown\n"
+		"  take it too.) Guest memory is never copied: not by save, restore, migrate.\n\n"
 		"Options:\n"
 		"  -r, --rundir DIR   run directory (default $XENSIM_RUNDIR or %s)\n"
 		"  -h, --help         show this help\n\n"
@@ -77,7 +108,7 @@ static const char *sim_libdir(void)
 	return path;
 }
 
-static int connect_or_explain(void)
+int connect_or_explain(void)
 {
 	int fd = sim_connect(0, 1);
 
@@ -92,7 +123,7 @@ static int connect_or_explain(void)
 	return fd;
 }
 
-static struct sim_msg *msg_new(uint32_t op)
+struct sim_msg *msg_new(uint32_t op)
 {
 	struct sim_msg *m = calloc(1, sizeof(*m));
 
@@ -104,15 +135,14 @@ static struct sim_msg *msg_new(uint32_t op)
 	return m;
 }
 
-/* One request to the daemon; returns 0 or -errno (transport or reply). */
-static int call(int fd, struct sim_msg *req, struct sim_msg *rep)
+int call(int fd, struct sim_msg *req, struct sim_msg *rep)
 {
 	int err = sim_call(fd, req, SIM_MSG_HDR_LEN, rep, NULL, NULL);
 
 	return err ? err : -rep->err;
 }
 
-static int list_domains(int fd, struct sim_msg *rep)
+int list_domains(int fd, struct sim_msg *rep)
 {
 	struct sim_msg *req = msg_new(SIM_OP_LIST_DOMAINS);
 	int err = call(fd, req, rep);
@@ -121,8 +151,7 @@ static int list_domains(int fd, struct sim_msg *rep)
 	return err;
 }
 
-/* Resolves a domain given by id or name; -ENOENT when there is none. */
-static int resolve_domain(int fd, const char *arg)
+int resolve_domain(int fd, const char *arg)
 {
 	struct sim_msg *rep = msg_new(0);
 	char *end;
@@ -300,6 +329,26 @@ static int cmd_destroy(int argc, char **argv)
 	return EXIT_OK;
 }
 
+static const char *reason_name(uint32_t r)
+{
+	static const char *const names[] = { "poweroff", "reboot", "suspend", "crash",
+					     "watchdog", "soft_reset" };
+
+	return r < sizeof(names) / sizeof(names[0]) ? names[r] : "unknown";
+}
+
+static const char *state_name(const struct sim_domain_info *d)
+{
+	return d->shutdown ? "shutdown" : d->pause_count ? "paused" : "running";
+}
+
+static const char *init_name(const struct sim_domain_info *d)
+{
+	static const char *const names[] = { "none", "waiting", "running", "exited" };
+
+	return d->init_state < 4 ? names[d->init_state] : "?";
+}
+
 static int cmd_list(int argc, char **argv)
 {
 	struct sim_msg *rep;
@@ -326,24 +375,60 @@ static int cmd_list(int argc, char **argv)
 
 		for (uint32_t i = 0; i < rep->count; i++) {
 			const struct sim_domain_info *d = &rep->u.doms[i];
-			json_object *o = json_object_new_object();
+			json_object *o = json_object_new_object(), *init;
+			char us[SIM_UUID_STR_LEN];
 
+			sim_uuid_format(d->uuid, us);
 			json_object_object_add(o, "domid", json_object_new_int((int)d->domid));
 			json_object_object_add(o, "name", json_object_new_string(d->name));
+			json_object_object_add(o, "uuid", json_object_new_string(us));
 			json_object_object_add(o, "memory_mib", json_object_new_int((int)d->memory_mib));
 			json_object_object_add(o, "grants", json_object_new_int((int)d->grants));
 			json_object_object_add(o, "event_channels", json_object_new_int((int)d->ports));
+			json_object_object_add(o, "paused", json_object_new_int((int)d->pause_count));
+			json_object_object_add(o, "state", json_object_new_string(state_name(d)));
+			if (d->shutdown)
+				json_object_object_add(o, "shutdown_reason",
+						       json_object_new_string(reason_name(d->shutdown_reason)));
+			json_object_object_add(o, "introduced", json_object_new_boolean(d->introduced));
+			json_object_object_add(o, "resumed", json_object_new_boolean(d->resumed));
+			init = json_object_new_object();
+			json_object_object_add(init, "state", json_object_new_string(init_name(d)));
+			if (d->init_state >= SIM_INIT_RUNNING)
+				json_object_object_add(init, "pid", json_object_new_int(d->init_pid));
+			if (d->init_state == SIM_INIT_EXITED && WIFEXITED(d->init_status))
+				json_object_object_add(init, "exit_status",
+						       json_object_new_int(WEXITSTATUS(d->init_status)));
+			if (d->init_state == SIM_INIT_EXITED && WIFSIGNALED(d->init_status))
+				json_object_object_add(init, "signal",
+						       json_object_new_int(WTERMSIG(d->init_status)));
+			json_object_object_add(o, "init", init);
 			json_object_array_add(arr, o);
 		}
 		printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY));
 		json_object_put(arr);
 	} else {
-		printf("%-32s %5s %8s %7s %6s\n", "Name", "ID", "Mem(MiB)", "Grants", "Ports");
+		printf("%-32s %5s %8s %7s %6s %-17s %-8s %s\n", "Name", "ID", "Mem(MiB)", "Grants",
+		       "Ports", "State", "Init", "UUID");
 		for (uint32_t i = 0; i < rep->count; i++) {
 			const struct sim_domain_info *d = &rep->u.doms[i];
+			char us[SIM_UUID_STR_LEN], st[32], in[32];
 
-			printf("%-32s %5u %8u %7u %6u\n", d->name, d->domid, d->memory_mib,
-			       d->grants, d->ports);
+			sim_uuid_format(d->uuid, us);
+			if (d->shutdown)
+				snprintf(st, sizeof(st), "shutdown(%s)", reason_name(d->shutdown_reason));
+			else if (d->pause_count)
+				snprintf(st, sizeof(st), "paused(%u)", d->pause_count);
+			else
+				snprintf(st, sizeof(st), "running");
+			if (d->init_state == SIM_INIT_EXITED && WIFEXITED(d->init_status))
+				snprintf(in, sizeof(in), "exit:%d", WEXITSTATUS(d->init_status));
+			else if (d->init_state == SIM_INIT_EXITED)
+				snprintf(in, sizeof(in), "sig:%d", WTERMSIG(d->init_status));
+			else
+				snprintf(in, sizeof(in), "%s", init_name(d));
+			printf("%-32s %5u %8u %7u %6u %-17s %-8s %s\n", d->name, d->domid, d->memory_mib,
+			       d->grants, d->ports, st, in, us);
 		}
 	}
 	free(rep);
@@ -441,6 +526,18 @@ int main(int argc, char **argv)
 		return cmd_exec_or_env(argc, argv, true);
 	if (!strcmp(cmd, "env"))
 		return cmd_exec_or_env(argc, argv, false);
+	if (!strcmp(cmd, "create"))
+		return cmd_xl_create(argc, argv);
+	if (!strcmp(cmd, "pause") || !strcmp(cmd, "unpause"))
+		return cmd_xl_pause(argc, argv, !strcmp(cmd, "pause"));
+	if (!strcmp(cmd, "shutdown") || !strcmp(cmd, "reboot"))
+		return cmd_xl_shutdown(argc, argv, !strcmp(cmd, "reboot"));
+	if (!strcmp(cmd, "save"))
+		return cmd_xl_save(argc, argv);
+	if (!strcmp(cmd, "restore"))
+		return cmd_xl_restore(argc, argv);
+	if (!strcmp(cmd, "migrate"))
+		return cmd_xl_migrate(argc, argv);
 	if (!strcmp(cmd, "help")) {
 		usage(stdout);
 		return EXIT_OK;
