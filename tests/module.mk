@@ -24,3 +24,10 @@ $(BUILD)/tests/scsiback/test_scsiback_iscsi: $(BUILD)/tests/scsiback/test_scsiba
 TESTS += $(BUILD)/tests/xensim/test_xensim_cli
 $(BUILD)/tests/xensim/test_xensim_cli: $(BUILD)/tests/xensim/test_xensim_cli.o $(SIMENV_OBJS) $(common_objs)
 	$(CC) $(LDFLAGS) -o $@ $^ $(XENSTORE_LIBS) $(JSON_LIBS) $(CMOCKA_LIBS)
+
+# xl's lifecycle in the simulator, through watches and the drop-in
+# libxenctrl (linked against the system's, run with the sim libraries).
+TESTS += $(BUILD)/tests/xensim/test_xensim_xl
+$(BUILD)/tests/xensim/test_xensim_xl: $(BUILD)/tests/xensim/test_xensim_xl.o $(SIMENV_OBJS) $(common_objs) \
+		| $(BUILD)/tools/xensim/xensimd $(BUILD)/tools/xensim/xensim $(SIMLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(XENSTORE_LIBS) $(call pc,--libs,xencontrol) $(JSON_LIBS) $(CMOCKA_LIBS)

@@ -236,6 +236,15 @@ out:
 	return err ? err : domid;
 }
 
+/* xl's own unpause. xl ignores its result: a domain someone destroyed
+ * during the device phase is the monitor's business, not a failed create. */
+static int xl_unpause(int fd, int domid)
+{
+	int err = op(fd, SIM_OP_UNPAUSE, domid, 0, NULL);
+
+	return err == -ESRCH ? 0 : err;
+}
+
 static int unpause(int fd, int domid)
 {
 	int err = op(fd, SIM_OP_UNPAUSE, domid, 0, NULL);
@@ -402,7 +411,7 @@ int cmd_xl_create(int argc, char **argv)
 		return EXIT_NODAEMON;
 	}
 	domid = xl_build(fd, &x, x.name, false, o.device_delay_ms);
-	if (domid >= 0 && !o.paused && unpause(fd, domid))
+	if (domid >= 0 && !o.paused && xl_unpause(fd, domid))
 		domid = -1;
 	close(fd);
 	xl_dom_free(&x);
@@ -449,7 +458,7 @@ static int restart(int fd, int domid, const struct xl_dom *x, const struct xl_op
 		return -1;
 	sleep_ms(o->restart_delay_ms);
 	nd = xl_build(fd, x, x->name, false, o->device_delay_ms);
-	if (nd < 0 || unpause(fd, nd))
+	if (nd < 0 || xl_unpause(fd, nd))
 		return -1;
 	printf("%d\n", nd);
 	return 0;
@@ -554,7 +563,7 @@ int cmd_xl_restore(int argc, char **argv)
 		return EXIT_NODAEMON;
 	}
 	domid = xl_build(fd, &x, x.name, true, o.device_delay_ms);
-	if (domid >= 0 && !o.paused && unpause(fd, domid))
+	if (domid >= 0 && !o.paused && xl_unpause(fd, domid))
 		domid = -1;
 	close(fd);
 	xl_dom_free(&x);
