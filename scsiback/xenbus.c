@@ -392,6 +392,25 @@ static void remove_gone_domain(struct scsiback *sb, uint32_t domid)
 		log_warn("domain %u is gone; cannot remove %s: %s", domid, path, strerror(errno));
 }
 
+/* Whether guest domid still exists. Only a privileged domain may ask
+ * xenstored; a driver domain, refused, looks for the guest's frontend
+ * directory fe_path instead, which it may read and which the toolstack
+ * removes with the domain. */
+static bool domain_alive(struct scsiback *sb, uint32_t domid, const char *fe_path)
+{
+	char *v;
+	unsigned len;
+
+	errno = 0;
+	if (xs_is_domain_introduced(sb->xs, domid))
+		return true;
+	if (errno != EACCES && errno != EPERM)
+		return false;
+	v = xs_read(sb->xs, XBT_NULL, fe_path, &len);
+	free(v);
+	return v != NULL || errno != ENOENT;
+}
+
 /* The vhost's backend directory appeared, changed or went away. */
 static void vhost_reconcile(struct scsiback *sb, uint32_t domid, uint32_t devid)
 {
@@ -420,7 +439,7 @@ static void vhost_reconcile(struct scsiback *sb, uint32_t domid, uint32_t devid)
 		if (!fe_path)
 			return;
 	}
-	if (!xs_is_domain_introduced(sb->xs, domid)) {
+	if (!domain_alive(sb, domid, fe_path)) {
 		/* Left by a guest destroyed while no daemon ran. */
 		free(fe_path);
 		remove_gone_domain(sb, domid);
@@ -518,7 +537,7 @@ static void domains_released(struct scsiback *sb)
 		uint32_t domid = vh->fe_domid;
 
 		next = vh->next;
-		if (!xs_is_domain_introduced(sb->xs, domid)) {
+		if (!domain_alive(sb, domid, vh->fe_path)) {
 			log_info("%s: domain %u is gone; releasing its vhost", vh->name, domid);
 			vhost_destroy(sb, vh);
 			remove_gone_domain(sb, domid);

@@ -128,38 +128,34 @@ static void rm_if_empty(struct xs_handle *xs, const char *path)
 	free(d);
 }
 
-/* What the toolstack wrote for a domain that is gone. */
+/* What the toolstack wrote for a domain that is gone: its vhosts in the
+ * backend directory of every domain (dom0 or a driver domain; libxl has
+ * removed /libxl/<domid> with the record of which by now), and its
+ * records. */
 static void cleanup(struct lc_domains *d, const struct lc_dom *x)
 {
-	char path[256], **hosts;
-	unsigned n;
+	char path[256];
+	unsigned *ids = NULL;
+	int n = dom_list(d->xs, &ids);
+	bool self_seen = false;
 
-	snprintf(path, sizeof(path), "/libxl/%u/vscsi", x->domid);
-	hosts = xs_directory(d->xs, XBT_NULL, path, &n);
-	for (unsigned i = 0; hosts && i < n; i++) {
-		char p[320], *be;
-		unsigned len;
+	for (int i = 0; i <= n; i++) {
+		unsigned be = i < n ? ids[i] : d->self;
 
-		snprintf(p, sizeof(p), "%s/%s/backend", path, hosts[i]);
-		be = xs_read(d->xs, XBT_NULL, p, &len);
-		if (be && !strncmp(be, "/local/domain/", 14) && strstr(be, "/backend/vscsi/")) {
-			char *slash;
-
-			xs_rm(d->xs, XBT_NULL, be);
-			slash = strrchr(be, '/');
-			*slash = 0;  /* .../backend/vscsi/<domid> */
-			rm_if_empty(d->xs, be);
-		}
-		free(be);
+		if (i == n && self_seen)
+			break;
+		self_seen |= be == d->self;
+		snprintf(path, sizeof(path), "/local/domain/%u/backend/vscsi/%u", be, x->domid);
+		if (xs_rm(d->xs, XBT_NULL, path))
+			log_debug("domain %s (domid %u): removed %s", x->name, x->domid, path);
 	}
-	free(hosts);
+	free(ids);
+	snprintf(path, sizeof(path), "/libxl/%u/vscsi", x->domid);
 	xs_rm(d->xs, XBT_NULL, path);
 	snprintf(path, sizeof(path), "/libxl/%u/" LC_FAILED_DIR, x->domid);
 	xs_rm(d->xs, XBT_NULL, path);
 	snprintf(path, sizeof(path), "/libxl/%u", x->domid);
 	rm_if_empty(d->xs, path);
-	snprintf(path, sizeof(path), "/local/domain/%u/backend/vscsi/%u", d->self, x->domid);
-	xs_rm(d->xs, XBT_NULL, path);
 }
 
 static bool uuid_alive(struct lc_domains *d, const struct lc_dom *x)

@@ -30,6 +30,11 @@
 
 #define DEFAULT_DEVICE_DELAY_MS 300
 #define DEFAULT_RESTART_DELAY_MS 200
+/* xl's monitor is another process: it wakes on the domain's death event,
+ * reads the shutdown reason and logs it before it destroys the domain, so
+ * a shut-down domain is seen for a moment by everyone watching
+ * @releaseDomain. */
+#define MONITOR_REACTION_MS 100
 #define MAX_INIT_ARGS 64
 
 struct xl_dom {
@@ -495,8 +500,9 @@ int cmd_xl_shutdown(int argc, char **argv, int reboot)
 		/* No monitor (xl create -e), or a suspended guest: xl leaves
 		 * it for `xl save` or `xl destroy`. */
 	} else if (o.reason == SHUTDOWN_reboot) {
+		sleep_ms(MONITOR_REACTION_MS);
 		rc = restart(fd, domid, &x, &o) ? EXIT_FAIL : EXIT_OK;
-	} else if (destroy(fd, domid)) {
+	} else if (sleep_ms(MONITOR_REACTION_MS), destroy(fd, domid)) {
 		rc = EXIT_FAIL;
 	}
 	close(fd);
