@@ -101,6 +101,42 @@ scsiback_stop() {
 	return 0
 }
 
+# ---------------------------------------------------------------- vscsi-lifecycle
+LIFECYCLE_PID=/run/xt-vscsi-lifecycle.pid
+LIFECYCLE_LOG=$W/logs/vscsi-lifecycle.log
+lifecycle_pid() {
+	local p
+	p=$(cat "$LIFECYCLE_PID" 2>/dev/null) || return 1
+	[ -n "$p" ] && [ -d "/proc/$p" ] && [ "$(cat /proc/$p/comm 2>/dev/null)" = vscsi-lifecycle ] || return 1
+	echo "$p"
+}
+
+# lifecycle_start ARGS...: the service in the foreground of a background
+# job (its log to $LIFECYCLE_LOG), pid in $LIFECYCLE_PID.
+lifecycle_start() {
+	local i pid
+	if lifecycle_pid >/dev/null; then return 0; fi
+	echo "===== vscsi-lifecycle start at $(up): $*" >>"$LIFECYCLE_LOG"
+	vscsi-lifecycle -p "$LIFECYCLE_PID" "$@" >>"$LIFECYCLE_LOG" 2>&1 </dev/null &
+	for i in $(seq 50); do
+		pid=$(lifecycle_pid) && { say "vscsi-lifecycle running, pid $pid"; return 0; }
+		sleep 0.2
+	done
+	say "vscsi-lifecycle did not start"; tail -20 "$LIFECYCLE_LOG"
+	return 1
+}
+
+# lifecycle_stop: SIGTERM, up to 20 s, then SIGKILL.
+lifecycle_stop() {
+	local pid i
+	pid=$(lifecycle_pid) || return 0
+	kill -TERM "$pid"
+	for i in $(seq 100); do [ -d "/proc/$pid" ] || return 0; sleep 0.2; done
+	say "vscsi-lifecycle $pid still alive after SIGTERM: SIGKILL"
+	kill -KILL "$pid"
+	return 1
+}
+
 # Grant mappings (gntdev) in scsiback's address space.
 scsiback_gntmaps() {
 	local pid
@@ -133,10 +169,20 @@ on_reboot = "destroy"
 EOF
 	rm -f "$(guest_log "$name")"
 	t 120 xl create -p "$cfg" >&2 || return 1
-	# The guest's verdicts and progress on the serial console as they come.
+	guest_follow "$name"
+	xl domid "$name"
+}
+
+# guest_follow NAME [LOG...]: the guest's verdicts and progress on the
+# serial console as they come (from its console log, or from the given
+# logs: a migrated guest writes to the log of NAME--incoming).
+guest_follow() {
+	local name=$1
+	shift
+	[ $# -gt 0 ] || set -- "$(guest_log "$name")"
 	(
 		exec >/dev/console 2>&1
-		tail -n +1 -F "$(guest_log "$name")" 2>/dev/null | while IFS= read -r l; do
+		tail -q -n +1 -F "$@" 2>/dev/null | while IFS= read -r l; do
 			case $l in
 			XTG-CHECK*|XTG-STAGE*|XTG-VALUE*) echo "XTG[$name]: ${l%$'\r'}" ;;
 			*"segfault at"*|*"general protection fault"*|*"traps: "*) echo "XTG[$name]: XTG-CRASH ${l%$'\r'}" ;;
@@ -144,7 +190,6 @@ EOF
 		done
 	) &
 	echo $! >"$W/$name.follower"
-	xl domid "$name"
 }
 
 guest_unpause() { t 30 xl unpause "$1"; }
@@ -302,7 +347,7 @@ storage_recover() {
 }
 
 # Is a crash line about our own code? (then it is a bug, never a flake)
-OURS='(scsiback|vscsictl|vscsi)\[|ld_vscsi|libvscsifront'
+OURS='(scsiback|vscsictl|vscsi|vscsi-lifecycle)\[|ld_vscsi|libvscsifront'
 crash_is_ours() { grep -qE "$OURS"; }
 crash_lines_ours() { grep -E "$OURS"; }
 
