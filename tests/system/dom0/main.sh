@@ -181,7 +181,7 @@ run_scenario() {
 ) &
 HEARTBEAT=$!
 
-SCENARIOS="s1 s4 s3 s5 s2"
+SCENARIOS="s1 s4 s3 s5 s6 s2"
 BUDGET=1400   # dom0 uptime by which the results must be on their disk
 for kv in $(cat /proc/cmdline); do
 	case $kv in
@@ -196,8 +196,10 @@ for s in $SCENARIOS; do
 	s3) run_scenario s3 360 "libvscsifront/vscsi/shim -> scsiback" ;;
 	s4) run_scenario s4 360 "iscsi-test-cu through kernel front + scsiback vs dom0 direct" ;;
 	s5) run_scenario s5 360 "guest destroyed mid-I/O, scsiback killed/restarted, next guest" ;;
+	s6) run_scenario s6 420 "xl create/reboot/save+restore/migrate/destroy with vscsi-lifecycle, a failed entry" ;;
 	esac
 done
+lifecycle_stop
 scsiback_stop TERM
 kill "$HEARTBEAT" 2>/dev/null
 dom0_crashes >"$W/logs/dom0-crashes.log"
