@@ -19,6 +19,10 @@
 #               a p-dev that does not exist): checks it at once, reads block
 #               1, then waits to be destroyed.
 # Block J is a pattern dom0 computes too (s6_pattern, same awk program).
+# xl reboot needs nothing of us: the kernel's orderly_reboot() finds no
+# /sbin/reboot in this initramfs and restarts the domain itself ("Failed to
+# start orderly reboot: forcing the issue"); a poweroff, no trigger or the
+# trigger "end" fall through to /init's XTG-END and poweroff.
 
 s6_pattern() { # J FILE: 1 MiB, 16384 lines of 64 bytes
 	awk -v j="$1" -v n="${XT_NONCE:-0}" 'BEGIN { for (i = 0; i < 16384; i++) printf "%-63s\n", "xt-s6 nonce " n " block " j " line " i }' >"$2"
