@@ -319,6 +319,37 @@ static void test_create_holds_until_ready(void **state)
 	assert_nothing_left(d);
 }
 
+/* A backend that never answers: the hold ends at --timeout (5 s here),
+ * the domain runs without the LUNs, and the log says why. */
+static void test_hold_is_bounded(void **state)
+{
+	struct timespec t0, t1;
+	long ms;
+	int d;
+	char *c;
+
+	(void)state;
+	write_cfg("bounded1", disk_and_tape(), NULL);
+	kill(backend, SIGSTOP);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	d = xl_create("bounded1");
+	c = init_output(d, 20000);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	kill(backend, SIGCONT);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	if (ms < 4500)
+		fail_msg("domain %d ran after %ld ms, before the 5 s hold ended", d, ms);
+	assert_non_null(strstr(c, "nodes= "));
+	assert_int_equal(daemon_wait_log(lclog, "domain bounded1 (domid", 1000), 0);
+	assert_int_equal(daemon_wait_log(lclog, "did not take vhost 0", 1000), 0);
+	assert_int_equal(vscsictl("list", "bounded1", NULL), 0);
+	if (!strstr(out, "failed: vscsi entry 1") || !strstr(out, "failed: vscsi entry 2"))
+		fail_msg("vscsictl list bounded1:\n%s", out);
+	assert_false(xs_exists("/local/domain/0/backend/vscsi/%d/0", d));
+	assert_int_equal(run_prog(out, sizeof(out), "tools/xensim/xensim", "destroy-domain", "bounded1", NULL), 0);
+	assert_nothing_left(d);
+}
+
 static void test_reboot_save_restore_migrate(void **state)
 {
 	char save[600], uuid[64], ds[16];
@@ -417,6 +448,20 @@ static void test_bad_entries(void **state)
 	assert_false(xs_exists("/local/domain/0/backend/vscsi/%d/0/vscsi-devs/dev-1", d));
 	assert_false(xs_exists("/local/domain/%d/device/vscsi/3", d));
 	assert_int_equal(run_prog(out, sizeof(out), "tools/xensim/xensim", "destroy-domain", "bad1", NULL), 0);
+	assert_nothing_left(d);
+
+	/* vscsi that is not a list: xl does not read it, so the domain starts;
+	 * the service says whose config is wrong. */
+	write_cfg("bad2", NULL, "vscsi = \"null:disk,0:0:0:0\"");
+	d = xl_create("bad2");
+	c = init_output(d, 20000);
+	assert_non_null(strstr(c, "nodes= "));
+	assert_int_equal(daemon_wait_log(lclog, "domain bad2 (domid", 1000), 0);
+	assert_int_equal(daemon_wait_log(lclog, "vscsi entries not read", 1000), 0);
+	assert_int_equal(vscsictl("list", "bad2", NULL), 0);
+	if (!strstr(out, "failed: vscsi entries:") || !strstr(out, "bad2.cfg"))
+		fail_msg("vscsictl list bad2:\n%s", out);
+	assert_int_equal(run_prog(out, sizeof(out), "tools/xensim/xensim", "destroy-domain", "bad2", NULL), 0);
 	assert_nothing_left(d);
 }
 
@@ -591,7 +636,7 @@ static void test_driver_domain(void **state)
 
 static void test_usage_and_pidfile(void **state)
 {
-	char pidfile[600], *argv[8];
+	char pidfile[600], plog[600], *argv[8];
 	int st;
 	pid_t p;
 
@@ -608,7 +653,8 @@ static void test_usage_and_pidfile(void **state)
 	argv[3] = "-s";
 	argv[4] = recdir;
 	argv[5] = NULL;
-	p = daemon_start(&env, 0, NULL, argv);
+	snprintf(plog, sizeof(plog), "%s/lifecycle-pidfile.log", env.rundir);
+	p = daemon_start(&env, 0, plog, argv);
 	assert_true(p > 0);
 	usleep(300000);
 	assert_int_equal(simenv_runv(&env, 0, out, sizeof(out), NULL, argv), 3);
@@ -676,7 +722,7 @@ static int setup(void **state)
 	argv[n++] = "-s";
 	argv[n++] = recdir;
 	argv[n++] = "-t";
-	argv[n++] = "15";
+	argv[n++] = "5";
 	argv[n] = NULL;
 	service = daemon_start(&env, 0, lclog, argv);
 	xs0 = simenv_xs_open(&env, 0);
@@ -704,6 +750,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_usage_and_pidfile),
 		cmocka_unit_test(test_create_holds_until_ready),
+		cmocka_unit_test(test_hold_is_bounded),
 		cmocka_unit_test(test_reboot_save_restore_migrate),
 		cmocka_unit_test(test_bad_entries),
 		cmocka_unit_test(test_backend_refuses),

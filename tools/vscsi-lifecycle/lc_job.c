@@ -92,15 +92,29 @@ static void attach_all(struct job_ctx *c)
 	for (int i = 0; i < c->n; i++)
 		if (c->e[i].error[0])
 			fail_entry(c, i, c->e[i].text, c->e[i].error);
+	/* One deadline for the whole hold, however many vhosts. */
+	long deadline = now_ms() + (long)o->timeout_ms;
+
 	for (int i = 0; i < c->n && !atomic_load(&c->j->stop); i++) {
-		struct ts_opts ts = { .be_domid = c->e[i].be_domid, .feature_host = c->e[i].spec.feature_host,
-				      .timeout_ms = o->timeout_ms };
+		struct ts_opts ts = { .be_domid = c->e[i].be_domid, .feature_host = c->e[i].spec.feature_host };
 		struct ts_lun luns[64];
 		int idx[64];
 		unsigned k = vplan_group(c->e, c->n, i, idx, 64);
+		long left = deadline - now_ms();
 
 		if (k == 0)
 			continue;
+		if (left <= 0) {
+			snprintf(err, sizeof(err), "the domain was held %u ms, the longest allowed "
+				 "(--timeout); not attempted", o->timeout_ms);
+			for (unsigned m = 0; m < k; m++) {
+				c->e[idx[m]].done = true;
+				fail_entry(c, idx[m], c->e[idx[m]].text, err);
+				c->e[idx[m]].error[0] = '!';
+			}
+			continue;
+		}
+		ts.timeout_ms = (unsigned)left;
 		for (unsigned m = 0; m < k; m++) {
 			luns[m].pdev = c->e[idx[m]].ps.pdev;
 			luns[m].pdevname = c->e[idx[m]].ps.pdevname;

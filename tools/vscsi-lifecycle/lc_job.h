@@ -23,7 +23,7 @@
 
 struct lc_opts {
 	struct lc_source_opts src;
-	unsigned timeout_ms;   /* per attach step, and the longest hold */
+	unsigned timeout_ms;   /* the longest hold, all vhosts together */
 	unsigned verdict_ms;   /* wait for the guest to connect and the LUN verdicts */
 	bool strict;           /* for domains without vscsi_strict */
 };
