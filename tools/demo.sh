@@ -4,7 +4,9 @@
 #   iSCSI on 127.0.0.1) + scsiback in dom0 + a guest domain whose LUNs are
 #   attached with vscsictl; then, inside the guest, real tools through the
 #   frontend: vscsi list, sg_inq, sg_readcap, data written and read back
-#   with a checksum, two tape blocks and a filemark, mtx moving a cartridge.
+#   with a checksum, two tape blocks and a filemark, mtx moving a cartridge;
+#   then a second guest built from an xl domain config with a vscsi line,
+#   whose LUNs vscsi-lifecycle gives it on create, reboot and restore.
 # Everything runs in a private directory on free ports and is stopped by
 # PID at the end, also when a step fails.
 #   demo.sh BUILD_DIR
@@ -17,11 +19,15 @@ xensim=$build/tools/xensim/xensim
 vscsictl=$build/tools/vscsictl/vscsictl
 vscsi=$build/scsifront/vscsi
 lab=$src/tests/support/tgtd-lab.sh
+lifecycle=$build/tools/vscsi-lifecycle/vscsi-lifecycle
 sbpid=
+lcpid=
 step_no=0
 
 cleanup() {
 	local rc=$?
+	[ -n "$lcpid" ] && kill "$lcpid" 2>/dev/null
+	[ -n "$lcpid" ] && wait "$lcpid" 2>/dev/null
 	[ -n "$sbpid" ] && kill "$sbpid" 2>/dev/null
 	[ -n "$sbpid" ] && wait "$sbpid" 2>/dev/null
 	"$xensim" stop >/dev/null 2>&1
@@ -29,7 +35,7 @@ cleanup() {
 	if [ $rc -ne 0 ]; then
 		echo
 		echo "demo FAILED (exit $rc). Logs kept in $work:"
-		echo "  scsiback.log, xensim/xensimd.log, tgt/tgtd.log"
+		echo "  scsiback.log, lifecycle.log, xensim/xensimd.log, tgt/tgtd.log"
 	else
 		rm -rf "$work"
 	fi
@@ -125,5 +131,52 @@ step "detach the tape drive while the guest stays up"
 "$xensim" exec 0 -- "$vscsictl" detach guest1 0:0:1:0 2>&1 | show
 guest "$vscsi" list
 
+step "start vscsi-lifecycle in dom0: LUNs from the guests' xl configs, at every start"
+mkdir -p "$work/xen" "$work/records"
+"$xensim" exec 0 -- "$lifecycle" --config-dir "$work/xen" --state-dir "$work/records" \
+	>"$work/lifecycle.log" 2>&1 &
+lcpid=$!
+sleep 0.3
+kill -0 "$lcpid" 2>/dev/null || { cat "$work/lifecycle.log"; fail "vscsi-lifecycle exited"; }
+printf 'name   = "backup1"\nmemory = 128\nvscsi  = [ "%s,0:0:0:0", "%s,0:0:1:0" ]\n' \
+	"$DISK_URL" "$TAPE_URL" >"$work/xen/backup1.cfg"
+sed 's/^/    /' "$work/xen/backup1.cfg"
+# The simulated guest's init lists its LUNs the moment it first runs.
+init=(/bin/sh -c '"$0" list' "$vscsi")
+# Shows what domain $1's init printed; fails unless it found the tape.
+console() {
+	local log=$work/xensim/console/$1.log
+	for _ in $(seq 100); do grep -qs "0:0:1:0" "$log" && break; sleep 0.1; done
+	sed 's/^/    backup1 init| /' "$log"
+	grep -q "0:0:1:0" "$log"
+}
+
+step "xl create (simulated): backup1's init finds its disk and tape drive at once"
+dom=$("$xensim" create "$work/xen/backup1.cfg" -- "${init[@]}") || fail "create backup1"
+echo "    backup1 is domain $dom"
+console "$dom" || fail "backup1 did not find its LUNs"
+grep "domain backup1" "$work/lifecycle.log" | sed 's/^[0-9.]* /    /'
+
+step "xl reboot (simulated): a new domain, the same LUNs"
+dom=$("$xensim" reboot backup1) || fail "reboot backup1"
+echo "    backup1 is now domain $dom"
+console "$dom" || fail "backup1 lost its LUNs on reboot"
+
+step "xl save + xl restore (simulated): the LUNs are there when the guest resumes"
+"$xensim" save backup1 "$work/backup1.save" || fail "save backup1"
+dom=$("$xensim" restore "$work/backup1.save") || fail "restore backup1"
+echo "    backup1 is now domain $dom"
+console "$dom" || fail "backup1 lost its LUNs on restore"
+
+step "xl shutdown (simulated): nothing of backup1 is left"
+"$xensim" shutdown backup1 || fail "shutdown backup1"
+for _ in $(seq 50); do
+	"$xensim" exec 0 -- xenstore-exists "/local/domain/0/backend/vscsi/$dom" || break
+	sleep 0.1
+done
+"$xensim" exec 0 -- xenstore-exists "/local/domain/0/backend/vscsi/$dom" && fail "backend of $dom left"
+tail -1 "$work/lifecycle.log" | sed 's/^[0-9.]* /    /'
+
 echo
-echo "demo OK: guest1 used a disk, a tape drive and a media changer through vscsi"
+echo "demo OK: guest1 used a disk, a tape drive and a media changer through vscsi;"
+echo "         backup1 kept its LUNs through create, reboot, save and restore"
