@@ -37,6 +37,10 @@ void simenv_exec_in(int domid, char *const argv[])
 	char dom[16], *args[64];
 	int n = 0;
 
+	if (domid == SIMENV_HOST) {
+		execv(argv[0], argv);
+		_exit(127);
+	}
 	snprintf(dom, sizeof(dom), "%d", domid);
 	args[n++] = (char *)simenv_prog("tools/xensim/xensim");
 	args[n++] = "exec";
@@ -265,4 +269,20 @@ void simenv_be_domain(struct simenv *env, int domid)
 	setenv("XENSIM_RUNDIR", env->rundir, 1);
 	snprintf(buf, sizeof(buf), "%d", domid);
 	setenv("XENSIM_DOMID", buf, 1);
+}
+
+char *simenv_console(struct simenv *env, int domid, char *buf, size_t len)
+{
+	char path[600];
+	FILE *f;
+	size_t n = 0;
+
+	snprintf(path, sizeof(path), "%s/console/%d.log", env->rundir, domid);
+	f = fopen(path, "r");
+	if (f) {
+		n = fread(buf, 1, len - 1, f);
+		fclose(f);
+	}
+	buf[n] = 0;
+	return buf;
 }

@@ -16,8 +16,12 @@ struct simenv {
 const char *simenv_build_dir(void);
 /* Path of a built program, e.g. simenv_prog("tools/xensim/xensim"). */
 const char *simenv_prog(const char *rel);
-/* In a child: becomes argv running inside domid (xensim exec); exits 127
- * if that cannot start. */
+/* The domid that runs a program on the host itself, outside any domain
+ * (the xensim CLI, for one). */
+#define SIMENV_HOST (-1)
+
+/* In a child: becomes argv running inside domid (xensim exec), or argv
+ * itself for SIMENV_HOST; exits 127 if that cannot start. */
 __attribute__((noreturn)) void simenv_exec_in(int domid, char *const argv[]);
 
 /* Re-executes the test with LD_LIBRARY_PATH set to the simulated
@@ -45,5 +49,9 @@ int simenv_run(struct simenv *env, int domid, char *out, size_t outlen, const ch
 /* Same, for an argv array, with optional stdin text. */
 int simenv_runv(struct simenv *env, int domid, char *out, size_t outlen,
 		const char *input, char *const argv[]);
+
+/* What domain domid's init (xensim create ... -- INIT) printed so far,
+ * NUL-terminated in buf ("" when nothing). Returns buf. */
+char *simenv_console(struct simenv *env, int domid, char *buf, size_t len);
 
 #endif

@@ -39,16 +39,14 @@ static char out[OUT_MAX];
 
 /* ---- programs ---- */
 
-/* Runs a built program (not inside a domain) with ARGS... NULL; output in
- * o. Returns the exit status or -1. */
+/* Runs a built program on the host (not inside a domain) with ARGS...
+ * NULL; output in o. Returns the exit status or -1. */
 __attribute__((sentinel))
 static int run_prog(char *o, size_t olen, const char *prog, ...)
 {
 	char *argv[32];
-	int n = 0, p[2], status;
-	size_t used = 0;
+	int n = 0;
 	va_list ap;
-	pid_t pid;
 
 	argv[n++] = (char *)simenv_prog(prog);
 	va_start(ap, prog);
@@ -56,34 +54,7 @@ static int run_prog(char *o, size_t olen, const char *prog, ...)
 		n++;
 	va_end(ap);
 	argv[n] = NULL;
-	if (pipe(p) < 0 || (pid = fork()) < 0)
-		return -1;
-	if (pid == 0) {
-		dup2(p[1], 1);
-		dup2(p[1], 2);
-		close(p[0]);
-		close(p[1]);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(p[1]);
-	for (;;) {
-		char sink[4096];
-		char *dst = o && used + 1 < olen ? o + used : sink;
-		size_t room = o && used + 1 < olen ? olen - used - 1 : sizeof(sink);
-		ssize_t r = read(p[0], dst, room);
-
-		if (r <= 0)
-			break;
-		if (dst != sink)
-			used += (size_t)r;
-	}
-	if (o && olen)
-		o[used] = 0;
-	close(p[0]);
-	if (waitpid(pid, &status, 0) < 0)
-		return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	return simenv_runv(&env, SIMENV_HOST, o, olen, NULL, argv);
 }
 
 /* xensim's lifecycle commands print the new domid. */
@@ -154,19 +125,8 @@ static void write_cfg(const char *name, const char *vscsi, const char *extra)
 static char *console(int domid)
 {
 	static char buf[OUT_MAX];
-	char path[600];
-	FILE *f;
-	size_t n;
 
-	snprintf(path, sizeof(path), "%s/console/%d.log", env.rundir, domid);
-	buf[0] = 0;
-	f = fopen(path, "r");
-	if (!f)
-		return buf;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = 0;
-	fclose(f);
-	return buf;
+	return simenv_console(&env, domid, buf, sizeof(buf));
 }
 
 /* Waits until the guest's init has ended; returns its console. */

@@ -156,19 +156,8 @@ static char *xs_get(const char *fmt, ...)
 static char *console(int domid)
 {
 	static char buf[OUT_MAX];
-	char path[600];
-	FILE *f;
-	size_t n;
 
-	snprintf(path, sizeof(path), "%s/console/%d.log", env.rundir, domid);
-	buf[0] = 0;
-	f = fopen(path, "r");
-	if (f) {
-		n = fread(buf, 1, sizeof(buf) - 1, f);
-		buf[n] = 0;
-		fclose(f);
-	}
-	return buf;
+	return simenv_console(&env, domid, buf, sizeof(buf));
 }
 
 static bool console_has(int domid, const char *what, unsigned timeout_ms)

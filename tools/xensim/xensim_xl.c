@@ -391,12 +391,33 @@ static int split_init(int argc, char **argv, char ***init, int *ninit)
 	return argc;
 }
 
+/* What xl create and xl restore share once they have the domain's
+ * config: build it, let it run unless -p, print its domid. Frees x. */
+static int build_and_run(struct xl_dom *x, bool resumed, const struct xl_opts *o)
+{
+	int fd = connect_or_explain(), domid;
+
+	if (fd < 0) {
+		xl_dom_free(x);
+		return EXIT_NODAEMON;
+	}
+	domid = xl_build(fd, x, x->name, resumed, o->device_delay_ms);
+	if (domid >= 0 && !o->paused && xl_unpause(fd, domid))
+		domid = -1;
+	close(fd);
+	xl_dom_free(x);
+	if (domid < 0)
+		return EXIT_FAIL;
+	printf("%d\n", domid);
+	return EXIT_OK;
+}
+
 int cmd_xl_create(int argc, char **argv)
 {
 	struct xl_dom x = { 0 };
 	struct xl_opts o;
 	char **init;
-	int ninit, first, fd, domid;
+	int ninit, first;
 
 	argc = split_init(argc, argv, &init, &ninit);
 	first = parse_opts(argc, argv, &o, "pD");
@@ -410,20 +431,7 @@ int cmd_xl_create(int argc, char **argv)
 		return EXIT_FAIL;
 	for (int i = 0; i < ninit; i++)
 		x.init[i] = strdup(init[i]);
-	fd = connect_or_explain();
-	if (fd < 0) {
-		xl_dom_free(&x);
-		return EXIT_NODAEMON;
-	}
-	domid = xl_build(fd, &x, x.name, false, o.device_delay_ms);
-	if (domid >= 0 && !o.paused && xl_unpause(fd, domid))
-		domid = -1;
-	close(fd);
-	xl_dom_free(&x);
-	if (domid < 0)
-		return EXIT_FAIL;
-	printf("%d\n", domid);
-	return EXIT_OK;
+	return build_and_run(&x, false, &o);
 }
 
 /* ---- xl pause / unpause ---- */
@@ -550,7 +558,7 @@ int cmd_xl_restore(int argc, char **argv)
 {
 	struct xl_dom x;
 	struct xl_opts o;
-	int first, fd, domid;
+	int first;
 
 	first = parse_opts(argc, argv, &o, "pD");
 	if (first < 0 || argc - first != 1) {
@@ -563,20 +571,7 @@ int cmd_xl_restore(int argc, char **argv)
 		xl_dom_free(&x);
 		return EXIT_FAIL;
 	}
-	fd = connect_or_explain();
-	if (fd < 0) {
-		xl_dom_free(&x);
-		return EXIT_NODAEMON;
-	}
-	domid = xl_build(fd, &x, x.name, true, o.device_delay_ms);
-	if (domid >= 0 && !o.paused && xl_unpause(fd, domid))
-		domid = -1;
-	close(fd);
-	xl_dom_free(&x);
-	if (domid < 0)
-		return EXIT_FAIL;
-	printf("%d\n", domid);
-	return EXIT_OK;
+	return build_and_run(&x, true, &o);
 }
 
 /* ---- xl migrate DOMAIN localhost ---- */
