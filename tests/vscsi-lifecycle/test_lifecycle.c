@@ -256,6 +256,7 @@ static const char *disk_and_tape(void)
 
 static void test_create_holds_until_ready(void **state)
 {
+	char uuid[64];
 	int d;
 	char *c;
 
@@ -274,9 +275,14 @@ static void test_create_holds_until_ready(void **state)
 	assert_saw_luns(d, c);
 	assert_true(strstr(c, "resumed=0") != NULL);
 	assert_int_equal(daemon_wait_log(lclog, "domain hold1 (domid", 1000), 0);
-	assert_true(record_exists(uuid_of(d)));
+	snprintf(uuid, sizeof(uuid), "%s", uuid_of(d));
+	assert_true(record_exists(uuid));
 	assert_int_equal(run_prog(out, sizeof(out), "tools/xensim/xensim", "destroy-domain", "hold1", NULL), 0);
 	assert_nothing_left(d);
+	/* Destroyed while it ran: the record goes too. */
+	for (int t = 0; t < 40 && record_exists(uuid); t++)
+		usleep(50000);
+	assert_false(record_exists(uuid));
 }
 
 /* A backend that never answers: the hold ends at --timeout (5 s here),
@@ -357,6 +363,13 @@ static void test_reboot_save_restore_migrate(void **state)
 	d2 = domid_of(run_prog(out, sizeof(out), "tools/xensim/xensim", "migrate", ds, NULL), "migrate");
 	assert_saw_luns(d2, init_output(d2, 20000));
 	assert_int_equal(daemon_wait_log(lclog, "domain life1--incoming (domid", 1000), 0);
+	{
+		char line[128];
+
+		/* The sender, seen suspended before it went. */
+		snprintf(line, sizeof(line), "domain life1 (domid %d) suspend", d);
+		assert_int_equal(daemon_wait_log(lclog, line, 2000), 0);
+	}
 	assert_nothing_left(d);
 	assert_true(record_exists(uuid));
 	guest_check(d2, 64, 1);

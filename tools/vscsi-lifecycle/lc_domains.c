@@ -14,7 +14,6 @@ struct lc_dom {
 	unsigned domid;
 	char name[128], uuid[40];
 	int shutdown_reason;       /* seen while shut down, -1 never */
-	bool destroyed_running;    /* seen dying without a shutdown */
 	bool gone;
 	struct lc_job *job;
 	struct lc_dom *next;
@@ -102,11 +101,16 @@ static void track(struct lc_domains *d, unsigned domid, bool at_start)
 		log_err("domain %u: unpause: %s", domid, strerror(errno));
 }
 
-/* How a tracked domain is doing, by the hypervisor's word. */
+/* How a tracked domain is doing, by the hypervisor's word; and its name,
+ * which xl changes (a migration's receiver is renamed when it is done). */
 static void observe(struct lc_domains *d, struct lc_dom *x)
 {
 	xc_dominfo_t info;
+	char *name = dom_name(d->xs, x->domid);
 
+	if (name)
+		snprintf(x->name, sizeof(x->name), "%s", name);
+	free(name);
 	if (!d->xch || xc_domain_getinfo(d->xch, x->domid, 1, &info) != 1 || info.domid != x->domid)
 		return;
 	if (info.shutdown && x->shutdown_reason < 0) {
@@ -114,8 +118,6 @@ static void observe(struct lc_domains *d, struct lc_dom *x)
 		log_debug("domain %s (domid %u) shut down, reason %d", x->name, x->domid,
 			  x->shutdown_reason);
 	}
-	if (info.dying && !info.shutdown && x->shutdown_reason < 0)
-		x->destroyed_running = true;
 }
 
 static void rm_if_empty(struct xs_handle *xs, const char *path)
@@ -170,15 +172,18 @@ static void ended(struct lc_domains *d, struct lc_dom *x)
 {
 	static const char *const reasons[] = { "power-off", "reboot", "suspend", "crash", "watchdog",
 					       "soft reset" };
-	const char *how = x->destroyed_running ? "destroyed" :
-			  x->shutdown_reason >= 0 && x->shutdown_reason < 6 ? reasons[x->shutdown_reason] :
-			  "gone";
+	/* A shut-down domain stays so until its toolstack acts (xl's monitor
+	 * destroys or restarts it, xl save writes it out first), so its
+	 * reason is seen; one that went without a shutdown was destroyed
+	 * while it ran (xl destroy). */
+	const char *how = x->shutdown_reason < 0 ? "destroyed" :
+			  x->shutdown_reason < 6 ? reasons[x->shutdown_reason] : "shut down";
 
 	cleanup(d, x);
 	log_info("domain %s (domid %u) %s: its vscsi devices are removed", x->name, x->domid, how);
 	if (uuid_alive(d, x))
 		return; /* a migration's other side, or a reboot already here */
-	if (x->shutdown_reason == 0 || x->destroyed_running)
+	if (x->shutdown_reason == 0 || (x->shutdown_reason < 0 && d->xch))
 		lc_source_forget(&d->o->src, x->uuid[0] ? x->uuid : NULL);
 }
 

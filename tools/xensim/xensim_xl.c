@@ -35,6 +35,9 @@
  * a shut-down domain is seen for a moment by everyone watching
  * @releaseDomain. */
 #define MONITOR_REACTION_MS 100
+/* xl save and xl migrate send the suspended guest's last memory before
+ * the domain goes: it stays suspended that long. */
+#define SUSPENDED_STREAM_MS 100
 #define MAX_INIT_ARGS 64
 
 struct xl_dom {
@@ -546,6 +549,7 @@ int cmd_xl_save(int argc, char **argv)
 		json_object_object_add(o, "xensim_save", json_object_new_int(1));
 		json_object_object_add(o, "memory_image", json_object_new_boolean(0));
 		err = write_json(argv[2], o);
+		sleep_ms(SUSPENDED_STREAM_MS);
 		if (!err)
 			err = destroy(fd, domid);
 	}
@@ -611,6 +615,8 @@ int cmd_xl_migrate(int argc, char **argv)
 	/* The sender suspends; the names change hands; GO. */
 	if (!err && (err = op(fd, SIM_OP_GUEST_SHUTDOWN, domid, SHUTDOWN_suspend, NULL)))
 		fprintf(stderr, "xensim: migrate: suspend domain %d: %s\n", domid, strerror(-err));
+	if (!err)
+		sleep_ms(SUSPENDED_STREAM_MS);
 	if (!err && (err = op(fd, SIM_OP_RENAME, domid, 0, away)))
 		fprintf(stderr, "xensim: migrate: rename domain %d: %s\n", domid, strerror(-err));
 	if (!err && (err = op(fd, SIM_OP_RENAME, nd, 0, x.name)))
