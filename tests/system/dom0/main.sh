@@ -118,6 +118,7 @@ run_scenario() {
 				  grep -v -e ' \[' -e ' ps -eo ' "$W/ps.now" | tail -8 | cut -c1-150
 				} >>"$W/logs/$id.log"
 			fi
+			reap_spinners
 			nap 2
 		done
 		wait "$spid"
