@@ -66,7 +66,8 @@ SPIN_TOOLS='^(cut|grep|sed|awk|mawk|tail|head|cat|tr|wc|sort|timeout|sleep|date|
 # needs a second here), so the poll goes on; noted as hung, as t() does.
 reap_spinners() {
 	local pid stat cpu comm t d h m s
-	ps -eo pid=,stat=,time=,comm= | while read -r pid stat cpu comm; do
+	# ps itself under a time limit: the monitor loop must never hang.
+	timeout -k 2 10 ps -eo pid=,stat=,time=,comm= | while read -r pid stat cpu comm; do
 		case $stat in R*) ;; *) continue ;; esac
 		[[ $comm =~ $SPIN_TOOLS ]] || continue
 		t=${cpu#*-}; d=0
