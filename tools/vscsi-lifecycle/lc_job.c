@@ -21,6 +21,7 @@ struct job_ctx {
 	xc_interface *xch;
 	struct lc_spec spec;
 	struct vplan_entry *e;
+	bool *settled;         /* per entry: attached and judged, or failed */
 	int n;
 	unsigned nfailed;
 };
@@ -77,7 +78,8 @@ static void attach_all(struct job_ctx *c)
 	int bad;
 
 	c->e = calloc((size_t)c->n, sizeof(*c->e));
-	if (!c->e) {
+	c->settled = calloc((size_t)c->n, sizeof(*c->settled));
+	if (!c->e || !c->settled) {
 		log_err("domain %s (domid %u): out of memory", c->j->name, c->j->domid);
 		return;
 	}
@@ -90,8 +92,10 @@ static void attach_all(struct job_ctx *c)
 		return;
 	}
 	for (int i = 0; i < c->n; i++)
-		if (c->e[i].error[0])
+		if (c->e[i].error[0]) {
 			fail_entry(c, i, c->e[i].text, c->e[i].error);
+			c->settled[i] = true;
+		}
 	/* One deadline for the whole hold, however many vhosts. */
 	long deadline = now_ms() + (long)o->timeout_ms;
 
@@ -110,7 +114,7 @@ static void attach_all(struct job_ctx *c)
 			for (unsigned m = 0; m < k; m++) {
 				c->e[idx[m]].done = true;
 				fail_entry(c, idx[m], c->e[idx[m]].text, err);
-				c->e[idx[m]].error[0] = '!';
+				c->settled[idx[m]] = true;
 			}
 			continue;
 		}
@@ -124,7 +128,7 @@ static void attach_all(struct job_ctx *c)
 			for (unsigned m = 0; m < k; m++) {
 				c->e[idx[m]].done = true; /* tried */
 				fail_entry(c, idx[m], c->e[idx[m]].text, err);
-				c->e[idx[m]].error[0] = '!';
+				c->settled[idx[m]] = true;
 			}
 			continue;
 		}
@@ -169,8 +173,10 @@ static void await_verdicts(struct job_ctx *c)
 	long deadline = now_ms() + (long)c->j->opts->verdict_ms;
 	int pending = 0;
 
-	for (int i = 0; i < c->n; i++)
-		pending += c->e[i].done && !c->e[i].error[0];
+	for (int i = 0; i < c->n; i++) {
+		c->settled[i] |= !c->e[i].done; /* only what this job attached */
+		pending += !c->settled[i];
+	}
 	while (pending && now_ms() < deadline && !atomic_load(&c->j->stop)) {
 		poll(NULL, 0, 200);
 		for (int i = 0; i < c->n; i++) {
@@ -181,7 +187,7 @@ static void await_verdicts(struct job_ctx *c)
 			unsigned len;
 			int dev, s;
 
-			if (!e->done || e->error[0])
+			if (c->settled[i])
 				continue;
 			ts_backend_path(c->xs, c->j->domid, e->v.host, e->be_domid, be, sizeof(be), &recorded);
 			dev = find_devnum(c->xs, be, &e->v);
@@ -201,7 +207,7 @@ static void await_verdicts(struct job_ctx *c)
 			} else if (dev >= 0) {
 				continue;
 			}
-			e->error[0] = '!';  /* settled */
+			c->settled[i] = true;
 			pending--;
 		}
 	}
@@ -251,6 +257,7 @@ static void *job_thread(void *arg)
 	else
 		run(&c);
 	free(c.e);
+	free(c.settled);
 	lc_spec_free(&c.spec);
 	if (c.xch)
 		xc_interface_close(c.xch);
