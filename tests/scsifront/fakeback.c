@@ -63,7 +63,9 @@ static void respond(struct fb *b, uint16_t rqid, int32_t rslt, uint8_t sense_len
 	r->rqid = rqid;
 	r->rslt = rslt;
 	r->sense_len = sense_len;
-	if (sense_len) {
+	if (sense_len == 96) {
+		fakeback_sense96(r->sense_buffer);
+	} else if (sense_len) {
 		r->sense_buffer[0] = 0x70;
 		r->sense_buffer[2] = 5;
 		r->sense_buffer[7] = 10;
@@ -75,6 +77,15 @@ static void respond(struct fb *b, uint16_t rqid, int32_t rslt, uint8_t sense_len
 	if (notify)
 		xenevtchn_notify(b->evt, (evtchn_port_t)b->port);
 	b->answered++;
+}
+
+void fakeback_sense96(uint8_t out[96])
+{
+	for (int i = 0; i < 96; i++)
+		out[i] = (uint8_t)(0x80 + i);
+	out[0] = 0x70;   /* current error, fixed format */
+	out[2] = 5;      /* ILLEGAL REQUEST */
+	out[7] = 96 - 8; /* additional sense length: the rest of the 96 */
 }
 
 static uint32_t req_len(const vscsiif_request_t *q)
@@ -104,12 +115,21 @@ static void handle(struct fb *b, const vscsiif_request_t *q)
 		case FB_RQID_OUT_OF_RANGE:
 			respond(b, 40, 0, 0, len);
 			return;
+		case FB_RQID_16:
+			respond(b, 16, 0, 0, len);
+			return;
 		case FB_DUPLICATE:
 			respond(b, q->rqid, 0, 0, len);
 			respond(b, q->rqid, 0, 0, len);
 			return;
 		case FB_SENSE_LEN_200:
 			respond(b, q->rqid, 2, 200, len);
+			return;
+		case FB_SENSE_LEN_97:
+			respond(b, q->rqid, 2, 97, len);
+			return;
+		case FB_SENSE_LEN_96:
+			respond(b, q->rqid, 2, 96, len);
 			return;
 		case FB_PROD_AHEAD:
 			respond(b, q->rqid, 0, 0, len);

@@ -41,6 +41,13 @@ struct outcome {
 	int error;
 	char msg[128];
 	uint64_t ms;
+	/* what the application was told */
+	uint8_t status;
+	uint8_t sense_len;
+	uint8_t sense[VSCSI_SENSE_MAX];
+	uint32_t residual;
+	size_t xfer_done;
+	uint8_t data[4096];     /* the READ's buffer afterwards */
 };
 
 static void done_cb(struct vscsi_host *h, struct vscsi_task *t, void *priv)
@@ -51,8 +58,15 @@ static void done_cb(struct vscsi_host *h, struct vscsi_task *t, void *priv)
 	o->done++;
 	o->error = t->error;
 	snprintf(o->msg, sizeof(o->msg), "%s", t->errmsg);
+	o->status = t->status;
+	o->sense_len = t->sense_len;
+	memcpy(o->sense, t->sense, sizeof(o->sense));
+	o->residual = t->residual;
+	o->xfer_done = t->xfer_done;
 	vscsi_task_free(t);
 }
+
+#define STALE 0xa5      /* what a WRITE leaves in the pool pages */
 
 static uint64_t now_ms(void)
 {
@@ -62,13 +76,36 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* Fills every page of the host's data pool with STALE: one WRITE as
+ * large as the pool, whatever the fake answers it. */
+static void stale_pool(struct vscsi_host *h)
+{
+	struct vscsi_host_info info;
+	struct vscsi_task *t;
+	uint8_t *w;
+	size_t len;
+
+	vscsi_get_info(h, &info);
+	assert_true(info.pool_pages > 0 && info.pool_pages <= info.max_segments);
+	len = (size_t)info.pool_pages * 4096;
+	w = malloc(len);
+	memset(w, STALE, len);
+	t = vscsi_write16_sync(h, &lun0, 100, (uint32_t)(len / 512), 512, w);
+	assert_non_null(t);
+	assert_int_equal(t->error, 0);
+	vscsi_task_free(t);
+	free(w);
+}
+
 /* Opens a fresh vhost served by a fake backend in mode m, runs one READ
- * of 4 KiB and returns what happened to it. */
-static struct outcome one_command(enum fakeback_mode m, unsigned cmd_ms, unsigned tmf_ms,
-				  enum vscsi_host_state *st, char *err_out)
+ * of 4 KiB (into a buffer of 0x5a) and returns what happened to it. With
+ * stale, the data pool is filled with STALE first. */
+static struct outcome one_command_ex(enum fakeback_mode m, unsigned cmd_ms, unsigned tmf_ms,
+				     enum vscsi_host_state *st, char *err_out, bool stale)
 {
 	struct vscsi_opts o = { .flags = VSCSI_OPEN_NO_PROBE, .cmd_timeout_ms = cmd_ms,
-				.tmf_timeout_ms = tmf_ms, .event_cb = on_event, .poll_us = -1 };
+				.tmf_timeout_ms = tmf_ms, .event_cb = on_event, .poll_us = -1,
+				.pool_pages = stale ? 32 : 0 };
 	unsigned devid = next_devid++;
 	pid_t fb = fakeback_start(&env, devid, m);
 	struct outcome out = { 0 };
@@ -81,6 +118,8 @@ static struct outcome one_command(enum fakeback_mode m, unsigned cmd_ms, unsigne
 	h = vscsi_open(devid, &o, err, sizeof(err));
 	if (!h)
 		fail_msg("open vhost %u: %s", devid, err);
+	if (stale)
+		stale_pool(h);
 	failed_events = 0;
 	t0 = now_ms();
 	memset(buf, 0x5a, 4096);
@@ -88,6 +127,7 @@ static struct outcome one_command(enum fakeback_mode m, unsigned cmd_ms, unsigne
 	while (!out.done && now_ms() - t0 < 20000)
 		vscsi_run_once(h, 100);
 	out.ms = now_ms() - t0;
+	memcpy(out.data, buf, sizeof(out.data));
 	/* Whatever else the backend sends right after. */
 	for (int i = 0; i < 5; i++)
 		vscsi_run_once(h, 20);
@@ -105,6 +145,12 @@ static struct outcome one_command(enum fakeback_mode m, unsigned cmd_ms, unsigne
 	fakeback_stop(&env, devid, fb);
 	free(buf);
 	return out;
+}
+
+static struct outcome one_command(enum fakeback_mode m, unsigned cmd_ms, unsigned tmf_ms,
+				  enum vscsi_host_state *st, char *err_out)
+{
+	return one_command_ex(m, cmd_ms, tmf_ms, st, err_out, false);
 }
 
 static void expect_disabled(enum fakeback_mode m, const char *words)
@@ -132,6 +178,11 @@ static void test_good_backend(void **state)
 	assert_int_equal(o.done, 1);
 	assert_int_equal(o.error, 0);
 	assert_int_equal(st, VSCSI_HOST_CONNECTED);
+	/* GOOD with residual = the whole length: nothing transferred */
+	assert_int_equal(o.status, VSCSI_STATUS_GOOD);
+	assert_int_equal(o.residual, 4096);
+	assert_int_equal(o.xfer_done, 0);
+	assert_int_equal(o.data[0], 0x5a);
 }
 
 static void test_unknown_rqid(void **state)
@@ -144,6 +195,14 @@ static void test_rqid_out_of_range(void **state)
 {
 	(void)state;
 	expect_disabled(FB_RQID_OUT_OF_RANGE, "unknown rqid 40");
+}
+
+/* The ring has 16 slots (vscsiif.h, 4 KiB ring page): rqid 16 is the
+ * first that names none. */
+static void test_rqid_16(void **state)
+{
+	(void)state;
+	expect_disabled(FB_RQID_16, "unknown rqid 16");
 }
 
 static void test_duplicate_rqid(void **state)
@@ -169,6 +228,31 @@ static void test_sense_len_200(void **state)
 	expect_disabled(FB_SENSE_LEN_200, "sense_len 200");
 }
 
+/* VSCSIIF_SENSE_BUFFERSIZE is 96: 97 is the first length too long... */
+static void test_sense_len_97(void **state)
+{
+	(void)state;
+	expect_disabled(FB_SENSE_LEN_97, "sense_len 97");
+}
+
+/* ...and 96 is taken, every byte of it handed to the application. */
+static void test_sense_len_96(void **state)
+{
+	enum vscsi_host_state st;
+	uint8_t want[96];
+	struct outcome o;
+
+	(void)state;
+	o = one_command(FB_SENSE_LEN_96, 5000, 1000, &st, NULL);
+	assert_int_equal(o.done, 1);
+	assert_int_equal(o.error, 0);
+	assert_int_equal(st, VSCSI_HOST_CONNECTED);
+	assert_int_equal(o.status, VSCSI_STATUS_CHECK_CONDITION);
+	assert_int_equal(o.sense_len, 96);
+	fakeback_sense96(want);
+	assert_memory_equal(o.sense, want, 96);
+}
+
 static void test_rsp_prod_far_ahead(void **state)
 {
 	enum vscsi_host_state st;
@@ -185,16 +269,25 @@ static void test_rsp_prod_far_ahead(void **state)
 	assert_non_null(strstr(err, "producer index"));
 }
 
+/* A residual of 4096 + 100000 for a 4096-byte READ: nothing was
+ * transferred. The application must not be told otherwise, nor get the
+ * pool's stale pages (here: an earlier WRITE's bytes) as data. */
 static void test_residual_clamped(void **state)
 {
 	enum vscsi_host_state st;
 	struct outcome o;
 
 	(void)state;
-	o = one_command(FB_RESIDUAL_HUGE, 5000, 1000, &st, NULL);
+	o = one_command_ex(FB_RESIDUAL_HUGE, 5000, 1000, &st, NULL, true);
 	assert_int_equal(o.done, 1);
 	assert_int_equal(o.error, 0);
 	assert_int_equal(st, VSCSI_HOST_CONNECTED);
+	assert_int_equal(o.xfer_done, 0);
+	assert_int_equal(o.residual, 4096 + 100000);   /* as the backend sent it */
+	for (size_t i = 0; i < sizeof(o.data); i++)
+		if (o.data[i] != 0x5a)
+			fail_msg("byte %zu of the READ's buffer is 0x%02x%s", i, o.data[i],
+				 o.data[i] == STALE ? " (a stale pool page)" : "");
 }
 
 /* Timeout budget: 300 ms command + ABORT 200 + RESET 200. */
@@ -266,8 +359,11 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_good_backend),
 		cmocka_unit_test(test_unknown_rqid),
 		cmocka_unit_test(test_rqid_out_of_range),
+		cmocka_unit_test(test_rqid_16),
 		cmocka_unit_test(test_duplicate_rqid),
 		cmocka_unit_test(test_sense_len_200),
+		cmocka_unit_test(test_sense_len_97),
+		cmocka_unit_test(test_sense_len_96),
 		cmocka_unit_test(test_rsp_prod_far_ahead),
 		cmocka_unit_test(test_residual_clamped),
 		cmocka_unit_test(test_swallowed_everything),
