@@ -344,7 +344,7 @@ static pid_t attach_in_child(const char *url, const char *vdev, unsigned timeout
  * LUN with the cause, and the vhost goes on. */
 static void test_silent_target_attach(void **state)
 {
-	int pipefd[2], status, served = 0;
+	int pipefd[2], status;
 	char url[200], err[600] = "";
 	int s = silent_portal(url, sizeof(url));
 	uint8_t cdb[10];
@@ -354,14 +354,15 @@ static void test_silent_target_attach(void **state)
 	(void)state;
 	child = attach_in_child(url, "0:0:5:0", topts.timeout_ms, pipefd);
 	answer_reconfiguring();
-	usleep(300000);
+	/* The backend took the hot-add up (the guest answered its
+	 * reconfiguration) and the LUN is still opening... */
+	assert_int_equal(dev_state_of(url, NULL, 0), XenbusStateInitialising);
 	for (int i = 0; i < 20; i++) {
 		rw10(0x28, (uint32_t)i * 8, 4096, cdb);
 		exec_good(DISK, 0, cdb, 10, 2, 4096, &rsp);
-		served++;
 	}
-	/* all answered while the new LUN is still opening */
-	assert_int_equal(served, 20);
+	/* ...and has not ended when all 20 are answered: they did not wait
+	 * for the login (10 s) to fail. */
 	assert_int_equal(dev_state_of(url, NULL, 0), XenbusStateInitialising);
 	assert_int_equal(waitpid(child, &status, WNOHANG), 0);
 	assert_int_equal(rawfront_service(&f, 30000), XenbusStateConnected);
@@ -415,6 +416,186 @@ static void test_attach_withdrawn_while_opening(void **state)
 	rw10(0x28, 0, 4096, cdb);
 	exec_good(DISK, 0, cdb, 10, 2, 4096, &rsp);
 	close(s);
+}
+
+/* Writes a pattern to 4 KiB at lba and checks it reads back: what an
+ * in-flight read of it must later return. */
+static void write_block(uint32_t lba, uint32_t seed, uint8_t *want)
+{
+	uint8_t cdb[10];
+	vscsiif_response_t rsp;
+
+	fill(want, 4096, seed);
+	memcpy(f.pool, want, 4096);
+	rw10(0x2a, lba, 4096, cdb);
+	exec_good(DISK, 0, cdb, 10, 1, 4096, &rsp);
+}
+
+/* Puts a 4 KiB READ of lba into pool page `page` on the ring. */
+static void push_read(uint16_t rqid, uint32_t lba, unsigned page)
+{
+	uint8_t cdb[10];
+	vscsiif_request_t req;
+
+	rw10(0x28, lba, 4096, cdb);
+	memset(f.pool + (size_t)page * 4096, 0xa5, 4096);
+	rawfront_cdb(&f, &req, rqid, DISK, 0, cdb, 10, 2, page, 4096, false);
+	rawfront_push(&f, &req);
+}
+
+static void push_tmf(uint16_t rqid, uint8_t act, uint16_t ref_rqid)
+{
+	vscsiif_request_t req;
+
+	memset(&req, 0, sizeof(req));
+	req.act = act;
+	req.rqid = rqid;
+	req.id = DISK;
+	req.ref_rqid = ref_rqid;
+	rawfront_push(&f, &req);
+}
+
+/* A read in flight answered: GOOD with the block's data, or (if the
+ * target dropped it) host `dropped` with no data claimed. */
+static void check_read_or_dropped(const vscsiif_response_t *rsp, unsigned page, const uint8_t *want,
+				  uint8_t dropped)
+{
+	if (rsp->rslt == 0) {
+		assert_int_equal(rsp->residual_len, 0);
+		if (memcmp(f.pool + (size_t)page * 4096, want, 4096))
+			fail_msg("rqid %u: GOOD, but not the block's data", rsp->rqid);
+	} else if (rsp->rslt != (int32_t)dropped << 16) {
+		fail_msg("rqid %u: rslt 0x%x, neither GOOD nor host %u", rsp->rqid, rsp->rslt, dropped);
+	}
+}
+
+/* ABORT of a command the (frozen) target has: no answer to either until
+ * the target has dealt with the abort; then the victim first (done or
+ * aborted), the abort SUCCESS after it, and the other command in flight
+ * GOOD with its data. */
+static void test_abort_in_flight(void **state)
+{
+	uint8_t want_a[4096], want_b[4096];
+	vscsiif_response_t rsp;
+	int victim_at = -1, tmf_at = -1, other_at = -1;
+
+	(void)state;
+	write_block(12000, 31, want_a);
+	write_block(12008, 32, want_b);
+	assert_int_equal(kill(lab.pid, SIGSTOP), 0);
+	push_read(30, 12000, 0);
+	push_read(31, 12008, 1);
+	usleep(200000);
+	push_tmf(40, VSCSIIF_ACT_SCSI_ABORT, 30);
+	/* The target has not answered the abort: nobody may claim it done. */
+	if (rawfront_wait(&f, &rsp, 1500) == 0)
+		fail_msg("rqid %u answered 0x%x while the target is stopped", rsp.rqid, rsp.rslt);
+	assert_int_equal(kill(lab.pid, SIGCONT), 0);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(rawfront_wait(&f, &rsp, 30000), 0);
+		switch (rsp.rqid) {
+		case 30:
+			assert_int_equal(victim_at, -1);
+			victim_at = i;
+			check_read_or_dropped(&rsp, 0, want_a, XEN_VSCSIIF_RSLT_HOST_ABORT);
+			break;
+		case 31:
+			assert_int_equal(other_at, -1);
+			other_at = i;
+			check_good(&rsp);
+			assert_memory_equal(f.pool + 4096, want_b, 4096);
+			break;
+		case 40:
+			assert_int_equal(tmf_at, -1);
+			tmf_at = i;
+			assert_int_equal(rsp.rslt, XEN_VSCSIIF_RSLT_RESET_SUCCESS);
+			break;
+		default:
+			fail_msg("answer for rqid %u, never sent", rsp.rqid);
+		}
+	}
+	assert_true(victim_at < tmf_at);
+	assert_int_equal(rawfront_wait(&f, &rsp, 500), -ETIMEDOUT);
+	/* The LUN goes on. */
+	push_read(32, 12000, 2);
+	assert_int_equal(rawfront_wait(&f, &rsp, 20000), 0);
+	check_good(&rsp);
+	assert_memory_equal(f.pool + 2 * 4096, want_a, 4096);
+}
+
+/* LOGICAL UNIT RESET with commands queued at the (frozen) target: no
+ * answer until the target has reset; each command answered once (done,
+ * or host RESET), the reset SUCCESS after all of them, and the device
+ * itself tells the next command it was reset (SAM: UNIT ATTENTION 29h). */
+static void test_lun_reset_in_flight(void **state)
+{
+	static const uint8_t tur[6] = { 0 };
+	uint8_t want[3][4096];
+	vscsiif_response_t rsp;
+	int seen[3] = { 0 }, reset_at = -1;
+
+	(void)state;
+	for (int i = 0; i < 3; i++)
+		write_block(13000 + 8 * (uint32_t)i, 40 + (uint32_t)i, want[i]);
+	assert_int_equal(kill(lab.pid, SIGSTOP), 0);
+	for (int i = 0; i < 3; i++)
+		push_read((uint16_t)(50 + i), 13000 + 8 * (uint32_t)i, (unsigned)i);
+	usleep(200000);
+	push_tmf(60, VSCSIIF_ACT_SCSI_RESET, 0);
+	if (rawfront_wait(&f, &rsp, 1500) == 0)
+		fail_msg("rqid %u answered 0x%x while the target is stopped", rsp.rqid, rsp.rslt);
+	assert_int_equal(kill(lab.pid, SIGCONT), 0);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(rawfront_wait(&f, &rsp, 30000), 0);
+		if (rsp.rqid == 60) {
+			assert_int_equal(reset_at, -1);
+			reset_at = i;
+			assert_int_equal(rsp.rslt, XEN_VSCSIIF_RSLT_RESET_SUCCESS);
+			continue;
+		}
+		if (rsp.rqid < 50 || rsp.rqid > 52)
+			fail_msg("answer for rqid %u, never sent", rsp.rqid);
+		seen[rsp.rqid - 50]++;
+		check_read_or_dropped(&rsp, rsp.rqid - 50u, want[rsp.rqid - 50], XEN_VSCSIIF_RSLT_HOST_RESET);
+	}
+	assert_int_equal(seen[0] * seen[1] * seen[2], 1);
+	assert_int_equal(reset_at, 3);
+	assert_int_equal(rawfront_wait(&f, &rsp, 500), -ETIMEDOUT);
+	assert_int_equal(rawfront_exec(&f, DISK, 0, tur, 6, 3, 0, &rsp), 0);
+	assert_int_equal(rsp.rslt, 2);
+	assert_int_equal(rsp.sense_buffer[2] & 0xf, 6);   /* UNIT ATTENTION */
+	assert_int_equal(rsp.sense_buffer[12], 0x29);     /* POWER ON, RESET, OR BUS DEVICE RESET */
+	assert_int_equal(clear_unit_attention(DISK, 0), 0);
+}
+
+/* A second request under an rqid still in flight is refused at once and
+ * leaves the first alone: the first's answer carries its own data. */
+static void test_duplicate_rqid_in_flight(void **state)
+{
+	uint8_t want_a[4096], want_b[4096];
+	vscsiif_response_t rsp;
+
+	(void)state;
+	write_block(14000, 51, want_a);
+	write_block(14008, 52, want_b);
+	assert_int_equal(kill(lab.pid, SIGSTOP), 0);
+	push_read(70, 14000, 0);
+	usleep(200000);
+	push_read(70, 14008, 1);
+	assert_int_equal(rawfront_wait(&f, &rsp, 5000), 0);
+	assert_int_equal(rsp.rqid, 70);
+	assert_int_equal(rsp.rslt, XEN_VSCSIIF_RSLT_HOST_ERROR << 16);
+	assert_int_equal(kill(lab.pid, SIGCONT), 0);
+	assert_int_equal(rawfront_wait(&f, &rsp, 30000), 0);
+	assert_int_equal(rsp.rqid, 70);
+	check_good(&rsp);
+	assert_memory_equal(f.pool, want_a, 4096);
+	/* the refused one's page was never written */
+	for (int i = 0; i < 4096; i++)
+		if (f.pool[4096 + i] != 0xa5)
+			fail_msg("byte %d of the refused read's page was written", i);
+	assert_int_equal(rawfront_wait(&f, &rsp, 500), -ETIMEDOUT);
+	assert_true(daemon_alive(backend));
 }
 
 static void test_target_dies_and_returns(void **state)
@@ -662,6 +843,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_changer),
 		cmocka_unit_test(test_silent_target_attach),
 		cmocka_unit_test(test_attach_withdrawn_while_opening),
+		cmocka_unit_test(test_abort_in_flight),
+		cmocka_unit_test(test_lun_reset_in_flight),
+		cmocka_unit_test(test_duplicate_rqid_in_flight),
 		cmocka_unit_test(test_target_dies_and_returns),
 		cmocka_unit_test(test_backend_crash_with_commands_in_flight),
 		cmocka_unit_test(test_frontend_reconnects_with_commands_in_flight),

@@ -345,8 +345,18 @@ static void run_ts_in_child(int attach_it, unsigned domid, const char *pdev, con
 		int r = attach_it ? ts_attach(xs, domid, pdev, vdev, &topts, err, sizeof(err))
 				  : ts_detach(xs, domid, vdev, &topts, err, sizeof(err));
 
-		if (r)
+		if (r) {
+			char path[600];
+			FILE *out;
+
 			fprintf(stderr, "toolstack: %s\n", err);
+			snprintf(path, sizeof(path), "%s/toolstack.err", env.rundir);
+			out = fopen(path, "w");
+			if (out) {
+				fputs(err, out);
+				fclose(out);
+			}
+		}
 		_exit(r ? 1 : 0);
 	}
 }
@@ -427,10 +437,25 @@ static void test_bad_pdev(void **state)
 	int status;
 
 	(void)state;
+	snprintf(err, sizeof(err), "%s/toolstack.err", env.rundir);
+	unlink(err);
 	run_ts_in_child(1, (unsigned)dom1, "iscsi://127.0.0.1:1/iqn.2026-11.none:x/1", "0:0:0:9", &pid);
 	rawfront_service(&f1, 10000);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_int_equal(WEXITSTATUS(status), 1);
+	/* The refusal is the backend's, with its cause (nothing listens on
+	 * port 1), not the toolstack giving up on a silent backend. */
+	{
+		FILE *in = fopen(err, "r");
+		char why[512] = "";
+
+		assert_non_null(in);
+		assert_non_null(fgets(why, sizeof(why), in));
+		fclose(in);
+		if (!strstr(why, "failed in the backend: ") || strstr(why, "no reason given") ||
+		    !strstr(why, "127.0.0.1:1") || !strcasestr(why, "refused"))
+			fail_msg("attach error: %s", why);
+	}
 	/* Nothing half-written is left. */
 	snprintf(err, sizeof(err), "%s/vscsi-devs", f1.be_path);
 	{
