@@ -5,6 +5,8 @@
 #   make check           install missing Debian packages, build, run tests
 #                        (plain and sanitizer builds); last line "N passed, N failed"
 #   make fuzz            build and run the libFuzzer targets (clang)
+#   make mutants         plant each bug of tests/mutants/*.list in a scratch copy,
+#                        run its tests, print which were caught (not in CI)
 #   make install PREFIX=/usr/local DESTDIR=
 #   make clean
 
@@ -35,7 +37,7 @@ CMOCKA_LIBS := $(call pc,--libs,cmocka)
 JSON_LIBS := $(call pc,--libs,json-c)
 JSON_CFLAGS := $(call pc,--cflags,json-c)
 
-.PHONY: all check check-plain check-san test deps fuzz install clean demo bench
+.PHONY: all check check-plain check-san test deps fuzz install clean demo bench mutants
 all:
 
 # Every folder describes itself in a module.mk: programs, libraries, tests.
@@ -77,6 +79,9 @@ install: all
 
 clean:
 	rm -rf build build-san build-fuzz
+
+mutants: deps
+	@bash tests/mutants/run.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory SAN=0 all
