@@ -116,27 +116,60 @@ static void test_sync_helpers(void **state)
 	check_good(t);
 	vscsi_task_free(t);
 
-	t = vscsi_inquiry_sync(host, &lun0, false, 0, 96);
+	/* 96 bytes asked, fewer sent: SPC says how many (ADDITIONAL LENGTH
+	 * + 5, 36 for the null LUN); the rest is residual and the
+	 * application's buffer past the data is left alone. */
+	{
+		static const uint8_t inq[6] = { 0x12, 0, 0, 0, 96, 0 };
+		uint8_t b[96];
+		size_t sent;
+
+		memset(b, 0xee, sizeof(b));
+		t = vscsi_command_sync(host, &lun0, inq, 6, VSCSI_XFER_READ, b, sizeof(b));
+		check_good(t);
+		assert_int_equal(b[0] & 0x1f, 0);
+		assert_memory_equal(b + 8, "VSCSI   ", 8);
+		sent = (size_t)b[4] + 5;
+		assert_int_equal(sent, 36);
+		assert_int_equal(t->xfer_done, sent);
+		assert_int_equal(t->residual, 96 - sent);
+		for (size_t i = sent; i < sizeof(b); i++)
+			if (b[i] != 0xee)
+				fail_msg("byte %zu, past the %zu sent, is 0x%02x", i, sent, b[i]);
+		vscsi_task_free(t);
+	}
+
+	/* Supported VPD pages: its own code, then PAGE LENGTH entries, which
+	 * list 0x00 itself and the serial number page. */
+	t = vscsi_inquiry_sync(host, &lun0, true, 0x00, 255);
 	check_good(t);
 	d = t->buf;
-	assert_int_equal(d[0] & 0x1f, 0);
-	assert_memory_equal(d + 8, "VSCSI   ", 8);
-	assert_int_equal(t->xfer_done + t->residual, 96);
+	assert_int_equal(d[1], 0x00);
+	assert_int_equal(t->xfer_done, 4 + d[3]);
+	assert_int_equal(t->residual, 255 - (4 + d[3]));
+	assert_non_null(memchr(d + 4, 0x00, d[3]));
+	assert_non_null(memchr(d + 4, 0x80, d[3]));
 	vscsi_task_free(t);
 
-	t = vscsi_inquiry_sync(host, &lun0, true, 0x00, 255); /* supported VPD pages */
-	assert_non_null(t);
-	assert_int_equal(t->error, 0);
-	vscsi_task_free(t);
-
+	/* The null LUN is a 1 TiB disk of 512-byte blocks (scsiback(8));
+	 * READ CAPACITY(16) parameter data is 32 bytes (SBC). */
 	t = vscsi_readcapacity16_sync(host, &lun1);
 	check_good(t);
+	d = t->buf;
+	assert_int_equal(t->xfer_done, 32);
+	for (int i = 0; i < 8; i++)     /* RETURNED LOGICAL BLOCK ADDRESS: the last */
+		assert_int_equal(d[i], ((1ull << 40) / 512 - 1) >> (56 - 8 * i) & 0xff);
+	assert_int_equal(d[8] << 24 | d[9] << 16 | d[10] << 8 | d[11], 512);
 	vscsi_task_free(t);
 
+	/* REPORT LUNS lists the two mapped LUNs, 8 bytes each after the
+	 * 8-byte header (SPC), in single-level LUN format. */
 	t = vscsi_reportluns_sync(host, &lun0, 0, 256);
 	check_good(t);
 	d = t->buf;
 	assert_int_equal(d[3], 16); /* two LUNs */
+	assert_int_equal(t->xfer_done, 8 + 16);
+	assert_memory_equal(d + 8, ((const uint8_t[16]){ 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 }), 16);
 	vscsi_task_free(t);
 
 	/* An unmapped LUN: CHECK CONDITION, LOGICAL UNIT NOT SUPPORTED. */
@@ -185,6 +218,8 @@ static void test_direct_and_indirect(void **state)
 	buf = calloc(1, 1024 * 1024 + 4096);
 	t = vscsi_write16_sync(host, &lun0, 0, 2048, 512, buf);
 	check_good(t);
+	assert_int_equal(t->residual, 0);           /* the disk took all of it */
+	assert_int_equal(t->xfer_done, 1024 * 1024);
 	vscsi_task_free(t);
 	/* One page past the limit is refused before it reaches the ring. */
 	t = vscsi_task_new(&lun0, (const uint8_t[16]){ 0x88 }, 16, VSCSI_XFER_READ, buf,
