@@ -166,6 +166,7 @@ struct fake {
 	enum fake_mode mode;
 	int seen;               /* commands received */
 	int first_lba[64];      /* READ(10) LBA of each, in arrival order */
+	unsigned timeout[64];   /* sg_io_hdr.timeout (ms) of each */
 	struct sg_io_hdr held[64];
 	int nheld;
 	uint8_t inq0;           /* INQUIRY byte 0: qualifier and device type */
@@ -227,8 +228,10 @@ static void *fake_main(void *arg)
 
 	while (read(f->fd, &h, sizeof(h)) == sizeof(h)) {
 		pthread_mutex_lock(&f->lock);
-		if (f->seen < 64)
+		if (f->seen < 64) {
 			f->first_lba[f->seen] = ((uint8_t *)h.cmdp)[5];
+			f->timeout[f->seen] = h.timeout;
+		}
 		f->seen++;
 		if (f->mode == FAKE_HOLD && f->nheld < 64) {
 			f->held[f->nheld++] = h;
@@ -538,8 +541,9 @@ static void on_opened(struct lun *lun, int rc)
 	opened_rc = rc;
 }
 
-/* open() minus the ioctls a socket cannot answer: attach, then the INQUIRY. */
-static int start_open(struct fixture *f, struct lun *lun, int fd)
+/* open() minus the ioctls a socket cannot answer: attach, then the
+ * INQUIRY; cfg as config_lun_settings() gives it (NULL: no [lun] entry). */
+static int start_open_cfg(struct fixture *f, struct lun *lun, int fd, const struct lun_config *cfg)
 {
 	int rc;
 
@@ -548,10 +552,15 @@ static int start_open(struct fixture *f, struct lun *lun, int fd)
 	lun->ops = &lun_sg_ops;
 	lun->opened = on_opened;
 	opened_calls = 0;
-	assert_int_equal(sg_attach(lun, fd, "/dev/sgFAKE2 (9:0:0:1)", 0x1f, "", NULL), 0);
-	rc = sg_start_open(lun, "/dev/sgFAKE2", NULL);
+	assert_int_equal(sg_attach(lun, fd, "/dev/sgFAKE2 (9:0:0:1)", 0x1f, "", cfg), 0);
+	rc = sg_start_open(lun, "/dev/sgFAKE2", cfg);
 	assert_int_equal(opened_calls, 0);   /* never from inside open() */
 	return rc;
+}
+
+static int start_open(struct fixture *f, struct lun *lun, int fd)
+{
+	return start_open_cfg(f, lun, fd, NULL);
 }
 
 /* The open's INQUIRY goes through the fd and the loop: a device that holds
@@ -576,7 +585,8 @@ static void test_open_inquiry(void **state)
 	assert_int_equal(opened_rc, 0);
 	assert_int_equal(lun.dev_type, 1);
 	assert_string_equal(lun.desc, "sg /dev/sgFAKE2 (9:0:0:1) FAKE     DISK            ");
-	assert_int_equal(((struct sg_lun *)lun.priv)->default_timeout_ms, lun_default_timeout_ms(1));
+	/* the type's default follows the INQUIRY: a tape's 4 h (scsiback(8)) */
+	assert_int_equal(((struct sg_lun *)lun.priv)->default_timeout_ms, 4 * 3600 * 1000);
 	read10(&t, 7, 1);
 	assert_int_equal(lun.ops->submit(&lun, &t.c), 0);
 	wait_for(f, &t.done, 1);
@@ -623,6 +633,97 @@ static void test_open_inquiry_failures(void **state)
 	fake_stop(&fk);
 }
 
+/* Opens a LUN on a fake device whose INQUIRY says device type type. */
+static void open_typed(struct fixture *f, struct lun *lun, struct fake *fk, uint8_t type,
+		       const struct lun_config *cfg)
+{
+	assert_int_equal(start_open_cfg(f, lun, fake_start(fk, FAKE_ANSWER, type), cfg), -EINPROGRESS);
+	wait_for(f, &opened_calls, 1);
+	assert_int_equal(opened_calls, 1);
+	assert_int_equal(opened_rc, 0);
+	assert_int_equal(lun->dev_type, type);
+}
+
+/* Runs a READ(10) with the given timeout on lun; returns the timeout the
+ * device got with it (sg_io_hdr.timeout). */
+static unsigned timeout_sent(struct fixture *f, struct lun *lun, struct fake *fk, unsigned ms)
+{
+	struct tcmd t;
+	unsigned got;
+	int n;
+
+	read10(&t, 9, 1);
+	t.c.timeout_ms = ms;
+	assert_int_equal(lun->ops->submit(lun, &t.c), 0);
+	wait_for(f, &t.done, 1);
+	assert_int_equal(t.done, 1);
+	assert_int_equal(t.c.status, 0);
+	pthread_mutex_lock(&fk->lock);
+	n = fk->seen;
+	got = fk->timeout[n - 1];
+	pthread_mutex_unlock(&fk->lock);
+	assert_int_equal(fk->first_lba[n - 1], 9);   /* that command's */
+	return got;
+}
+
+/* What a command the guest gives no timeout gets: the default of the
+ * device type the INQUIRY reported, the numbers scsiback(8) documents
+ * (disks 60 s, optical 120 s, changers 1 h, tapes 4 h, others 15 min),
+ * written out here, not asked of the product. */
+static void test_default_timeouts_by_type(void **state)
+{
+	static const struct { uint8_t type; unsigned ms; const char *what; } docs[] = {
+		{ 0x00, 60 * 1000, "disk" },
+		{ 0x0e, 60 * 1000, "disk (RBC)" },
+		{ 0x0c, 60 * 1000, "storage array controller" },
+		{ 0x0d, 60 * 1000, "enclosure" },
+		{ 0x04, 120 * 1000, "write-once" },
+		{ 0x05, 120 * 1000, "CD/DVD" },
+		{ 0x07, 120 * 1000, "optical memory" },
+		{ 0x08, 3600 * 1000, "changer" },
+		{ 0x01, 4 * 3600 * 1000, "tape" },
+		{ 0x03, 15 * 60 * 1000, "processor (others)" },
+		{ 0x11, 15 * 60 * 1000, "object storage (others)" },
+	};
+	struct fixture *f = *state;
+
+	for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+		struct fake fk;
+		struct lun lun;
+		unsigned got;
+
+		open_typed(f, &lun, &fk, docs[i].type, NULL);
+		got = timeout_sent(f, &lun, &fk, 0);
+		if (got != docs[i].ms)
+			fail_msg("%s (type 0x%02x): the device got timeout %u ms, documented %u ms",
+				 docs[i].what, docs[i].type, got, docs[i].ms);
+		lun.ops->close(&lun);
+		fake_stop(&fk);
+	}
+}
+
+/* The guest's timeout goes to the device as is; without one, the LUN's
+ * configured timeout replaces the type's default. */
+static void test_timeout_guest_and_config(void **state)
+{
+	struct fixture *f = *state;
+	struct lun_config cfg = { .default_timeout_ms = 7000 };
+	struct fake fk;
+	struct lun lun;
+
+	open_typed(f, &lun, &fk, 0x00, NULL);
+	assert_int_equal(timeout_sent(f, &lun, &fk, 45000), 45000);
+	assert_int_equal(timeout_sent(f, &lun, &fk, 1000), 1000);
+	lun.ops->close(&lun);
+	fake_stop(&fk);
+
+	open_typed(f, &lun, &fk, 0x01, &cfg);       /* a tape, 4 h by default */
+	assert_int_equal(timeout_sent(f, &lun, &fk, 0), 7000);
+	assert_int_equal(timeout_sent(f, &lun, &fk, 2000), 2000);
+	lun.ops->close(&lun);
+	fake_stop(&fk);
+}
+
 static void test_open_errors(void **state)
 {
 	struct lun lun = { .loop = ((struct fixture *)*state)->loop };
@@ -648,6 +749,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_inquiry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_inquiry_failures, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_default_timeouts_by_type, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_timeout_guest_and_config, setup, teardown),
 	};
 
 	log_init("test_lun_sg", LOG_LVL_WARN, false);
