@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <ini.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,8 @@ struct parse_ctx {
 	struct scsiback_config *cfg;
 	char *err;
 	size_t errlen;
+	char **sections;       /* the full section names, by token (see load_text) */
+	unsigned n_sections;
 };
 
 static void *grow(void *arr, unsigned *n, size_t elem)
@@ -64,8 +67,11 @@ static int on_entry(void *user, const char *section, const char *name, const cha
 	struct parse_ctx *c = user;
 	struct scsiback_config *cfg = c->cfg;
 	char kind[16] = "", key[256] = "";
+	int key_end = 0;
 	void *e;
 
+	if (section[0] == '#' && (unsigned)atoi(section + 1) < c->n_sections)
+		section = c->sections[atoi(section + 1)];
 	if (!strcmp(section, "scsiback")) {
 		if (!strcmp(name, "log-level")) {
 			if ((cfg->log_level = log_level_parse(value)) < 0)
@@ -81,10 +87,12 @@ static int on_entry(void *user, const char *section, const char *name, const cha
 		}
 		return 1;
 	}
-	if (sscanf(section, "%15s %255s", kind, key) != 2 ||
+	if (sscanf(section, "%15s %255s%n", kind, key, &key_end) != 2 ||
 	    (strcmp(kind, "iscsi") && strcmp(kind, "policy") && strcmp(kind, "lun")))
 		FAIL("unknown section [%s] (want [scsiback], [iscsi IQN], [policy NAME] or [lun P-DEV])",
 		     section);
+	if (section[key_end] && !strchr(" \t", section[key_end]))
+		FAIL("[%.40s...]: name longer than 255 characters", section);
 	e = section_entry(c, kind, key);
 	if (!e)
 		FAIL("out of memory");
@@ -129,9 +137,85 @@ static int on_entry(void *user, const char *section, const char *name, const cha
 	return 1;
 }
 
+/* inih keeps the first 49 characters of a section name and drops the rest
+ * without a word (MAX_SECTION, fixed in the shared library), and a p-dev
+ * or an IQN is often longer: [lun iscsi://192.0.2.10/iqn.2026-11.org.
+ * example:disk/1] would never match its LUN. So the file is read here and
+ * every section header becomes a token, "[#N]", before inih sees the text
+ * (a line for a line: errors keep their line numbers); on_entry looks the
+ * full name up. A header is a header even when indented (inih would take
+ * an indented line after a setting as that value's continuation: a
+ * section swallowed into a password). Returns the text (malloc'd) or
+ * NULL with errno. */
+static char *load_text(const char *path, struct parse_ctx *c)
+{
+	FILE *f = fopen(path, "r");
+	char *line = NULL, *out = NULL;
+	size_t cap = 0, outlen = 0;
+	ssize_t n;
+	FILE *o;
+
+	if (!f)
+		return NULL;
+	o = open_memstream(&out, &outlen);
+	if (!o) {
+		fclose(f);
+		return NULL;
+	}
+	for (bool first = true; (n = getline(&line, &cap, f)) >= 0; first = false) {
+		char *p = line, *end, **grown;
+
+		if (first && !strncmp(p, "\xef\xbb\xbf", 3))
+			p += 3;   /* a UTF-8 BOM, as inih skips it */
+		p += strspn(p, " \t\f\v\r");
+		/* As inih reads a header: up to the first ']', unless an inline
+		 * comment (" ;") comes first, which inih reports. */
+		end = p[0] == '[' ? strchr(p, ']') : NULL;
+		if (end) {
+			for (char *q = p + 1; q < end; q++)
+				if (*q == ';' && (q[-1] == ' ' || q[-1] == '\t'))
+					end = NULL;
+		}
+		if (!end) {
+			fputs(line, o);
+			continue;
+		}
+		grown = realloc(c->sections, (c->n_sections + 1) * sizeof(*grown));
+		if (!grown || !(grown[c->n_sections] = strndup(p + 1, (size_t)(end - p - 1)))) {
+			if (grown)
+				c->sections = grown;
+			fclose(o);
+			free(out);
+			free(line);
+			fclose(f);
+			errno = ENOMEM;
+			return NULL;
+		}
+		c->sections = grown;
+		fprintf(o, "[#%u%s", c->n_sections++, end);
+	}
+	free(line);
+	if (ferror(f)) {
+		int e = errno;
+
+		fclose(f);
+		fclose(o);
+		free(out);
+		errno = e;
+		return NULL;
+	}
+	fclose(f);
+	if (fclose(o)) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
 int config_load(const char *path, struct scsiback_config *cfg, char *err, size_t errlen)
 {
-	struct parse_ctx c = { cfg, err, errlen };
+	struct parse_ctx c = { cfg, err, errlen, NULL, 0 };
+	char *text;
 	int line;
 
 	memset(cfg, 0, sizeof(*cfg));
@@ -140,10 +224,22 @@ int config_load(const char *path, struct scsiback_config *cfg, char *err, size_t
 	err[0] = 0;
 	if (!path)
 		return 0;
-	line = ini_parse(path, on_entry, &c);
-	if (line < 0) {
+	text = load_text(path, &c);
+	if (!text) {
 		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+		for (unsigned i = 0; i < c.n_sections; i++)
+			free(c.sections[i]);
+		free(c.sections);
 		return -ENOENT;
+	}
+	line = ini_parse_string(text, on_entry, &c);
+	free(text);
+	for (unsigned i = 0; i < c.n_sections; i++)
+		free(c.sections[i]);
+	free(c.sections);
+	if (line < 0) {
+		snprintf(err, errlen, "%s: cannot parse: out of memory", path);
+		return -ENOMEM;
 	}
 	if (line > 0) {
 		char detail[256];

@@ -6,7 +6,7 @@ ISCSI_LIBS ?= $(shell $(PKG_CONFIG) --libs libiscsi)
 LUN_LIBS = $(ISCSI_LIBS) -lsgutils2
 
 
-LUN_TESTS := test_pdev test_lun_null test_lun_sg test_lun_iscsi
+LUN_TESTS := test_pdev test_lun_null test_lun_sg test_lun_iscsi test_lun_iscsi_timeouts
 # (a test is listed once its source exists)
 TESTS += $(patsubst %,$(BUILD)/tests/scsiback/%,$(foreach t,$(LUN_TESTS),$(if $(wildcard tests/scsiback/$(t).c),$(t))))
 
@@ -23,3 +23,10 @@ $(BUILD)/tests/scsiback/test_lun_sg: $(BUILD)/tests/scsiback/test_lun_sg.o \
 
 $(BUILD)/tests/scsiback/test_lun_iscsi: $(BUILD)/tests/scsiback/test_lun_iscsi.o $(LUN_OBJS) $(common_objs)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LUN_LIBS) $(CMOCKA_LIBS)
+
+# test_lun_iscsi_timeouts includes lun_iscsi.c to read a command's deadline,
+# and reads a configuration file as scsiback does.
+$(BUILD)/tests/scsiback/test_lun_iscsi_timeouts: $(BUILD)/tests/scsiback/test_lun_iscsi_timeouts.o \
+		$(filter-out $(BUILD)/scsiback/lun_iscsi.o,$(LUN_OBJS)) $(BUILD)/scsiback/config.o \
+		$(BUILD)/scsiback/policy.o $(BUILD)/tests/support/tgtlab.o $(common_objs)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LUN_LIBS) $(INIH_LIBS) $(CMOCKA_LIBS)

@@ -45,8 +45,10 @@ static void test_valid_direct(void **state)
 	(void)state;
 	r.seg[2].offset = 512;
 	r.seg[2].length = 1024;
+	r.timeout_per_command = 45;
 	assert_int_equal(request_parse(&r, 256, &q), REQ_OK);
 	assert_int_equal(q.data_len, 4096 * 2 + 1024);
+	assert_int_equal(q.timeout_s, 45);        /* the guest's, in seconds */
 	assert_int_equal(q.nr_seg, 3);
 	assert_int_equal(q.cdb_len, 10);
 	assert_int_equal(q.id, 1);
@@ -218,6 +220,57 @@ static void test_config(void **state)
 	config_free(&cfg);
 }
 
+/* Section names as long as p-devs and IQNs get: scsiback(8)'s own example
+ * (50 characters, one more than inih keeps) and a 255-character p-dev
+ * are matched whole; a longer one is refused, naming the line. */
+static void test_config_long_names(void **state)
+{
+	static const char example[] = "iscsi://192.0.2.10/iqn.2026-11.org.example:disk/1";
+	char path[] = "/tmp/scsiback-conf-XXXXXX", err[512], text[1024], longest[256];
+	struct scsiback_config cfg;
+	struct lun_config lc;
+	const struct policy *pol;
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	memset(longest, 'x', 255);
+	memcpy(longest, "/dev/disk/by-path/", 18);
+	longest[255] = 0;
+	snprintf(text, sizeof(text),
+		 "\xef\xbb\xbf[iscsi iqn.2026-11.org.example.storage:a-rather-long-target-name]\n"
+		 "chap-user = bob\nchap-password = pw\n"
+		 "  [lun %s]   ; the example of scsiback(8)\ntimeout = 120\n"
+		 "[lun %s]\ntimeout = 30\n", example, longest);
+	write_file(path, text);
+	if (config_load(path, &cfg, err, sizeof(err)))
+		fail_msg("%s", err);
+	config_lun_settings(&cfg, example, &lc, &pol);
+	assert_int_equal(lc.default_timeout_ms, 120000);
+	config_lun_settings(&cfg, longest, &lc, &pol);
+	assert_int_equal(lc.default_timeout_ms, 30000);
+	config_lun_settings(&cfg, "iscsi://h/iqn.2026-11.org.example.storage:a-rather-long-target-name/0",
+			    &lc, &pol);
+	assert_string_equal(lc.chap_user, "bob");
+	config_free(&cfg);
+
+	snprintf(text, sizeof(text), "[scsiback]\nlog-level = info\n[lun %sy]\ntimeout = 1\n", longest);
+	write_file(path, text);
+	assert_int_equal(config_load(path, &cfg, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, ":4:"));
+	assert_non_null(strstr(err, "longer than 255"));
+	config_free(&cfg);
+	/* an error still names the line and the section in full */
+	write_file(path, "[scsiback]\n\n[lun iscsi://192.0.2.10/iqn.2026-11.org.example:disk/1]\n"
+			 "frob = 1\n");
+	assert_int_equal(config_load(path, &cfg, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, ":4: [lun iscsi://192.0.2.10/iqn.2026-11.org.example:disk/1]: "
+				    "unknown setting \"frob\""));
+	config_free(&cfg);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -227,6 +280,7 @@ int main(void)
 		cmocka_unit_test(test_report_luns_emulation),
 		cmocka_unit_test(test_policy),
 		cmocka_unit_test(test_config),
+		cmocka_unit_test(test_config_long_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
