@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <xenstore.h>
@@ -19,8 +21,14 @@
 #include "xenbus.h"
 
 #define DEFAULT_STATE_DIR "/run/scsiback"
+#define LOCK_NAME "scsiback.lock"
 #define DRAIN_TIMEOUT_MS 30000
 #define DEFAULT_POLL_US 20
+
+/* Exit statuses (scsiback(8)): 0 after a clean stop, 1 when we cannot
+ * start, 2 for a bad command line, and this one when another scsiback
+ * holds our lock. */
+#define EXIT_LOCKED 3
 
 static void usage(FILE *f)
 {
@@ -30,8 +38,9 @@ static void usage(FILE *f)
 		"backend/vscsi of this domain, passing every CDB to a host SCSI device\n"
 		"(/dev/sgN and the nodes resolving to it) or an iSCSI LUN (iscsi://).\n\n"
 		"  -c, --config FILE      backend settings: credentials, CDB policies (INI)\n"
-		"  -s, --state-dir DIR    in-flight records that survive a crash (default %s)\n"
-		"  -d, --daemon           detach and run in the background\n"
+		"  -s, --state-dir DIR    in-flight records that survive a crash, and the lock\n"
+		"                         that keeps a second daemon off them (default %s)\n"
+		"  -d, --daemon           detach and run in the background once serving\n"
 		"  -p, --pidfile FILE     write our pid there (locked while we run)\n"
 		"  -l, --log-level LEVEL  err, warn, info or debug (default info)\n"
 		"      --poll-us US       after work, poll rings and devices this long before\n"
@@ -40,7 +49,10 @@ static void usage(FILE *f)
 		"  -h, --help             show this help\n\n"
 		"Signals: SIGTERM/SIGINT finish in-flight commands and release the rings,\n"
 		"leaving guests connected for the next daemon; SIGHUP reloads the config's\n"
-		"policies.\n",
+		"policies.\n\n"
+		"Exit status: 0 after a clean stop, 1 when it cannot start, 2 on a bad\n"
+		"command line, 3 when another scsiback holds the state directory's lock or\n"
+		"the pidfile.\n",
 		DEFAULT_STATE_DIR, DEFAULT_POLL_US);
 }
 
@@ -162,18 +174,124 @@ static unsigned busy_total(struct scsiback *sb)
 	return n;
 }
 
-static int write_pidfile(const char *path)
+/* Our pid into a lock file (a pidfile is one too). */
+static void write_pid(int fd)
+{
+	char buf[16];
+	int n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t)n, 0) != n)
+		log_warn("cannot write our pid into a lock file: %s", strerror(errno));
+}
+
+/* Takes an exclusive lock on path (created if need be) and returns its
+ * fd, to keep open for as long as we run: the kernel drops the lock when
+ * we end, however we end. -1: cannot (logged); -EXIT_LOCKED: another
+ * process holds it (logged with the pid it wrote there). */
+static int lock_file(const char *path, const char *what)
 {
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	char buf[32] = "";
+	ssize_t n;
+	int pid;
 
-	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		fprintf(stderr, "scsiback: pidfile %s: %s\n", path,
-			fd < 0 ? strerror(errno) : "locked: another scsiback runs");
+	if (fd < 0) {
+		log_err("%s %s: %s", what, path, strerror(errno));
 		return -1;
 	}
-	if (ftruncate(fd, 0) == 0)
-		dprintf(fd, "%d\n", (int)getpid());
-	return fd; /* kept open: the lock lives as long as we do */
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+		write_pid(fd);
+		return fd;
+	}
+	if (errno != EWOULDBLOCK) {
+		log_err("%s %s: cannot lock: %s", what, path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	close(fd);
+	pid = n > 0 ? atoi(buf) : 0;
+	if (pid > 0)
+		log_err("%s %s is held by pid %d, another scsiback; not starting", what, path, pid);
+	else
+		log_err("%s %s is held by another process (no pid written yet); not starting", what,
+			path);
+	return -EXIT_LOCKED;
+}
+
+/* --daemon. The child goes on in a session of its own; the parent waits
+ * until the child serves and exits 0, or exits with the child's status
+ * when it could not start, so that whoever started us learns of a start
+ * that failed. Returns, in the child, the fd on which to say "serving";
+ * -1 (logged) when there is no child. */
+static int detach(void)
+{
+	int p[2], status;
+	ssize_t n;
+	pid_t pid;
+	char c;
+
+	if (pipe2(p, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
+		log_err("cannot detach: %s", strerror(errno));
+		return -1;
+	}
+	if (pid > 0) {
+		close(p[1]);
+		while ((n = read(p[0], &c, 1)) < 0 && errno == EINTR)
+			;
+		if (n == 1)
+			_exit(0);
+		/* It ended before serving: its status is ours. */
+		if (waitpid(pid, &status, 0) == pid && WIFEXITED(status))
+			_exit(WEXITSTATUS(status));
+		_exit(1);
+	}
+	close(p[0]);
+	setsid();
+	if (chdir("/") < 0)
+		log_warn("cannot change directory to /: %s", strerror(errno));
+	return p[1];
+}
+
+/* The detached daemon serves: standard streams go, the parent exits 0. */
+static void detach_done(int ready_fd)
+{
+	int null = open("/dev/null", O_RDWR);
+
+	if (null >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		if (null > 2)
+			close(null);
+	}
+	if (write(ready_fd, "", 1) != 1)
+		log_warn("cannot tell the starting process we serve: %s", strerror(errno));
+	close(ready_fd);
+}
+
+/* path made absolute against the working directory (symbolic links
+ * kept: a reload reads what the link names then); -1 if too long. */
+static int absolute(const char *path, char out[PATH_MAX])
+{
+	char cwd[PATH_MAX];
+	int n;
+
+	if (path[0] == '/')
+		n = snprintf(out, PATH_MAX, "%s", path);
+	else if (getcwd(cwd, sizeof(cwd)))
+		n = snprintf(out, PATH_MAX, "%s/%s", cwd, path);
+	else
+		return -1;
+	return n < PATH_MAX ? 0 : -1;
+}
+
+/* A start that ends before serving, with its exit status. */
+static int quit_early(struct sigctx *sig, int status)
+{
+	config_free(sig->cfg);
+	free(sig->cfg);
+	return status;
 }
 
 int main(int argc, char **argv)
@@ -196,7 +314,8 @@ int main(int argc, char **argv)
 	struct scsiback sb;
 	struct sigctx sig;
 	sigset_t mask;
-	char err[512];
+	char err[512], path[PATH_MAX], config_abs[PATH_MAX], pidfile_abs[PATH_MAX];
+	int lock_fd, pid_fd = -1, ready_fd = -1;
 
 	while ((c = getopt_long(argc, argv, "c:s:dp:l:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -232,26 +351,55 @@ int main(int argc, char **argv)
 	memset(&sb, 0, sizeof(sb));
 	memset(&sig, 0, sizeof(sig));
 	sig.cfg = calloc(1, sizeof(*sig.cfg));
-	if (!sig.cfg || config_load(config_path, sig.cfg, err, sizeof(err)) < 0) {
-		fprintf(stderr, "scsiback: %s\n", err);
+	if (!sig.cfg) {
+		fprintf(stderr, "scsiback: out of memory\n");
 		return 1;
+	}
+	if (config_load(config_path, sig.cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "scsiback: %s\n", err);
+		return quit_early(&sig, 1);
 	}
 	if (level < 0)
 		level = sig.cfg->log_level >= 0 ? sig.cfg->log_level : LOG_LVL_INFO;
 	log_init("scsiback", (enum log_level)level, use_syslog);
 	if (!state_dir)
 		state_dir = sig.cfg->state_dir[0] ? sig.cfg->state_dir : DEFAULT_STATE_DIR;
-	snprintf(sb.statedir, sizeof(sb.statedir), "%s", state_dir);
-	if (mkdir(sb.statedir, 0700) < 0 && errno != EEXIST) {
-		log_err("state directory %s: %s", sb.statedir, strerror(errno));
-		return 1;
+	if (mkdir(state_dir, 0700) < 0 && errno != EEXIST) {
+		log_err("state directory %s: %s", state_dir, strerror(errno));
+		return quit_early(&sig, 1);
 	}
-	if (daemonize && daemon(0, 0) < 0) {
-		log_err("cannot detach: %s", strerror(errno));
-		return 1;
+	/* Absolute paths: a detached daemon works from /. */
+	if (absolute(state_dir, path) < 0 || strlen(path) >= sizeof(sb.statedir) - 32) {
+		log_err("state directory %s: path too long", state_dir);
+		return quit_early(&sig, 1);
 	}
-	if (pidfile && write_pidfile(pidfile) < 0)
-		return 1;
+	snprintf(sb.statedir, sizeof(sb.statedir), "%s", path);
+	if (config_path && absolute(config_path, config_abs) == 0)
+		config_path = config_abs;
+	/* One daemon per state directory: it holds the in-flight records of
+	 * the vhosts the daemon serves, and a second daemon would serve the
+	 * same guests (the next one after a restart must use it too, or
+	 * recovery finds nothing). Taken before xenstore is touched. */
+	snprintf(path, sizeof(path), "%s/" LOCK_NAME, sb.statedir);
+	lock_fd = lock_file(path, "state directory lock");
+	if (lock_fd < 0)
+		return quit_early(&sig, lock_fd == -EXIT_LOCKED ? EXIT_LOCKED : 1);
+	if (pidfile) {
+		pid_fd = lock_file(pidfile, "pidfile");
+		if (pid_fd < 0)
+			return quit_early(&sig, pid_fd == -EXIT_LOCKED ? EXIT_LOCKED : 1);
+		if (absolute(pidfile, pidfile_abs) == 0)
+			pidfile = pidfile_abs;
+	}
+	if (daemonize) {
+		ready_fd = detach();
+		if (ready_fd < 0)
+			return quit_early(&sig, 1);
+		/* The child's pid, over the parent's. */
+		write_pid(lock_fd);
+		if (pid_fd >= 0)
+			write_pid(pid_fd);
+	}
 
 	sb.cfg = sig.cfg;
 	sb.on_disconnected = xenbus_vhost_disconnected;
@@ -282,6 +430,8 @@ int main(int argc, char **argv)
 
 	if (xenbus_start(&sb) < 0)
 		return 1;
+	if (ready_fd >= 0)
+		detach_done(ready_fd);
 
 	serve(&sb, poll_us * 1000);
 	/* Drain: no new requests are taken; wait for what runs. */
@@ -292,8 +442,10 @@ int main(int argc, char **argv)
 		while (busy_total(&sb)) {
 			clock_gettime(CLOCK_MONOTONIC, &t);
 			if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 > DRAIN_TIMEOUT_MS) {
-				log_warn("%u command(s) still running after %d s; aborting them",
+				log_warn("%u command(s) still running after %d s; answering them host RESET",
 					 busy_total(&sb), DRAIN_TIMEOUT_MS / 1000);
+				for (struct vhost *vh = sb.vhosts; vh; vh = vh->next)
+					vhost_cut_off(vh);
 				break;
 			}
 			evloop_run_once(sb.loop, 100);

@@ -209,6 +209,25 @@ void vhost_disconnect(struct vhost *vh, bool drain)
 		vh->sb->on_disconnected(vh);
 }
 
+void vhost_cut_off(struct vhost *vh)
+{
+	if (!vh->connected)
+		return;
+	for (unsigned i = 0; i < VSCSI_RING_SIZE; i++) {
+		struct vhost_cmd *c = &vh->cmds[i];
+
+		if (c->kind == CMD_FREE || c->ring_gen != vh->ring_gen)
+			continue;
+		inflight_answering(vh->inflight, c->rec, vh->ring.rsp_prod_pvt);
+		vhost_respond(vh, c->req.rqid,
+			      c->kind == CMD_SCSI ? vscsi_rslt(XEN_VSCSIIF_RSLT_HOST_RESET, 0)
+						  : XEN_VSCSIIF_RSLT_RESET_FAILED,
+			      NULL, 0, 0);
+		c->ring_gen = vh->ring_gen - 1;   /* of no ring now */
+	}
+	vhost_push(vh);
+}
+
 struct vhost_lun *vhost_find_lun(struct vhost *vh, uint16_t chn, uint16_t tgt, uint16_t lun)
 {
 	for (unsigned i = 0; i < vh->nluns; i++) {

@@ -119,6 +119,11 @@ void vhost_disconnect(struct vhost *vh, bool drain);
  * daemon. */
 void vhost_release_for_restart(struct vhost *vh);
 
+/* The drain's time is up: answers every command still running with host
+ * RESET (TMFs: failed), as a daemon after a crash would, and disowns
+ * them: when their LUNs close, they end answering nobody. */
+void vhost_cut_off(struct vhost *vh);
+
 /* LUN table. */
 /* Serves commands: neither being removed nor still opening. */
 static inline bool vhost_lun_ready(const struct vhost_lun *vl)
