@@ -21,6 +21,13 @@ $(BUILD)/tests/scsiback/test_scsiback_iscsi: $(BUILD)/tests/scsiback/test_scsiba
 		$(RAWFRONT_OBJS) $(SIMENV_OBJS) $(TGTLAB_OBJS) $(TOOLSTACK_OBJS) $(common_objs) | $(BUILD)/scsiback/scsiback
 	$(CC) $(LDFLAGS) -o $@ $^ $(XEN_LIBS) $(CMOCKA_LIBS)
 
+# scsiback as a driver domain, set up by vscsictl --backend-domain.
+TESTS += $(BUILD)/tests/scsiback/test_driver_domain
+$(BUILD)/tests/scsiback/test_driver_domain: $(BUILD)/tests/scsiback/test_driver_domain.o \
+		$(RAWFRONT_OBJS) $(SIMENV_OBJS) $(TGTLAB_OBJS) $(common_objs) \
+		| $(BUILD)/scsiback/scsiback $(BUILD)/tools/vscsictl/vscsictl
+	$(CC) $(LDFLAGS) -o $@ $^ $(XEN_LIBS) $(CMOCKA_LIBS)
+
 TESTS += $(BUILD)/tests/xensim/test_xensim_cli
 $(BUILD)/tests/xensim/test_xensim_cli: $(BUILD)/tests/xensim/test_xensim_cli.o $(SIMENV_OBJS) $(common_objs)
 	$(CC) $(LDFLAGS) -o $@ $^ $(XENSTORE_LIBS) $(JSON_LIBS) $(CMOCKA_LIBS)
