@@ -87,8 +87,11 @@ done
 # --- the scratch tree, built once unmutated
 mkdir -p "$WORK/logs"
 echo "mutants: scratch tree $TREE"
-rsync -a --delete --exclude /build --exclude /build-san --exclude /build-fuzz --exclude /.git \
-	"$SRC"/ "$TREE"/ || exit 2
+# The sources afresh (the scratch build/ stays: make rebuilds what changed).
+mkdir -p "$TREE"
+find "$TREE" -mindepth 1 -maxdepth 1 ! -name build -exec rm -rf {} + || exit 2
+tar -C "$SRC" --exclude=./build --exclude=./build-san --exclude=./build-fuzz --exclude=./.git \
+	-cf - . | tar -C "$TREE" -xf - || exit 2
 build() { make -C "$TREE" -j2 --no-print-directory all >"$1" 2>&1; }
 if ! build "$WORK/logs/build-clean.log"; then
 	echo "mutants: the unmutated tree does not build (see $WORK/logs/build-clean.log)" >&2
