@@ -21,6 +21,13 @@ $(BUILD)/tests/scsiback/test_scsiback_iscsi: $(BUILD)/tests/scsiback/test_scsiba
 		$(RAWFRONT_OBJS) $(SIMENV_OBJS) $(TGTLAB_OBJS) $(TOOLSTACK_OBJS) $(common_objs) | $(BUILD)/scsiback/scsiback
 	$(CC) $(LDFLAGS) -o $@ $^ $(XEN_LIBS) $(CMOCKA_LIBS)
 
+# scsiback's own lifecycle: exit statuses, the lock, --daemon, SIGHUP, the
+# SIGTERM drain (one case waits out the 30 s limit).
+TESTS += $(BUILD)/tests/scsiback/test_scsiback_daemon
+$(BUILD)/tests/scsiback/test_scsiback_daemon: $(BUILD)/tests/scsiback/test_scsiback_daemon.o \
+		$(RAWFRONT_OBJS) $(SIMENV_OBJS) $(TGTLAB_OBJS) $(TOOLSTACK_OBJS) $(common_objs) | $(BUILD)/scsiback/scsiback
+	$(CC) $(LDFLAGS) -o $@ $^ $(XEN_LIBS) $(CMOCKA_LIBS)
+
 # scsiback as a driver domain, set up by vscsictl --backend-domain.
 TESTS += $(BUILD)/tests/scsiback/test_driver_domain
 $(BUILD)/tests/scsiback/test_driver_domain: $(BUILD)/tests/scsiback/test_driver_domain.o \
