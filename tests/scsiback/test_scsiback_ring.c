@@ -227,7 +227,13 @@ static void test_sighup_reloads_policy(void **state)
 		fclose(cf);
 	}
 	kill(backend, SIGHUP);
-	usleep(200000);
+	{
+		char text[600];
+
+		/* The rejection names file:line; wait for it, not for a time. */
+		snprintf(text, sizeof(text), "SIGHUP: keeping the old configuration: %s:2: ", config);
+		assert_int_equal(daemon_wait_log(logfile, text, 20000), 0);
+	}
 	assert_true(daemon_alive(backend));
 	assert_int_equal(rawfront_exec(&f1, 0, 0, readcap, 10, 2, 8, &rsp), 0);
 	assert_int_equal(rsp.rslt, 2);
