@@ -100,7 +100,10 @@ scsiback_start() {
 	if scsiback_pid >/dev/null; then return 0; fi
 	mkdir -p /run/scsiback
 	echo "===== scsiback start at $(up)" >>"$SCSIBACK_LOG"
-	scsiback -l "${XT_SCSIBACK_LEVEL:-info}" -p "$SCSIBACK_PID" >>"$SCSIBACK_LOG" 2>&1 </dev/null &
+	# Its exit status goes to the log too: scsiback_stop and our_reports
+	# read it (a glibc abort leaves no kernel line).
+	( scsiback -l "${XT_SCSIBACK_LEVEL:-info}" -p "$SCSIBACK_PID" </dev/null
+	  echo "===== scsiback exited: status $? at $(up)" ) >>"$SCSIBACK_LOG" 2>&1 &
 	for i in $(seq 50); do
 		pid=$(scsiback_pid) && { say "scsiback running, pid $pid"; return 0; }
 		sleep 0.2
@@ -110,9 +113,14 @@ scsiback_start() {
 }
 
 # scsiback_stop [SIGNAL]: TERM (default) waits up to 40 s, then KILL.
+# Returns 1 when it had to be killed, 2 when SIGTERM ended it with an exit
+# status other than 0 (scsiback(8): 0 after SIGTERM); the status is left
+# in SCSIBACK_EXIT.
 scsiback_stop() {
-	local sig=${1:-TERM} pid i
+	local sig=${1:-TERM} pid i n
+	SCSIBACK_EXIT=
 	pid=$(scsiback_pid) || return 0
+	n=$(grep -c '^===== scsiback exited' "$SCSIBACK_LOG")
 	kill -"$sig" "$pid"
 	for i in $(seq 200); do [ -d "/proc/$pid" ] || break; sleep 0.2; done
 	if [ -d "/proc/$pid" ]; then
@@ -120,6 +128,12 @@ scsiback_stop() {
 		kill -KILL "$pid"; sleep 1
 		return 1
 	fi
+	for i in $(seq 50); do
+		[ "$(grep -c '^===== scsiback exited' "$SCSIBACK_LOG")" -gt "$n" ] && break
+		sleep 0.2
+	done
+	SCSIBACK_EXIT=$(grep '^===== scsiback exited' "$SCSIBACK_LOG" | tail -1 | awk '{ print $5 }')
+	[ "$sig" != TERM ] || [ "$SCSIBACK_EXIT" = 0 ] || return 2
 	return 0
 }
 
@@ -139,7 +153,8 @@ lifecycle_start() {
 	local i pid
 	if lifecycle_pid >/dev/null; then return 0; fi
 	echo "===== vscsi-lifecycle start at $(up): $*" >>"$LIFECYCLE_LOG"
-	vscsi-lifecycle -p "$LIFECYCLE_PID" "$@" >>"$LIFECYCLE_LOG" 2>&1 </dev/null &
+	( vscsi-lifecycle -p "$LIFECYCLE_PID" "$@" </dev/null
+	  echo "===== vscsi-lifecycle exited: status $? at $(up)" ) >>"$LIFECYCLE_LOG" 2>&1 &
 	for i in $(seq 50); do
 		pid=$(lifecycle_pid) && { say "vscsi-lifecycle running, pid $pid"; return 0; }
 		sleep 0.2
@@ -370,6 +385,45 @@ storage_recover() {
 
 # Is a crash line about our own code? (then it is a bug, never a flake)
 OURS='(scsiback|vscsictl|vscsi|vscsi-lifecycle)\[|ld_vscsi|libvscsifront'
+
+# our_reports SB_LINES LC_LINES: what our daemons' logs gained after those
+# line counts that says our code broke: a sanitizer or glibc heap report,
+# or an exit by a signal nobody sent (SIGILL..SIGFPE, SIGSEGV: an abort()
+# leaves no kernel line). One line each, in the crash lines' form.
+REPORTS='AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error: |\*\*\* .*\*\*\*: terminated|double free|free\(\): invalid|malloc\(\): |corrupted size vs|stack smashing detected'
+our_reports() {
+	local name log from
+	for name in scsiback vscsi-lifecycle; do
+		if [ $name = scsiback ]; then log=$SCSIBACK_LOG from=$1; else log=$LIFECYCLE_LOG from=$2; fi
+		[ -f "$log" ] || continue
+		tail -n +$((from + 1)) "$log" | tr -d '\r' | RE=$REPORTS awk -v n=$name '
+			$1 == "=====" && $3 == "exited:" && ($5 >= 132 && $5 <= 136 || $5 == 139) {
+				printf "dom0: %s[exit]: died of signal %d (%s)\n", n, $5 - 128, $0; next }
+			$0 ~ ENVIRON["RE"] { printf "dom0: %s[report]: %s\n", n, substr($0, 1, 200) }'
+	done
+}
+log_lines() { [ -f "$1" ] && wc -l <"$1" || echo 0; }
+
+# missing_checks ID: the checks scenario ID declares ("# checks:" lines of
+# dom0/ID.sh) that it did not record, one a line. A declared name may be
+# a glob (a name with a domid in it) or alternatives "a|b".
+missing_checks() {
+	local names want alt found m
+	names=$(awk '{ print $2 }' "$W/checks/$1")
+	sed -n 's/^# checks: //p' "$XT/dom0/$1.sh" | tr ' ' '\n' | while read -r want; do
+		[ -n "$want" ] || continue
+		found=0
+		IFS='|' read -ra alts <<<"$want"
+		for alt in "${alts[@]}"; do
+			while read -r m; do
+				# shellcheck disable=SC2053 # a glob on purpose
+				[[ $m == $alt ]] && { found=1; break; }
+			done <<<"$names"
+			[ $found = 1 ] && break
+		done
+		[ $found = 1 ] || echo "$want"
+	done
+}
 crash_is_ours() { grep -qE "$OURS"; }
 crash_lines_ours() { grep -E "$OURS"; }
 

@@ -89,8 +89,9 @@ run_scenario() {
 	local attempt=1 crashes note=
 	while :; do
 		: >"$W/checks/$id"
-		local before hung_before
+		local before hung_before sb_from lc_from
 		before=$(dom0_crashes | wc -l)
+		sb_from=$(log_lines "$SCSIBACK_LOG") lc_from=$(log_lines "$LIFECYCLE_LOG")
 		hung_before=$(cat "$W/logs/hangs" 2>/dev/null | wc -l)
 		local killer=
 		if [ "${KILL_TGTD:-}" = "$id" ] && [ $attempt -eq 1 ]; then
@@ -132,7 +133,8 @@ run_scenario() {
 		# Processes that died of a fault meanwhile, in dom0 and in the guests.
 		crashes=$( { dom0_crashes | tail -n +$((before + 1)) | sed 's/^/dom0: /'
 			tail -n +$((hung_before + 1)) "$W/logs/hangs" 2>/dev/null
-			guest_crashes "$CONSOLE_DIR"/guest-xt-$id*.log | sed 's/^/guest: /'; } )
+			guest_crashes "$CONSOLE_DIR"/guest-xt-$id*.log | sed 's/^/guest: /'
+			our_reports "$sb_from" "$lc_from"; } )
 		# tgtd dying (glibc's heap checks abort it: no kernel line) takes
 		# every LUN with it; a new one lets the next scenarios run.
 		if ! tgtd_alive; then
@@ -149,8 +151,15 @@ run_scenario() {
 		# process now and then. A failed scenario with such a crash, none in
 		# our own code, runs again (at most three attempts, time permitting;
 		# the result says so).
+		# A crash or report of our own code fails the scenario, checks or
+		# not, and is never run again.
+		if echo "$crashes" | crash_is_ours; then
+			echo "FAIL $id-our-code-crashed $(echo "$crashes" | crash_lines_ours | head -3 | tr '\n' '|')" >>"$W/checks/$id"
+			nfail=$((nfail + 1))
+			note=" (a crash in our own code)"
+			break
+		fi
 		[ "$nfail" -eq 0 ] || [ -z "$crashes" ] && break
-		echo "$crashes" | crash_is_ours && { note=" (a crash in our own code)"; break; }
 		[ $attempt -ge 3 ] && break
 		left=$(awk -v b="$BUDGET" -v u="$(up)" 'BEGIN { printf "%d", b - u - 20 }')
 		[ "$left" -ge "$limit" ] || break
@@ -161,6 +170,12 @@ run_scenario() {
 		attempt=$((attempt + 1))
 		note=" (attempt $attempt: the earlier failed after a TCG crash or hang outside our code)"
 	done
+	local miss
+	miss=$(missing_checks "$id" | tr '\n' ' ')
+	if [ -n "$miss" ]; then
+		echo "FAIL $id-missing-checks ${miss% }" >>"$W/checks/$id"
+		nfail=$((nfail + 1))
+	fi
 	failed=$(awk '$1 == "FAIL" { printf "%s ", $2 }' "$W/checks/$id")
 	if [ "$nfail" -eq 0 ] && [ "$nok" -gt 0 ]; then verdict=PASS; else verdict=FAIL; fi
 	local line="$id $verdict $desc: $nok checks ok, $nfail failed${failed:+ ($failed)}, $(awk -v a="$start" -v b="$(up)" 'BEGIN { printf "%.0f", b - a }') s$note"
@@ -182,7 +197,7 @@ run_scenario() {
 ) &
 HEARTBEAT=$!
 
-SCENARIOS="s1 s4 s3 s5 s2"
+SCENARIOS="s1 s4 s3 s5 s6 s2"
 BUDGET=1400   # dom0 uptime by which the results must be on their disk
 for kv in $(cat /proc/cmdline); do
 	case $kv in

@@ -5,6 +5,24 @@
 # the guest checks the LUNs with sg3_utils, dd, mt-st, tapeinfo and mtx
 # while dom0 hot-adds and hot-removes a fifth LUN under the guest's I/O.
 # dom0 compares every checksum the guest reports with the backing files.
+# The checks the scenario must record, whatever their verdict (main.sh
+# fails it when one is missing; a glob matches any name, 'a|b' either).
+# checks: kernel-backend-unloaded vscsictl-apply vscsictl-list backend-connected hotadd hotremove
+# checks: guest:devices-appeared guest:inq-disk guest:tur-disk guest:inq-tape guest:inq-changer
+# checks: guest:tur-changer guest:inq-iscsi guest:tur-iscsi guest:tur-tape-no-medium
+# checks: guest:inq-disk-vendor guest:inq-iscsi-serial guest:readcap-disk guest:readcap-iscsi
+# checks: guest:luns guest:disk-read-blk guest:disk-read-sg guest:disk-write-sg guest:disk-write-blk
+# checks: guest:disk-readback guest:disk-readback-md5 guest:iscsi-read-blk guest:iscsi-read-sg
+# checks: guest:iscsi-write-sg guest:mtx-status guest:mtx-load guest:mtx-status-loaded guest:tapeinfo
+# checks: guest:mt-rewind guest:tape-write-0 guest:tape-weof guest:tape-write-2 guest:tape-rewind
+# checks: guest:tape-read-0 guest:tape-rewind-1 guest:tape-fsf-1 guest:tape-read-1
+# checks: guest:tape-rewind-2 guest:tape-fsf-2 guest:tape-read-2 guest:tape-data
+# checks: guest:tape-status-file guest:tape-rewind-3 guest:mtx-unload guest:mtx-status-unloaded
+# checks: guest:mtx-reload guest:tape-read-reloaded guest:tape-data-kept guest:mtx-unload-2
+# checks: guest:hotadd-seen guest:hotadd-inq guest:hotadd-read guest:hotremove-gone
+# checks: guest:io-during-hotplug guest:no-kernel-io-errors disk-read disk-read-sg disk-write-sg
+# checks: disk-write-blk iscsi-read iscsi-read-sg iscsi-write-sg hotadd-read capacity-disk
+# checks: capacity-iscsi hotremove-xenstore scsiback-alive
 . /xt/dom0/lib.sh
 . "$W/storage.env"
 G=xt-s1

@@ -4,6 +4,15 @@
 # iblock on dom0's iSCSI disk "hp"); vscsictl --kernel-backend finds their
 # naa.<wwn>:<lun> p-devs from the dom0 paths. A guest without
 # xen-scsifront reads and writes them with the vscsi CLI and the shim.
+# The checks the scenario must record, whatever their verdict (main.sh
+# fails it when one is missing; a glob matches any name, 'a|b' either).
+# checks: load-xen-scsiback lio-configured vscsictl-apply guest:kernel-front-absent guest:xen-devices
+# checks: guest:vscsi-list guest:vscsi-list-json guest:s2.fileio-inq guest:s2.fileio-readcap
+# checks: guest:s2.fileio-tur guest:s2.fileio-read guest:s2.fileio-write guest:s2.fileio-readback
+# checks: guest:s2.fileio-readback-md5 guest:s2.fileio-shim-inq guest:s2.fileio-shim-readcap
+# checks: guest:s2.fileio-shim-sg_dd-read guest:s2.fileio-shim-sg_dd-write guest:s2.iblock-read
+# checks: guest:s2.iblock-shim-inq fileio-read fileio-write fileio-shim-read fileio-shim-write
+# checks: iblock-read scsiback-warns-kernel-backend
 . /xt/dom0/lib.sh
 . "$W/storage.env"
 G=xt-s2
@@ -11,8 +20,16 @@ T=/sys/kernel/config/target
 WWN=naa.5001405aa00000c2
 IWWN=naa.5001405bb00000c2
 
+# The scsiback the scenarios before used (if any ran): SIGTERM ends it
+# with status 0.
+was=$(scsiback_pid)
 scsiback_stop TERM
+rc=$?
 scsiback_pid >/dev/null && { fail scsiback-stopped "scsiback still runs"; exit 1; }
+if [ -n "$was" ]; then
+	if [ $rc = 0 ]; then pass scsiback-term-exit "pid $was: exit status $SCSIBACK_EXIT"
+	else fail scsiback-term-exit "pid $was, SIGTERM: ${SCSIBACK_EXIT:+exit status $SCSIBACK_EXIT}${SCSIBACK_EXIT:-killed after 40 s}"; fi
+fi
 rm -f /etc/modprobe.d/xt-no-kernel-scsiback.conf
 expect load-xen-scsiback modprobe -a target_core_mod target_core_file target_core_iblock xen-scsiback
 mountpoint -q /sys/kernel/config || mount -t configfs configfs /sys/kernel/config

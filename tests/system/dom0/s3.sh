@@ -2,6 +2,17 @@
 # Scenario 3: ours <-> ours under real Xen. A guest without xen-scsifront
 # runs our frontend (the vscsi CLI; sg3_utils, mtx, tapeinfo, iscsi-test-cu
 # under ld_vscsi.so) against our scsiback: what the simulator tests run.
+# The checks the scenario must record, whatever their verdict (main.sh
+# fails it when one is missing; a glob matches any name, 'a|b' either).
+# checks: vscsictl-apply guest:kernel-front-absent guest:xen-devices guest:vscsi-list
+# checks: guest:vscsi-list-json guest:s3.disk-inq guest:s3.disk-readcap guest:s3.disk-tur
+# checks: guest:s3.disk-read guest:s3.disk-write guest:s3.disk-readback guest:s3.disk-readback-md5
+# checks: guest:s3.disk-shim-inq guest:s3.disk-shim-readcap guest:s3.disk-shim-sg_dd-read
+# checks: guest:s3.disk-shim-sg_dd-write guest:shim-mtx-status guest:shim-mtx-load
+# checks: guest:shim-tapeinfo guest:shim-tape-rewind guest:shim-tape-write guest:shim-tape-weof
+# checks: guest:shim-tape-rewind-2 guest:shim-tape-read guest:shim-tape-data guest:shim-tape-rewind-3
+# checks: guest:shim-mtx-unload guest:shim-mtx-status-2 guest:cu-ran disk-read disk-write shim-read
+# checks: shim-write cu-same-outcomes scsiback-alive
 . /xt/dom0/lib.sh
 . "$W/storage.env"
 G=xt-s3

@@ -3,6 +3,9 @@
 # the SBC and SPC suites, destructive tests allowed) runs against the cu LUN
 # once in dom0 on its own /dev/sgN and once in a guest through the stock
 # xen-scsifront and our scsiback. Every test must end the same way.
+# The checks the scenario must record, whatever their verdict (main.sh
+# fails it when one is missing; a glob matches any name, 'a|b' either).
+# checks: cu-dom0-ran attach guest:devices-appeared guest:tur guest:cu-ran cu-same-outcomes
 . /xt/dom0/lib.sh
 . "$W/storage.env"
 G=xt-s4

@@ -16,6 +16,34 @@
 # vscsictl list shows the failed entry. After every step dom0 compares the
 # guest's checksums with the pattern and the backing file, and checks that
 # backend/vscsi and /libxl/*/vscsi hold the live domain's vhost alone.
+# The checks the scenario must record, whatever their verdict (main.sh
+# fails it when one is missing; a glob matches any name, 'a|b' either).
+# checks: create create-booted create-guest-step create-guest-domid create-same-uuid
+# checks: create-guest-write create-backing-1 create-xenstore reboot reboot-booted reboot-guest-step
+# checks: reboot-guest-domid reboot-same-uuid reboot-guest-write reboot-guest-read-1 reboot-backing-1
+# checks: reboot-backing-2 reboot-xenstore save save-xenstore-empty save-record-kept restore
+# checks: restore-guest-step restore-guest-domid restore-same-uuid restore-guest-write
+# checks: restore-guest-read-1 restore-guest-read-2 restore-backing-1 restore-backing-2
+# checks: restore-backing-3 restore-xenstore migrate-method migrate
+# checks: migrate-guest-step migrate-guest-domid migrate-same-uuid migrate-guest-write
+# checks: migrate-guest-read-1 migrate-guest-read-2 migrate-guest-read-3 migrate-backing-1
+# checks: migrate-backing-2 migrate-backing-3 migrate-backing-4 migrate-xenstore reboot-new-boot
+# checks: resumed-same-process destroy destroy-xenstore-empty destroy-record-removed
+# checks: destroy-scsiback-alive destroy-lifecycle-alive guest:boot-luns.d* guest:luns.create
+# checks: guest:inq-disk.create guest:inq-tape.create guest:mtx-status.create guest:write.create
+# checks: guest:read.create.1 guest:readback.create.1 guest:luns.reboot guest:inq-disk.reboot
+# checks: guest:inq-tape.reboot guest:mtx-status.reboot guest:read.reboot.1 guest:readback.reboot.1
+# checks: guest:write.reboot guest:read.reboot.2 guest:readback.reboot.2 guest:luns.restore
+# checks: guest:inq-disk.restore guest:inq-tape.restore guest:mtx-status.restore guest:read.restore.1
+# checks: guest:readback.restore.1 guest:read.restore.2 guest:readback.restore.2 guest:write.restore
+# checks: guest:read.restore.3 guest:readback.restore.3 guest:luns.migrate guest:inq-disk.migrate
+# checks: guest:inq-tape.migrate guest:mtx-status.migrate guest:read.migrate.1
+# checks: guest:readback.migrate.1 guest:read.migrate.2 guest:readback.migrate.2 guest:read.migrate.3
+# checks: guest:readback.migrate.3 guest:write.migrate guest:read.migrate.4 guest:readback.migrate.4
+# checks: bad-create bad-guest-runs bad-guest-read bad-logged bad-vscsictl-list
+# checks: bad-vscsictl-list-good bad-xenstore bad-destroy bad-destroy-xenstore-empty
+# checks: bad-destroy-record-removed bad-destroy-scsiback-alive bad-destroy-lifecycle-alive
+# checks: guest:inq-disk.bad guest:read.bad.1 guest:readback.bad.1 lifecycle-stop
 . /xt/dom0/lib.sh
 . "$W/storage.env"
 G=xt-s6
@@ -288,6 +316,7 @@ old=$dom
 xl info | grep '^virt_caps'
 if xl info | grep -q '^virt_caps.*[ :]shadow\b'; then
 	# (no ssh: with -s "" xl runs the host argument as the receiver)
+	pass migrate-method "live: xl migrate (this Xen has shadow paging)"
 	expect migrate t 300 xl migrate -s "" $G "xl migrate-receive"
 else
 	say "this Xen has no shadow paging (no PV log-dirty, no live xl migrate): migrating without the live pre-copy"
