@@ -83,7 +83,8 @@ struct vscsi_task {
 	enum vscsi_xfer xfer;
 	void *buf;               /* data to send, or room for data read */
 	size_t buf_len;          /* transfer length in bytes */
-	unsigned timeout_ms;     /* 0: the host's default */
+	unsigned timeout_ms;     /* 0: the host's default; the backend gets it as
+				  * timeout_per_command, in seconds rounded up */
 
 	/* The outcome, valid once the task completed. */
 	int error;               /* 0: answered (see below); -ETIMEDOUT: no answer in

@@ -54,7 +54,9 @@ static int get_int(struct xs_handle *xs, const char *dir, const char *node)
 	return x;
 }
 
-static void respond(struct fb *b, uint16_t rqid, int32_t rslt, uint8_t sense_len, uint32_t resid)
+/* info >= 0: sense INFORMATION (bytes 3-6) with VALID set. */
+static void respond_info(struct fb *b, uint16_t rqid, int32_t rslt, uint8_t sense_len,
+			 uint32_t resid, long info)
 {
 	vscsiif_response_t *r = RING_GET_RESPONSE(&b->ring, b->ring.rsp_prod_pvt);
 	int notify;
@@ -71,12 +73,22 @@ static void respond(struct fb *b, uint16_t rqid, int32_t rslt, uint8_t sense_len
 		r->sense_buffer[7] = 10;
 		r->sense_buffer[12] = 0x24;
 	}
+	if (info >= 0 && sense_len >= 7) {
+		r->sense_buffer[0] |= 0x80;
+		for (int i = 0; i < 4; i++)
+			r->sense_buffer[3 + i] = (uint8_t)(info >> (24 - 8 * i));
+	}
 	r->residual_len = resid;
 	b->ring.rsp_prod_pvt++;
 	RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&b->ring, notify);
 	if (notify)
 		xenevtchn_notify(b->evt, (evtchn_port_t)b->port);
 	b->answered++;
+}
+
+static void respond(struct fb *b, uint16_t rqid, int32_t rslt, uint8_t sense_len, uint32_t resid)
+{
+	respond_info(b, rqid, rslt, sense_len, resid, -1);
 }
 
 void fakeback_sense96(uint8_t out[96])
@@ -142,6 +154,9 @@ static void handle(struct fb *b, const vscsiif_request_t *q)
 			return;
 		case FB_ABORT_THEN_ANSWER:
 			pending_cdb = q->rqid;
+			return;
+		case FB_ECHO_TIMEOUT:
+			respond_info(b, q->rqid, 2, 18, len, q->timeout_per_command);
 			return;
 		default:
 			return; /* swallowed */

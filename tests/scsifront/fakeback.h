@@ -25,6 +25,8 @@ enum fakeback_mode {
 	FB_SWALLOW_ABORT_OK,   /* swallows CDBs; ABORT answered SUCCESS */
 	FB_SWALLOW_RESET_OK,   /* swallows CDBs; ABORT FAILED, RESET SUCCESS */
 	FB_ABORT_THEN_ANSWER,  /* swallows CDBs; on ABORT answers the CDB, then the ABORT */
+	FB_ECHO_TIMEOUT,       /* CHECK CONDITION, the request's timeout_per_command in
+				* the sense INFORMATION field (bytes 3-6, VALID set) */
 };
 
 /* The 96 sense bytes FB_SENSE_LEN_96 sends: fixed format, ILLEGAL

@@ -340,6 +340,54 @@ static void test_answered_during_abort(void **state)
 	assert_int_equal(st, VSCSI_HOST_CONNECTED);
 }
 
+/* What a task's timeout becomes on the wire: timeout_per_command, in
+ * seconds (vscsiif.h), rounded up so that the backend never gives up
+ * before the application's own timer; the host's default when the task
+ * has none. The fake sends the value back in the sense INFORMATION. */
+static void test_timeout_on_the_wire(void **state)
+{
+	static const struct { unsigned task_ms, wire_s; } cases[] = {
+		{ 0, 7 },          /* the host's cmd_timeout_ms, 7000 */
+		{ 2000, 2 },
+		{ 2500, 3 },
+		{ 1, 1 },
+		{ 90 * 1000, 90 },
+	};
+	struct vscsi_opts o = { .flags = VSCSI_OPEN_NO_PROBE, .cmd_timeout_ms = 7000,
+				.event_cb = on_event, .poll_us = -1 };
+	unsigned devid = next_devid++;
+	pid_t fb = fakeback_start(&env, devid, FB_ECHO_TIMEOUT);
+	char err[256];
+	struct vscsi_host *h;
+
+	(void)state;
+	assert_true(fb > 0);
+	h = vscsi_open(devid, &o, err, sizeof(err));
+	if (!h)
+		fail_msg("open vhost %u: %s", devid, err);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct vscsi_task *t = vscsi_task_new(&lun0, (const uint8_t[6]){ 0 }, 6,
+						      VSCSI_XFER_NONE, NULL, 0);
+		uint32_t info;
+
+		assert_non_null(t);
+		t->timeout_ms = cases[i].task_ms;
+		vscsi_task_run(h, t);
+		assert_int_equal(t->error, 0);
+		assert_int_equal(t->status, VSCSI_STATUS_CHECK_CONDITION);
+		assert_true(t->sense_len >= 7 && (t->sense[0] & 0x80));
+		info = (uint32_t)t->sense[3] << 24 | (uint32_t)t->sense[4] << 16 |
+		       (uint32_t)t->sense[5] << 8 | t->sense[6];
+		if (info != cases[i].wire_s)
+			fail_msg("a task of %u ms went out with timeout_per_command %u, want %u",
+				 cases[i].task_ms, info, cases[i].wire_s);
+		vscsi_task_free(t);
+	}
+	assert_int_equal(vscsi_get_state(h), VSCSI_HOST_CONNECTED);
+	vscsi_close(h);
+	fakeback_stop(&env, devid, fb);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -370,6 +418,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_swallowed_abort_succeeds),
 		cmocka_unit_test(test_swallowed_reset_succeeds),
 		cmocka_unit_test(test_answered_during_abort),
+		cmocka_unit_test(test_timeout_on_the_wire),
 	};
 
 	simenv_use_sim_libs(argc, argv);
