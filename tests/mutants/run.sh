@@ -11,7 +11,9 @@
 #   file:  scsiback/cmd.c
 #   from:  text that occurs exactly once in that file (part of one line)
 #   to:    its replacement
-#   tests: scsiback/test_scsiback_iscsi   (binaries under build/tests/)
+#   tests: scsiback/test_scsiback_iscsi   (binaries under build/tests/;
+#          BIN=GLOB runs only the tests GLOB names, for a program that
+#          reads VSCSI_TEST_ONLY)
 #   what:  the promise the mutant breaks
 # Scratch tree and logs: build/mutants/ (plain build: the sanitizers add
 # time, not catches).
@@ -101,11 +103,18 @@ fi
 # Runs test binaries (names under build/tests/) in the scratch tree.
 # Returns 0 when all passed.
 run_tests() {
-	local log=$1 t paths=()
+	local log=$1 t rc=0
 	shift
-	for t in "$@"; do paths+=("build/tests/$t"); done
-	(cd "$TREE" && bash tests/run-tests.sh build "${paths[@]}") >"$log" 2>&1
-	tail -1 "$log" | grep -qE '^[0-9]+ passed, 0 failed'
+	: >"$log"
+	for t in "$@"; do
+		local only=
+		[ "$t" = "${t#*=}" ] || only=${t#*=}
+		(cd "$TREE" || exit
+		 if [ -n "$only" ]; then export VSCSI_TEST_ONLY=$only; else unset VSCSI_TEST_ONLY; fi
+		 bash tests/run-tests.sh build "build/tests/${t%%=*}") >>"$log" 2>&1
+		tail -1 "$log" | grep -qE '^[1-9][0-9]* passed, 0 failed' || rc=1
+	done
+	return $rc
 }
 
 # The tests the mutants name must pass unmutated, or a failure says nothing.
@@ -114,14 +123,15 @@ for r in "${selected[@]}"; do
 	IFS=$US read -r _ _ _ _ tests _ <<<"$r"
 	for t in $tests; do
 		[ -n "${base_ok[$t]:-}" ] && continue
-		if [ ! -x "$TREE/build/tests/$t" ]; then
-			echo "mutants: no test program build/tests/$t" >&2; exit 2
+		if [ ! -x "$TREE/build/tests/${t%%=*}" ]; then
+			echo "mutants: no test program build/tests/${t%%=*}" >&2; exit 2
 		fi
+		local_log=$WORK/logs/baseline-$(echo "$t" | tr -c 'A-Za-z0-9_.-\n' _).log
 		printf 'baseline %-40s ' "$t"
-		if run_tests "$WORK/logs/baseline-${t//\//_}.log" "$t"; then
+		if run_tests "$local_log" "$t"; then
 			base_ok[$t]=1; echo passed
 		else
-			base_ok[$t]=0; echo "FAILED (see $WORK/logs/baseline-${t//\//_}.log)"
+			base_ok[$t]=0; echo "FAILED (see $local_log)"
 		fi
 	done
 done

@@ -480,6 +480,7 @@ static void test_abort_in_flight(void **state)
 	int victim_at = -1, tmf_at = -1, other_at = -1;
 
 	(void)state;
+	clear_unit_attention(DISK, 0);   /* runs alone too (make mutants) */
 	write_block(12000, 31, want_a);
 	write_block(12008, 32, want_b);
 	assert_int_equal(kill(lab.pid, SIGSTOP), 0);
@@ -535,6 +536,7 @@ static void test_lun_reset_in_flight(void **state)
 	int seen[3] = { 0 }, reset_at = -1;
 
 	(void)state;
+	clear_unit_attention(DISK, 0);
 	for (int i = 0; i < 3; i++)
 		write_block(13000 + 8 * (uint32_t)i, 40 + (uint32_t)i, want[i]);
 	assert_int_equal(kill(lab.pid, SIGSTOP), 0);
@@ -576,6 +578,7 @@ static void test_duplicate_rqid_in_flight(void **state)
 	vscsiif_response_t rsp;
 
 	(void)state;
+	clear_unit_attention(DISK, 0);
 	write_block(14000, 51, want_a);
 	write_block(14008, 52, want_b);
 	assert_int_equal(kill(lab.pid, SIGSTOP), 0);
@@ -853,5 +856,8 @@ int main(int argc, char **argv)
 	};
 
 	simenv_use_sim_libs(argc, argv);
+	/* make mutants runs only the tests a mutant names (a glob). */
+	if (getenv("VSCSI_TEST_ONLY"))
+		cmocka_set_test_filter(getenv("VSCSI_TEST_ONLY"));
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
