@@ -72,6 +72,24 @@ static void remember(pid_t pid)
 		}
 }
 
+static void forget(pid_t pid)
+{
+	for (unsigned i = 0; i < sizeof(stray) / sizeof(stray[0]); i++)
+		if (stray[i] == pid)
+			stray[i] = 0;
+}
+
+/* Ends what a failed test left running (our children only: daemon_alive
+ * asks waitpid, so a pid used again by someone else is never hit). */
+static void kill_strays(void)
+{
+	for (unsigned i = 0; i < sizeof(stray) / sizeof(stray[0]); i++) {
+		if (stray[i] > 0 && stray[i] != backend && daemon_alive(stray[i]))
+			daemon_stop(stray[i], SIGKILL, 5000);
+		stray[i] = 0;
+	}
+}
+
 /* Each daemon logs into a file of its own: what a test looks for is
  * that daemon's. */
 static const char *new_log(void)
@@ -287,6 +305,54 @@ static void restart_backend(void)
 	wait_serving();
 }
 
+static void write_file(const char *path, const char *text)
+{
+	FILE *cf = fopen(path, "w");
+
+	assert_non_null(cf);
+	fputs(text, cf);
+	fclose(cf);
+}
+
+/* The configuration of the daemons: null:disk under a deny-list. */
+static void write_config(const char *opcodes)
+{
+	char text[512];
+
+	snprintf(text, sizeof(text),
+		 "[scsiback]\nsysfs-root = %s/sys\n\n"
+		 "[policy no-firmware]\nmode = deny-list\nopcodes = %s\n\n"
+		 "[lun null:disk]\npolicy = no-firmware\n", env.rundir, opcodes);
+	write_file(config, text);
+}
+
+/* Each test starts with a daemon serving the guest, whatever an earlier
+ * failed test left: the target running, no stray daemon, no answer
+ * pending on the ring. */
+static void ensure_backend(void)
+{
+	vscsiif_response_t rsp;
+
+	kill(lab.pid, SIGCONT);
+	write_config("0x3b 0x04");
+	prctl(PR_SET_CHILD_SUBREAPER, 0);
+	kill_strays();
+	while (rawfront_wait(&f, &rsp, 0) == 0)
+		;
+	if (backend > 0 && daemon_alive(backend))
+		return;
+	backend = start_daemon(NULL, NULL, NULL);
+	assert_true(backend > 0);
+	wait_serving();
+}
+
+/* Signals the serving daemon (never pid 0: that is our process group). */
+static void signal_backend(int sig)
+{
+	assert_true(backend > 0);
+	assert_int_equal(kill(backend, sig), 0);
+}
+
 static int xs_int(const char *dir, const char *node)
 {
 	char path[300], *v;
@@ -318,27 +384,6 @@ static void check_first_still_serves(pid_t first, const char *first_log)
 	exec_cmd(DISK, cdb, 10, 2, 4096, &rsp);
 	check_good(&rsp);
 	assert_false(log_has(first_log, "disconnected"));
-}
-
-static void write_file(const char *path, const char *text)
-{
-	FILE *cf = fopen(path, "w");
-
-	assert_non_null(cf);
-	fputs(text, cf);
-	fclose(cf);
-}
-
-/* The configuration of the daemons: null:disk under a deny-list. */
-static void write_config(const char *opcodes)
-{
-	char text[512];
-
-	snprintf(text, sizeof(text),
-		 "[scsiback]\nsysfs-root = %s/sys\n\n"
-		 "[policy no-firmware]\nmode = deny-list\nopcodes = %s\n\n"
-		 "[lun null:disk]\npolicy = no-firmware\n", env.rundir, opcodes);
-	write_file(config, text);
 }
 
 /* --- exit statuses --------------------------------------------------- */
@@ -375,7 +420,6 @@ static void test_bad_command_line_exits_2(void **state)
 			fail_msg("scsiback %s: the message does not name \"%s\": %s", cases[i].args[0],
 				 cases[i].says, out);
 	}
-	assert_true(daemon_alive(backend));
 }
 
 /* 1 for a configuration it cannot use, the message naming file:line of
@@ -417,7 +461,6 @@ static void test_bad_config_exits_1_naming_line(void **state)
 		assert_int_equal(run_capture(args, out, sizeof(out), 20000), 1);
 		assert_non_null(strstr(out, bad));
 	}
-	assert_true(daemon_alive(backend));
 }
 
 /* --- one daemon at a time -------------------------------------------- */
@@ -432,6 +475,7 @@ static void test_second_daemon_refused(void **state)
 	int rc;
 
 	(void)state;
+	ensure_backend();
 	snprintf(first_log, sizeof(first_log), "%s", logfile);
 	rc = run_capture(args, out, sizeof(out), 20000);
 	if (rc != 3)
@@ -459,6 +503,7 @@ static void test_pidfile_refuses_second_daemon(void **state)
 	int rc;
 
 	(void)state;
+	ensure_backend();
 	snprintf(pidfile, sizeof(pidfile), "%s/scsiback.pid", env.rundir);
 	snprintf(other, sizeof(other), "%s/other-state", env.rundir);
 	stop_backend();
@@ -505,6 +550,7 @@ static void test_daemon_detaches(void **state)
 	int status;
 
 	(void)state;
+	ensure_backend();
 	snprintf(pidfile, sizeof(pidfile), "%s/detached.pid", env.rundir);
 	stop_backend();
 	/* The daemon's parent ends: it becomes ours, so we can wait for it. */
@@ -515,6 +561,7 @@ static void test_daemon_detaches(void **state)
 	status = wait_exit(parent, 30000);
 	if (status == -1)
 		fail_msg("scsiback --daemon: the process started did not exit within 30 s");
+	forget(parent);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		fail_msg("scsiback --daemon: the process started ended with wait status 0x%x, not exit 0",
 			 status);
@@ -533,6 +580,7 @@ static void test_daemon_detaches(void **state)
 	assert_int_equal(read_pidfile(link), child);
 	wait_serving();
 	backend = child;
+	forget(child);
 	stop_backend();
 	assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 0), 0);
 	assert_int_equal(access(pidfile, F_OK), -1);
@@ -564,10 +612,11 @@ static void test_sighup_broken_config_keeps_policy(void **state)
 	vscsiif_response_t rsp;
 
 	(void)state;
+	ensure_backend();
 	read_capacity(&rsp);
 	check_good(&rsp);
 	write_config("0x3b 0x04 0x25");
-	assert_int_equal(kill(backend, SIGHUP), 0);
+	signal_backend(SIGHUP);
 	assert_int_equal(wait_log_count(logfile, "SIGHUP: ", 1, 20000, line, sizeof(line)), 0);
 	read_capacity(&rsp);
 	check_denied(&rsp);
@@ -576,7 +625,7 @@ static void test_sighup_broken_config_keeps_policy(void **state)
 	 * allow READ CAPACITY. */
 	write_file(config, "[policy no-firmware]\nmode = deny-list\nopcodes = 0x3b\ncolour = blue\n"
 			   "[lun null:disk]\npolicy = no-firmware\n");
-	assert_int_equal(kill(backend, SIGHUP), 0);
+	signal_backend(SIGHUP);
 	assert_int_equal(wait_log_count(logfile, "SIGHUP: ", 2, 20000, line, sizeof(line)), 0);
 	assert_true(daemon_alive(backend));
 	read_capacity(&rsp);
@@ -587,7 +636,7 @@ static void test_sighup_broken_config_keeps_policy(void **state)
 
 	/* A good file is taken again. */
 	write_config("0x3b 0x04");
-	assert_int_equal(kill(backend, SIGHUP), 0);
+	signal_backend(SIGHUP);
 	assert_int_equal(wait_log_count(logfile, "SIGHUP: ", 3, 20000, line, sizeof(line)), 0);
 	read_capacity(&rsp);
 	check_good(&rsp);
@@ -675,11 +724,12 @@ static void test_sigterm_drains_in_flight_commands(void **state)
 	pid_t old;
 
 	(void)state;
+	ensure_backend();
 	seed_read_areas(4, is_write);
 	assert_int_equal(kill(lab.pid, SIGSTOP), 0);
 	push_commands(4, is_write);
 	wait_records_running(4);
-	assert_int_equal(kill(backend, SIGTERM), 0);
+	signal_backend(SIGTERM);
 	assert_int_equal(daemon_wait_log(logfile, "finishing in-flight commands", 20000), 0);
 	/* A second of the target frozen: nothing answered, the daemon waits. */
 	assert_int_equal(rawfront_wait(&f, &rsp, 1000), -ETIMEDOUT);
@@ -737,11 +787,12 @@ static void test_sigterm_drain_limit(void **state)
 	pid_t old;
 
 	(void)state;
+	ensure_backend();
 	assert_int_equal(kill(lab.pid, SIGSTOP), 0);
 	push_commands(3, is_write);
 	wait_records_running(3);
 	t_kill = ms_now();
-	assert_int_equal(kill(backend, SIGTERM), 0);
+	signal_backend(SIGTERM);
 	assert_int_equal(daemon_wait_log(logfile, "finishing in-flight commands", 20000), 0);
 	/* Most of the 30 s: nothing answered, the daemon still there. */
 	assert_int_equal(rawfront_wait(&f, &rsp, (unsigned)(DRAIN_LIMIT_MS - 5000 - (ms_now() - t_kill))),
@@ -824,9 +875,7 @@ static int teardown(void **state)
 	(void)state;
 	kill(lab.pid, SIGCONT);
 	daemon_finish(backend, logfile);
-	for (unsigned i = 0; i < sizeof(stray) / sizeof(stray[0]); i++)
-		if (stray[i] > 0 && stray[i] != backend && kill(stray[i], 0) == 0)
-			daemon_stop(stray[i], SIGKILL, 5000);
+	kill_strays();
 	tgtlab_stop(&lab);
 	simenv_stop(&env);
 	return 0;
