@@ -54,14 +54,52 @@ static bool xs_printf(struct scsiback *sb, const char *path, const char *fmt, ..
 	__attribute__((format(printf, 3, 4)));
 static bool xs_printf(struct scsiback *sb, const char *path, const char *fmt, ...)
 {
-	char val[512];
+	char val[512], parent[256], *dir, *slash;
+	unsigned len;
 	va_list ap;
 	int n;
 
 	va_start(ap, fmt);
 	n = vsnprintf(val, sizeof(val), fmt, ap);
 	va_end(ap);
-	return xs_write(sb->xs, XBT_NULL, path, val, (unsigned)n);
+	/* Only into a directory that still exists, checked in the write's
+	 * own transaction: the toolstack removes a vhost's directory when
+	 * the guest goes, and a write after that would create it again,
+	 * left behind for good (xenstore makes missing parents). */
+	snprintf(parent, sizeof(parent), "%s", path);
+	slash = strrchr(parent, '/');
+	if (slash)
+		*slash = 0;
+	for (int tries = 0; tries < 16; tries++) {
+		xs_transaction_t t = xs_transaction_start(sb->xs);
+		bool ok;
+
+		if (t == XBT_NULL)
+			return false;
+		dir = xs_read(sb->xs, t, parent, &len);
+		if (!dir) {
+			int err = errno;
+
+			xs_transaction_end(sb->xs, t, true);
+			errno = err;
+			return false;
+		}
+		free(dir);
+		ok = xs_write(sb->xs, t, path, val, (unsigned)n);
+		if (!ok) {
+			int err = errno;
+
+			xs_transaction_end(sb->xs, t, true);
+			errno = err;
+			return false;
+		}
+		if (xs_transaction_end(sb->xs, t, false))
+			return true;
+		if (errno != EAGAIN)
+			return false;
+	}
+	errno = EAGAIN;
+	return false;
 }
 
 static int read_int(struct scsiback *sb, int dflt, const char *fmt, const char *a, const char *b)
@@ -85,8 +123,12 @@ static void set_state(struct vhost *vh, int state)
 	char path[256];
 
 	snprintf(path, sizeof(path), "%s/state", vh->be_path);
-	if (!xs_printf(vh->sb, path, "%d", state))
-		log_err("%s: cannot write %s: %s", vh->name, path, strerror(errno));
+	if (!xs_printf(vh->sb, path, "%d", state)) {
+		if (errno == ENOENT)
+			log_debug("%s: %s is gone; state %d not written", vh->name, vh->be_path, state);
+		else
+			log_err("%s: cannot write %s: %s", vh->name, path, strerror(errno));
+	}
 	vh->state = state;
 }
 

@@ -512,6 +512,51 @@ static void test_guest_destroyed_mid_io(void **state)
 	check_good(&rsp);
 }
 
+/* The toolstack removes the directory of a vhost whose guest is still
+ * connected (vscsi-lifecycle does so for a suspended domain): scsiback
+ * lets the vhost go and writes nothing there afterwards, or its last
+ * state write would make the directory again, left behind for good (seen
+ * on real Xen in check-xen s6, after a migration). */
+static void test_backend_dir_removed_by_toolstack(void **state)
+{
+	char path[128], msg[64];
+	struct rawfront g;
+	vscsiif_response_t rsp;
+	int d = simenv_create_domain(&env, "suspended");
+
+	(void)state;
+	attach(d, "null:disk", "0:0:0:0");
+	assert_int_equal(rawfront_open(&g, &env, d, 0, 10000), 0);
+	inquiry(&g, 0, 0, &rsp);
+	check_good(&rsp);
+	/* As on real Xen: xl destroy takes the frontend's directory, then
+	 * the toolstack the backend's, both before scsiback (busy, here
+	 * stopped) has looked. It sees the frontend vanish (state Unknown)
+	 * first, when its vhost's directory is already gone. */
+	snprintf(path, sizeof(path), "/local/domain/0/backend/vscsi/%d", d);
+	assert_int_equal(kill(backend, SIGSTOP), 0);
+	assert_true(xs_rm(xs0, XBT_NULL, g.fe_path));
+	assert_true(xs_rm(xs0, XBT_NULL, path));
+	assert_int_equal(kill(backend, SIGCONT), 0);
+	snprintf(msg, sizeof(msg), "vhost %d/0: removed", d);
+	assert_int_equal(daemon_wait_log(logfile, msg, 10000), 0);
+	usleep(500000);
+	{
+		unsigned len;
+		char *v = xs_read(xs0, XBT_NULL, path, &len);
+
+		if (v) {
+			free(v);
+			fail_msg("%s is back after the toolstack removed it", path);
+		}
+	}
+	rawfront_abandon(&g);
+	assert_int_equal(simenv_destroy_domain(&env, d), 0);
+	assert_true(daemon_alive(backend));
+	inquiry(&f1, 0, 0, &rsp);
+	check_good(&rsp);
+}
+
 /* Linux's xen-scsiback loaded beside us: scsiback says so at start and
  * for each new vhost, and leaves alone a vhost the kernel has bound. */
 static void test_kernel_backend_present(void **state)
@@ -674,6 +719,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_noncanonical_dev_name),
 		cmocka_unit_test(test_bad_pdev),
 		cmocka_unit_test(test_guest_destroyed_mid_io),
+		cmocka_unit_test(test_backend_dir_removed_by_toolstack),
 		cmocka_unit_test(test_kernel_backend_present),
 		cmocka_unit_test(test_backend_restart),
 		cmocka_unit_test(test_clean_shutdown),
