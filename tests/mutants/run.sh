@@ -126,7 +126,7 @@ for r in "${selected[@]}"; do
 		if [ ! -x "$TREE/build/tests/${t%%=*}" ]; then
 			echo "mutants: no test program build/tests/${t%%=*}" >&2; exit 2
 		fi
-		local_log=$WORK/logs/baseline-$(echo "$t" | tr -c 'A-Za-z0-9_.-\n' _).log
+		local_log=$WORK/logs/baseline-$(echo "$t" | tr -c 'A-Za-z0-9_.\n-' _).log
 		printf 'baseline %-40s ' "$t"
 		if run_tests "$local_log" "$t"; then
 			base_ok[$t]=1; echo passed

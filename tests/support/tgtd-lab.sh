@@ -154,10 +154,13 @@ configure() {
 }
 
 # Waits until the management socket answers (tgtd is up) or it died.
+# (Just after the fork the child is still setsid, not yet tgtd: only its
+# death ends the wait early.)
 wait_ready() {
 	local i
 	for i in $(seq 1 100); do
-		is_our_tgtd "$TGTD_PID" || return 1
+		[ -d "/proc/$TGTD_PID" ] && ! grep -q '^State:.*Z' "/proc/$TGTD_PID/status" 2>/dev/null ||
+			return 1
 		tgtadm_lab --op show --mode sys >/dev/null 2>&1 && return 0
 		sleep 0.1
 	done
@@ -189,7 +192,8 @@ launch() {
 		</dev/null >>"$rundir/tgtd.log" 2>&1 &
 	TGTD_PID=$!
 	if ! wait_ready; then
-		is_our_tgtd "$TGTD_PID" && kill -KILL "$TGTD_PID" 2>/dev/null
+		# our own child, not yet waited for: its pid cannot be anyone else's
+		kill -KILL "$TGTD_PID" 2>/dev/null
 		wait "$TGTD_PID" 2>/dev/null
 		clean_sockets
 		return 1
