@@ -5,25 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define HAVE_BYTESWAP_H 1 /* sg_unaligned.h: bswap, not loads shifting into int's sign bit */
+#include <scsi/sg_unaligned.h>
+
 #include "vf_internal.h"
-
-static void put_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	put_be16(p, (uint16_t)(v >> 16));
-	put_be16(p + 2, (uint16_t)v);
-}
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-	put_be32(p, (uint32_t)(v >> 32));
-	put_be32(p + 4, (uint32_t)v);
-}
 
 /* Submits a new task; NULL with errno on failure. */
 static struct vscsi_task *start(struct vscsi_host *h, const struct vscsi_addr *a, const uint8_t *cdb,
@@ -89,7 +74,7 @@ static void inquiry_cdb(uint8_t *c, bool evpd, uint8_t page, uint16_t alloc)
 	c[0] = 0x12;
 	c[1] = evpd ? 1 : 0;
 	c[2] = evpd ? page : 0;
-	put_be16(c + 3, alloc);
+	sg_put_unaligned_be16(alloc, c + 3);
 }
 
 struct vscsi_task *vscsi_inquiry_task(struct vscsi_host *h, const struct vscsi_addr *a, bool evpd,
@@ -128,7 +113,7 @@ static void rc16_cdb(uint8_t *c)
 	memset(c, 0, 16);
 	c[0] = 0x9e;
 	c[1] = 0x10;
-	put_be32(c + 10, 32);
+	sg_put_unaligned_be32(32, c + 10);
 }
 
 struct vscsi_task *vscsi_readcapacity16_task(struct vscsi_host *h, const struct vscsi_addr *a,
@@ -153,7 +138,7 @@ static void rl_cdb(uint8_t *c, uint8_t sel, uint32_t alloc)
 	memset(c, 0, 12);
 	c[0] = 0xa0;
 	c[2] = sel;
-	put_be32(c + 6, alloc);
+	sg_put_unaligned_be32(alloc, c + 6);
 }
 
 struct vscsi_task *vscsi_reportluns_task(struct vscsi_host *h, const struct vscsi_addr *a,
@@ -194,8 +179,8 @@ static void rw16_cdb(uint8_t *c, uint8_t op, uint64_t lba, uint32_t n)
 {
 	memset(c, 0, 16);
 	c[0] = op;
-	put_be64(c + 2, lba);
-	put_be32(c + 10, n);
+	sg_put_unaligned_be64(lba, c + 2);
+	sg_put_unaligned_be32(n, c + 10);
 }
 
 struct vscsi_task *vscsi_read16_task(struct vscsi_host *h, const struct vscsi_addr *a, uint64_t lba,
