@@ -10,6 +10,8 @@
 #include <unistd.h>
 #include <json-c/json.h>
 #include <scsi/sg_lib.h>
+#define HAVE_BYTESWAP_H 1 /* sg_unaligned.h: bswap, not loads shifting into int's sign bit */
+#include <scsi/sg_unaligned.h>
 
 #include "cli.h"
 
@@ -97,16 +99,16 @@ void cli_close(struct cli *c)
 
 int cli_task_result(struct cli *c, const struct vscsi_task *t, const char *what)
 {
-	/* The statuses that carry no sense, each with sg3_utils' category. */
+	/* The statuses that carry no sense, each with sg3_utils' category
+	 * (the exit status); libsgutils2 names them. */
 	static const struct {
 		uint8_t status;
-		const char *text;
 		int cat;
 	} plain[] = {
-		{ 0x08, "BUSY", SG_LIB_CAT_BUSY },
-		{ 0x18, "RESERVATION CONFLICT", SG_LIB_CAT_RES_CONFLICT },
-		{ 0x28, "TASK SET FULL", SG_LIB_CAT_TS_FULL },
-		{ 0x40, "TASK ABORTED", SG_LIB_CAT_TASK_ABORTED },
+		{ 0x08, SG_LIB_CAT_BUSY },
+		{ 0x18, SG_LIB_CAT_RES_CONFLICT },
+		{ 0x28, SG_LIB_CAT_TS_FULL },
+		{ 0x40, SG_LIB_CAT_TASK_ABORTED },
 	};
 	char buf[1024];
 	int cat;
@@ -143,22 +145,13 @@ int cli_task_result(struct cli *c, const struct vscsi_task *t, const char *what)
 	default:
 		for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
 			if (plain[i].status == t->status) {
-				fprintf(stderr, "vscsi: %s: %s\n", what, plain[i].text);
+				sg_get_scsi_status_str(t->status, (int)sizeof(buf), buf);
+				fprintf(stderr, "vscsi: %s: %s\n", what, buf);
 				return plain[i].cat;
 			}
 		fprintf(stderr, "vscsi: %s: SCSI status 0x%02x\n", what, t->status);
 		return EX_OTHER;
 	}
-}
-
-static uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint64_t be64(const uint8_t *p)
-{
-	return (uint64_t)be32(p) << 32 | be32(p + 4);
 }
 
 /* ---- list ---- */
@@ -337,7 +330,7 @@ static int print_vpd(struct cli *c, const uint8_t *d, size_t len)
 		fprintf(stderr, "vscsi inq: VPD page 0x%02x: only %zu bytes\n", c->vpd_page, len);
 		return SG_LIB_CAT_MALFORMED;
 	}
-	plen = ((size_t)d[2] << 8 | d[3]) + 4;
+	plen = (size_t)sg_get_unaligned_be16(d + 2) + 4;
 	if (plen > len)
 		plen = len;
 	if (d[1] != (uint8_t)c->vpd_page) {
@@ -426,15 +419,16 @@ static int read_capacity(struct cli *c, bool quiet, uint64_t *blocks, uint32_t *
 			vscsi_task_free(t);
 			return SG_LIB_CAT_MALFORMED;
 		}
-		if (be32(t->buf) != 0xffffffffu) {
+		if (sg_get_unaligned_be32(t->buf) != 0xffffffffu) {
 			const uint8_t *d = t->buf;
+			uint32_t last = sg_get_unaligned_be32(d);
 
-			*blocks = (uint64_t)be32(d) + 1;
-			*bs = be32(d + 4);
+			*blocks = (uint64_t)last + 1;
+			*bs = sg_get_unaligned_be32(d + 4);
 			if (!quiet) {
 				printf("Read Capacity results:\n");
 				printf("   Last LBA=%u (0x%x), Number of logical blocks=%" PRIu64 "\n",
-				       be32(d), be32(d), *blocks);
+				       last, last, *blocks);
 				printf("   Logical block length=%u bytes\n", *bs);
 				if (c->hex)
 					hex2stdout(d, 8, 0);
@@ -453,10 +447,10 @@ static int read_capacity(struct cli *c, bool quiet, uint64_t *blocks, uint32_t *
 	}
 	if (!rc) {
 		const uint8_t *d = t->buf;
-		uint64_t last = be64(d);
+		uint64_t last = sg_get_unaligned_be64(d);
 
 		*blocks = last + 1;
-		*bs = be32(d + 8);
+		*bs = sg_get_unaligned_be32(d + 8);
 		if (!quiet) {
 			printf("Read Capacity results:\n");
 			if (t->xfer_done >= 16)
@@ -471,7 +465,7 @@ static int read_capacity(struct cli *c, bool quiet, uint64_t *blocks, uint32_t *
 			printf("   Logical block length=%u bytes\n", *bs);
 			if (t->xfer_done >= 16) {
 				printf("   Logical blocks per physical block exponent=%d\n", d[13] & 0xf);
-				printf("   Lowest aligned LBA=%d\n", (d[14] & 0x3f) << 8 | d[15]);
+				printf("   Lowest aligned LBA=%d\n", sg_get_unaligned_be16(d + 14) & 0x3fff);
 			}
 			if (c->hex)
 				hex2stdout(d, (int)t->xfer_done, 0);
@@ -530,7 +524,7 @@ int cmd_luns(struct cli *c)
 			vscsi_task_free(t);
 			return SG_LIB_CAT_MALFORMED;
 		}
-		listlen = be32(d);
+		listlen = sg_get_unaligned_be32(d);
 		n = listlen / 8;
 		printf("Lun list length = %zu which implies %zu lun entr%s\n", listlen, n,
 		       n == 1 ? "y" : "ies");
@@ -582,17 +576,6 @@ static int parse_cdb(struct cli *c, uint8_t *cdb, size_t *len)
 		return EX_SYNTAX;
 	}
 	return EX_OK;
-}
-
-static const char *status_name(uint8_t s)
-{
-	static const char *const names[] = {
-		[0x00] = "Good", [0x02] = "Check Condition", [0x04] = "Condition Met", [0x08] = "Busy",
-		[0x18] = "Reservation Conflict", [0x28] = "Task Set Full", [0x30] = "ACA Active",
-		[0x40] = "Task Aborted",
-	};
-
-	return NAME_OF(names, s, "Unknown");
 }
 
 static uint8_t *read_file(const char *path, size_t *len)
@@ -671,7 +654,10 @@ int cmd_raw(struct cli *c)
 	if (t->error) {
 		rc = cli_task_result(c, t, "raw");
 	} else {
-		printf("    SCSI Status: %s \n\n", status_name(t->status));
+		char status[64];
+
+		sg_get_scsi_status_str(t->status, (int)sizeof(status), status);
+		printf("    SCSI Status: %s \n\n", status);
 		if (t->host_status)
 			printf(" host status 0x%02x (%s)\n\n", t->host_status,
 			       host_status_name(t->host_status));

@@ -105,6 +105,22 @@ static void test_cli_exit_codes(void **state)
 	assert_non_null(strstr(out, "Unit serial number: NULL0001"));
 }
 
+/* vscsi raw names the SCSI status as sg_raw does (libsgutils2's names)
+ * and shows the sense; its exit status is the sense's category. */
+static void test_cli_raw_status(void **state)
+{
+	(void)state;
+	assert_int_equal(VSCSI("-d", "0:0:0:0", "raw", "00", "00", "00", "00", "00", "00"), 0);
+	assert_non_null(strstr(out, "SCSI Status: Good \n"));
+	/* The null LUN knows no opcode 0xff: CHECK CONDITION, INVALID
+	 * COMMAND OPERATION CODE, exit 9 as sg_raw's. */
+	assert_int_equal(VSCSI("-d", "0:0:0:0", "raw", "ff", "00", "00", "00", "00", "00"), 9);
+	assert_non_null(strstr(out, "SCSI Status: Check Condition \n"));
+	assert_non_null(strstr(out, "Sense Information:"));
+	assert_non_null(strstr(out, "Illegal Request"));
+	assert_non_null(strstr(out, "Invalid command operation code"));
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -134,6 +150,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_busy_while_owned),
 		cmocka_unit_test(test_killed_tool_taken_over),
 		cmocka_unit_test(test_cli_exit_codes),
+		cmocka_unit_test(test_cli_raw_status),
 	};
 
 	simenv_use_sim_libs(argc, argv);
