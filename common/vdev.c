@@ -1,0 +1,80 @@
+/* v-dev and dev-N names; see vdev.h for the rule. */
+#include "vdev.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "decimal.h"
+
+/* n canonical numbers, each at most VDEV_PART_MAX, separated by ':'. */
+static bool parse_parts(const char *s, unsigned n, unsigned *v)
+{
+	const char *p = s;
+
+	if (!s)
+		return false;
+	for (unsigned i = 0; i < n; i++) {
+		const char *end = i + 1 < n ? strchr(p, ':') : p + strlen(p);
+		uint64_t x;
+
+		if (!end || !dec_parse(p, (size_t)(end - p), VDEV_PART_MAX, &x))
+			return false;
+		v[i] = (unsigned)x;
+		p = end + 1;
+	}
+	return true;
+}
+
+int vdev_parse(const char *s, struct vdev *out)
+{
+	unsigned v[4];
+
+	if (!parse_parts(s, 4, v))
+		return -EINVAL;
+	out->host = v[0];
+	out->channel = v[1];
+	out->target = v[2];
+	out->lun = v[3];
+	return 0;
+}
+
+int vdev_parse_ctl(const char *s, struct vdev *out)
+{
+	unsigned v[3];
+
+	if (!parse_parts(s, 3, v))
+		return -EINVAL;
+	out->channel = v[0];
+	out->target = v[1];
+	out->lun = v[2];
+	return 0;
+}
+
+char *vdev_format(const struct vdev *v, char buf[VDEV_STR_LEN])
+{
+	snprintf(buf, VDEV_STR_LEN, "%u:%u:%u:%u", v->host, v->channel, v->target, v->lun);
+	return buf;
+}
+
+bool vdev_same_lun(const struct vdev *a, const struct vdev *b)
+{
+	return a->channel == b->channel && a->target == b->target && a->lun == b->lun;
+}
+
+int vdev_parse_devname(const char *name, unsigned *n)
+{
+	uint64_t x;
+
+	if (!name || strncmp(name, "dev-", 4) || !dec_parse_str(name + 4, VDEV_DEVNUM_MAX, &x))
+		return -EINVAL;
+	*n = (unsigned)x;
+	return 0;
+}
+
+char *vdev_devname(unsigned n, char buf[VDEV_DEVNAME_LEN])
+{
+	snprintf(buf, VDEV_DEVNAME_LEN, "dev-%u", n);
+	return buf;
+}
