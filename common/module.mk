@@ -2,7 +2,8 @@
 # share (logger, event loop, xenstore helpers, v-dev and dev-N names,
 # p-dev parsing). One archive: a program takes the members it uses (the
 # simulator, without libxenstore, never takes xsutil.o).
-COMMON_SRCS := common/log.c common/evloop.c common/decimal.c common/vdev.c common/xsutil.c
+COMMON_SRCS := common/log.c common/evloop.c common/decimal.c common/vdev.c common/xsutil.c \
+	common/pdev.c
 COMMON_LIB = $(BUILD)/common/libvscsi-common.a
 common_objs = $(COMMON_LIB)
 

@@ -1,17 +1,15 @@
-# scsiback's LUN drivers (sg, iscsi, null) and p-dev resolution, with
-# their tests. Included by scsiback/module.mk.
-LUN_SRCS := scsiback/lun.c scsiback/lun_iscsi.c scsiback/lun_sg.c scsiback/lun_null.c scsiback/pdev.c
+# scsiback's LUN drivers (sg, iscsi, null), with their tests (p-dev
+# resolution is common/pdev.c, tested in tests/common). Included by
+# scsiback/module.mk.
+LUN_SRCS := scsiback/lun.c scsiback/lun_iscsi.c scsiback/lun_sg.c scsiback/lun_null.c
 LUN_OBJS = $(patsubst %.c,$(BUILD)/%.o,$(LUN_SRCS))
 ISCSI_LIBS ?= $(shell $(PKG_CONFIG) --libs libiscsi)
 LUN_LIBS = $(ISCSI_LIBS) -lsgutils2
 
 
-LUN_TESTS := test_pdev test_lun_null test_lun_sg test_lun_iscsi test_lun_iscsi_timeouts
+LUN_TESTS := test_lun_null test_lun_sg test_lun_iscsi test_lun_iscsi_timeouts
 # (a test is listed once its source exists)
 TESTS += $(patsubst %,$(BUILD)/tests/scsiback/%,$(foreach t,$(LUN_TESTS),$(if $(wildcard tests/scsiback/$(t).c),$(t))))
-
-$(BUILD)/tests/scsiback/test_pdev: $(BUILD)/tests/scsiback/test_pdev.o $(LUN_OBJS) $(common_objs)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LUN_LIBS) $(CMOCKA_LIBS)
 
 $(BUILD)/tests/scsiback/test_lun_null: $(BUILD)/tests/scsiback/test_lun_null.o $(LUN_OBJS) $(common_objs)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LUN_LIBS) $(CMOCKA_LIBS)

@@ -11,3 +11,7 @@ $(BUILD)/tests/common/test_xsutil: $(BUILD)/tests/common/test_xsutil.o \
 		$(BUILD)/tests/support/simenv.o $(common_objs) \
 		| $(BUILD)/tools/xensim/xensimd $(BUILD)/tools/xensim/xensim
 	$(CC) $(LDFLAGS) -o $@ $^ $(XENSTORE_LIBS) $(CMOCKA_LIBS) -lpthread
+
+TESTS += $(BUILD)/tests/common/test_pdev
+$(BUILD)/tests/common/test_pdev: $(BUILD)/tests/common/test_pdev.o $(common_objs)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)

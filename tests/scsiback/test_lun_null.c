@@ -315,9 +315,21 @@ static void test_abort_reset_close(void **state)
 	evloop_run_once(f->loop, 0);   /* nothing left registered for it */
 }
 
+/* Which driver serves each p-dev form (tests/common/test_pdev checks the
+ * forms themselves). */
+static void test_driver_for(void **state)
+{
+	(void)state;
+	assert_ptr_equal(lun_driver_for("iscsi://h/iqn.a:b/1"), &lun_iscsi_ops);
+	assert_ptr_equal(lun_driver_for("null:disk"), &lun_null_ops);
+	assert_ptr_equal(lun_driver_for("3:0:1:2"), &lun_sg_ops);
+	assert_ptr_equal(lun_driver_for("/dev/sg7"), &lun_sg_ops);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_driver_for),
 		cmocka_unit_test(test_open_bad),
 		cmocka_unit_test(test_inquiry),
 		cmocka_unit_test(test_read_capacity),

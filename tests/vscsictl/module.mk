@@ -1,9 +1,8 @@
 # vscsictl end-to-end tests (simulator + scsiback + raw frontends) and the
 # kernel backend's configfs lookup.
 TESTS += $(BUILD)/tests/vscsictl/test_vscsictl
-$(BUILD)/tests/vscsictl/%.o: CPPFLAGS += -Iscsiback
 $(BUILD)/tests/vscsictl/test_vscsictl: $(BUILD)/tests/vscsictl/test_vscsictl.o \
-		$(BUILD)/tools/vscsictl/lio.o $(BUILD)/scsiback/pdev.o \
+		$(BUILD)/tools/vscsictl/lio.o \
 		$(RAWFRONT_OBJS) $(SIMENV_OBJS) $(common_objs) \
 		| $(BUILD)/tools/vscsictl/vscsictl $(BUILD)/scsiback/scsiback \
 		  $(BUILD)/tools/xensim/xensimd $(BUILD)/tools/xensim/xensim \

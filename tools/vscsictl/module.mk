@@ -5,9 +5,9 @@ VSCSICTL_SRCS := tools/vscsictl/vscsictl.c tools/vscsictl/domains.c tools/vscsic
 	tools/vscsictl/domrecord.c tools/vscsictl/vplan.c
 # The parts the tests link directly (toolstack.o comes with TOOLSTACK_OBJS).
 VSCSICTL_LIB_OBJS = $(patsubst %.c,$(BUILD)/%.o,$(filter-out tools/vscsictl/vscsictl.c,$(VSCSICTL_SRCS))) \
-	$(BUILD)/tools/vscsictl/toolstack.o $(BUILD)/scsiback/pdev.o
+	$(BUILD)/tools/vscsictl/toolstack.o
 
-$(BUILD)/tools/vscsictl/%.o: CPPFLAGS += -Itools/vscsictl -Iscsiback
+$(BUILD)/tools/vscsictl/%.o: CPPFLAGS += -Itools/vscsictl
 
 $(BUILD)/tools/vscsictl/vscsictl: $(BUILD)/tools/vscsictl/vscsictl.o $(VSCSICTL_LIB_OBJS) $(common_objs)
 	$(CC) $(LDFLAGS) -o $@ $^ $(XENSTORE_LIBS) $(JSON_LIBS) $(XLUTIL_LIBS)

@@ -15,7 +15,6 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "lun.h"
 #include "pdev.h"
 
 static char root[200];     /* the temporary directory */
@@ -186,7 +185,6 @@ static void test_iscsi_good(void **state)
 
 	assert_int_equal(resolve("iscsi://[fe80::1]/iqn.a.b:c/7", &i, err, sizeof(err)), 0);
 	assert_int_equal(i.port, 3260);
-	assert_ptr_equal(lun_driver_for("iscsi://h/iqn.a:b/1"), &lun_iscsi_ops);
 }
 
 static void test_iscsi_bad(void **state)
@@ -229,7 +227,6 @@ static void test_null(void **state)
 	assert_int_equal(resolve("null:disk", &i, err, sizeof(err)), 0);
 	assert_int_equal(i.kind, PDEV_NULL);
 	assert_string_equal(i.null_kind, "disk");
-	assert_ptr_equal(lun_driver_for("null:disk"), &lun_null_ops);
 	bad("null:", -EINVAL, "missing kind");
 	bad("null:tape", -EINVAL, "unknown null kind \"tape\"");
 }
@@ -248,7 +245,6 @@ static void test_hctl(void **state)
 	assert_int_equal(i.hctl.channel, 0);
 	assert_int_equal(i.hctl.target, 1);
 	assert_int_equal(i.hctl.lun, 2);
-	assert_ptr_equal(lun_driver_for("3:0:1:2"), &lun_sg_ops);
 
 	assert_true(pdev_parse_hctl("0:0:0:18446744073709551615", &h));
 	assert_true(h.lun == UINT64_MAX);

@@ -11,9 +11,12 @@
  *
  * Every host device form resolves to its /dev/sgN node, through sysfs
  * (a parameter, so tests can build a fake tree).
+ *
+ * scsiback resolves what it opens with these; vscsictl checks a p-dev
+ * with them before it writes it into xenstore.
  */
-#ifndef SCSIBACK_PDEV_H
-#define SCSIBACK_PDEV_H
+#ifndef VSCSI_COMMON_PDEV_H
+#define VSCSI_COMMON_PDEV_H
 
 #include <stdbool.h>
 #include <stddef.h>
