@@ -1,8 +1,10 @@
 #include "emulate.h"
 
 #include <string.h>
+#include <scsi/sg_lib.h>
+#define HAVE_BYTESWAP_H 1 /* sg_unaligned.h: bswap, not loads shifting into int's sign bit */
+#include <scsi/sg_unaligned.h>
 
-#define SK_ILLEGAL_REQUEST 0x05
 #define ASC_INVALID_OPCODE 0x20
 #define ASC_INVALID_FIELD_IN_CDB 0x24
 #define ASC_LUN_NOT_SUPPORTED 0x25
@@ -25,30 +27,22 @@ static void check_condition(struct emu_result *r, uint8_t key, uint8_t asc)
 	r->data_len = 0;
 }
 
-static uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 void emulate_report_luns(const uint8_t *cdb, const uint16_t *luns, unsigned n,
 			 struct emu_result *r)
 {
-	uint32_t alloc = be32(cdb + 6), list_len = n * 8, total;
+	uint32_t alloc = sg_get_unaligned_be32(cdb + 6), list_len = n * 8, total;
 	uint8_t *d = r->data;
 
 	memset(r, 0, sizeof(*r));
 	/* SELECT REPORT 0/1/2 all mean "the LUNs here" for a virtual target;
 	 * other values and an allocation length under 16 are invalid (SPC). */
 	if (cdb[2] > 2 || alloc < 16) {
-		check_condition(r, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+		check_condition(r, SPC_SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
 		return;
 	}
 	if (n > (sizeof(r->data) - 8) / 8)
 		n = (sizeof(r->data) - 8) / 8;
-	d[0] = (uint8_t)(list_len >> 24);
-	d[1] = (uint8_t)(list_len >> 16);
-	d[2] = (uint8_t)(list_len >> 8);
-	d[3] = (uint8_t)list_len;
+	sg_put_unaligned_be32(list_len, d);
 	for (unsigned i = 0; i < n; i++) {
 		uint8_t *e = d + 8 + i * 8;
 
@@ -69,7 +63,7 @@ void emulate_unmapped_lun(const uint8_t *cdb, struct emu_result *r)
 {
 	memset(r, 0, sizeof(*r));
 	if (cdb[0] == 0x12 && !(cdb[1] & 1)) { /* standard INQUIRY */
-		uint32_t alloc = (uint32_t)cdb[3] << 8 | cdb[4];
+		uint32_t alloc = sg_get_unaligned_be16(cdb + 3);
 
 		r->data[0] = 0x7f;  /* qualifier 011b, type 1Fh: no LUN here */
 		r->data[2] = 0x06;  /* SPC-4 */
@@ -85,16 +79,16 @@ void emulate_unmapped_lun(const uint8_t *cdb, struct emu_result *r)
 	if (cdb[0] == 0x03) { /* REQUEST SENSE returns the sense as data */
 		uint32_t alloc = cdb[4];
 
-		sense_fixed(r->data, SK_ILLEGAL_REQUEST, ASC_LUN_NOT_SUPPORTED, 0);
+		sense_fixed(r->data, SPC_SK_ILLEGAL_REQUEST, ASC_LUN_NOT_SUPPORTED, 0);
 		r->data_len = alloc < 18 ? alloc : 18;
 		r->status = SCSI_STATUS_GOOD;
 		return;
 	}
-	check_condition(r, SK_ILLEGAL_REQUEST, ASC_LUN_NOT_SUPPORTED);
+	check_condition(r, SPC_SK_ILLEGAL_REQUEST, ASC_LUN_NOT_SUPPORTED);
 }
 
 void emulate_denied(struct emu_result *r)
 {
 	memset(r, 0, sizeof(*r));
-	check_condition(r, SK_ILLEGAL_REQUEST, ASC_INVALID_OPCODE);
+	check_condition(r, SPC_SK_ILLEGAL_REQUEST, ASC_INVALID_OPCODE);
 }

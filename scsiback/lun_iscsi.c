@@ -64,6 +64,8 @@
 #include <iscsi/iscsi.h>
 #include <iscsi/scsi-lowlevel.h>
 #include <scsi/sg_lib.h>
+#define HAVE_BYTESWAP_H 1 /* sg_unaligned.h: bswap, not loads shifting into int's sign bit */
+#include <scsi/sg_unaligned.h>
 
 #include <xen/io/vscsiif.h>
 
@@ -345,7 +347,7 @@ static uint8_t copy_sense(const struct scsi_task *task, uint8_t *out)
 
 	if (!task || !task->datain.data || task->datain.size < 2)
 		return 0;
-	len = (size_t)task->datain.data[0] << 8 | task->datain.data[1];
+	len = sg_get_unaligned_be16(task->datain.data);
 	if (len > (size_t)task->datain.size - 2)
 		len = (size_t)task->datain.size - 2;
 	if (len > LUN_SENSE_MAX)

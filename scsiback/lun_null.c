@@ -20,6 +20,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <scsi/sg_lib.h>
+#define HAVE_BYTESWAP_H 1 /* sg_unaligned.h: bswap, not loads shifting into int's sign bit */
+#include <scsi/sg_unaligned.h>
 #include <xen/io/vscsiif.h>
 
 #define NULL_BLOCK_SIZE 512u
@@ -46,22 +49,11 @@ struct null_lun {
 	char name[160];
 };
 
-static void put_be16(uint8_t *p, uint16_t v) { p[0] = v >> 8; p[1] = v & 0xff; }
-static void put_be32(uint8_t *p, uint32_t v) { put_be16(p, v >> 16); put_be16(p + 2, v & 0xffff); }
-static void put_be64(uint8_t *p, uint64_t v) { put_be32(p, v >> 32); put_be32(p + 4, v & 0xffffffff); }
-static uint32_t get_be16(const uint8_t *p) { return (uint32_t)p[0] << 8 | p[1]; }
-static uint32_t get_be32(const uint8_t *p) { return get_be16(p) << 16 | get_be16(p + 2); }
-static uint64_t get_be64(const uint8_t *p) { return (uint64_t)get_be32(p) << 32 | get_be32(p + 4); }
-
 static void set_sense(struct lun_cmd *cmd, uint8_t key, uint8_t asc, uint8_t ascq)
 {
-	cmd->status = 0x02;  /* CHECK CONDITION */
+	cmd->status = SAM_STAT_CHECK_CONDITION;
 	memset(cmd->sense, 0, 18);
-	cmd->sense[0] = 0x70;  /* current error, fixed format */
-	cmd->sense[2] = key;
-	cmd->sense[7] = 10;    /* additional sense length */
-	cmd->sense[12] = asc;
-	cmd->sense[13] = ascq;
+	sg_build_sense_buffer(false, cmd->sense, key, asc, ascq);  /* fixed format, 18 bytes */
 	cmd->sense_len = 18;
 	cmd->resid = (uint32_t)cmd->xfer_len;
 }
@@ -100,7 +92,7 @@ static void do_inquiry(struct lun_cmd *cmd)
 {
 	uint8_t d[64];
 	size_t len;
-	size_t alloc = get_be16(&cmd->cdb[3]);
+	size_t alloc = sg_get_unaligned_be16(&cmd->cdb[3]);
 
 	memset(d, 0, sizeof(d));
 	if (cmd->cdb[1] & 0x01) {  /* EVPD */
@@ -119,12 +111,12 @@ static void do_inquiry(struct lun_cmd *cmd)
 			len = 12;
 			break;
 		default:
-			set_sense(cmd, 0x05, 0x24, 0x00);  /* INVALID FIELD IN CDB */
+			set_sense(cmd, SPC_SK_ILLEGAL_REQUEST, 0x24, 0x00);  /* INVALID FIELD IN CDB */
 			return;
 		}
 	} else {
 		if (cmd->cdb[2]) {
-			set_sense(cmd, 0x05, 0x24, 0x00);
+			set_sense(cmd, SPC_SK_ILLEGAL_REQUEST, 0x24, 0x00);
 			return;
 		}
 		d[0] = 0x00;           /* connected, direct access */
@@ -146,7 +138,7 @@ static void do_rw(struct lun_cmd *cmd, uint64_t lba, uint64_t count, bool write)
 	uint64_t bytes;
 
 	if (lba > NULL_BLOCKS || count > NULL_BLOCKS - lba) {
-		set_sense(cmd, 0x05, 0x21, 0x00);  /* LBA OUT OF RANGE */
+		set_sense(cmd, SPC_SK_ILLEGAL_REQUEST, 0x21, 0x00);  /* LBA OUT OF RANGE */
 		return;
 	}
 	bytes = count * NULL_BLOCK_SIZE;
@@ -174,46 +166,45 @@ static void execute(struct lun_cmd *cmd)
 		break;
 	case 0x03:  /* REQUEST SENSE: nothing to report */
 		memset(d, 0, 18);
-		d[0] = 0x70;
-		d[7] = 10;
+		sg_build_sense_buffer(false, d, SPC_SK_NO_SENSE, 0, 0);
 		reply(cmd, d, 18, c[4]);
 		break;
 	case 0x12:
 		do_inquiry(cmd);
 		break;
 	case 0x25:  /* READ CAPACITY(10) */
-		put_be32(&d[0], (uint32_t)(NULL_BLOCKS - 1));
-		put_be32(&d[4], NULL_BLOCK_SIZE);
+		sg_put_unaligned_be32((uint32_t)(NULL_BLOCKS - 1), &d[0]);
+		sg_put_unaligned_be32(NULL_BLOCK_SIZE, &d[4]);
 		reply(cmd, d, 8, 8);
 		break;
 	case 0x9e:  /* SERVICE ACTION IN(16) */
 		if ((c[1] & 0x1f) != 0x10) {
-			set_sense(cmd, 0x05, 0x24, 0x00);
+			set_sense(cmd, SPC_SK_ILLEGAL_REQUEST, 0x24, 0x00);
 			break;
 		}
 		memset(d, 0, 32);
-		put_be64(&d[0], NULL_BLOCKS - 1);
-		put_be32(&d[8], NULL_BLOCK_SIZE);
-		reply(cmd, d, 32, get_be32(&c[10]));
+		sg_put_unaligned_be64(NULL_BLOCKS - 1, &d[0]);
+		sg_put_unaligned_be32(NULL_BLOCK_SIZE, &d[8]);
+		reply(cmd, d, 32, sg_get_unaligned_be32(&c[10]));
 		break;
 	case 0x08:  /* READ(6) */
 	case 0x0a:  /* WRITE(6) */
-		do_rw(cmd, (uint32_t)(c[1] & 0x1f) << 16 | get_be16(&c[2]), c[4] ? c[4] : 256, c[0] == 0x0a);
+		do_rw(cmd, sg_get_unaligned_be24(&c[1]) & 0x1fffff, c[4] ? c[4] : 256, c[0] == 0x0a);
 		break;
 	case 0x28:  /* READ(10) */
 	case 0x2a:
-		do_rw(cmd, get_be32(&c[2]), get_be16(&c[7]), c[0] == 0x2a);
+		do_rw(cmd, sg_get_unaligned_be32(&c[2]), sg_get_unaligned_be16(&c[7]), c[0] == 0x2a);
 		break;
 	case 0xa8:  /* READ(12) */
 	case 0xaa:
-		do_rw(cmd, get_be32(&c[2]), get_be32(&c[6]), c[0] == 0xaa);
+		do_rw(cmd, sg_get_unaligned_be32(&c[2]), sg_get_unaligned_be32(&c[6]), c[0] == 0xaa);
 		break;
 	case 0x88:  /* READ(16) */
 	case 0x8a:
-		do_rw(cmd, get_be64(&c[2]), get_be32(&c[10]), c[0] == 0x8a);
+		do_rw(cmd, sg_get_unaligned_be64(&c[2]), sg_get_unaligned_be32(&c[10]), c[0] == 0x8a);
 		break;
 	default:
-		set_sense(cmd, 0x05, 0x20, 0x00);  /* INVALID COMMAND OPERATION CODE */
+		set_sense(cmd, SPC_SK_ILLEGAL_REQUEST, 0x20, 0x00);  /* INVALID COMMAND OPERATION CODE */
 		break;
 	}
 }
