@@ -11,6 +11,8 @@
 #include <iscsi/scsi-lowlevel.h>
 #include <json-c/json.h>
 #include <poll.h>
+#define HAVE_BYTESWAP_H 1 /* sg_unaligned.h: bswap, not loads shifting into int's sign bit */
+#include <scsi/sg_unaligned.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -237,12 +239,8 @@ static void vscsi_submit(struct slot *s)
 		return;
 	}
 	c[0] = b->write ? 0x8a : 0x88;
-	for (int i = 0; i < 8; i++)
-		c[2 + i] = (uint8_t)(lba >> (56 - 8 * i));
-	c[10] = (uint8_t)(n >> 24);
-	c[11] = (uint8_t)(n >> 16);
-	c[12] = (uint8_t)(n >> 8);
-	c[13] = (uint8_t)n;
+	sg_put_unaligned_be64(lba, c + 2);
+	sg_put_unaligned_be32(n, c + 10);
 	clock_gettime(CLOCK_MONOTONIC, &s->t0);
 	r = vscsi_task_submit(b->hosts[s->host], s->task, vscsi_done, s);
 	if (r) {
@@ -496,11 +494,8 @@ int main(int argc, char **argv)
 			if (t && vscsi_task_good(t)) {
 				const uint8_t *d = t->buf;
 
-				b.nblocks = 0;
-				for (int k = 0; k < 8; k++)
-					b.nblocks = b.nblocks << 8 | d[k];
-				b.nblocks++;
-				b.block = (uint32_t)d[8] << 24 | (uint32_t)d[9] << 16 | (uint32_t)d[10] << 8 | d[11];
+				b.nblocks = sg_get_unaligned_be64(d) + 1;
+				b.block = sg_get_unaligned_be32(d + 8);
 				vscsi_task_free(t);
 				break;
 			}
