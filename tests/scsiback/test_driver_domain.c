@@ -16,6 +16,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
+#define HAVE_BYTESWAP_H 1 /* sg_unaligned.h: bswap, not loads shifting into int's sign bit */
+#include <scsi/sg_unaligned.h>
 #include <xenstore.h>
 #include <xen/io/xenbus.h>
 
@@ -67,11 +69,6 @@ static void check_good(const vscsiif_response_t *rsp)
 	if (rsp->rslt != 0)
 		fail_msg("rslt 0x%x, sense_len %u, key %x asc %02x ascq %02x", rsp->rslt, rsp->sense_len,
 			 rsp->sense_buffer[2] & 0xf, rsp->sense_buffer[12], rsp->sense_buffer[13]);
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
 /* Commands until the unit attentions of the login are consumed. */
@@ -156,7 +153,7 @@ static void test_served_from_driver_domain(void **state)
 	assert_int_equal(f.pool[0] & 0x1f, 0);                       /* disk */
 	exec_past_ua(&f, 0, 0, cap, 10, 2, 8, &rsp);
 	check_good(&rsp);
-	assert_int_equal(get_be32(f.pool), 64u * 1024 * 1024 / 512 - 1);   /* tgtd-lab.sh: 64 MiB */
+	assert_int_equal(sg_get_unaligned_be32(f.pool), 64u * 1024 * 1024 / 512 - 1);   /* tgtd-lab.sh: 64 MiB */
 	for (int i = 0; i < 4096; i++)
 		want[i] = (uint8_t)(i * 7 + 3);
 	memcpy(f.pool, want, sizeof(want));
@@ -211,10 +208,10 @@ static void test_feature_host_report_luns(void **state)
 	assert_int_equal(rawfront_open(&f, &env, dom1, 1, 15000), 0);
 	exec_past_ua(&f, 2, 1, rl, 12, 2, 4096, &rsp);
 	check_good(&rsp);
-	ngot = (int)(get_be32(f.pool) / 8);
+	ngot = (int)(sg_get_unaligned_be32(f.pool) / 8);
 	assert_true(ngot <= 16);
 	for (int i = 0; i < ngot; i++)
-		got[i] = (unsigned)f.pool[8 + 8 * i] << 8 | f.pool[8 + 8 * i + 1];
+		got[i] = sg_get_unaligned_be16(&f.pool[8 + 8 * i]);
 	if (ngot != nwant)
 		fail_msg("REPORT LUNS lists %d LUNs, iscsi-ls %d", ngot, nwant);
 	for (int i = 0; i < ngot; i++) {

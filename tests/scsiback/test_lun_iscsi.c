@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
+#define HAVE_BYTESWAP_H 1 /* sg_unaligned.h: bswap, not loads shifting into int's sign bit */
+#include <scsi/sg_unaligned.h>
 
 #include <xen/io/vscsiif.h>
 
@@ -290,17 +292,12 @@ static void fill_pattern(uint8_t *buf, size_t len, unsigned seed)
 		buf[i] = (uint8_t)((i * 131u + seed * 7u + (i >> 9)) & 0xff);
 }
 
-static void put_be16(uint8_t *p, unsigned v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
-static void put_be32(uint8_t *p, uint32_t v) { put_be16(p, v >> 16); put_be16(p + 2, v & 0xffff); }
-static unsigned be16(const uint8_t *p) { return (unsigned)p[0] << 8 | p[1]; }
-static uint32_t be32(const uint8_t *p) { return (uint32_t)be16(p) << 16 | be16(p + 2); }
-
 static void rw10(uint8_t *cdb, bool write, uint32_t lba, unsigned blocks)
 {
 	memset(cdb, 0, 10);
 	cdb[0] = write ? 0x2a : 0x28;
-	put_be32(&cdb[2], lba);
-	put_be16(&cdb[7], blocks);
+	sg_put_unaligned_be32(lba, &cdb[2]);
+	sg_put_unaligned_be16(blocks, &cdb[7]);
 }
 
 /* ------------------------------------------------------------------ */
@@ -348,8 +345,8 @@ static void test_read_capacity(void **state)
 	cmd_init(&t, cdb, 10, LUN_DIR_FROM_DEV, buf, sizeof(buf), 2);
 	run_ua(f, &t);
 	assert_int_equal(t.c.status, 0);
-	assert_int_equal(be32(buf), 64 * 2048 - 1);   /* 64 MiB of 512-byte blocks */
-	assert_int_equal(be32(buf + 4), 512);
+	assert_int_equal(sg_get_unaligned_be32(buf), 64 * 2048 - 1);   /* 64 MiB of 512-byte blocks */
+	assert_int_equal(sg_get_unaligned_be32(buf + 4), 512);
 	assert_int_equal(t.c.resid, 0);
 }
 
@@ -490,7 +487,7 @@ static void tape_cmd(struct fixture *f, struct tcmd *t, uint8_t op, uint8_t byte
 
 static uint32_t sense_info(const struct tcmd *t)
 {
-	return be32(&t->c.sense[3]);
+	return sg_get_unaligned_be32(&t->c.sense[3]);
 }
 
 static void test_tape_variable_blocks(void **state)
@@ -574,11 +571,9 @@ static int read_elements(struct fixture *f, unsigned type, unsigned start, unsig
 	struct tcmd t;
 	int n = 0;
 
-	put_be16(&cdb[2], start);
-	put_be16(&cdb[4], count);
-	cdb[7] = 0;
-	cdb[8] = sizeof(buf) >> 8;
-	cdb[9] = sizeof(buf) & 0xff;
+	sg_put_unaligned_be16(start, &cdb[2]);
+	sg_put_unaligned_be16(count, &cdb[4]);
+	sg_put_unaligned_be24(sizeof(buf), &cdb[7]);
 	memset(buf, 0, sizeof(buf));
 	cmd_init(&t, cdb, 12, LUN_DIR_FROM_DEV, buf, sizeof(buf), 3);
 	run_ua(f, &t);
@@ -588,12 +583,12 @@ static int read_elements(struct fixture *f, unsigned type, unsigned start, unsig
 			 t.c.status, t.c.sense[2], t.c.sense[12], t.c.sense[13]);
 	size_t got = sizeof(buf) - t.c.resid;
 	assert_true(got >= 16);
-	unsigned dlen = be16(&buf[8 + 2]);
+	unsigned dlen = sg_get_unaligned_be16(&buf[8 + 2]);
 	assert_int_equal(buf[8] & 0x0f, type);
 	assert_true(buf[8 + 1] & 0x80);   /* PVolTag */
 	assert_true(dlen >= 12);
 	for (size_t off = 16; off + 12 <= got && n < max; off += dlen, n++) {
-		out[n].addr = be16(&buf[off]);
+		out[n].addr = sg_get_unaligned_be16(&buf[off]);
 		out[n].full = buf[off + 2] & 0x01;
 		size_t tl = got - off > 12 ? got - off - 12 : 0;
 		if (tl > 32)
@@ -610,9 +605,9 @@ static void move_medium(struct fixture *f, struct tcmd *t, unsigned from, unsign
 {
 	uint8_t cdb[12] = { 0xa5 };
 
-	put_be16(&cdb[2], 16);
-	put_be16(&cdb[4], from);
-	put_be16(&cdb[6], to);
+	sg_put_unaligned_be16(16, &cdb[2]);
+	sg_put_unaligned_be16(from, &cdb[4]);
+	sg_put_unaligned_be16(to, &cdb[6]);
 	cmd_init(t, cdb, 12, LUN_DIR_NONE, NULL, 0, 0);
 	run_ua(f, t);
 	assert_int_equal(t->c.host, XEN_VSCSIIF_RSLT_HOST_OK);

@@ -24,6 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
+#define HAVE_BYTESWAP_H 1 /* sg_unaligned.h: bswap, not loads shifting into int's sign bit */
+#include <scsi/sg_unaligned.h>
 #include <xenstore.h>
 #include <xen/io/xenbus.h>
 
@@ -232,18 +234,12 @@ static void check_good(const vscsiif_response_t *rsp)
 			 rsp->sense_buffer[13]);
 }
 
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
-}
-
 static void rw10(uint8_t op, uint32_t lba, uint32_t bytes, uint8_t *cdb)
 {
 	memset(cdb, 0, 10);
 	cdb[0] = op;
-	put_be32(cdb + 2, lba);
-	cdb[7] = (uint8_t)((bytes / 512) >> 8);
-	cdb[8] = (uint8_t)(bytes / 512);
+	sg_put_unaligned_be32(lba, cdb + 2);
+	sg_put_unaligned_be16((uint16_t)(bytes / 512), cdb + 7);
 }
 
 static void fill(uint8_t *p, uint32_t len, uint32_t seed)

@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
+#define HAVE_BYTESWAP_H 1 /* sg_unaligned.h: bswap, not loads shifting into int's sign bit */
+#include <scsi/sg_unaligned.h>
 #include <xenstore.h>
 #include <xen/io/xenbus.h>
 
@@ -72,23 +74,12 @@ static void exec_good(uint16_t tgt, uint16_t lun, const uint8_t *cdb, uint8_t le
 	check_good(rsp);
 }
 
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 static void rw10(uint8_t op, uint32_t lba, uint32_t bytes, uint8_t *cdb)
 {
 	memset(cdb, 0, 10);
 	cdb[0] = op;
-	put_be32(cdb + 2, lba);
-	cdb[7] = (uint8_t)((bytes / 512) >> 8);
-	cdb[8] = (uint8_t)(bytes / 512);
+	sg_put_unaligned_be32(lba, cdb + 2);
+	sg_put_unaligned_be16((uint16_t)(bytes / 512), cdb + 7);
 }
 
 static void fill(uint8_t *p, uint32_t len, uint32_t seed)
@@ -110,8 +101,8 @@ static void test_disk_identity(void **state)
 	assert_int_equal(f.pool[0] & 0x1f, 0);
 	assert_int_equal(rsp.residual_len, 96 - (5u + f.pool[4]));
 	exec_good(DISK, 0, cap, 10, 2, 8, &rsp);
-	assert_int_equal(get_be32(f.pool), 64u * 1024 * 1024 / 512 - 1);   /* last LBA of 64 MiB */
-	assert_int_equal(get_be32(f.pool + 4), 512);
+	assert_int_equal(sg_get_unaligned_be32(f.pool), 64u * 1024 * 1024 / 512 - 1);   /* last LBA of 64 MiB */
+	assert_int_equal(sg_get_unaligned_be32(f.pool + 4), 512);
 }
 
 static void test_disk_write_read_verify(void **state)
@@ -205,7 +196,7 @@ static void test_tape_blocks_and_filemark(void **state)
 	assert_int_equal(rsp.sense_buffer[12], 0x00);
 	assert_int_equal(rsp.sense_buffer[13], 0x01);     /* FILEMARK DETECTED */
 	assert_true(rsp.sense_buffer[0] & 0x80);          /* INFORMATION valid */
-	assert_int_equal(get_be32(rsp.sense_buffer + 3), 1024);
+	assert_int_equal(sg_get_unaligned_be32(rsp.sense_buffer + 3), 1024);
 	/* tgt reports no iSCSI residual with this CHECK CONDITION (libiscsi
 	 * straight to tgtd shows the same, see test_lun_iscsi): the guest
 	 * gets exactly that, and the residue from INFORMATION above. */
@@ -223,7 +214,7 @@ static void test_changer(void **state)
 	(void)state;
 	exec_good(VTL, 1, res, 12, 2, 4096, &rsp);
 	assert_int_equal(f.pool[8] & 0xff, 2);                 /* page: storage elements */
-	assert_int_equal(f.pool[16] << 8 | f.pool[17], 1024);  /* first element address */
+	assert_int_equal(sg_get_unaligned_be16(f.pool + 16), 1024);  /* first element address */
 	assert_non_null(memmem(f.pool, 4096 - rsp.residual_len, "TAPE0001", 8));
 	/* The drive is empty: NOT READY, MEDIUM NOT PRESENT. */
 	assert_int_equal(rawfront_exec(&f, VTL, 0, tur, 6, 3, 0, &rsp), 0);

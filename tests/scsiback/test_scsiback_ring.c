@@ -16,6 +16,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
+#define HAVE_BYTESWAP_H 1 /* sg_unaligned.h: bswap, not loads shifting into int's sign bit */
+#include <scsi/sg_unaligned.h>
 #include <xenstore.h>
 #include <xen/io/xenbus.h>
 
@@ -94,8 +96,7 @@ static void read_zeros(struct rawfront *f, uint32_t len)
 	vscsiif_response_t rsp;
 	uint32_t blocks = len / 512;
 
-	cdb[7] = (uint8_t)(blocks >> 8);
-	cdb[8] = (uint8_t)blocks;
+	sg_put_unaligned_be16((uint16_t)blocks, cdb + 7);
 	memset(f->pool, 0xaa, len + 4096);
 	assert_int_equal(rawfront_exec(f, 0, 0, cdb, 10, 2, len, &rsp), 0);
 	check_good(&rsp);
@@ -434,6 +435,47 @@ static void test_noncanonical_dev_name(void **state)
 	check_good(&rsp);
 }
 
+/* A v-dev spelt otherwise than printf's %u ("0:0:00:5", "65536:0:0:5",
+ * signs, blanks): refused with dev state 6 and the reason, as every part
+ * of the stack refuses it (common/vdev.h); no LUN appears. */
+static void test_noncanonical_vdev(void **state)
+{
+	static const char *const vdevs[] = { "0:0:00:5", "65536:0:0:5", "0:0:+0:5", "0:0:0:5 " };
+	char path[300];
+	vscsiif_response_t rsp;
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(vdevs) / sizeof(vdevs[0]); k++) {
+		const struct { const char *node, *value; } nodes[] = {
+			{ "p-dev", "null:disk" }, { "v-dev", vdevs[k] }, { "state", "1" },
+		};
+		char *v, want[64];
+		unsigned len;
+
+		for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+			snprintf(path, sizeof(path), "%s/vscsi-devs/dev-8/%s", f1.be_path, nodes[i].node);
+			assert_true(xs_write(xs0, XBT_NULL, path, nodes[i].value, strlen(nodes[i].value)));
+		}
+		snprintf(path, sizeof(path), "%s/state", f1.be_path);
+		assert_true(xs_write(xs0, XBT_NULL, path, "7", 1));
+		assert_int_equal(rawfront_service(&f1, 10000), XenbusStateConnected);
+		assert_int_equal(rawfront_dev_state(&f1, 8), XenbusStateClosed);
+		snprintf(path, sizeof(path), "%s/vscsi-devs/dev-8/error", f1.be_path);
+		v = xs_read(xs0, XBT_NULL, path, &len);
+		assert_non_null(v);
+		snprintf(want, sizeof(want), "v-dev \"%s\" is not h:c:t:l", vdevs[k]);
+		if (strcmp(v, want))
+			fail_msg("dev-8/error \"%s\", want \"%s\"", v, want);
+		free(v);
+		inquiry(&f1, 0, 5, &rsp);
+		assert_int_equal(f1.pool[0], 0x7f);        /* no LUN 5 */
+		snprintf(path, sizeof(path), "%s/vscsi-devs/dev-8", f1.be_path);
+		assert_true(xs_rm(xs0, XBT_NULL, path));
+	}
+	inquiry(&f1, 0, 0, &rsp);
+	check_good(&rsp);
+}
+
 /* A p-dev that does not exist: dev state 6, the reason in xenstore and
  * in the toolstack's error. */
 static void test_bad_pdev(void **state)
@@ -717,6 +759,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_corrupt_ring_is_isolated),
 		cmocka_unit_test(test_hotplug),
 		cmocka_unit_test(test_noncanonical_dev_name),
+		cmocka_unit_test(test_noncanonical_vdev),
 		cmocka_unit_test(test_bad_pdev),
 		cmocka_unit_test(test_guest_destroyed_mid_io),
 		cmocka_unit_test(test_backend_dir_removed_by_toolstack),

@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
+#define HAVE_BYTESWAP_H 1 /* sg_unaligned.h: bswap, not loads shifting into int's sign bit */
+#include <scsi/sg_unaligned.h>
 
 #include "fakeback.h"
 #include "sfenv.h"
@@ -376,8 +378,7 @@ static void test_timeout_on_the_wire(void **state)
 		assert_int_equal(t->error, 0);
 		assert_int_equal(t->status, VSCSI_STATUS_CHECK_CONDITION);
 		assert_true(t->sense_len >= 7 && (t->sense[0] & 0x80));
-		info = (uint32_t)t->sense[3] << 24 | (uint32_t)t->sense[4] << 16 |
-		       (uint32_t)t->sense[5] << 8 | t->sense[6];
+		info = sg_get_unaligned_be32(&t->sense[3]);
 		if (info != cases[i].wire_s)
 			fail_msg("a task of %u ms went out with timeout_per_command %u, want %u",
 				 cases[i].task_ms, info, cases[i].wire_s);

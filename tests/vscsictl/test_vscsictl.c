@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
+#define HAVE_BYTESWAP_H 1 /* sg_unaligned.h: bswap, not loads shifting into int's sign bit */
+#include <scsi/sg_unaligned.h>
 #include <json-c/json.h>
 #include <xenstore.h>
 #include <xen/io/xenbus.h>
@@ -293,7 +295,7 @@ static unsigned report_luns(struct rawfront *f)
 
 	assert_int_equal(rawfront_exec(f, 0, 0, cdb, 12, 2, 256, &rsp), 0);
 	check_good(&rsp);
-	return ((unsigned)f->pool[2] << 8 | f->pool[3]) / 8;
+	return sg_get_unaligned_be32(f->pool) / 8;   /* LUN LIST LENGTH */
 }
 
 #define INFLIGHT 8
