@@ -1,7 +1,6 @@
 #include "xenbus.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -11,8 +10,11 @@
 #include <xen/io/xenbus.h>
 
 #include "config.h"
+#include "decimal.h"
 #include "inflight.h"
 #include "log.h"
+#include "vdev.h"
+#include "xsutil.h"
 
 static struct evloop_handler xs_handler;
 
@@ -36,99 +38,20 @@ static bool kernel_backend_bound(const struct scsiback *sb, uint32_t domid, uint
 	return access(path, F_OK) == 0;
 }
 
-static char *xs_readf(struct scsiback *sb, unsigned *len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static char *xs_readf(struct scsiback *sb, unsigned *len, const char *fmt, ...)
-{
-	char path[512];
-	va_list ap;
-	unsigned l;
-
-	va_start(ap, fmt);
-	vsnprintf(path, sizeof(path), fmt, ap);
-	va_end(ap);
-	return xs_read(sb->xs, XBT_NULL, path, len ? len : &l);
-}
-
-static bool xs_printf(struct scsiback *sb, const char *path, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static bool xs_printf(struct scsiback *sb, const char *path, const char *fmt, ...)
-{
-	char val[512], parent[256], *dir, *slash;
-	unsigned len;
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(val, sizeof(val), fmt, ap);
-	va_end(ap);
-	/* Only into a directory that still exists, checked in the write's
-	 * own transaction: the toolstack removes a vhost's directory when
-	 * the guest goes, and a write after that would create it again,
-	 * left behind for good (xenstore makes missing parents). */
-	snprintf(parent, sizeof(parent), "%s", path);
-	slash = strrchr(parent, '/');
-	if (slash)
-		*slash = 0;
-	for (int tries = 0; tries < 16; tries++) {
-		xs_transaction_t t = xs_transaction_start(sb->xs);
-		bool ok;
-
-		if (t == XBT_NULL)
-			return false;
-		dir = xs_read(sb->xs, t, parent, &len);
-		if (!dir) {
-			int err = errno;
-
-			xs_transaction_end(sb->xs, t, true);
-			errno = err;
-			return false;
-		}
-		free(dir);
-		ok = xs_write(sb->xs, t, path, val, (unsigned)n);
-		if (!ok) {
-			int err = errno;
-
-			xs_transaction_end(sb->xs, t, true);
-			errno = err;
-			return false;
-		}
-		if (xs_transaction_end(sb->xs, t, false))
-			return true;
-		if (errno != EAGAIN)
-			return false;
-	}
-	errno = EAGAIN;
-	return false;
-}
-
-static int read_int(struct scsiback *sb, int dflt, const char *fmt, const char *a, const char *b)
-{
-	char *v = xs_readf(sb, NULL, fmt, a, b);
-	int r = dflt;
-
-	if (v) {
-		char *end;
-		long x = strtol(v, &end, 10);
-
-		if (end != v && !*end)
-			r = (int)x;
-		free(v);
-	}
-	return r;
-}
-
 static void set_state(struct vhost *vh, int state)
 {
 	char path[256];
 
+	int r;
+
+	/* Only while the vhost's directory exists: after the toolstack
+	 * removed it, a write would create it again, left for good. */
 	snprintf(path, sizeof(path), "%s/state", vh->be_path);
-	if (!xs_printf(vh->sb, path, "%d", state)) {
-		if (errno == ENOENT)
-			log_debug("%s: %s is gone; state %d not written", vh->name, vh->be_path, state);
-		else
-			log_err("%s: cannot write %s: %s", vh->name, path, strerror(errno));
-	}
+	r = xsu_printf_existing(vh->sb->xs, path, "%d", state);
+	if (r == -ENOENT)
+		log_debug("%s: %s is gone; state %d not written", vh->name, vh->be_path, state);
+	else if (r < 0)
+		log_err("%s: cannot write %s: %s", vh->name, path, strerror(-r));
 	vh->state = state;
 }
 
@@ -139,7 +62,7 @@ static void vhost_fatal(struct vhost *vh, const char *msg)
 
 	log_err("%s: %s", vh->name, msg);
 	snprintf(path, sizeof(path), "%s/error", vh->be_path);
-	xs_printf(vh->sb, path, "%s", msg);
+	xsu_printf_existing(vh->sb->xs, path, "%s", msg);
 	set_state(vh, XenbusStateClosing);
 }
 
@@ -150,11 +73,11 @@ static void dev_set_state(struct vhost *vh, const char *dev, int state, const ch
 	/* The reason first: whoever sees state 6 can read why. */
 	snprintf(path, sizeof(path), "%s/vscsi-devs/%s/error", vh->be_path, dev);
 	if (error)
-		xs_printf(vh->sb, path, "%s", error);
+		xsu_printf_existing(vh->sb->xs, path, "%s", error);
 	else
 		xs_rm(vh->sb->xs, XBT_NULL, path);
 	snprintf(path, sizeof(path), "%s/vscsi-devs/%s/state", vh->be_path, dev);
-	xs_printf(vh->sb, path, "%d", state);
+	xsu_printf_existing(vh->sb->xs, path, "%d", state);
 }
 
 enum scan_mode { SCAN_ADD_DEL, SCAN_UPDATE };
@@ -168,16 +91,14 @@ static void scan_luns(struct vhost *vh, enum scan_mode mode)
 	devs = xs_directory(vh->sb->xs, XBT_NULL, path, &n);
 	for (unsigned i = 0; devs && i < n; i++) {
 		const char *dev = devs[i];
-		int state = read_int(vh->sb, -1, "%s/vscsi-devs/%s/state", vh->be_path, dev);
-		unsigned devnum, h, c, t, l;
-		char *pdev, *vdev, err[300], extra;
-
-		char canon[32];
+		int state = xsu_read_intf(vh->sb->xs, XBT_NULL, -1, "%s/vscsi-devs/%s/state", vh->be_path, dev);
+		unsigned devnum;
+		struct vdev v;
+		char *pdev, *vdev, err[300];
 
 		/* One name per number ("dev-01" is not "dev-1"): the LUN's
 		 * node is found again from its number. */
-		if (sscanf(dev, "dev-%u%c", &devnum, &extra) != 1 ||
-		    (snprintf(canon, sizeof(canon), "dev-%u", devnum), strcmp(canon, dev))) {
+		if (vdev_parse_devname(dev, &devnum) < 0) {
 			log_warn("%s: ignoring %s/%s: not a dev-N entry", vh->name, path, dev);
 			continue;
 		}
@@ -201,29 +122,29 @@ static void scan_luns(struct vhost *vh, enum scan_mode mode)
 			dev_set_state(vh, dev, XenbusStateClosed, NULL);
 			continue;
 		}
-		pdev = xs_readf(vh->sb, NULL, "%s/vscsi-devs/%s/p-dev", vh->be_path, dev);
-		vdev = xs_readf(vh->sb, NULL, "%s/vscsi-devs/%s/v-dev", vh->be_path, dev);
+		pdev = xsu_readf(vh->sb->xs, XBT_NULL, "%s/vscsi-devs/%s/p-dev", vh->be_path, dev);
+		vdev = xsu_readf(vh->sb->xs, XBT_NULL, "%s/vscsi-devs/%s/v-dev", vh->be_path, dev);
 		if (!pdev || !vdev) {
 			snprintf(err, sizeof(err), "%s missing", !pdev ? "p-dev" : "v-dev");
-		} else if (sscanf(vdev, "%u:%u:%u:%u%c", &h, &c, &t, &l, &extra) != 4 || c > 0xffff ||
-			   t > 0xffff || l > 0xffff) {
+		} else if (vdev_parse(vdev, &v) < 0) {
 			snprintf(err, sizeof(err), "v-dev \"%s\" is not h:c:t:l", vdev);
 		} else if (state == XenbusStateConnected || state == XenbusStateInitialised) {
 			/* After a restart or resume: re-add what the guest uses or
 			 * is about to (3: we had added it, the guest not yet). */
-			struct vhost_lun *vl = vhost_find_lun(vh, (uint16_t)c, (uint16_t)t, (uint16_t)l);
+			struct vhost_lun *vl = vhost_find_lun(vh, (uint16_t)v.channel, (uint16_t)v.target,
+							      (uint16_t)v.lun);
 			int r;
 
 			err[0] = 0;
 			if (!vl) {
-				r = vhost_add_lun(vh, devnum, pdev, (uint16_t)c, (uint16_t)t, (uint16_t)l,
-						  err, sizeof(err));
+				r = vhost_add_lun(vh, devnum, pdev, (uint16_t)v.channel, (uint16_t)v.target,
+						  (uint16_t)v.lun, err, sizeof(err));
 				if (r == 0 || r == -EINPROGRESS)
 					err[0] = 0;
 			}
 		} else {
-			int r = vhost_add_lun(vh, devnum, pdev, (uint16_t)c, (uint16_t)t, (uint16_t)l, err,
-					      sizeof(err));
+			int r = vhost_add_lun(vh, devnum, pdev, (uint16_t)v.channel, (uint16_t)v.target,
+					      (uint16_t)v.lun, err, sizeof(err));
 
 			/* Opening: lun_opened() moves it on. */
 			if (r == 0 || r == -EINPROGRESS)
@@ -243,8 +164,8 @@ static void scan_luns(struct vhost *vh, enum scan_mode mode)
 
 static int read_ring_nodes(struct vhost *vh, uint32_t *ref, uint32_t *port)
 {
-	int r = read_int(vh->sb, -1, "%s/%s", vh->fe_path, "ring-ref");
-	int p = read_int(vh->sb, -1, "%s/%s", vh->fe_path, "event-channel");
+	int r = xsu_read_intf(vh->sb->xs, XBT_NULL, -1, "%s/ring-ref", vh->fe_path);
+	int p = xsu_read_intf(vh->sb->xs, XBT_NULL, -1, "%s/event-channel", vh->fe_path);
 
 	if (r < 0 || p <= 0) {
 		char msg[300];
@@ -310,8 +231,12 @@ static void vhost_destroy(struct scsiback *sb, struct vhost *vh)
 
 static void frontend_changed(struct vhost *vh)
 {
-	int fe = read_int(vh->sb, XenbusStateUnknown, "%s/%s", vh->fe_path, "state");
+	char *raw = xsu_readf(vh->sb->xs, XBT_NULL, "%s/state", vh->fe_path);
+	int fe = XenbusStateUnknown;
 
+	/* Gone: Unknown. Not a number: a state no frontend may be in. */
+	if (raw && !xsu_parse_int(raw, &fe))
+		fe = -1;
 	log_debug("%s: frontend state %d, ours %d", vh->name, fe, vh->state);
 	switch (fe) {
 	case XenbusStateInitialising:
@@ -370,11 +295,12 @@ static void frontend_changed(struct vhost *vh)
 		if (vh->state != XenbusStateClosing) {
 			char msg[64];
 
-			snprintf(msg, sizeof(msg), "saw state %d at frontend", fe);
+			snprintf(msg, sizeof(msg), "saw state \"%.32s\" at frontend", raw);
 			vhost_fatal(vh, msg);
 		}
 		break;
 	}
+	free(raw);
 }
 
 /* A LUN's open has ended (scan_luns left it opening). The vhost's own
@@ -383,12 +309,11 @@ static void frontend_changed(struct vhost *vh)
 void xenbus_lun_opened(struct vhost *vh, unsigned devnum, const char *pdev, int rc,
 		       const char *err)
 {
-	char dev[32];
-
+	char dev[VDEV_DEVNAME_LEN];
 	int st;
 
-	snprintf(dev, sizeof(dev), "dev-%u", devnum);
-	st = read_int(vh->sb, -1, "%s/vscsi-devs/%s/state", vh->be_path, dev);
+	vdev_devname(devnum, dev);
+	st = xsu_read_intf(vh->sb->xs, XBT_NULL, -1, "%s/vscsi-devs/%s/state", vh->be_path, dev);
 	if (st != XenbusStateInitialising && st != XenbusStateInitialised &&
 	    st != XenbusStateConnected && st != XenbusStateClosing) {
 		/* The toolstack withdrew the entry meanwhile. (Closing: the
@@ -461,7 +386,7 @@ static void vhost_reconcile(struct scsiback *sb, uint32_t domid, uint32_t devid)
 	int fe_id, prev_state;
 
 	snprintf(be, sizeof(be), "%s/%u/%u", sb->be_root, domid, devid);
-	fe_path = xs_readf(sb, NULL, "%s/frontend", be);
+	fe_path = xsu_readf(sb->xs, XBT_NULL, "%s/frontend", be);
 	if (!fe_path) {
 		if (vh)
 			vhost_destroy(sb, vh);
@@ -470,14 +395,14 @@ static void vhost_reconcile(struct scsiback *sb, uint32_t domid, uint32_t devid)
 	if (vh) {
 		/* Removed and created again before we saw the removal: a fresh
 		 * vhost says Initialising, which we never leave it in. */
-		int st = read_int(sb, -1, "%s/%s", be, "state");
+		int st = xsu_read_intf(sb->xs, XBT_NULL, -1, "%s/state", be);
 
 		free(fe_path);
 		if (st != XenbusStateInitialising || vh->state == XenbusStateInitialising)
 			return;
 		log_info("%s: re-created by the toolstack; starting over", vh->name);
 		vhost_destroy(sb, vh);
-		fe_path = xs_readf(sb, NULL, "%s/frontend", be);
+		fe_path = xsu_readf(sb->xs, XBT_NULL, "%s/frontend", be);
 		if (!fe_path)
 			return;
 	}
@@ -503,7 +428,7 @@ static void vhost_reconcile(struct scsiback *sb, uint32_t domid, uint32_t devid)
 	if (kernel_backend_loaded(sb))
 		log_warn("vhost %u/%u: the kernel's xen-scsiback module is loaded and may claim this "
 			 "vhost too (both would serve the ring): unload and blacklist it", domid, devid);
-	fe_id = read_int(sb, -1, "%s/%s", be, "frontend-id");
+	fe_id = xsu_read_intf(sb->xs, XBT_NULL, -1, "%s/frontend-id", be);
 	if (fe_id != (int)domid) {
 		log_err("vhost %u/%u: frontend-id %d does not match the directory; ignored", domid, devid, fe_id);
 		free(fe_path);
@@ -521,16 +446,16 @@ static void vhost_reconcile(struct scsiback *sb, uint32_t domid, uint32_t devid)
 	snprintf(vh->fe_path, sizeof(vh->fe_path), "%s", fe_path);
 	snprintf(vh->name, sizeof(vh->name), "vhost %u/%u", domid, devid);
 	free(fe_path);
-	vh->feature_host = read_int(sb, 0, "%s/%s", be, "feature-host") == 1;
+	vh->feature_host = xsu_read_intf(sb->xs, XBT_NULL, 0, "%s/feature-host", be) == 1;
 	vh->next = sb->vhosts;
 	sb->vhosts = vh;
 
-	prev_state = read_int(sb, XenbusStateUnknown, "%s/%s", be, "state");
+	prev_state = xsu_read_intf(sb->xs, XBT_NULL, XenbusStateUnknown, "%s/state", be);
 	{
 		char path[256];
 
 		snprintf(path, sizeof(path), "%s/feature-sg-grant", be);
-		xs_printf(sb, path, "%u", VSCSI_BACK_MAX_SEGMENTS);
+		xsu_printf_existing(sb->xs, path, "%u", VSCSI_BACK_MAX_SEGMENTS);
 	}
 	if (prev_state == XenbusStateConnected || prev_state == XenbusStateReconfigured) {
 		/* A previous daemon served it: keep the guest's view. */
@@ -560,9 +485,14 @@ static void scan_all(struct scsiback *sb)
 		snprintf(path, sizeof(path), "%s/%s", sb->be_root, doms[i]);
 		nv = 0;
 		devs = xs_directory(sb->xs, XBT_NULL, path, &nv);
-		for (unsigned k = 0; devs && k < nv; k++)
-			vhost_reconcile(sb, (uint32_t)strtoul(doms[i], NULL, 10),
-					(uint32_t)strtoul(devs[k], NULL, 10));
+		for (unsigned k = 0; devs && k < nv; k++) {
+			uint64_t domid, devid;
+
+			/* (other names are no vhost of ours) */
+			if (dec_parse_str(doms[i], UINT32_MAX, &domid) &&
+			    dec_parse_str(devs[k], UINT32_MAX, &devid))
+				vhost_reconcile(sb, (uint32_t)domid, (uint32_t)devid);
+		}
 		free(devs);
 	}
 	free(doms);
@@ -624,11 +554,8 @@ static void xs_cb(struct evloop_handler *h, uint32_t events)
 
 int xenbus_start(struct scsiback *sb)
 {
-	char *dom = xs_read(sb->xs, XBT_NULL, "domid", NULL);
-
 	/* The backend domain is read, not assumed: dom0 or a driver domain. */
-	sb->self_domid = dom ? (uint32_t)strtoul(dom, NULL, 10) : 0;
-	free(dom);
+	sb->self_domid = (uint32_t)xsu_read_intf(sb->xs, XBT_NULL, 0, "domid");
 	snprintf(sb->be_root, sizeof(sb->be_root), "/local/domain/%u/backend/vscsi", sb->self_domid);
 	if (!xs_watch(sb->xs, sb->be_root, "be") || !xs_watch(sb->xs, "@releaseDomain", "rel")) {
 		log_err("cannot watch %s: %s", sb->be_root, strerror(errno));
