@@ -1,8 +1,9 @@
 /* Moving data between guest pages and scsiback's bounce buffers with
  * grant copy: no mapping per I/O, and a read-only grant can never be
- * written (Xen refuses the copy). Chosen over mapping because the LUN
- * drivers want plain iovecs and because a per-request map/unmap costs
- * far more than copying a page (../shared/research/perf-anchors.md). */
+ * written (Xen refuses the copy). Chosen over mapping, which Linux's
+ * backend does, because the LUN drivers want plain iovecs and because a
+ * per-request map/unmap costs far more than copying a page (see
+ * docs/protocol.md, "Where vscsi differs"). */
 #ifndef SCSIBACK_DATA_H
 #define SCSIBACK_DATA_H
 

@@ -1,5 +1,5 @@
 /* LUN discovery: the backend's vscsi-devs/dev-N entries become LUNs
- * (research §1.3). A dev-N the backend has Initialised (3), or already
+ * (docs/protocol.md, "Handshake" and "Where vscsi differs"). A dev-N the backend has Initialised (3), or already
  * Connected (4) when we reconnect, is added: our own dev-N state becomes 4
  * and an INQUIRY learns its identity; the application hears about it once
  * that answer is in. A dev-N the backend is Closing (5) is removed (our
@@ -11,7 +11,9 @@
 #include <xenstore.h>
 #include <xen/io/xenbus.h>
 
+#include "vdev.h"
 #include "vf_internal.h"
+#include "xsutil.h"
 
 #define PROBE_TIMEOUT_MS 10000
 
@@ -36,11 +38,10 @@ static struct vf_lun *lun_by_addr(struct vscsi_host *h, const struct vscsi_addr 
 
 static void fe_dev_state(struct vscsi_host *h, const char *dev, int state)
 {
-	char dir[256];
+	int r = xsu_write_uintf(h->xs, XBT_NULL, (unsigned)state, "%s/vscsi-devs/%s/state", h->fe_path, dev);
 
-	snprintf(dir, sizeof(dir), "%s/vscsi-devs/%s", h->fe_path, dev);
-	if (vf_xb_write_int(h, dir, "state", state) < 0)
-		vf_warn("%s: writing %s/state: %s", h->name, dir, strerror(errno));
+	if (r < 0)
+		vf_warn("%s: writing %s/vscsi-devs/%s/state: %s", h->name, h->fe_path, dev, strerror(-r));
 }
 
 static void lun_remove(struct vscsi_host *h, struct vf_lun *l, struct vf_deliver *dl,
@@ -184,13 +185,6 @@ static void start_probe(struct vscsi_host *h, struct vf_lun *l, struct vf_delive
 	}
 }
 
-static int parse_devnum(const char *dev, unsigned *n)
-{
-	char extra;
-
-	return sscanf(dev, "dev-%u%c", n, &extra) == 1 ? 0 : -EINVAL;
-}
-
 void vf_lun_add_pass(struct vscsi_host *h, struct vf_deliver *dl)
 {
 	char path[256], **devs;
@@ -200,12 +194,11 @@ void vf_lun_add_pass(struct vscsi_host *h, struct vf_deliver *dl)
 	devs = xs_directory(h->xs, XBT_NULL, path, &n);
 	/* LUNs the backend no longer offers (a delete we did not see). */
 	for (size_t i = 0; i < h->nluns;) {
-		char dev[32], dir[300];
+		char dev[VDEV_DEVNAME_LEN];
 		int st;
 
-		snprintf(dev, sizeof(dev), "dev-%u", h->luns[i].info.devnum);
-		snprintf(dir, sizeof(dir), "%s/%s", path, dev);
-		st = vf_xb_read_int(h, dir, "state", -1);
+		vdev_devname(h->luns[i].info.devnum, dev);
+		st = xsu_read_intf(h->xs, XBT_NULL, -1, "%s/%s/state", path, dev);
 		if (st == XenbusStateInitialised || st == XenbusStateConnected) {
 			i++;
 			continue;
@@ -215,22 +208,22 @@ void vf_lun_add_pass(struct vscsi_host *h, struct vf_deliver *dl)
 		lun_remove(h, &h->luns[i], dl, true);
 	}
 	for (unsigned i = 0; devs && i < n; i++) {
-		char dir[300], *vdev, *pdev, extra;
-		unsigned devnum, hst, c, t, l;
+		char dir[300], *vdev, *pdev;
+		unsigned devnum;
+		struct vdev v;
 		struct vf_lun *lun;
 		int st;
 
-		if (parse_devnum(devs[i], &devnum) < 0)
+		if (vdev_parse_devname(devs[i], &devnum) < 0)
 			continue;
 		snprintf(dir, sizeof(dir), "%s/%s", path, devs[i]);
-		st = vf_xb_read_int(h, dir, "state", -1);
+		st = xsu_read_intf(h->xs, XBT_NULL, -1, "%s/state", dir);
 		if (st != XenbusStateInitialised && st != XenbusStateConnected)
 			continue;
 		if (vf_lun_by_devnum(h, devnum))
 			continue;
-		vdev = vf_xb_read(h, dir, "v-dev");
-		if (!vdev || sscanf(vdev, "%u:%u:%u:%u%c", &hst, &c, &t, &l, &extra) != 4 || c > 0xffff ||
-		    t > 0xffff || l > 0xffff) {
+		vdev = xsu_readf(h->xs, XBT_NULL, "%s/v-dev", dir);
+		if (!vdev || vdev_parse(vdev, &v) < 0) {
 			vf_warn("%s: %s: v-dev \"%s\" is not h:c:t:l; ignored", h->name, devs[i],
 				vdev ? vdev : "(missing)");
 			free(vdev);
@@ -239,11 +232,11 @@ void vf_lun_add_pass(struct vscsi_host *h, struct vf_deliver *dl)
 		}
 		free(vdev);
 		{
-			struct vscsi_addr a = { (uint16_t)c, (uint16_t)t, (uint16_t)l };
+			struct vscsi_addr a = { (uint16_t)v.channel, (uint16_t)v.target, (uint16_t)v.lun };
 
 			if (lun_by_addr(h, &a)) {
 				vf_warn("%s: %s: %u:%u:%u is already in use by another dev-N; ignored",
-					h->name, devs[i], c, t, l);
+					h->name, devs[i], v.channel, v.target, v.lun);
 				fe_dev_state(h, devs[i], XenbusStateClosed);
 				continue;
 			}
@@ -259,19 +252,20 @@ void vf_lun_add_pass(struct vscsi_host *h, struct vf_deliver *dl)
 		}
 		lun = &h->luns[h->nluns++];
 		memset(lun, 0, sizeof(*lun));
-		lun->info.addr.channel = (uint16_t)c;
-		lun->info.addr.target = (uint16_t)t;
-		lun->info.addr.lun = (uint16_t)l;
-		lun->info.vhost = hst;
+		lun->info.addr.channel = (uint16_t)v.channel;
+		lun->info.addr.target = (uint16_t)v.target;
+		lun->info.addr.lun = (uint16_t)v.lun;
+		lun->info.vhost = v.host;
 		lun->info.devnum = devnum;
 		lun->info.dev_type = 0x1f;
-		pdev = vf_xb_read(h, dir, "p-dev");
+		pdev = xsu_readf(h->xs, XBT_NULL, "%s/p-dev", dir);
 		if (pdev) {
 			snprintf(lun->info.pdev, sizeof(lun->info.pdev), "%s", pdev);
 			free(pdev);
 		}
 		fe_dev_state(h, devs[i], XenbusStateConnected);
-		vf_debug("%s: %s is %u:%u:%u:%u; probing", h->name, devs[i], hst, c, t, l);
+		vf_debug("%s: %s is %u:%u:%u:%u; probing", h->name, devs[i], v.host, v.channel, v.target,
+			 v.lun);
 		start_probe(h, lun, dl);
 	}
 	free(devs);
@@ -289,10 +283,10 @@ void vf_lun_delete_pass(struct vscsi_host *h, struct vf_deliver *dl)
 		unsigned devnum;
 		struct vf_lun *l;
 
-		if (parse_devnum(devs[i], &devnum) < 0)
+		if (vdev_parse_devname(devs[i], &devnum) < 0)
 			continue;
 		snprintf(dir, sizeof(dir), "%s/%s", path, devs[i]);
-		if (vf_xb_read_int(h, dir, "state", -1) != XenbusStateClosing)
+		if (xsu_read_intf(h->xs, XBT_NULL, -1, "%s/state", dir) != XenbusStateClosing)
 			continue;
 		l = vf_lun_by_devnum(h, devnum);
 		if (!l)

@@ -337,8 +337,9 @@ static int node_int(const char *dir, const char *node)
 	return x;
 }
 
-/* The frontend's passes over the backend's dev-N entries (research
- * §1.3): those in state be_dev get front state fe_dev. */
+/* The frontend's passes over the backend's dev-N entries
+ * (docs/protocol.md, "Handshake"): those in state be_dev get front state
+ * fe_dev. */
 static void dev_pass(struct rawfront *f, int be_dev, int fe_dev)
 {
 	char path[256], **d;

@@ -24,7 +24,7 @@ sbpid=
 cleanup() {
 	[ -n "$sbpid" ] && kill "$sbpid" 2>/dev/null && sleep 0.5
 	"$xensim" stop >/dev/null 2>&1
-	# tgtd tunables for bandwidth (research: perf-anchors §2.3) are in the lab's environment
+	# the tgtd tunables below (glibc malloc thresholds) are in the lab's environment
 	bash "$src/tests/support/tgtd-lab.sh" stop "$work/tgt" >/dev/null 2>&1
 	rm -rf "$work"
 }
@@ -32,9 +32,11 @@ trap cleanup EXIT
 
 say() { echo "bench: $*" >&2; }
 
-# A tgtd whose glibc does not fault on every large buffer (perf-anchors
-# §2.3: without this 1 MiB reads measure tgtd's page faults, not us), with
-# large PDUs for 1 MiB writes.
+# A tgtd whose glibc does not fault on every large buffer, with large PDUs
+# for 1 MiB writes. tgtd allocates a data buffer per command; with glibc's
+# default thresholds the memory goes back to the kernel after each one, so
+# every 1 MiB I/O faults its 256 pages in again and 1 MiB reads measure
+# tgtd's page faults, not us. These tunables keep the memory.
 say "starting tgtd (tuned) on /dev/shm"
 MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=4294967296 MALLOC_TOP_PAD_=67108864 \
 	bash "$src/tests/support/tgtd-lab.sh" start "$work/tgt" >"$work/lab.out" 2>&1 || {

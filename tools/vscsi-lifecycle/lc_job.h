@@ -5,8 +5,9 @@
  * (lc_source.h), check them (vplan.h), write the vhosts and wait for the
  * backend to take them up, record what failed where vscsictl list shows
  * it, then let the domain run. A Linux guest resumed after restore or
- * migration must find its device/vscsi/N nodes at resume (research §5),
- * which the hold guarantees. Afterwards it waits for the backend's verdict
+ * migration must find its device/vscsi/N nodes at resume, or it never
+ * reconnects them (docs/protocol.md, "Save, restore and migration");
+ * the hold guarantees that. Afterwards it waits for the backend's verdict
  * on each LUN once the guest connects, so a LUN the backend refuses is
  * named in the log and moved to the failed list too. */
 #ifndef LC_JOB_H

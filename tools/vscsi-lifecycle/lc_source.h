@@ -1,8 +1,10 @@
 /* Where a domain's vscsi entries come from. xl keeps no copy of a
- * vscsi = [...] line (research: xl-lifecycle-and-privsep.md §1), so the
- * service has two sources: its record of the domain, by uuid
- * (domrecord.h), and the domain's xl config file, found by name in the
- * config directories the way xendomains finds them. The newer of the two
+ * vscsi = [...] line: it drops keys it does not know when it parses a
+ * config, and libxl, whose JSON of the domain serves reboot, save,
+ * restore and migration, has no vscsi device kind. So the service has
+ * two sources: its record of the domain, by uuid (domrecord.h), and the
+ * domain's xl config file, found by name in the config directories the
+ * way xendomains finds them. The newer of the two
  * wins: a reboot, restore or migration finds the record written at
  * create (with hand changes made by vscsictl since); an edited config
  * file is taken at the domain's next start. */
