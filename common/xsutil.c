@@ -124,6 +124,18 @@ int xsu_printf(struct xs_handle *xs, xs_transaction_t t, const char *path, const
 	return r;
 }
 
+int xsu_write_uintf(struct xs_handle *xs, xs_transaction_t t, unsigned value, const char *fmt, ...)
+{
+	char path[XSU_PATH_MAX];
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vpathf(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	return r < 0 ? r : xsu_printf(xs, t, path, "%u", value);
+}
+
 int xsu_printf_existing(struct xs_handle *xs, const char *path, const char *fmt, ...)
 {
 	char parent[XSU_PATH_MAX], *val, *slash, *dir;

@@ -1,7 +1,8 @@
 /* Small helpers over libxenstore, shared by scsiback, libvscsifront, the
  * toolstack and the tests: read a node whose path is printf-formed, read
- * it as a number, write a printf-formed value, and write only into a
- * directory that still exists.
+ * it as a number, write a printf-formed value (or a number at a
+ * printf-formed path), and write only into a directory that still
+ * exists.
  *
  * Paths longer than xenstore takes (XSU_PATH_MAX) are refused with
  * ENAMETOOLONG, never cut. Numbers follow decimal.h's rule (no sign, no
@@ -41,7 +42,12 @@ char **xsu_directoryf(struct xs_handle *xs, xs_transaction_t t, unsigned *n, con
 int xsu_printf(struct xs_handle *xs, xs_transaction_t t, const char *path, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-/* The same, but only while path's parent directory exists, checked in
+/* Writes value in decimal at the printf-formed path. 0 or -errno
+ * (-ENAMETOOLONG for a path that does not fit). */
+int xsu_write_uintf(struct xs_handle *xs, xs_transaction_t t, unsigned value, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Like xsu_printf, but only while path's parent directory exists, checked in
  * the write's own transaction (retried while it conflicts). xenstore
  * makes missing parents: a backend writing its state after the toolstack
  * removed the vhost's directory would create it again, left behind for

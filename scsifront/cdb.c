@@ -8,6 +8,7 @@
 #define HAVE_BYTESWAP_H 1 /* sg_unaligned.h: bswap, not loads shifting into int's sign bit */
 #include <scsi/sg_unaligned.h>
 
+#include "vdev.h"
 #include "vf_internal.h"
 
 /* Submits a new task; NULL with errno on failure. */
@@ -244,35 +245,23 @@ const char *vscsi_dev_type_name(uint8_t t)
 	return "unknown";
 }
 
+/* The names of common/vdev.h, which the backend and the toolstack read
+ * too: "0:0:00" or a part above 65535 is no address. */
 int vscsi_parse_addr(const char *s, int *host, struct vscsi_addr *out)
 {
-	unsigned v[4];
-	char extra;
-	int n;
+	struct vdev v = { .host = 0 };
 
-	if (!s)
-		return -EINVAL;
-	n = sscanf(s, "%u:%u:%u:%u%c", &v[0], &v[1], &v[2], &v[3], &extra);
-	if (n == 4) {
-		if (v[1] > 0xffff || v[2] > 0xffff || v[3] > 0xffff || v[0] > 0x7fffffff)
-			return -EINVAL;
+	if (vdev_parse(s, &v) == 0) {
 		if (host)
-			*host = (int)v[0];
-		out->channel = (uint16_t)v[1];
-		out->target = (uint16_t)v[2];
-		out->lun = (uint16_t)v[3];
-		return 0;
-	}
-	n = sscanf(s, "%u:%u:%u%c", &v[0], &v[1], &v[2], &extra);
-	if (n == 3) {
-		if (v[0] > 0xffff || v[1] > 0xffff || v[2] > 0xffff)
-			return -EINVAL;
+			*host = (int)v.host;
+	} else if (vdev_parse_ctl(s, &v) == 0) {
 		if (host)
 			*host = -1;
-		out->channel = (uint16_t)v[0];
-		out->target = (uint16_t)v[1];
-		out->lun = (uint16_t)v[2];
-		return 0;
+	} else {
+		return -EINVAL;
 	}
-	return -EINVAL;
+	out->channel = (uint16_t)v.channel;
+	out->target = (uint16_t)v.target;
+	out->lun = (uint16_t)v.lun;
+	return 0;
 }

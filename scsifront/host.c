@@ -15,7 +15,10 @@
 #include <unistd.h>
 #include <xenstore.h>
 
+#include "decimal.h"
+#include "vdev.h"
 #include "vf_internal.h"
+#include "xsutil.h"
 
 #define EV_EVTCHN 1u
 #define EV_XS 2u
@@ -454,7 +457,7 @@ struct vscsi_host *vscsi_open(unsigned devid, const struct vscsi_opts *opts, cha
 				goto fail_close;
 			}
 			if (now >= deadline) {
-				int be = vf_xb_read_int(h, h->be_path, "state", -1);
+				int be = xsu_read_intf(h->xs, XBT_NULL, -1, "%s/state", h->be_path);
 
 				snprintf(err, errlen,
 					 "%s: the backend did not connect within %u ms (backend state %d%s)",
@@ -699,10 +702,10 @@ int vscsi_list_vhosts(unsigned *out, size_t max)
 		return -errno;
 	d = xs_directory(xs, XBT_NULL, "device/vscsi", &n);
 	for (unsigned i = 0; d && i < n; i++) {
-		char *end;
-		unsigned long v = strtoul(d[i], &end, 10);
+		uint64_t v;
 
-		if (*end || end == d[i])
+		/* A vhost's devid is the host of its v-devs (vdev.h). */
+		if (!dec_parse_str(d[i], VDEV_PART_MAX, &v))
 			continue;
 		if (k < max)
 			out[k] = (unsigned)v;

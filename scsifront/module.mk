@@ -2,8 +2,12 @@
 # ld_vscsi.so LD_PRELOAD shim, and their tests.
 SF_DIR := scsifront
 SF_OUT = $(BUILD)/scsifront
+# (with what it shares with the backend and the toolstack: the library
+# stands alone, and the test programs that also link common's archive
+# take each of these from the first archive that has it)
 LIBVSCSIFRONT_SRCS := scsifront/log.c scsifront/pool.c scsifront/ring.c scsifront/task.c \
-	scsifront/host.c scsifront/xenbus.c scsifront/lun.c scsifront/cdb.c
+	scsifront/host.c scsifront/xenbus.c scsifront/lun.c scsifront/cdb.c \
+	common/decimal.c common/vdev.c common/xsutil.c
 libvscsifront_objs = $(patsubst %.c,$(BUILD)/%.o,$(LIBVSCSIFRONT_SRCS))
 LIBVSCSIFRONT_A = $(SF_OUT)/libvscsifront.a
 LIBVSCSIFRONT_SO = $(SF_OUT)/libvscsifront.so

@@ -196,9 +196,6 @@ int vf_xb_start(struct vscsi_host *h, char *err, size_t errlen);
 void vf_xb_watch(struct vscsi_host *h, struct vf_deliver *dl);
 void vf_xb_backend_changed(struct vscsi_host *h, struct vf_deliver *dl);
 void vf_xb_close(struct vscsi_host *h, unsigned timeout_ms);
-int vf_xb_read_int(struct vscsi_host *h, const char *dir, const char *node, int dflt);
-int vf_xb_write_int(struct vscsi_host *h, const char *dir, const char *node, int value);
-char *vf_xb_read(struct vscsi_host *h, const char *dir, const char *node);
 
 /* lun.c */
 void vf_lun_add_pass(struct vscsi_host *h, struct vf_deliver *dl);

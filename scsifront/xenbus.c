@@ -20,53 +20,16 @@
 #include <xen/io/xenbus.h>
 
 #include "vf_internal.h"
+#include "xsutil.h"
 
 #define OWNER_NODE "vscsifront-owner"
 
-char *vf_xb_read(struct vscsi_host *h, const char *dir, const char *node)
-{
-	char path[512];
-	unsigned len;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, node);
-	return xs_read(h->xs, XBT_NULL, path, &len);
-}
-
-int vf_xb_read_int(struct vscsi_host *h, const char *dir, const char *node, int dflt)
-{
-	char *v = vf_xb_read(h, dir, node), *end;
-	long x;
-
-	if (!v)
-		return dflt;
-	x = strtol(v, &end, 10);
-	if (end == v || *end || x < -1 || x > 0x7fffffff)
-		x = dflt;
-	free(v);
-	return (int)x;
-}
-
-static int write_t(struct vscsi_host *h, xs_transaction_t t, const char *dir, const char *node,
-		   const char *val)
-{
-	char path[512];
-
-	snprintf(path, sizeof(path), "%s/%s", dir, node);
-	return xs_write(h->xs, t, path, val, (unsigned)strlen(val)) ? 0 : -errno;
-}
-
-int vf_xb_write_int(struct vscsi_host *h, const char *dir, const char *node, int value)
-{
-	char v[16];
-
-	snprintf(v, sizeof(v), "%d", value);
-	return write_t(h, XBT_NULL, dir, node, v);
-}
-
 static void set_fe_state(struct vscsi_host *h, int state)
 {
-	if (vf_xb_write_int(h, h->fe_path, "state", state) < 0)
-		vf_warn("%s: writing %s/state = %d: %s", h->name, h->fe_path, state, strerror(errno));
+	int r = xsu_write_uintf(h->xs, XBT_NULL, (unsigned)state, "%s/state", h->fe_path);
+
+	if (r < 0)
+		vf_warn("%s: writing %s/state = %d: %s", h->name, h->fe_path, state, strerror(-r));
 	h->fe_state = state;
 }
 
@@ -80,7 +43,7 @@ static void sleep_ms(unsigned ms)
 static int wait_be(struct vscsi_host *h, int a, int b, unsigned timeout_ms)
 {
 	for (unsigned waited = 0;; waited += 10) {
-		int s = vf_xb_read_int(h, h->be_path, "state", -1);
+		int s = xsu_read_intf(h->xs, XBT_NULL, -1, "%s/state", h->be_path);
 
 		if (s == a || s == b || s < 0 || waited >= timeout_ms)
 			return s;
@@ -131,7 +94,7 @@ static bool owner_alive(const char *rec)
 /* Brings a frontend left behind by a dead owner back to Closed. */
 static void close_cycle(struct vscsi_host *h)
 {
-	int be = vf_xb_read_int(h, h->be_path, "state", -1);
+	int be = xsu_read_intf(h->xs, XBT_NULL, -1, "%s/state", h->be_path);
 
 	if (be >= 0 && be != XenbusStateClosed) {
 		set_fe_state(h, XenbusStateClosing);
@@ -143,23 +106,14 @@ static void close_cycle(struct vscsi_host *h)
 
 int vf_xb_start(struct vscsi_host *h, char *err, size_t errlen)
 {
-	char *be, owner[64];
+	char *be, owner[64], owner_path[sizeof(h->fe_path) + sizeof(OWNER_NODE) + 1];
 	int fe, bestate, r;
 	xs_transaction_t t;
 
-	h->domid = -1;
-	{
-		unsigned len;
-		char *d = xs_read(h->xs, XBT_NULL, "domid", &len);
-
-		if (d) {
-			h->domid = atoi(d);
-			free(d);
-		}
-	}
+	h->domid = xsu_read_intf(h->xs, XBT_NULL, -1, "domid");
 	if (h->domid >= 0)
 		snprintf(h->name, sizeof(h->name), "vhost %d/%u", h->domid, h->devid);
-	be = vf_xb_read(h, h->fe_path, "backend");
+	be = xsu_readf(h->xs, XBT_NULL, "%s/backend", h->fe_path);
 	if (!be) {
 		snprintf(err, errlen, "%s: no such vhost in this domain (%s/backend: %s)", h->name,
 			 h->fe_path, strerror(errno));
@@ -167,23 +121,23 @@ int vf_xb_start(struct vscsi_host *h, char *err, size_t errlen)
 	}
 	snprintf(h->be_path, sizeof(h->be_path), "%s", be);
 	free(be);
-	h->be_domid = vf_xb_read_int(h, h->fe_path, "backend-id", -1);
+	h->be_domid = xsu_read_intf(h->xs, XBT_NULL, -1, "%s/backend-id", h->fe_path);
 	if (h->be_domid < 0) {
 		snprintf(err, errlen, "%s: %s/backend-id missing or invalid", h->name, h->fe_path);
 		return -EINVAL;
 	}
-	bestate = vf_xb_read_int(h, h->be_path, "state", -1);
+	bestate = xsu_read_intf(h->xs, XBT_NULL, -1, "%s/state", h->be_path);
 	if (bestate < 0) {
 		snprintf(err, errlen, "%s: the backend %s has no state", h->name, h->be_path);
 		return -ENOENT;
 	}
 
 	/* Is someone else using it? */
-	fe = vf_xb_read_int(h, h->fe_path, "state", XenbusStateUnknown);
+	fe = xsu_read_intf(h->xs, XBT_NULL, XenbusStateUnknown, "%s/state", h->fe_path);
 	if (fe == XenbusStateInitialised || fe == XenbusStateConnected ||
 	    fe == XenbusStateReconfiguring || fe == XenbusStateReconfigured ||
 	    fe == XenbusStateClosing) {
-		char *rec = vf_xb_read(h, h->fe_path, OWNER_NODE);
+		char *rec = xsu_readf(h->xs, XBT_NULL, "%s/" OWNER_NODE, h->fe_path);
 		bool alive = owner_alive(rec);
 
 		if (!(h->opts.flags & VSCSI_OPEN_FORCE) && (alive || !rec)) {
@@ -198,7 +152,7 @@ int vf_xb_start(struct vscsi_host *h, char *err, size_t errlen)
 			rec ? "an owner that exited without closing" : "another frontend", fe);
 		free(rec);
 		close_cycle(h);
-		bestate = vf_xb_read_int(h, h->be_path, "state", -1);
+		bestate = xsu_read_intf(h->xs, XBT_NULL, -1, "%s/state", h->be_path);
 	}
 	if (bestate == XenbusStateClosing || bestate < 0) {
 		snprintf(err, errlen, "%s: the backend is %s", h->name,
@@ -231,25 +185,21 @@ int vf_xb_start(struct vscsi_host *h, char *err, size_t errlen)
 		}
 	}
 	snprintf(owner, sizeof(owner), "%d %llu", (int)getpid(), proc_starttime(getpid()));
+	snprintf(owner_path, sizeof(owner_path), "%s/" OWNER_NODE, h->fe_path);
 	for (int tries = 0;; tries++) {
-		char v[16];
-
 		t = xs_transaction_start(h->xs);
 		if (t == XBT_NULL) {
 			r = -errno;
 			snprintf(err, errlen, "%s: xenstore transaction: %s", h->name, strerror(-r));
 			return r;
 		}
-		snprintf(v, sizeof(v), "%u", h->ring_ref);
-		r = write_t(h, t, h->fe_path, "ring-ref", v);
-		snprintf(v, sizeof(v), "%d", h->port);
+		r = xsu_write_uintf(h->xs, t, h->ring_ref, "%s/ring-ref", h->fe_path);
 		if (!r)
-			r = write_t(h, t, h->fe_path, "event-channel", v);
+			r = xsu_write_uintf(h->xs, t, (unsigned)h->port, "%s/event-channel", h->fe_path);
 		if (!r)
-			r = write_t(h, t, h->fe_path, OWNER_NODE, owner);
-		snprintf(v, sizeof(v), "%d", XenbusStateInitialised);
+			r = xsu_printf(h->xs, t, owner_path, "%s", owner);
 		if (!r)
-			r = write_t(h, t, h->fe_path, "state", v);
+			r = xsu_write_uintf(h->xs, t, XenbusStateInitialised, "%s/state", h->fe_path);
 		if (r) {
 			xs_transaction_end(h->xs, t, true);
 			snprintf(err, errlen, "%s: writing %s: %s", h->name, h->fe_path, strerror(-r));
@@ -272,7 +222,7 @@ int vf_xb_start(struct vscsi_host *h, char *err, size_t errlen)
 
 static void read_limits(struct vscsi_host *h)
 {
-	int f = vf_xb_read_int(h, h->be_path, "feature-sg-grant", 0);
+	int f = xsu_read_intf(h->xs, XBT_NULL, 0, "%s/feature-sg-grant", h->be_path);
 	unsigned cap = h->pool_pages < VF_SEGS_PER_TABLE ? h->pool_pages : VF_SEGS_PER_TABLE;
 	unsigned m;
 
@@ -292,7 +242,7 @@ void vf_xb_backend_changed(struct vscsi_host *h, struct vf_deliver *dl)
 
 	if (h->state == VSCSI_HOST_DISCONNECTED || h->state == VSCSI_HOST_FAILED)
 		return;
-	be = vf_xb_read_int(h, h->be_path, "state", -1);
+	be = xsu_read_intf(h->xs, XBT_NULL, -1, "%s/state", h->be_path);
 	vf_debug("%s: backend state %d, ours %d", h->name, be, h->fe_state);
 	switch (be) {
 	case -1:
@@ -356,7 +306,7 @@ void vf_xb_close(struct vscsi_host *h, unsigned timeout_ms)
 
 	if (!h->xs)
 		return;
-	be = vf_xb_read_int(h, h->be_path, "state", -1);
+	be = xsu_read_intf(h->xs, XBT_NULL, -1, "%s/state", h->be_path);
 	if (h->fe_state == XenbusStateInitialised || h->fe_state == XenbusStateConnected ||
 	    h->fe_state == XenbusStateReconfiguring || h->fe_state == XenbusStateReconfigured) {
 		if (be >= 0 && be != XenbusStateClosed) {
@@ -368,7 +318,7 @@ void vf_xb_close(struct vscsi_host *h, unsigned timeout_ms)
 				h->state == VSCSI_HOST_FAILED && timeout_ms > 1000 ? 1000 : timeout_ms);
 		}
 		set_fe_state(h, XenbusStateClosed);
-		if (vf_xb_read_int(h, h->be_path, "state", -1) >= 0)
+		if (xsu_read_intf(h->xs, XBT_NULL, -1, "%s/state", h->be_path) >= 0)
 			wait_be(h, XenbusStateClosed, -2, 1000);
 	} else if (h->fe_state != XenbusStateClosed && h->fe_state != 0 && be >= 0) {
 		set_fe_state(h, XenbusStateClosed);

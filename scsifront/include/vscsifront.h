@@ -297,8 +297,10 @@ struct vscsi_task *vscsi_write16_sync(struct vscsi_host *h, const struct vscsi_a
 
 /* "disk", "tape", "changer"... for a peripheral device type. */
 const char *vscsi_dev_type_name(uint8_t dev_type);
-/* Parses "C:T:L" or "H:C:T:L" (decimal). host may be NULL; it is set to
- * -1 when absent. 0 or -EINVAL. */
+/* Parses "C:T:L" or "H:C:T:L": each part decimal as printf's %u writes
+ * it (no sign, blank or leading zero) and at most 65535, the rule the
+ * backend and vscsictl apply to v-devs too. host may be NULL; it is set
+ * to -1 when absent. 0 or -EINVAL. */
 int vscsi_parse_addr(const char *s, int *host, struct vscsi_addr *out);
 
 #ifdef __cplusplus

@@ -178,11 +178,22 @@ static void test_printf(void **state)
 	assert_int_equal(xsu_printf(xs, t, "/xsu/w/txn", "%u", 9u), 0);
 	xs_transaction_end(xs, t, true);
 	assert_false(exists("/xsu/w/txn"));
+	/* A number at a printf-formed path. */
+	assert_int_equal(xsu_write_uintf(xs, XBT_NULL, 6, "/xsu/w/%s/%s", "dev-1", "state"), 0);
+	assert_int_equal(xsu_read_intf(xs, XBT_NULL, -1, "/xsu/w/dev-1/state"), 6);
+	assert_int_equal(xsu_write_uintf(xs, XBT_NULL, 4294967295u, "/xsu/w/big"), 0);
+	v = xsu_readf(xs, XBT_NULL, "/xsu/w/big");
+	assert_string_equal(v, "4294967295");
+	free(v);
+	assert_int_equal(xsu_read_intf(xs, XBT_NULL, -1, "/xsu/w/big"), -1); /* > INT_MAX */
+	memset(big, 'p', sizeof(big) - 1);
+	assert_int_equal(xsu_write_uintf(xs, XBT_NULL, 1, "/%s/%s", big, big), -ENAMETOOLONG);
 	/* Refusals come back as -errno: a guest writing into dom0's tree. */
 	{
 		struct xs_handle *g = simenv_xs_open(&env, guest);
 
 		assert_int_equal(xsu_printf(g, XBT_NULL, "/xsu/w/state", "%d", 5), -EACCES);
+		assert_int_equal(xsu_write_uintf(g, XBT_NULL, 5, "/xsu/w/%s", "state"), -EACCES);
 		xs_close(g);
 	}
 }

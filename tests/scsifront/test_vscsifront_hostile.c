@@ -20,6 +20,7 @@
 #include "fakeback.h"
 #include "sfenv.h"
 #include "vscsifront.h"
+#include "xsutil.h"
 
 static struct sfenv env;
 static unsigned next_devid = 10;
@@ -389,6 +390,55 @@ static void test_timeout_on_the_wire(void **state)
 	fakeback_stop(&env, devid, fb);
 }
 
+/* A backend offering entries spelt otherwise than the one rule for names
+ * (common/vdev.h): "dev-01" is no entry at all and gets no answer, a
+ * v-dev "0:0:01:0" or "0:0:3:0 " is refused (our dev-N state 6); the
+ * LUNs spelt canonically come, the same as scsiback and vscsictl read
+ * them. */
+static void test_noncanonical_names(void **state)
+{
+	static const struct { const char *dev, *vdev; } offered[] = {
+		{ "dev-1", "0:0:01:0" }, { "dev-01", "0:0:2:0" }, { "dev-2", "0:0:3:0 " },
+		{ "dev-3", "0:0:4:0" },
+	};
+	struct vscsi_opts o = { .flags = VSCSI_OPEN_NO_PROBE, .poll_us = -1 };
+	struct vscsi_lun_info luns[8];
+	unsigned devid = next_devid++;
+	pid_t fb = fakeback_start(&env, devid, FB_GOOD);
+	char be[128], fe[128], err[256];
+	struct vscsi_host *h;
+	size_t n;
+
+	(void)state;
+	assert_true(fb > 0);
+	snprintf(be, sizeof(be), "/local/domain/0/backend/vscsi/%d/%u/vscsi-devs", env.guest, devid);
+	snprintf(fe, sizeof(fe), "/local/domain/%d/device/vscsi/%u/vscsi-devs", env.guest, devid);
+	for (size_t i = 0; i < sizeof(offered) / sizeof(offered[0]); i++) {
+		char path[200];
+
+		snprintf(path, sizeof(path), "%s/%s/p-dev", be, offered[i].dev);
+		assert_int_equal(xsu_printf(env.xs0, XBT_NULL, path, "fake"), 0);
+		snprintf(path, sizeof(path), "%s/%s/v-dev", be, offered[i].dev);
+		assert_int_equal(xsu_printf(env.xs0, XBT_NULL, path, "%s", offered[i].vdev), 0);
+		assert_int_equal(xsu_write_uintf(env.xs0, XBT_NULL, 3, "%s/%s/state", be, offered[i].dev), 0);
+	}
+	h = vscsi_open(devid, &o, err, sizeof(err));
+	if (!h)
+		fail_msg("open vhost %u: %s", devid, err);
+	n = vscsi_get_luns(h, luns, 8);
+	assert_int_equal(n, 2);
+	for (size_t i = 0; i < n; i++)
+		assert_true(luns[i].addr.lun == 0 && (luns[i].addr.target == 0 || luns[i].addr.target == 4));
+	assert_int_equal(xsu_read_intf(env.xs0, XBT_NULL, -1, "%s/dev-1/state", fe), 6);
+	assert_int_equal(xsu_read_intf(env.xs0, XBT_NULL, -1, "%s/dev-2/state", fe), 6);
+	assert_int_equal(xsu_read_intf(env.xs0, XBT_NULL, -1, "%s/dev-3/state", fe), 4);
+	errno = 0;
+	assert_null(xsu_readf(env.xs0, XBT_NULL, "%s/dev-01", fe));
+	assert_int_equal(errno, ENOENT);
+	vscsi_close(h);
+	fakeback_stop(&env, devid, fb);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -420,6 +470,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_swallowed_reset_succeeds),
 		cmocka_unit_test(test_answered_during_abort),
 		cmocka_unit_test(test_timeout_on_the_wire),
+		cmocka_unit_test(test_noncanonical_names),
 	};
 
 	simenv_use_sim_libs(argc, argv);
