@@ -1,9 +1,10 @@
 /* LUN discovery: the backend's vscsi-devs/dev-N entries become LUNs
- * (docs/protocol.md, "Handshake" and "Where vscsi differs"). A dev-N the backend has Initialised (3), or already
- * Connected (4) when we reconnect, is added: our own dev-N state becomes 4
- * and an INQUIRY learns its identity; the application hears about it once
- * that answer is in. A dev-N the backend is Closing (5) is removed (our
- * dev-N state 6). v-dev's host number is ignored, as in Linux. */
+ * (docs/protocol.md, "Handshake" and "Where vscsi differs"). A dev-N the
+ * backend has Initialised (3), or already Connected (4) when we
+ * reconnect, is added: our own dev-N state becomes 4 and an INQUIRY
+ * learns its identity; the application hears about it once that answer
+ * is in. A dev-N the backend is Closing (5) is removed (our dev-N state
+ * 6). v-dev's host number is ignored, as in Linux. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
