@@ -22,6 +22,10 @@
 #define VDEV_STR_LEN 24         /* "65535:65535:65535:65535" */
 #define VDEV_DEVNAME_LEN 15     /* "dev-4294967295" */
 
+/* How a message names the form, e.g. "v-dev \"%s\" is not " VDEV_FORM. */
+#define VDEV_FORM "HOST:CHANNEL:TARGET:LUN (four decimal numbers, each below 65536, " \
+	"without sign, blank or leading zero)"
+
 struct vdev {
 	unsigned host, channel, target, lun;
 };

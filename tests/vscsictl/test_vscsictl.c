@@ -630,6 +630,9 @@ static void test_bad_inputs(void **state)
 		{ { "attach", "guest1", "null:disk", "0:0:x:1" }, 3, "is not HOST:CHANNEL:TARGET:LUN" },
 		{ { "attach", "guest1", "null:disk", "0:0:0:70000" }, 3, "each below 65536" },
 		{ { "attach", "guest1", "null:disk", "0:0:0:1:2" }, 3, "is not HOST:CHANNEL:TARGET:LUN" },
+		/* one spelling per address, as scsiback and libvscsifront read it */
+		{ { "attach", "guest1", "null:disk", "0:0:01:1" }, 3, "without sign, blank or leading zero" },
+		{ { "attach", "guest1", "null:disk", "00:0:0:1" }, 3, "v-dev \"00:0:0:1\" is not HOST:" },
 		{ { "attach", "guest1", "null:disk", "-1:0:0:0" }, 2, NULL },  /* looks like an option */
 		{ { "attach", "guest1", "1:2:3", "0:0:0:9" }, 3, "bad SCSI address" },
 		{ { "attach", "guest1", "1:2:3:x", "0:0:0:9" }, 3, "bad SCSI address" },
@@ -660,6 +663,7 @@ static void test_bad_inputs(void **state)
 		  "is served by backend domain 0" },
 		{ { "detach", "guest1", "0:0:0:42" }, 6, "v-dev 0:0:0:42 is not attached to domain" },
 		{ { "detach", "guest1", "0:0:0" }, 3, "is not HOST:CHANNEL:TARGET:LUN" },
+		{ { "detach", "guest1", "0:0:0:00" }, 3, "is not HOST:CHANNEL:TARGET:LUN" },
 		{ { "detach", "ghost", "0:0:0:0" }, 4, "no domain named \"ghost\"" },
 		{ { "list", "guest1", "ghost" }, 4, "no domain named \"ghost\"" },
 		{ { "apply", "guest1", missing }, 3, "missing.cfg: No such file or directory" },

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "toolstack.h"
 #include "vplan.h"
+#include "xsutil.h"
 
 struct job_ctx {
 	struct lc_job *j;
@@ -141,30 +142,6 @@ static void attach_all(struct job_ctx *c)
 	}
 }
 
-/* The dev-N of vdev in the vhost's backend directory, or -1. */
-static int find_devnum(struct xs_handle *xs, const char *be, const struct ts_vdev *v)
-{
-	char path[600], want[64], **d;
-	unsigned n;
-	int found = -1;
-
-	snprintf(path, sizeof(path), "%s/vscsi-devs", be);
-	snprintf(want, sizeof(want), "%u:%u:%u:%u", v->host, v->channel, v->target, v->lun);
-	d = xs_directory(xs, XBT_NULL, path, &n);
-	for (unsigned i = 0; d && i < n && found < 0; i++) {
-		char p[720], *val;
-		unsigned len;
-
-		snprintf(p, sizeof(p), "%s/%s/v-dev", path, d[i]);
-		val = xs_read(xs, XBT_NULL, p, &len);
-		if (val && !strcmp(val, want) && !strncmp(d[i], "dev-", 4))
-			found = atoi(d[i] + 4);
-		free(val);
-	}
-	free(d);
-	return found;
-}
-
 /* After the domain runs: each attached LUN's verdict, once the guest has
  * connected its vhost (scsiback opens LUNs then). A refused LUN is named
  * with the backend's reason and detached, so nothing half-made stays. */
@@ -181,30 +158,28 @@ static void await_verdicts(struct job_ctx *c)
 		poll(NULL, 0, 200);
 		for (int i = 0; i < c->n; i++) {
 			struct vplan_entry *e = &c->e[i];
-			char be[512], path[640], *why, err[1024];
+			char be[512], *why, err[1024];
 			struct ts_opts ts = { .be_domid = e->be_domid, .timeout_ms = c->j->opts->timeout_ms };
-			bool recorded;
-			unsigned len;
-			int dev, s;
+			bool recorded, found;
+			unsigned dev;
+			int s;
 
 			if (c->settled[i])
 				continue;
 			ts_backend_path(c->xs, c->j->domid, e->v.host, e->be_domid, be, sizeof(be), &recorded);
-			dev = find_devnum(c->xs, be, &e->v);
-			snprintf(path, sizeof(path), "%s/vscsi-devs/dev-%d/state", be, dev);
-			s = dev < 0 ? -1 : ts_read_int(c->xs, path);
+			found = ts_find_dev(c->xs, XBT_NULL, be, &e->v, &dev) == 0;
+			s = !found ? -1 : xsu_read_intf(c->xs, XBT_NULL, -1, "%s/vscsi-devs/dev-%u/state", be, dev);
 			if (s == XenbusStateConnected) {
 				log_debug("domain %s (domid %u): %s is connected", c->j->name, c->j->domid,
 					  e->spec.vdev);
 			} else if (s == XenbusStateClosed) {
-				snprintf(path, sizeof(path), "%s/vscsi-devs/dev-%d/error", be, dev);
-				why = xs_read(c->xs, XBT_NULL, path, &len);
+				why = xsu_readf(c->xs, XBT_NULL, "%s/vscsi-devs/dev-%u/error", be, dev);
 				fail_entry(c, i, e->text, why ? why : "the backend refused it (no reason given)");
 				free(why);
 				if (ts_detach(c->xs, c->j->domid, e->spec.vdev, &ts, err, sizeof(err)))
 					log_warn("domain %s (domid %u): detach %s: %s", c->j->name, c->j->domid,
 						 e->spec.vdev, err);
-			} else if (dev >= 0) {
+			} else if (found) {
 				continue;
 			}
 			c->settled[i] = true;

@@ -167,22 +167,22 @@ int domrec_remove(const char *dir, const char *uuid)
 }
 
 /* Whether entry names the same v-dev (compared as numbers). */
-static bool same_vdev(const char *entry, const struct ts_vdev *v)
+static bool same_vdev(const char *entry, const struct vdev *v)
 {
 	struct vscsi_spec s;
-	struct ts_vdev w;
+	struct vdev w;
 	char err[256];
 
-	return vspec_parse(entry, &s, err, sizeof(err)) == 0 && ts_parse_vdev(s.vdev, &w) == 0 &&
-	       w.host == v->host && w.channel == v->channel && w.target == v->target && w.lun == v->lun;
+	return vspec_parse(entry, &s, err, sizeof(err)) == 0 && vdev_parse(s.vdev, &w) == 0 &&
+	       w.host == v->host && vdev_same_lun(&w, v);
 }
 
 int domrec_drop_vdev(struct domrec *r, const char *vdev)
 {
-	struct ts_vdev v;
+	struct vdev v;
 	int k = 0, dropped = 0;
 
-	if (ts_parse_vdev(vdev, &v) < 0)
+	if (vdev_parse(vdev, &v) < 0)
 		return 0;
 	for (int i = 0; i < r->nentries; i++) {
 		if (same_vdev(r->entries[i], &v)) {

@@ -6,24 +6,9 @@
 #include <string.h>
 #include <xenstore.h>
 
+#include "decimal.h"
 #include "toolstack.h"
-
-static char *readf(struct xs_handle *xs, const char *dir, const char *node)
-{
-	char path[1024];
-	unsigned len;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, node);
-	return xs_read(xs, XBT_NULL, path, &len);
-}
-
-static int read_intf(struct xs_handle *xs, const char *dir, const char *node)
-{
-	char path[1024];
-
-	snprintf(path, sizeof(path), "%s/%s", dir, node);
-	return ts_read_int(xs, path);
-}
+#include "xsutil.h"
 
 const char *inv_state_name(int s)
 {
@@ -43,12 +28,12 @@ static void add_ids(struct xs_handle *xs, const char *dir, unsigned **ids, unsig
 	char **d = xs_directory(xs, XBT_NULL, dir, &cnt);
 
 	for (unsigned i = 0; d && i < cnt; i++) {
-		char *end;
-		unsigned long v = strtoul(d[i], &end, 10);
 		bool have = false;
 		unsigned *grown;
+		uint64_t v;
 
-		if (end == d[i] || *end || v > 0xffff)
+		/* a vhost's devid, the host of its v-devs (vdev.h) */
+		if (!dec_parse_str(d[i], VDEV_PART_MAX, &v))
 			continue;
 		for (unsigned k = 0; k < *n; k++)
 			have |= (*ids)[k] == v;
@@ -85,18 +70,18 @@ static void read_luns(struct xs_handle *xs, struct inv_vhost *v, const char *fe)
 	v->luns = calloc(cnt ? cnt : 1, sizeof(*v->luns));
 	for (unsigned i = 0; d && v->luns && i < cnt; i++) {
 		struct inv_lun *l = &v->luns[v->nluns];
-		char sub[600], extra;
+		char sub[600];
 
-		if (sscanf(d[i], "dev-%u%c", &l->idx, &extra) != 1)
+		if (vdev_parse_devname(d[i], &l->idx) < 0)
 			continue;
 		snprintf(sub, sizeof(sub), "%s/%s", dir, d[i]);
-		l->pdev = readf(xs, sub, "p-dev");
-		l->pdevname = readf(xs, sub, "p-devname");
-		l->vdev = readf(xs, sub, "v-dev");
-		l->error = readf(xs, sub, "error");
-		l->state = read_intf(xs, sub, "state");
+		l->pdev = xsu_readf(xs, XBT_NULL, "%s/p-dev", sub);
+		l->pdevname = xsu_readf(xs, XBT_NULL, "%s/p-devname", sub);
+		l->vdev = xsu_readf(xs, XBT_NULL, "%s/v-dev", sub);
+		l->error = xsu_readf(xs, XBT_NULL, "%s/error", sub);
+		l->state = xsu_read_intf(xs, XBT_NULL, -1, "%s/state", sub);
 		snprintf(sub, sizeof(sub), "%s/vscsi-devs/%s", fe, d[i]);
-		l->fe_state = read_intf(xs, sub, "state");
+		l->fe_state = xsu_read_intf(xs, XBT_NULL, -1, "%s/state", sub);
 		v->nluns++;
 	}
 	free(d);
@@ -128,18 +113,18 @@ int inv_read(struct xs_handle *xs, unsigned domid, unsigned be_domid, struct inv
 		unsigned b;
 
 		ts_backend_path(xs, domid, ids[i], be_domid, v->be, sizeof(v->be), NULL);
-		front = readf(xs, v->be, "frontend");
+		front = xsu_readf(xs, XBT_NULL, "%s/frontend", v->be);
 		if (!front)
 			continue; /* no backend directory (any more) */
 		free(front);
 		v->devid = ids[i];
 		v->be_domid = sscanf(v->be, "/local/domain/%u/", &b) == 1 ? b : be_domid;
-		v->state = read_intf(xs, v->be, "state");
-		v->feature_host = read_intf(xs, v->be, "feature-host") == 1;
-		v->error = readf(xs, v->be, "error");
+		v->state = xsu_read_intf(xs, XBT_NULL, -1, "%s/state", v->be);
+		v->feature_host = xsu_read_intf(xs, XBT_NULL, -1, "%s/feature-host", v->be) == 1;
+		v->error = xsu_readf(xs, XBT_NULL, "%s/error", v->be);
 		/* The frontend path as we wrote it, not as the guest may say. */
 		snprintf(fe, sizeof(fe), "/local/domain/%u/device/vscsi/%u", domid, ids[i]);
-		v->fe_state = read_intf(xs, fe, "state");
+		v->fe_state = xsu_read_intf(xs, XBT_NULL, -1, "%s/state", fe);
 		read_luns(xs, v, fe);
 		k++;
 	}
@@ -170,10 +155,9 @@ const struct inv_lun *inv_find(const struct inv_vhost *v, unsigned channel, unsi
 			       unsigned lun)
 {
 	for (unsigned i = 0; i < v->nluns; i++) {
-		struct ts_vdev d;
+		struct vdev d, want = { .channel = channel, .target = target, .lun = lun };
 
-		if (v->luns[i].vdev && ts_parse_vdev(v->luns[i].vdev, &d) == 0 && d.channel == channel &&
-		    d.target == target && d.lun == lun)
+		if (v->luns[i].vdev && vdev_parse(v->luns[i].vdev, &d) == 0 && vdev_same_lun(&d, &want))
 			return &v->luns[i];
 	}
 	return NULL;
@@ -200,8 +184,8 @@ int inv_read_failed(struct xs_handle *xs, unsigned domid, struct inv_failed **ou
 
 		snprintf(sub, sizeof(sub), "%s/%s", dir, d[i]);
 		(*out)[k].entry = strdup(d[i]);
-		(*out)[k].text = readf(xs, sub, "entry");
-		(*out)[k].error = readf(xs, sub, "error");
+		(*out)[k].text = xsu_readf(xs, XBT_NULL, "%s/entry", sub);
+		(*out)[k].error = xsu_readf(xs, XBT_NULL, "%s/error", sub);
 		k++;
 	}
 	free(d);

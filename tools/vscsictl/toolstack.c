@@ -1,10 +1,10 @@
-/* xenstore sequences of a PV SCSI toolstack; see toolstack.h and
- * research §1.4 for the protocol they follow. */
+/* xenstore sequences of a PV SCSI toolstack; see toolstack.h, and
+ * docs/protocol.md ("Hotplug (Reconfiguring)", "vscsictl and
+ * vscsi-lifecycle") for the protocol they follow. */
 #include "toolstack.h"
 
 #include <errno.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,39 +13,10 @@
 #include <xenstore.h>
 #include <xen/io/xenbus.h>
 
+#include "decimal.h"
+#include "xsutil.h"
+
 #define TS_PATH 384
-
-int ts_parse_vdev(const char *s, struct ts_vdev *out)
-{
-	unsigned v[4];
-	const char *p = s;
-
-	if (!s)
-		return -EINVAL;
-	for (int i = 0; i < 4; i++) {
-		unsigned long x = 0;
-		const char *start = p;
-
-		while (*p >= '0' && *p <= '9') {
-			x = x * 10 + (unsigned)(*p - '0');
-			if (x > 0xffff)
-				return -EINVAL;
-			p++;
-		}
-		if (p == start || p - start > 5)
-			return -EINVAL;
-		if (i < 3 && *p++ != ':')
-			return -EINVAL;
-		v[i] = (unsigned)x;
-	}
-	if (*p)
-		return -EINVAL;
-	out->host = v[0];
-	out->channel = v[1];
-	out->target = v[2];
-	out->lun = v[3];
-	return 0;
-}
 
 static long now_ms(void)
 {
@@ -53,51 +24,6 @@ static long now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int read_int_t(struct xs_handle *xs, xs_transaction_t t, const char *path)
-{
-	unsigned len;
-	char *v = xs_read(xs, t, path, &len), *end;
-	long x;
-
-	if (!v)
-		return -1;
-	x = strtol(v, &end, 10);
-	if (end == v || *end || x < 0 || x > 0x7fffffff)
-		x = -1;
-	free(v);
-	return (int)x;
-}
-
-int ts_read_int(struct xs_handle *xs, const char *path)
-{
-	return read_int_t(xs, XBT_NULL, path);
-}
-
-__attribute__((format(printf, 4, 5)))
-static bool write_t(struct xs_handle *xs, xs_transaction_t t, const char *path, const char *fmt, ...)
-{
-	char val[512];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(val, sizeof(val), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(val))
-		return false;
-	return xs_write(xs, t, path, val, (unsigned)n);
-}
-
-__attribute__((format(printf, 3, 4)))
-static void pathf(char *buf, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, len, fmt, ap);
-	va_end(ap);
 }
 
 int ts_wait_value(struct xs_handle *xs, const char *path, int want, int want2, unsigned timeout_ms)
@@ -116,7 +42,7 @@ int ts_wait_value(struct xs_handle *xs, const char *path, int want, int want2, u
 		long left;
 		char **ev;
 
-		v = read_int_t(xs, XBT_NULL, path);
+		v = xsu_read_intf(xs, XBT_NULL, -1, "%s", path);
 		if (v == want || (want2 >= 0 && v == want2))
 			break;
 		left = deadline - now_ms();
@@ -143,12 +69,8 @@ static unsigned be_domid_of(const char *be)
 
 static bool domain_exists(struct xs_handle *xs, unsigned domid)
 {
-	char path[64];
-	unsigned len;
-	char *v;
+	char *v = xsu_readf(xs, XBT_NULL, "/local/domain/%u/domid", domid);
 
-	snprintf(path, sizeof(path), "/local/domain/%u/domid", domid);
-	v = xs_read(xs, XBT_NULL, path, &len);
 	free(v);
 	return v != NULL;
 }
@@ -156,11 +78,9 @@ static bool domain_exists(struct xs_handle *xs, unsigned domid)
 void ts_backend_path(struct xs_handle *xs, unsigned domid, unsigned devid, unsigned be_domid,
 		     char *be, size_t belen, bool *recorded)
 {
-	char path[TS_PATH], *v;
-	unsigned len, d;
+	char *v = xsu_readf(xs, XBT_NULL, "/libxl/%u/vscsi/%u/backend", domid, devid);
+	unsigned d;
 
-	pathf(path, sizeof(path), "/libxl/%u/vscsi/%u/backend", domid, devid);
-	v = xs_read(xs, XBT_NULL, path, &len);
 	if (v && sscanf(v, "/local/domain/%u/backend/vscsi/", &d) == 1 && strlen(v) < belen) {
 		snprintf(be, belen, "%s", v);
 		if (recorded)
@@ -173,27 +93,23 @@ void ts_backend_path(struct xs_handle *xs, unsigned domid, unsigned devid, unsig
 	free(v);
 }
 
-/* Finds the dev-N of a vhost whose v-dev has the same (c,t,l). */
-static int find_dev(struct xs_handle *xs, xs_transaction_t t, const char *be,
-		    const struct ts_vdev *v, unsigned *devnum)
+int ts_find_dev(struct xs_handle *xs, xs_transaction_t t, const char *be, const struct vdev *v,
+		unsigned *devnum)
 {
-	char path[TS_PATH], **devs;
-	unsigned n = 0;
+	char **devs;
+	unsigned n;
 	int found = -ENOENT;
 
-	pathf(path, sizeof(path), "%s/vscsi-devs", be);
-	devs = xs_directory(xs, t, path, &n);
+	devs = xsu_directoryf(xs, t, &n, "%s/vscsi-devs", be);
 	for (unsigned i = 0; devs && i < n && found; i++) {
-		struct ts_vdev o;
-		unsigned len, num;
-		char *s, extra;
+		struct vdev o;
+		unsigned num;
+		char *s;
 
-		if (sscanf(devs[i], "dev-%u%c", &num, &extra) != 1)
+		if (vdev_parse_devname(devs[i], &num) < 0)
 			continue;
-		pathf(path, sizeof(path), "%s/vscsi-devs/%s/v-dev", be, devs[i]);
-		s = xs_read(xs, t, path, &len);
-		if (s && ts_parse_vdev(s, &o) == 0 && o.channel == v->channel &&
-		    o.target == v->target && o.lun == v->lun) {
+		s = xsu_readf(xs, t, "%s/vscsi-devs/%s/v-dev", be, devs[i]);
+		if (s && vdev_parse(s, &o) == 0 && vdev_same_lun(&o, v)) {
 			*devnum = num;
 			found = 0;
 		}
@@ -205,21 +121,19 @@ static int find_dev(struct xs_handle *xs, xs_transaction_t t, const char *be,
 
 static unsigned count_devs(struct xs_handle *xs, const char *be)
 {
-	char path[TS_PATH], **devs;
-	unsigned n = 0;
+	unsigned n;
+	char **devs = xsu_directoryf(xs, XBT_NULL, &n, "%s/vscsi-devs", be);
 
-	pathf(path, sizeof(path), "%s/vscsi-devs", be);
-	devs = xs_directory(xs, XBT_NULL, path, &n);
 	free(devs);
-	return devs ? n : 0;
+	return n;
 }
 
 static int dev_state(struct xs_handle *xs, const char *be, unsigned devnum)
 {
 	char path[TS_PATH];
 
-	pathf(path, sizeof(path), "%s/vscsi-devs/dev-%u/state", be, devnum);
-	return read_int_t(xs, XBT_NULL, path);
+	xsu_pathf(path, sizeof(path), "%s/vscsi-devs/dev-%u/state", be, devnum);
+	return xsu_read_intf(xs, XBT_NULL, -1, "%s", path);
 }
 
 /* Both sides' dev-N entries (the frontend keeps its own state there). */
@@ -227,9 +141,9 @@ static void rm_dev_nodes(struct xs_handle *xs, const char *be, const char *fe, u
 {
 	char path[TS_PATH];
 
-	pathf(path, sizeof(path), "%s/vscsi-devs/dev-%u", be, devnum);
+	xsu_pathf(path, sizeof(path), "%s/vscsi-devs/dev-%u", be, devnum);
 	xs_rm(xs, XBT_NULL, path);
-	pathf(path, sizeof(path), "%s/vscsi-devs/dev-%u", fe, devnum);
+	xsu_pathf(path, sizeof(path), "%s/vscsi-devs/dev-%u", fe, devnum);
 	xs_rm(xs, XBT_NULL, path);
 }
 
@@ -258,7 +172,7 @@ static void rm_empty_up(struct xs_handle *xs, const char *path, const char *stop
 {
 	char p[TS_PATH], *slash;
 
-	pathf(p, sizeof(p), "%s", path);
+	xsu_pathf(p, sizeof(p), "%s", path);
 	while (strlen(p) > strlen(stop) && !strncmp(p, stop, strlen(stop))) {
 		rm_if_empty(xs, p);
 		slash = strrchr(p, '/');
@@ -277,18 +191,18 @@ static void rm_vhost_nodes(struct xs_handle *xs, const char *be, const char *fe,
 
 	xs_rm(xs, XBT_NULL, be);
 	xs_rm(xs, XBT_NULL, fe);
-	pathf(path, sizeof(path), "/libxl/%u/vscsi/%u", domid, devid);
+	xsu_pathf(path, sizeof(path), "/libxl/%u/vscsi/%u", domid, devid);
 	xs_rm(xs, XBT_NULL, path);
-	pathf(path, sizeof(path), "%s", be);
-	pathf(stop, sizeof(stop), "/local/domain/%u", be_domid_of(be));
+	xsu_pathf(path, sizeof(path), "%s", be);
+	xsu_pathf(stop, sizeof(stop), "/local/domain/%u", be_domid_of(be));
 	if ((slash = strrchr(path, '/'))) {
 		*slash = 0;
 		rm_empty_up(xs, path, stop);    /* backend/vscsi/<domid>, ... */
 	}
-	pathf(path, sizeof(path), "/local/domain/%u/device/vscsi", domid);
-	pathf(stop, sizeof(stop), "/local/domain/%u", domid);
+	xsu_pathf(path, sizeof(path), "/local/domain/%u/device/vscsi", domid);
+	xsu_pathf(stop, sizeof(stop), "/local/domain/%u", domid);
 	rm_empty_up(xs, path, stop);
-	pathf(path, sizeof(path), "/libxl/%u/vscsi", domid);
+	xsu_pathf(path, sizeof(path), "/libxl/%u/vscsi", domid);
 	rm_empty_up(xs, path, "/libxl");
 }
 
@@ -298,22 +212,17 @@ static void rm_vhost_nodes(struct xs_handle *xs, const char *be, const char *fe,
 static void dev_failure(struct xs_handle *xs, const char *be, unsigned devnum, const char *pdev,
 			char *err, size_t errlen)
 {
-	char path[TS_PATH], *why = NULL;
-	unsigned len, b = be_domid_of(be);
+	char *why = NULL;
+	unsigned b = be_domid_of(be);
 	const char *rel = strstr(be, "/backend/");
 
 	/* The backend writes the state, then the reason: give it a moment. */
 	for (int i = 0; i < 10 && !why; i++) {
-		pathf(path, sizeof(path), "%s/vscsi-devs/dev-%u/error", be, devnum);
-		why = xs_read(xs, XBT_NULL, path, &len);
-		if (!why) {
-			pathf(path, sizeof(path), "%s/error", be);
-			why = xs_read(xs, XBT_NULL, path, &len);
-		}
-		if (!why && rel) {
-			pathf(path, sizeof(path), "/local/domain/%u/error%s/error", b, rel);
-			why = xs_read(xs, XBT_NULL, path, &len);
-		}
+		why = xsu_readf(xs, XBT_NULL, "%s/vscsi-devs/dev-%u/error", be, devnum);
+		if (!why)
+			why = xsu_readf(xs, XBT_NULL, "%s/error", be);
+		if (!why && rel)
+			why = xsu_readf(xs, XBT_NULL, "/local/domain/%u/error%s/error", b, rel);
 		if (!why)
 			poll(NULL, 0, 20);
 	}
@@ -350,8 +259,8 @@ static int hot_remove(struct xs_handle *xs, const char *be, const char *fe, cons
 			snprintf(err, errlen, "xenstore transaction: %s", strerror(errno));
 			return -errno;
 		}
-		pathf(path, sizeof(path), "%s/state", be);
-		be_state = read_int_t(xs, t, path);
+		xsu_pathf(path, sizeof(path), "%s/state", be);
+		be_state = xsu_read_intf(xs, t, -1, "%s", path);
 		if (busy_state(be_state)) {
 			xs_transaction_end(xs, t, true);
 			if (now_ms() > deadline) {
@@ -365,19 +274,19 @@ static int hot_remove(struct xs_handle *xs, const char *be, const char *fe, cons
 		for (unsigned i = 0; i < n; i++) {
 			int s;
 
-			pathf(path, sizeof(path), "%s/vscsi-devs/dev-%u/state", be, devs[i]);
-			s = read_int_t(xs, t, path);
+			xsu_pathf(path, sizeof(path), "%s/vscsi-devs/dev-%u/state", be, devs[i]);
+			s = xsu_read_intf(xs, t, -1, "%s", path);
 			cycle[i] = be_state == XenbusStateConnected &&
 				   (s == XenbusStateInitialised || s == XenbusStateConnected ||
 				    s == XenbusStateClosing);
 			if (cycle[i]) {
-				write_t(xs, t, path, "%d", XenbusStateClosing);
+				xsu_printf(xs, t, path, "%d", XenbusStateClosing);
 				ncycle++;
 			}
 		}
 		if (ncycle) {
-			pathf(path, sizeof(path), "%s/state", be);
-			write_t(xs, t, path, "%d", XenbusStateReconfiguring);
+			xsu_pathf(path, sizeof(path), "%s/state", be);
+			xsu_printf(xs, t, path, "%d", XenbusStateReconfiguring);
 		}
 		if (xs_transaction_end(xs, t, false))
 			break;
@@ -391,7 +300,7 @@ static int hot_remove(struct xs_handle *xs, const char *be, const char *fe, cons
 
 		if (!cycle[i])
 			continue;
-		pathf(path, sizeof(path), "%s/vscsi-devs/dev-%u/state", be, devs[i]);
+		xsu_pathf(path, sizeof(path), "%s/vscsi-devs/dev-%u/state", be, devs[i]);
 		if (ts_wait_value(xs, path, XenbusStateClosed, -1, left > 0 ? (unsigned)left : 0) < 0 &&
 		    !rc) {
 			snprintf(err, errlen, "dev-%u of %s did not close within %u ms (the guest did "
@@ -403,15 +312,15 @@ static int hot_remove(struct xs_handle *xs, const char *be, const char *fe, cons
 	if (ncycle) {
 		long left = deadline - now_ms();
 
-		pathf(path, sizeof(path), "%s/state", be);
+		xsu_pathf(path, sizeof(path), "%s/state", be);
 		if (ts_wait_value(xs, path, XenbusStateConnected, -1, left > 0 ? (unsigned)left : 0) < 0) {
 			/* Nobody finished the cycle: put the vhost back as it was. */
 			xs_transaction_t t;
 
 			do {
 				t = xs_transaction_start(xs);
-				if (read_int_t(xs, t, path) == XenbusStateReconfiguring)
-					write_t(xs, t, path, "%d", XenbusStateConnected);
+				if (xsu_read_intf(xs, t, -1, "%s", path) == XenbusStateReconfiguring)
+					xsu_printf(xs, t, path, "%d", XenbusStateConnected);
 			} while (!xs_transaction_end(xs, t, false) && errno == EAGAIN);
 			if (!rc) {
 				snprintf(err, errlen, "%s did not return to Connected within %u ms; "
@@ -434,17 +343,17 @@ static int remove_vhost(struct xs_handle *xs, unsigned domid, unsigned devid, co
 	char path[TS_PATH];
 	int be_state, rc = 0;
 
-	pathf(path, sizeof(path), "%s/state", be);
-	be_state = read_int_t(xs, XBT_NULL, path);
+	xsu_pathf(path, sizeof(path), "%s/state", be);
+	be_state = xsu_read_intf(xs, XBT_NULL, -1, "%s", path);
 	if (be_state == XenbusStateConnected || busy_state(be_state) || be_state == XenbusStateClosing) {
 		xs_transaction_t t;
 
 		do {
 			t = xs_transaction_start(xs);
-			pathf(path, sizeof(path), "%s/online", be);
-			write_t(xs, t, path, "0");
-			pathf(path, sizeof(path), "%s/state", be);
-			write_t(xs, t, path, "%d", XenbusStateClosing);
+			xsu_pathf(path, sizeof(path), "%s/online", be);
+			xsu_printf(xs, t, path, "0");
+			xsu_pathf(path, sizeof(path), "%s/state", be);
+			xsu_printf(xs, t, path, "%d", XenbusStateClosing);
 		} while (!xs_transaction_end(xs, t, false) && errno == EAGAIN);
 		if (ts_wait_value(xs, path, XenbusStateClosed, -1, timeout_ms) < 0) {
 			snprintf(err, errlen, "domain %u did not release vhost %u within %u ms; removed "
@@ -468,14 +377,14 @@ static void withdraw_hot_add(struct xs_handle *xs, const char *be, const char *f
 
 	do {
 		t = xs_transaction_start(xs);
-		pathf(path, sizeof(path), "%s/state", be);
-		s = read_int_t(xs, t, path);
+		xsu_pathf(path, sizeof(path), "%s/state", be);
+		s = xsu_read_intf(xs, t, -1, "%s", path);
 		if (s == XenbusStateReconfiguring || s == XenbusStateReconfigured)
-			write_t(xs, t, path, "%d", XenbusStateConnected);
+			xsu_printf(xs, t, path, "%d", XenbusStateConnected);
 		for (unsigned i = 0; i < n; i++) {
-			pathf(path, sizeof(path), "%s/vscsi-devs/dev-%u", be, devs[i]);
+			xsu_pathf(path, sizeof(path), "%s/vscsi-devs/dev-%u", be, devs[i]);
 			xs_rm(xs, t, path);
-			pathf(path, sizeof(path), "%s/vscsi-devs/dev-%u", fe, devs[i]);
+			xsu_pathf(path, sizeof(path), "%s/vscsi-devs/dev-%u", fe, devs[i]);
 			xs_rm(xs, t, path);
 		}
 	} while (!xs_transaction_end(xs, t, false) && errno == EAGAIN);
@@ -505,7 +414,8 @@ int ts_attach_luns(struct xs_handle *xs, unsigned domid, const struct ts_lun *lu
 		   const struct ts_opts *o, char *err, size_t errlen)
 {
 	char be[TS_PATH], fe[TS_PATH], path[TS_PATH], ctr[TS_PATH], rec[TS_PATH];
-	struct ts_vdev v[TS_MAX_LUNS];
+	struct vdev v[TS_MAX_LUNS];
+	char vdev[VDEV_STR_LEN];
 	unsigned devnum[TS_MAX_LUNS], first = 0, host;
 	bool created = false, recorded;
 	int be_state = -1, s;
@@ -516,9 +426,9 @@ int ts_attach_luns(struct xs_handle *xs, unsigned domid, const struct ts_lun *lu
 		return -EINVAL;
 	}
 	for (unsigned i = 0; i < n; i++) {
-		if (ts_parse_vdev(luns[i].vdev, &v[i]) < 0) {
-			snprintf(err, errlen, "v-dev \"%s\" is not HOST:CHANNEL:TARGET:LUN (four decimal "
-				 "numbers, each below 65536)", luns[i].vdev ? luns[i].vdev : "");
+		if (vdev_parse(luns[i].vdev, &v[i]) < 0) {
+			snprintf(err, errlen, "v-dev \"%s\" is not " VDEV_FORM,
+				 luns[i].vdev ? luns[i].vdev : "");
 			return -EINVAL;
 		}
 		if (!pdev_ok(luns[i].pdev) || (luns[i].pdevname && !pdev_ok(luns[i].pdevname))) {
@@ -555,9 +465,9 @@ int ts_attach_luns(struct xs_handle *xs, unsigned domid, const struct ts_lun *lu
 			 host, domid, be_domid_of(be), o->be_domid);
 		return -EINVAL;
 	}
-	pathf(fe, sizeof(fe), "/local/domain/%u/device/vscsi/%u", domid, host);
-	pathf(rec, sizeof(rec), "/libxl/%u/vscsi/%u", domid, host);
-	pathf(ctr, sizeof(ctr), "%s/next_vscsidev_id", rec);
+	xsu_pathf(fe, sizeof(fe), "/local/domain/%u/device/vscsi/%u", domid, host);
+	xsu_pathf(rec, sizeof(rec), "/libxl/%u/vscsi/%u", domid, host);
+	xsu_pathf(ctr, sizeof(ctr), "%s/next_vscsidev_id", rec);
 
 	for (;;) {
 		xs_transaction_t t = xs_transaction_start(xs);
@@ -566,8 +476,8 @@ int ts_attach_luns(struct xs_handle *xs, unsigned domid, const struct ts_lun *lu
 			snprintf(err, errlen, "xenstore transaction: %s", strerror(errno));
 			return -errno;
 		}
-		pathf(path, sizeof(path), "%s/state", be);
-		be_state = read_int_t(xs, t, path);
+		xsu_pathf(path, sizeof(path), "%s/state", be);
+		be_state = xsu_read_intf(xs, t, -1, "%s", path);
 		created = be_state < 0;
 		if (created) {
 			/* A new vhost: backend and frontend directories, owned by
@@ -586,27 +496,27 @@ int ts_attach_luns(struct xs_handle *xs, unsigned domid, const struct ts_lun *lu
 			xs_set_permissions(xs, t, be, be_perms, 2);
 			xs_mkdir(xs, t, fe);
 			xs_set_permissions(xs, t, fe, fe_perms, 2);
-			pathf(path, sizeof(path), "%s/frontend", be);
-			write_t(xs, t, path, "%s", fe);
-			pathf(path, sizeof(path), "%s/frontend-id", be);
-			write_t(xs, t, path, "%u", domid);
-			pathf(path, sizeof(path), "%s/online", be);
-			write_t(xs, t, path, "1");
-			pathf(path, sizeof(path), "%s/feature-host", be);
-			write_t(xs, t, path, "%d", o->feature_host ? 1 : 0);
-			pathf(path, sizeof(path), "%s/libxl_ctrl_index", be);
-			write_t(xs, t, path, "%u", host);
-			pathf(path, sizeof(path), "%s/backend", fe);
-			write_t(xs, t, path, "%s", be);
-			pathf(path, sizeof(path), "%s/backend-id", fe);
-			write_t(xs, t, path, "%u", o->be_domid);
-			pathf(path, sizeof(path), "%s/state", fe);
-			write_t(xs, t, path, "%d", XenbusStateInitialising);
-			pathf(path, sizeof(path), "%s/backend", rec);
-			write_t(xs, t, path, "%s", be);
+			xsu_pathf(path, sizeof(path), "%s/frontend", be);
+			xsu_printf(xs, t, path, "%s", fe);
+			xsu_pathf(path, sizeof(path), "%s/frontend-id", be);
+			xsu_printf(xs, t, path, "%u", domid);
+			xsu_pathf(path, sizeof(path), "%s/online", be);
+			xsu_printf(xs, t, path, "1");
+			xsu_pathf(path, sizeof(path), "%s/feature-host", be);
+			xsu_printf(xs, t, path, "%d", o->feature_host ? 1 : 0);
+			xsu_pathf(path, sizeof(path), "%s/libxl_ctrl_index", be);
+			xsu_printf(xs, t, path, "%u", host);
+			xsu_pathf(path, sizeof(path), "%s/backend", fe);
+			xsu_printf(xs, t, path, "%s", be);
+			xsu_pathf(path, sizeof(path), "%s/backend-id", fe);
+			xsu_printf(xs, t, path, "%u", o->be_domid);
+			xsu_pathf(path, sizeof(path), "%s/state", fe);
+			xsu_printf(xs, t, path, "%d", XenbusStateInitialising);
+			xsu_pathf(path, sizeof(path), "%s/backend", rec);
+			xsu_printf(xs, t, path, "%s", be);
 		} else {
-			pathf(path, sizeof(path), "%s/feature-host", be);
-			if ((read_int_t(xs, t, path) == 1) != o->feature_host) {
+			xsu_pathf(path, sizeof(path), "%s/feature-host", be);
+			if ((xsu_read_intf(xs, t, -1, "%s", path) == 1) != o->feature_host) {
 				xs_transaction_end(xs, t, true);
 				snprintf(err, errlen, "vhost %u of domain %u is %sin feature-host mode; all "
 					 "its LUNs must be", host, domid, o->feature_host ? "not " : "");
@@ -615,7 +525,7 @@ int ts_attach_luns(struct xs_handle *xs, unsigned domid, const struct ts_lun *lu
 			for (unsigned i = 0; i < n; i++) {
 				unsigned dup;
 
-				if (find_dev(xs, t, be, &v[i], &dup) == 0) {
+				if (ts_find_dev(xs, t, be, &v[i], &dup) == 0) {
 					xs_transaction_end(xs, t, true);
 					snprintf(err, errlen, "v-dev %u:%u:%u:%u is already attached to "
 						 "domain %u (dev-%u of vhost %u)", host, v[i].channel,
@@ -642,27 +552,27 @@ int ts_attach_luns(struct xs_handle *xs, unsigned domid, const struct ts_lun *lu
 					 be_state == XenbusStateClosed ? "closed" : "closing", be_state);
 				return -EIO;
 			}
-			s = read_int_t(xs, t, ctr);
+			s = xsu_read_intf(xs, t, -1, "%s", ctr);
 			first = s < 0 ? 0 : (unsigned)s;
 		}
 		/* dev-N numbers are never reused while the vhost lives. */
-		write_t(xs, t, ctr, "%u", first + n);
+		xsu_printf(xs, t, ctr, "%u", first + n);
 		for (unsigned i = 0; i < n; i++) {
 			devnum[i] = first + i;
-			pathf(path, sizeof(path), "%s/vscsi-devs/dev-%u/p-dev", be, devnum[i]);
-			write_t(xs, t, path, "%s", luns[i].pdev);
-			pathf(path, sizeof(path), "%s/vscsi-devs/dev-%u/p-devname", be, devnum[i]);
-			write_t(xs, t, path, "%s", luns[i].pdevname ? luns[i].pdevname : luns[i].pdev);
-			pathf(path, sizeof(path), "%s/vscsi-devs/dev-%u/v-dev", be, devnum[i]);
-			write_t(xs, t, path, "%u:%u:%u:%u", host, v[i].channel, v[i].target, v[i].lun);
-			pathf(path, sizeof(path), "%s/vscsi-devs/dev-%u/state", be, devnum[i]);
-			write_t(xs, t, path, "%d", XenbusStateInitialising);
+			xsu_pathf(path, sizeof(path), "%s/vscsi-devs/dev-%u/p-dev", be, devnum[i]);
+			xsu_printf(xs, t, path, "%s", luns[i].pdev);
+			xsu_pathf(path, sizeof(path), "%s/vscsi-devs/dev-%u/p-devname", be, devnum[i]);
+			xsu_printf(xs, t, path, "%s", luns[i].pdevname ? luns[i].pdevname : luns[i].pdev);
+			xsu_pathf(path, sizeof(path), "%s/vscsi-devs/dev-%u/v-dev", be, devnum[i]);
+			xsu_printf(xs, t, path, "%s", vdev_format(&v[i], vdev));
+			xsu_pathf(path, sizeof(path), "%s/vscsi-devs/dev-%u/state", be, devnum[i]);
+			xsu_printf(xs, t, path, "%d", XenbusStateInitialising);
 		}
-		pathf(path, sizeof(path), "%s/state", be);
+		xsu_pathf(path, sizeof(path), "%s/state", be);
 		if (created)
-			write_t(xs, t, path, "%d", XenbusStateInitialising);
+			xsu_printf(xs, t, path, "%d", XenbusStateInitialising);
 		else if (be_state == XenbusStateConnected)
-			write_t(xs, t, path, "%d", XenbusStateReconfiguring);
+			xsu_printf(xs, t, path, "%d", XenbusStateReconfiguring);
 		if (xs_transaction_end(xs, t, false))
 			break;
 		if (errno != EAGAIN) {
@@ -671,7 +581,7 @@ int ts_attach_luns(struct xs_handle *xs, unsigned domid, const struct ts_lun *lu
 		}
 	}
 
-	pathf(path, sizeof(path), "%s/state", be);
+	xsu_pathf(path, sizeof(path), "%s/state", be);
 	if (created) {
 		s = ts_wait_value(xs, path, XenbusStateInitWait, XenbusStateConnected, o->timeout_ms);
 		if (s < 0) {
@@ -719,7 +629,7 @@ int ts_attach_luns(struct xs_handle *xs, unsigned domid, const struct ts_lun *lu
 		for (unsigned i = 0; i < n; i++) {
 			long left = deadline - now_ms();
 
-			pathf(path, sizeof(path), "%s/vscsi-devs/dev-%u/state", be, devnum[i]);
+			xsu_pathf(path, sizeof(path), "%s/vscsi-devs/dev-%u/state", be, devnum[i]);
 			s = ts_wait_value(xs, path, XenbusStateConnected, XenbusStateClosed,
 					  left > 1000 ? (unsigned)left : 1000);
 			if (s == XenbusStateConnected) {
@@ -774,17 +684,16 @@ int ts_detach(struct xs_handle *xs, unsigned domid, const char *vdev, const stru
 	      char *err, size_t errlen)
 {
 	char be[TS_PATH], fe[TS_PATH];
-	struct ts_vdev v;
+	struct vdev v;
 	unsigned devnum;
 
-	if (ts_parse_vdev(vdev, &v) < 0) {
-		snprintf(err, errlen, "v-dev \"%s\" is not HOST:CHANNEL:TARGET:LUN (four decimal numbers, "
-			 "each below 65536)", vdev ? vdev : "");
+	if (vdev_parse(vdev, &v) < 0) {
+		snprintf(err, errlen, "v-dev \"%s\" is not " VDEV_FORM, vdev ? vdev : "");
 		return -EINVAL;
 	}
 	ts_backend_path(xs, domid, v.host, o->be_domid, be, sizeof(be), NULL);
-	pathf(fe, sizeof(fe), "/local/domain/%u/device/vscsi/%u", domid, v.host);
-	if (find_dev(xs, XBT_NULL, be, &v, &devnum) < 0) {
+	xsu_pathf(fe, sizeof(fe), "/local/domain/%u/device/vscsi/%u", domid, v.host);
+	if (ts_find_dev(xs, XBT_NULL, be, &v, &devnum) < 0) {
 		snprintf(err, errlen, "v-dev %s is not attached to domain %u", vdev, domid);
 		return -ENOENT;
 	}
@@ -818,19 +727,19 @@ static unsigned add_ids(struct xs_handle *xs, const char *dir, const char *sub, 
 	char **d = xs_directory(xs, XBT_NULL, dir, &n);
 
 	for (unsigned i = 0; d && i < n; i++) {
-		char path[TS_PATH], **v, *end;
-		unsigned long id = strtoul(d[i], &end, 10);
-		unsigned nv = 0, *grown;
+		unsigned nv, *grown;
 		bool have = false;
+		uint64_t id;
+		char **v;
 
-		if (end == d[i] || *end || id > 0x7fef)
+		/* a domid (DOMID_FIRST_RESERVED is 0x7ff0) */
+		if (!dec_parse_str(d[i], 0x7fef, &id))
 			continue;
 		for (unsigned j = 0; j < k; j++)
 			have |= (*ids)[j] == id;
 		if (have)
 			continue;
-		pathf(path, sizeof(path), sub ? "%s/%lu/%s" : "%s/%lu", dir, id, sub ? sub : "");
-		v = xs_directory(xs, XBT_NULL, path, &nv);
+		v = xsu_directoryf(xs, XBT_NULL, &nv, "%s/%s%s%s", dir, d[i], sub ? "/" : "", sub ? sub : "");
 		free(v);
 		if (!v || !nv || !(grown = realloc(*ids, (k + 1) * sizeof(**ids))))
 			continue;
@@ -850,7 +759,7 @@ int ts_recorded_domains(struct xs_handle *xs, unsigned be_domid, unsigned **ids)
 	k = add_ids(xs, "/libxl", "vscsi", ids, 0);
 	/* libxl deletes /libxl/<domid> when it destroys a guest but leaves
 	 * backend directories of device kinds it does not know (vscsi). */
-	pathf(dir, sizeof(dir), "/local/domain/%u/backend/vscsi", be_domid);
+	xsu_pathf(dir, sizeof(dir), "/local/domain/%u/backend/vscsi", be_domid);
 	k = add_ids(xs, dir, NULL, ids, k);
 	if (!*ids)
 		*ids = calloc(1, sizeof(**ids));

@@ -1,5 +1,6 @@
 /* The xenstore side of attaching PV SCSI devices: what xl would do if it
- * had PV SCSI support (research §1.4). Used by vscsictl and the tests.
+ * had PV SCSI support (docs/protocol.md, "vscsictl and vscsi-lifecycle").
+ * Used by vscsictl, vscsi-lifecycle and the tests.
  *
  * Layout written (D = guest, B = backend domain, H = v-dev host = devid):
  *   /local/domain/B/backend/vscsi/D/H/   owner B, D may read
@@ -17,14 +18,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct xs_handle;
+#include <xenstore.h>
 
-struct ts_vdev {
-	unsigned host, channel, target, lun;
-};
-
-/* Parses "h:c:t:l" (decimal, each < 65536). 0 or -EINVAL. */
-int ts_parse_vdev(const char *s, struct ts_vdev *out);
+#include "vdev.h"
 
 struct ts_opts {
 	unsigned be_domid;       /* backend domain (0, or a driver domain) */
@@ -77,7 +73,9 @@ int ts_recorded_domains(struct xs_handle *xs, unsigned be_domid, unsigned **ids)
  * be -1). Returns the value seen, or -ETIMEDOUT. */
 int ts_wait_value(struct xs_handle *xs, const char *path, int want, int want2, unsigned timeout_ms);
 
-/* Reads a decimal node; -1 if missing or not a number. */
-int ts_read_int(struct xs_handle *xs, const char *path);
+/* The dev-N of the vhost whose backend directory is be that has v's
+ * (channel, target, lun), in *devnum. 0, or -ENOENT. */
+int ts_find_dev(struct xs_handle *xs, xs_transaction_t t, const char *be, const struct vdev *v,
+		unsigned *devnum);
 
 #endif

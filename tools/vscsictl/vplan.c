@@ -28,9 +28,9 @@ static void check_one(struct xs_handle *xs, const struct vplan_opts *o, struct v
 		snprintf(e->error, sizeof(e->error), "entry %d: backend domain: %s", i + 1, err);
 		return;
 	}
-	if (ts_parse_vdev(e->spec.vdev, &e->v) < 0) {
-		snprintf(e->error, sizeof(e->error), "entry %d: v-dev \"%s\" is not HOST:CHANNEL:TARGET:LUN "
-			 "(four decimal numbers, each below 65536)", i + 1, e->spec.vdev);
+	if (vdev_parse(e->spec.vdev, &e->v) < 0) {
+		snprintf(e->error, sizeof(e->error), "entry %d: v-dev \"%s\" is not " VDEV_FORM, i + 1,
+			 e->spec.vdev);
 		return;
 	}
 	po.local = e->be_domid == o->self;

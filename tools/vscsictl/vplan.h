@@ -17,7 +17,7 @@ struct xs_handle;
 struct vplan_entry {
 	const char *text;       /* the entry as written (set by the caller) */
 	struct vscsi_spec spec;
-	struct ts_vdev v;
+	struct vdev v;
 	struct pdevspec ps;
 	unsigned be_domid;
 	bool skip;              /* already attached as asked */

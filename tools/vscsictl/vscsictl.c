@@ -259,7 +259,7 @@ static int cmd_attach(struct ctl *c, int argc, char **argv)
 {
 	struct pdevspec_opts po;
 	struct pdevspec ps;
-	struct ts_vdev v;
+	struct vdev v;
 	struct ts_lun lun;
 	unsigned domid;
 	char err[1024];
@@ -279,9 +279,8 @@ static int cmd_attach(struct ctl *c, int argc, char **argv)
 	if ((rc = open_xs(c)) || (rc = resolve_domain(c, argv[0], &domid, "domain")) ||
 	    (rc = resolve_backend(c)))
 		return rc;
-	if (ts_parse_vdev(argv[2], &v) < 0) {
-		errorf("v-dev \"%s\" is not HOST:CHANNEL:TARGET:LUN (four decimal numbers, each below "
-		       "65536)", argv[2]);
+	if (vdev_parse(argv[2], &v) < 0) {
+		errorf("v-dev \"%s\" is not " VDEV_FORM, argv[2]);
 		return EX_INVALID;
 	}
 	pdev_opts(c, &po);
@@ -314,7 +313,7 @@ static int cmd_attach(struct ctl *c, int argc, char **argv)
 
 static int cmd_detach(struct ctl *c, int argc, char **argv)
 {
-	struct ts_vdev v;
+	struct vdev v;
 	unsigned domid;
 	char err[1024];
 	int rc;
@@ -326,9 +325,8 @@ static int cmd_detach(struct ctl *c, int argc, char **argv)
 	if ((rc = open_xs(c)) || (rc = resolve_backend(c)) ||
 	    (rc = resolve_domain_or_gone(c, argv[0], &domid)))
 		return rc;
-	if (ts_parse_vdev(argv[1], &v) < 0) {
-		errorf("v-dev \"%s\" is not HOST:CHANNEL:TARGET:LUN (four decimal numbers, each below "
-		       "65536)", argv[1]);
+	if (vdev_parse(argv[1], &v) < 0) {
+		errorf("v-dev \"%s\" is not " VDEV_FORM, argv[1]);
 		return EX_INVALID;
 	}
 	rc = ts_detach(c->xs, domid, argv[1], &c->ts, err, sizeof(err));
