@@ -1,5 +1,6 @@
-/* The xenbus side of the frontend (research §1.3): ring-ref and
- * event-channel in one transaction, Initialised, then follow the backend:
+/* The xenbus side of the frontend (docs/protocol.md, "Handshake"):
+ * ring-ref and event-channel in one transaction, Initialised, then
+ * follow the backend:
  * Connected → add pass; Reconfiguring → delete pass; Reconfigured → add
  * pass; Closing / Closed / gone → every command fails, we go Closed.
  *

@@ -10,33 +10,7 @@
 #include <xen/io/xenbus.h>
 
 #include "simenv.h"
-
-static int xs_int(struct xs_handle *xs, const char *fmt, const char *a, const char *b)
-{
-	char path[512], *v, *end;
-	unsigned len;
-	long x;
-
-	snprintf(path, sizeof(path), fmt, a, b);
-	v = xs_read(xs, XBT_NULL, path, &len);
-	if (!v)
-		return -1;
-	x = strtol(v, &end, 10);
-	if (*end || end == v)
-		x = -1;
-	free(v);
-	return (int)x;
-}
-
-static void xs_put(struct xs_handle *xs, xs_transaction_t t, const char *dir, const char *node,
-		   int value)
-{
-	char path[1024], val[32];
-
-	snprintf(path, sizeof(path), "%s/%s", dir, node);
-	snprintf(val, sizeof(val), "%d", value);
-	xs_write(xs, t, path, val, (unsigned)strlen(val));
-}
+#include "xsutil.h"
 
 static long ms_now(void)
 {
@@ -52,7 +26,7 @@ static int wait_be_state(struct rawfront *f, int want, int want2, unsigned timeo
 	int s;
 
 	do {
-		s = xs_int(f->xs, "%s/%s", f->be_path, "state");
+		s = xsu_read_intf(f->xs, XBT_NULL, -1, "%s/state", f->be_path);
 		if (s == want || s == want2)
 			return s;
 		poll(NULL, 0, 5);
@@ -63,27 +37,23 @@ static int wait_be_state(struct rawfront *f, int want, int want2, unsigned timeo
 /* Add pass / delete pass over the backend's dev-N entries. */
 static void dev_pass(struct rawfront *f, int be_dev_state, int fe_dev_state)
 {
-	char path[512], **devs;
-	unsigned n = 0;
+	unsigned n;
+	char **devs = xsu_directoryf(f->xs, XBT_NULL, &n, "%s/vscsi-devs", f->be_path);
 
-	snprintf(path, sizeof(path), "%s/vscsi-devs", f->be_path);
-	devs = xs_directory(f->xs, XBT_NULL, path, &n);
 	for (unsigned i = 0; devs && i < n; i++) {
-		char dir[512];
-
-		if (xs_int(f->xs, "%s/vscsi-devs/%s/state", f->be_path, devs[i]) != be_dev_state)
+		if (xsu_read_intf(f->xs, XBT_NULL, -1, "%s/vscsi-devs/%s/state", f->be_path, devs[i]) !=
+		    be_dev_state)
 			continue;
-		snprintf(dir, sizeof(dir), "%s/vscsi-devs/%s", f->fe_path, devs[i]);
-		xs_put(f->xs, XBT_NULL, dir, "state", fe_dev_state);
+		xsu_write_uintf(f->xs, XBT_NULL, (unsigned)fe_dev_state, "%s/vscsi-devs/%s/state",
+				f->fe_path, devs[i]);
 	}
 	free(devs);
 }
 
 int rawfront_open(struct rawfront *f, struct simenv *env, int domid, int devid, unsigned timeout_ms)
 {
-	char path[512], *be;
-	unsigned len;
 	xs_transaction_t t;
+	char *be;
 
 	memset(f, 0, sizeof(*f));
 	f->domid = domid;
@@ -93,13 +63,12 @@ int rawfront_open(struct rawfront *f, struct simenv *env, int domid, int devid, 
 	if (!f->xs)
 		return -errno;
 	snprintf(f->fe_path, sizeof(f->fe_path), "/local/domain/%d/device/vscsi/%d", domid, devid);
-	snprintf(path, sizeof(path), "%s/backend", f->fe_path);
-	be = xs_read(f->xs, XBT_NULL, path, &len);
+	be = xsu_readf(f->xs, XBT_NULL, "%s/backend", f->fe_path);
 	if (!be)
 		return -ENOENT;
 	snprintf(f->be_path, sizeof(f->be_path), "%s", be);
 	free(be);
-	f->be_domid = xs_int(f->xs, "%s/%s", f->fe_path, "backend-id");
+	f->be_domid = xsu_read_intf(f->xs, XBT_NULL, -1, "%s/backend-id", f->fe_path);
 	f->shr = xengntshr_open(NULL, 0);
 	f->evt = xenevtchn_open(NULL, 0);
 	if (!f->shr || !f->evt)
@@ -117,14 +86,14 @@ int rawfront_open(struct rawfront *f, struct simenv *env, int domid, int devid, 
 		return -errno;
 	do {
 		t = xs_transaction_start(f->xs);
-		xs_put(f->xs, t, f->fe_path, "ring-ref", (int)f->ring_ref);
-		xs_put(f->xs, t, f->fe_path, "event-channel", f->port);
-		xs_put(f->xs, t, f->fe_path, "state", XenbusStateInitialised);
+		xsu_write_uintf(f->xs, t, f->ring_ref, "%s/ring-ref", f->fe_path);
+		xsu_write_uintf(f->xs, t, (unsigned)f->port, "%s/event-channel", f->fe_path);
+		xsu_write_uintf(f->xs, t, XenbusStateInitialised, "%s/state", f->fe_path);
 	} while (!xs_transaction_end(f->xs, t, false) && errno == EAGAIN);
 	if (wait_be_state(f, XenbusStateConnected, -2, timeout_ms) < 0)
 		return -ETIMEDOUT;
 	dev_pass(f, XenbusStateInitialised, XenbusStateConnected);
-	xs_put(f->xs, XBT_NULL, f->fe_path, "state", XenbusStateConnected);
+	xsu_write_uintf(f->xs, XBT_NULL, XenbusStateConnected, "%s/state", f->fe_path);
 	return 0;
 }
 
@@ -134,12 +103,12 @@ int rawfront_service(struct rawfront *f, unsigned timeout_ms)
 
 	if (s == XenbusStateReconfiguring) {
 		dev_pass(f, XenbusStateClosing, XenbusStateClosed);
-		xs_put(f->xs, XBT_NULL, f->fe_path, "state", XenbusStateReconfiguring);
+		xsu_write_uintf(f->xs, XBT_NULL, XenbusStateReconfiguring, "%s/state", f->fe_path);
 		s = wait_be_state(f, XenbusStateReconfigured, -2, timeout_ms);
 	}
 	if (s == XenbusStateReconfigured) {
 		dev_pass(f, XenbusStateInitialised, XenbusStateConnected);
-		xs_put(f->xs, XBT_NULL, f->fe_path, "state", XenbusStateConnected);
+		xsu_write_uintf(f->xs, XBT_NULL, XenbusStateConnected, "%s/state", f->fe_path);
 		s = wait_be_state(f, XenbusStateConnected, -2, timeout_ms);
 	}
 	return s;
@@ -159,9 +128,9 @@ void rawfront_abandon(struct rawfront *f)
 void rawfront_close(struct rawfront *f)
 {
 	if (f->xs) {
-		xs_put(f->xs, XBT_NULL, f->fe_path, "state", XenbusStateClosing);
+		xsu_write_uintf(f->xs, XBT_NULL, XenbusStateClosing, "%s/state", f->fe_path);
 		wait_be_state(f, XenbusStateClosing, XenbusStateClosed, 5000);
-		xs_put(f->xs, XBT_NULL, f->fe_path, "state", XenbusStateClosed);
+		xsu_write_uintf(f->xs, XBT_NULL, XenbusStateClosed, "%s/state", f->fe_path);
 		wait_be_state(f, XenbusStateClosed, -2, 5000);
 	}
 	rawfront_abandon(f);
@@ -271,8 +240,5 @@ int rawfront_exec(struct rawfront *f, uint16_t target, uint16_t lun, const uint8
 
 int rawfront_dev_state(struct rawfront *f, unsigned devnum)
 {
-	char dev[32];
-
-	snprintf(dev, sizeof(dev), "dev-%u", devnum);
-	return xs_int(f->xs, "%s/vscsi-devs/%s/state", f->be_path, dev);
+	return xsu_read_intf(f->xs, XBT_NULL, -1, "%s/vscsi-devs/dev-%u/state", f->be_path, devnum);
 }

@@ -1,7 +1,8 @@
 /* Test support: a bare vscsiif frontend that can put anything on the ring,
  * including requests no honest frontend would send. It shares its ring
  * and a pool of data pages, binds an event channel and follows the
- * xenbus handshake like the Linux frontend (research §1.3). */
+ * xenbus handshake like the Linux frontend (docs/protocol.md,
+ * "Handshake"). */
 #ifndef VSCSI_TEST_RAWFRONT_H
 #define VSCSI_TEST_RAWFRONT_H
 
