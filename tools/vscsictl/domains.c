@@ -7,18 +7,15 @@
 #include <string.h>
 #include <xenstore.h>
 
+#include "decimal.h"
+#include "xsutil.h"
+
+/* A domid as xenstore writes it (decimal.h), below DOMID_FIRST_RESERVED. */
 static bool parse_domid(const char *s, unsigned *out)
 {
-	unsigned long v = 0;
+	uint64_t v;
 
-	if (!*s || strlen(s) > 5)
-		return false;
-	for (const char *p = s; *p; p++) {
-		if (*p < '0' || *p > '9')
-			return false;
-		v = v * 10 + (unsigned)(*p - '0');
-	}
-	if (v > 0x7fef) /* DOMID_FIRST_RESERVED */
+	if (!dec_parse_str(s, 0x7fef, &v))
 		return false;
 	*out = (unsigned)v;
 	return true;
@@ -26,11 +23,8 @@ static bool parse_domid(const char *s, unsigned *out)
 
 static bool exists(struct xs_handle *xs, unsigned domid)
 {
-	char path[64], *v;
-	unsigned len;
+	char *v = xsu_readf(xs, XBT_NULL, "/local/domain/%u/domid", domid);
 
-	snprintf(path, sizeof(path), "/local/domain/%u/domid", domid);
-	v = xs_read(xs, XBT_NULL, path, &len);
 	free(v);
 	return v != NULL;
 }
@@ -42,11 +36,7 @@ bool dom_exists(struct xs_handle *xs, unsigned domid)
 
 char *dom_name(struct xs_handle *xs, unsigned domid)
 {
-	char path[64];
-	unsigned len;
-
-	snprintf(path, sizeof(path), "/local/domain/%u/name", domid);
-	return xs_read(xs, XBT_NULL, path, &len);
+	return xsu_readf(xs, XBT_NULL, "/local/domain/%u/name", domid);
 }
 
 static int cmp_unsigned(const void *a, const void *b)
@@ -124,11 +114,8 @@ int dom_lookup(struct xs_handle *xs, const char *spec, unsigned *domid, char *er
 
 char *dom_uuid(struct xs_handle *xs, unsigned domid)
 {
-	char path[64], *vm, *uuid = NULL;
-	unsigned len;
+	char *vm = xsu_readf(xs, XBT_NULL, "/local/domain/%u/vm", domid), *uuid = NULL;
 
-	snprintf(path, sizeof(path), "/local/domain/%u/vm", domid);
-	vm = xs_read(xs, XBT_NULL, path, &len);
 	if (vm && !strncmp(vm, "/vm/", 4) && strlen(vm) == 4 + DOMREC_UUID_LEN && domrec_uuid_ok(vm + 4))
 		uuid = strdup(vm + 4);
 	free(vm);

@@ -13,6 +13,7 @@
 #include <json-c/json.h>
 #include <xenstore.h>
 
+#include "decimal.h"
 #include "domains.h"
 #include "inventory.h"
 #include "pdevspec.h"
@@ -148,13 +149,15 @@ static int resolve_domain_or_gone(struct ctl *c, const char *spec, unsigned *dom
 {
 	char err[256];
 	int rc = dom_lookup(c->xs, spec, domid, err, sizeof(err));
+	uint64_t id;
 
-	if (rc == -ENOENT && strspn(spec, "0123456789") == strlen(spec)) {
+	/* A domain that is gone, by the number its records still carry. */
+	if (rc == -ENOENT && dec_parse_str(spec, UINT32_MAX, &id)) {
 		unsigned *ids;
 		int n = ts_recorded_domains(c->xs, c->ts.be_domid, &ids);
 
 		for (int i = 0; i < n && rc; i++)
-			if (ids[i] == (unsigned)strtoul(spec, NULL, 10)) {
+			if (ids[i] == id) {
 				*domid = ids[i];
 				rc = 0;
 			}
