@@ -8,48 +8,38 @@
 
 #include "decimal.h"
 
-/* n canonical numbers, each at most VDEV_PART_MAX, separated by ':'. */
-static bool parse_parts(const char *s, unsigned n, unsigned *v)
+/* n canonical numbers, each at most VDEV_PART_MAX, separated by ':',
+ * into *out[0..n-1]; nothing is written unless all of them are good. */
+static int parse_parts(const char *s, unsigned n, unsigned *const out[])
 {
 	const char *p = s;
+	unsigned v[4];
 
-	if (!s)
-		return false;
+	if (!s || n > 4)
+		return -EINVAL;
 	for (unsigned i = 0; i < n; i++) {
 		const char *end = i + 1 < n ? strchr(p, ':') : p + strlen(p);
 		uint64_t x;
 
 		if (!end || !dec_parse(p, (size_t)(end - p), VDEV_PART_MAX, &x))
-			return false;
+			return -EINVAL;
 		v[i] = (unsigned)x;
 		p = end + 1;
 	}
-	return true;
+	for (unsigned i = 0; i < n; i++)
+		*out[i] = v[i];
+	return 0;
 }
 
 int vdev_parse(const char *s, struct vdev *out)
 {
-	unsigned v[4];
-
-	if (!parse_parts(s, 4, v))
-		return -EINVAL;
-	out->host = v[0];
-	out->channel = v[1];
-	out->target = v[2];
-	out->lun = v[3];
-	return 0;
+	return parse_parts(s, 4, (unsigned *const[]){ &out->host, &out->channel, &out->target,
+						       &out->lun });
 }
 
 int vdev_parse_ctl(const char *s, struct vdev *out)
 {
-	unsigned v[3];
-
-	if (!parse_parts(s, 3, v))
-		return -EINVAL;
-	out->channel = v[0];
-	out->target = v[1];
-	out->lun = v[2];
-	return 0;
+	return parse_parts(s, 3, (unsigned *const[]){ &out->channel, &out->target, &out->lun });
 }
 
 char *vdev_format(const struct vdev *v, char buf[VDEV_STR_LEN])

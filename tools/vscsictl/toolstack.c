@@ -231,6 +231,19 @@ static void dev_failure(struct xs_handle *xs, const char *be, unsigned devnum, c
 	free(why);
 }
 
+/* A transaction, or XBT_NULL with errno and err saying why. */
+static xs_transaction_t txn_start(struct xs_handle *xs, char *err, size_t errlen)
+{
+	xs_transaction_t t = xs_transaction_start(xs);
+	int e = errno;
+
+	if (t == XBT_NULL) {
+		snprintf(err, errlen, "xenstore transaction: %s", strerror(e));
+		errno = e;
+	}
+	return t;
+}
+
 static bool busy_state(int s)
 {
 	return s == XenbusStateInitialised || s == XenbusStateReconfiguring ||
@@ -253,14 +266,11 @@ static int hot_remove(struct xs_handle *xs, const char *be, const char *fe, cons
 	if (n > 64)
 		return -EINVAL;
 	for (;;) {
-		xs_transaction_t t = xs_transaction_start(xs);
+		xs_transaction_t t = txn_start(xs, err, errlen);
 
-		if (t == XBT_NULL) {
-			snprintf(err, errlen, "xenstore transaction: %s", strerror(errno));
+		if (t == XBT_NULL)
 			return -errno;
-		}
-		xsu_pathf(path, sizeof(path), "%s/state", be);
-		be_state = xsu_read_intf(xs, t, -1, "%s", path);
+		be_state = xsu_read_intf(xs, t, -1, "%s/state", be);
 		if (busy_state(be_state)) {
 			xs_transaction_end(xs, t, true);
 			if (now_ms() > deadline) {
@@ -470,14 +480,11 @@ int ts_attach_luns(struct xs_handle *xs, unsigned domid, const struct ts_lun *lu
 	xsu_pathf(ctr, sizeof(ctr), "%s/next_vscsidev_id", rec);
 
 	for (;;) {
-		xs_transaction_t t = xs_transaction_start(xs);
+		xs_transaction_t t = txn_start(xs, err, errlen);
 
-		if (t == XBT_NULL) {
-			snprintf(err, errlen, "xenstore transaction: %s", strerror(errno));
+		if (t == XBT_NULL)
 			return -errno;
-		}
-		xsu_pathf(path, sizeof(path), "%s/state", be);
-		be_state = xsu_read_intf(xs, t, -1, "%s", path);
+		be_state = xsu_read_intf(xs, t, -1, "%s/state", be);
 		created = be_state < 0;
 		if (created) {
 			/* A new vhost: backend and frontend directories, owned by
