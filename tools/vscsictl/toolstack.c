@@ -244,6 +244,21 @@ static xs_transaction_t txn_start(struct xs_handle *xs, char *err, size_t errlen
 	return t;
 }
 
+/* Ends t: 1 committed, 0 to try again (a conflict), or -errno with err
+ * saying why. */
+static int txn_commit(struct xs_handle *xs, xs_transaction_t t, char *err, size_t errlen)
+{
+	int e;
+
+	if (xs_transaction_end(xs, t, false))
+		return 1;
+	e = errno;
+	if (e == EAGAIN)
+		return 0;
+	snprintf(err, errlen, "xenstore transaction: %s", strerror(e));
+	return -e;
+}
+
 static bool busy_state(int s)
 {
 	return s == XenbusStateInitialised || s == XenbusStateReconfiguring ||
@@ -261,7 +276,7 @@ static int hot_remove(struct xs_handle *xs, const char *be, const char *fe, cons
 	char path[TS_PATH];
 	bool cycle[64] = { false };
 	unsigned ncycle;
-	int rc = 0, be_state;
+	int rc = 0, be_state, c;
 
 	if (n > 64)
 		return -EINVAL;
@@ -294,16 +309,13 @@ static int hot_remove(struct xs_handle *xs, const char *be, const char *fe, cons
 				ncycle++;
 			}
 		}
-		if (ncycle) {
-			xsu_pathf(path, sizeof(path), "%s/state", be);
-			xsu_printf(xs, t, path, "%d", XenbusStateReconfiguring);
-		}
-		if (xs_transaction_end(xs, t, false))
+		if (ncycle)
+			xsu_write_uintf(xs, t, XenbusStateReconfiguring, "%s/state", be);
+		c = txn_commit(xs, t, err, errlen);
+		if (c < 0)
+			return c;
+		if (c)
 			break;
-		if (errno != EAGAIN) {
-			snprintf(err, errlen, "xenstore transaction: %s", strerror(errno));
-			return -errno;
-		}
 	}
 	for (unsigned i = 0; i < n; i++) {
 		long left = deadline - now_ms();
@@ -428,7 +440,7 @@ int ts_attach_luns(struct xs_handle *xs, unsigned domid, const struct ts_lun *lu
 	char vdev[VDEV_STR_LEN];
 	unsigned devnum[TS_MAX_LUNS], first = 0, host;
 	bool created = false, recorded;
-	int be_state = -1, s;
+	int be_state = -1, s, c;
 	long deadline = now_ms() + o->timeout_ms;
 
 	if (n == 0 || n > TS_MAX_LUNS) {
@@ -575,17 +587,15 @@ int ts_attach_luns(struct xs_handle *xs, unsigned domid, const struct ts_lun *lu
 			xsu_pathf(path, sizeof(path), "%s/vscsi-devs/dev-%u/state", be, devnum[i]);
 			xsu_printf(xs, t, path, "%d", XenbusStateInitialising);
 		}
-		xsu_pathf(path, sizeof(path), "%s/state", be);
 		if (created)
-			xsu_printf(xs, t, path, "%d", XenbusStateInitialising);
+			xsu_write_uintf(xs, t, XenbusStateInitialising, "%s/state", be);
 		else if (be_state == XenbusStateConnected)
-			xsu_printf(xs, t, path, "%d", XenbusStateReconfiguring);
-		if (xs_transaction_end(xs, t, false))
+			xsu_write_uintf(xs, t, XenbusStateReconfiguring, "%s/state", be);
+		c = txn_commit(xs, t, err, errlen);
+		if (c < 0)
+			return c;
+		if (c)
 			break;
-		if (errno != EAGAIN) {
-			snprintf(err, errlen, "xenstore transaction: %s", strerror(errno));
-			return -errno;
-		}
 	}
 
 	xsu_pathf(path, sizeof(path), "%s/state", be);
