@@ -2,8 +2,7 @@
 
 #include <string.h>
 #include <scsi/sg_lib.h>
-#define HAVE_BYTESWAP_H 1 /* sg_unaligned.h: bswap, not loads shifting into int's sign bit */
-#include <scsi/sg_unaligned.h>
+#include "be_fields.h"
 
 #define ASC_INVALID_OPCODE 0x20
 #define ASC_INVALID_FIELD_IN_CDB 0x24

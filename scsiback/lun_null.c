@@ -21,8 +21,7 @@
 #include <unistd.h>
 
 #include <scsi/sg_lib.h>
-#define HAVE_BYTESWAP_H 1 /* sg_unaligned.h: bswap, not loads shifting into int's sign bit */
-#include <scsi/sg_unaligned.h>
+#include "be_fields.h"
 #include <xen/io/vscsiif.h>
 
 #define NULL_BLOCK_SIZE 512u

@@ -1,5 +1,5 @@
 /* scsiback's xenstore side: finds vhosts under backend/vscsi, follows the
- * frontends' states (research §1.2) and maintains the LUN tables. The
+ * frontends' states (docs/protocol.md, "Handshake") and maintains the LUN tables. The
  * ring side (vhost.c, ring.c, cmd.c) knows nothing of xenstore. */
 #ifndef SCSIBACK_XENBUS_H
 #define SCSIBACK_XENBUS_H

@@ -5,8 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define HAVE_BYTESWAP_H 1 /* sg_unaligned.h: bswap, not loads shifting into int's sign bit */
-#include <scsi/sg_unaligned.h>
+#include "be_fields.h"
 
 #include "vdev.h"
 #include "vf_internal.h"

@@ -10,8 +10,7 @@
 #include <unistd.h>
 #include <json-c/json.h>
 #include <scsi/sg_lib.h>
-#define HAVE_BYTESWAP_H 1 /* sg_unaligned.h: bswap, not loads shifting into int's sign bit */
-#include <scsi/sg_unaligned.h>
+#include "be_fields.h"
 
 #include "cli.h"
 

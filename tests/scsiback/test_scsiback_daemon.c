@@ -24,8 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
-#define HAVE_BYTESWAP_H 1 /* sg_unaligned.h: bswap, not loads shifting into int's sign bit */
-#include <scsi/sg_unaligned.h>
+#include "be_fields.h"
 #include <xenstore.h>
 #include <xen/io/xenbus.h>
 

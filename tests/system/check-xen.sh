@@ -111,8 +111,7 @@ phase_end
 phase_start boot+run
 # -cpu: no SMAP (Xen's PV dom0 dies at its first instruction under TCG with
 # it) and no SVM (with SVM, Xen loads PV segment bases with VMLOAD, which
-# TCG gets wrong: random userspace crashes in the guests). See the xen-tcg
-# research notes.
+# TCG gets wrong: random userspace crashes in the guests).
 XEN_CMDLINE="console=com1 com1=115200,8n1 dom0_mem=1536M,max:1536M dom0_max_vcpus=2 loglvl=info guest_loglvl=info noreboot=false"
 DOM0_CMDLINE="root=/dev/vda rw init=/sbin/xt-init console=hvc0 earlyprintk=xen panic=10 loglevel=5"
 # dom0 must have written its results well before QEMU's hard limit.

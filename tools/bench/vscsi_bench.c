@@ -11,8 +11,7 @@
 #include <iscsi/scsi-lowlevel.h>
 #include <json-c/json.h>
 #include <poll.h>
-#define HAVE_BYTESWAP_H 1 /* sg_unaligned.h: bswap, not loads shifting into int's sign bit */
-#include <scsi/sg_unaligned.h>
+#include "be_fields.h"
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /* The PV SCSI entries of a domain, kept by its uuid in a state directory
  * (default /var/lib/vscsi/domains/<uuid>.json) because xl keeps no copy
  * of a vscsi = [...] line across reboot, save/restore and migrate
- * (research: xl keeps only libxl's own JSON). vscsi-lifecycle writes a
+ * (xl keeps only libxl's own JSON of a domain). vscsi-lifecycle writes a
  * record when it first meets a domain; vscsictl attach/detach/apply keep
  * it up to date, so hand changes follow the domain as xl block-attach's
  * do. */

@@ -1,5 +1,5 @@
 /* The Linux kernel backend (xen-scsiback) serves LUNs of a LIO target of
- * the "xen-pvscsi" fabric, configured in configfs (research §3.1, §5):
+ * the "xen-pvscsi" fabric, configured in configfs (docs/protocol.md, "p-dev"):
  *
  *   <configfs>/target/xen-pvscsi/<tport>/tpgt_<T>/nexus
  *   <configfs>/target/xen-pvscsi/<tport>/tpgt_<T>/lun/lun_<L>/<link>
