@@ -227,18 +227,14 @@ static void test_feature_host_report_luns(void **state)
 
 static int setup(void **state)
 {
-	char tgtdir[512];
 	char *argv[] = { (char *)simenv_prog("scsiback/scsiback"), "--state-dir", statedir,
 			 "--log-level", "debug", NULL };
 
 	(void)state;
 	if (simenv_start(&env) != 0)
 		return -1;
-	snprintf(tgtdir, sizeof(tgtdir), "%s/tgt", env.rundir);
-	if (tgtlab_start(&lab, tgtdir) != 0) {
-		fprintf(stderr, "setup: tgtd lab did not start (see %s/lab.out)\n", tgtdir);
+	if (tgtlab_start_in(&lab, env.rundir) != 0)
 		return -1;
-	}
 	drv = simenv_create_domain(&env, "storage");
 	dom1 = simenv_create_domain(&env, "guest1");
 	snprintf(logfile, sizeof(logfile), "%s/scsiback.log", env.rundir);

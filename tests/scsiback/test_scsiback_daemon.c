@@ -845,16 +845,12 @@ static void attach(const char *pdev, const char *vdev)
 
 static int setup(void **state)
 {
-	char tgtdir[512];
 
 	(void)state;
 	if (simenv_start(&env) != 0)
 		return -1;
-	snprintf(tgtdir, sizeof(tgtdir), "%s/tgt", env.rundir);
-	if (tgtlab_start(&lab, tgtdir) != 0) {
-		fprintf(stderr, "setup: tgtd lab did not start (see %s/lab.out)\n", tgtdir);
+	if (tgtlab_start_in(&lab, env.rundir) != 0)
 		return -1;
-	}
 	dom1 = simenv_create_domain(&env, "guest1");
 	snprintf(statedir, sizeof(statedir), "%s/scsiback-state", env.rundir);
 	snprintf(scratch, sizeof(scratch), "%s/scratch-state", env.rundir);

@@ -792,16 +792,12 @@ static void test_clean_shutdown(void **state)
 
 static int setup(void **state)
 {
-	char tgtdir[512];
 
 	(void)state;
 	if (simenv_start(&env) != 0)
 		return -1;
-	snprintf(tgtdir, sizeof(tgtdir), "%s/tgt", env.rundir);
-	if (tgtlab_start(&lab, tgtdir) != 0) {
-		fprintf(stderr, "setup: tgtd lab did not start (see %s/lab.out)\n", tgtdir);
+	if (tgtlab_start_in(&lab, env.rundir) != 0)
 		return -1;
-	}
 	dom1 = simenv_create_domain(&env, "guest1");
 	snprintf(logfile, sizeof(logfile), "%s/scsiback.log", env.rundir);
 	snprintf(statedir, sizeof(statedir), "%s/scsiback-state", env.rundir);

@@ -50,6 +50,17 @@ int tgtlab_start(struct tgtlab *lab, const char *rundir)
 	return tgtlab_cmd(lab, "start");
 }
 
+int tgtlab_start_in(struct tgtlab *lab, const char *parent)
+{
+	char dir[512];
+
+	snprintf(dir, sizeof(dir), "%s/tgt", parent);
+	if (tgtlab_start(lab, dir) == 0)
+		return 0;
+	fprintf(stderr, "setup: tgtd lab did not start (see %s/lab.out)\n", dir);
+	return -1;
+}
+
 static int read_env(struct tgtlab *lab)
 {
 	char path[512], line[512], num[32] = "";

@@ -15,6 +15,8 @@ struct tgtlab {
 
 /* Runs `tgtd-lab.sh CMD rundir`; start also reads the env file. */
 int tgtlab_start(struct tgtlab *lab, const char *rundir);
+/* The same in PARENT/tgt (a test's run directory); says so on failure. */
+int tgtlab_start_in(struct tgtlab *lab, const char *parent);
 int tgtlab_cmd(struct tgtlab *lab, const char *cmd);
 void tgtlab_stop(struct tgtlab *lab);
 

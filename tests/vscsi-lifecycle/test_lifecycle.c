@@ -657,17 +657,14 @@ static void test_stop_clean(void **state)
 
 static int setup(void **state)
 {
-	char tgtdir[512], *argv[16];
+	char *argv[16];
 	int n = 0;
 
 	(void)state;
 	if (simenv_start(&env) != 0)
 		return -1;
-	snprintf(tgtdir, sizeof(tgtdir), "%s/tgt", env.rundir);
-	if (tgtlab_start(&lab, tgtdir) != 0) {
-		fprintf(stderr, "setup: tgtd lab did not start (see %s/lab.out)\n", tgtdir);
+	if (tgtlab_start_in(&lab, env.rundir) != 0)
 		return -1;
-	}
 	snprintf(cfgdir, sizeof(cfgdir), "%s/xen", env.rundir);
 	snprintf(recdir, sizeof(recdir), "%s/records", env.rundir);
 	snprintf(sbstate, sizeof(sbstate), "%s/scsiback-state", env.rundir);
