@@ -17,7 +17,13 @@
 # run directory's large files), XT_SCSIBACK_LEVEL (scsiback --log-level),
 # XT_CPU (QEMU -cpu), XT_VERBOSE=1 (show every check while it runs),
 # XT_KILL_TGTD=SCEN (the harness's own test: tgtd is killed 20 s into the
-# first attempt of scenario SCEN, which must then recover and pass).
+# first attempt of scenario SCEN, which must then recover and pass),
+# XT_STALL (seconds of a silent console after which dom0 counts as stopped,
+# default 300), XT_FREEZE_DOM0=SCEN (the harness's own test: on the first
+# boot dom0 stops itself at the start of SCEN; the second boot must run
+# SCEN and what follows it).
+# A dom0 that stops (a silent console) or dies without finishing gets one
+# more boot for the scenarios it did not report; their result lines say so.
 # Logs: build/check-xen/ (serial.log, dom0 logs and guest consoles in logs/).
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -66,7 +72,7 @@ abort() { # the harness itself failed before any scenario ran
 }
 
 mkdir -p "$OUT"
-rm -rf "$OUT/logs" "$OUT/stage" "$OUT/payload" "$OUT/domu" "$OUT"/*.img "$OUT"/*.ext4 "$OUT/serial.log" "$OUT/results"
+rm -rf "$OUT/logs" "$OUT/logs-2" "$OUT/stage" "$OUT/payload" "$OUT/domu" "$OUT"/*.img "$OUT"/*.ext4 "$OUT"/serial*.log "$OUT/results" "$OUT/qemu.log"
 
 # ---------------------------------------------------------------- packages
 phase_start packages
@@ -104,68 +110,128 @@ phase_end
 # ---------------------------------------------------------------- payload
 phase_start payload
 bash "$HERE/build-payload.sh" "$ROOTFS" "$OUT/stage" "$OUT" || abort "payload build failed"
-truncate -s 256M "$OUT/results.img"
 phase_end
 
 # ---------------------------------------------------------------- boot+run
-phase_start boot+run
 # -cpu: no SMAP (Xen's PV dom0 dies at its first instruction under TCG with
 # it) and no SVM (with SVM, Xen loads PV segment bases with VMLOAD, which
 # TCG gets wrong: random userspace crashes in the guests).
 XEN_CMDLINE="console=com1 com1=115200,8n1 dom0_mem=1536M,max:1536M dom0_max_vcpus=2 loglvl=info guest_loglvl=info noreboot=false"
-DOM0_CMDLINE="root=/dev/vda rw init=/sbin/xt-init console=hvc0 earlyprintk=xen panic=10 loglevel=5"
-# dom0 must have written its results well before QEMU's hard limit.
-DOM0_CMDLINE+=" xt_budget=$((QEMU_TIMEOUT - 120))"
-# ("+" joins the scenarios: a comma would end QEMU's multiboot module.)
-[ -n "${XT_SCENARIOS:-}" ] && DOM0_CMDLINE+=" xt_scenarios=${XT_SCENARIOS// /+}"
-[ -n "${XT_SCSIBACK_LEVEL:-}" ] && DOM0_CMDLINE+=" xt_scsiback_level=$XT_SCSIBACK_LEVEL"
-[ -n "${XT_KILL_TGTD:-}" ] && DOM0_CMDLINE+=" xt_kill_tgtd=$XT_KILL_TGTD"
-export TMPDIR=$OUT   # QEMU's snapshot overlay of the cached rootfs
-qemu-system-x86_64 -accel tcg,thread="${XT_TCG_THREAD:-multi}" -cpu "${XT_CPU:-max,-smap,-smep,-svm}" -smp 2 -m "${XT_MEM:-4G}" \
-	-display none -vga none -nic none -no-reboot -monitor none -serial "file:$OUT/serial.log" \
-	-kernel "$ROOTFS/xen.elf" -append "$XEN_CMDLINE" \
-	-initrd "$ROOTFS/vmlinuz $DOM0_CMDLINE,$ROOTFS/initrd.img" \
-	-drive "file=$ROOTFS/rootfs.ext4,if=virtio,format=raw,snapshot=on,cache=unsafe" \
-	-drive "file=$OUT/payload.ext4,if=virtio,format=raw,cache=unsafe" \
-	-drive "file=$OUT/results.img,if=virtio,format=raw,cache=unsafe" \
-	</dev/null >"$OUT/qemu.log" 2>&1 &
-QEMU_PID=$!
-xt_log "QEMU pid $QEMU_PID, serial log $OUT/serial.log, limit $QEMU_TIMEOUT s"
-deadline=$(( $(date +%s) + QEMU_TIMEOUT ))
-shown=0
-timed_out=0
 # What of the serial console the harness shows while it runs (XT_VERBOSE=1:
 # every check, the guests' too).
 PROGRESS='^(XT: |XT-RESULT: |XT-CHECK: .* FAIL |XT-FATAL|XTG\[.*\]: XTG-CHECK [^ ]+ FAIL)'
 [ "${XT_VERBOSE:-0}" = 1 ] && PROGRESS='^(XT|XTG\[)'
+# dom0 writes to its console at least every minute (main.sh's heartbeat):
+# this long without a byte, it has stopped (seen in CI under TCG: a whole
+# dom0 silent from one scenario on).
+STALL=${XT_STALL:-300}
 
-while kill -0 "$QEMU_PID" 2>/dev/null; do
-	if [ "$(date +%s)" -ge "$deadline" ]; then timed_out=1; xt_log "QEMU exceeded $QEMU_TIMEOUT s"; stop_qemu; break; fi
-	# progress: new XT lines of the serial console
-	n=0
-	[ -f "$OUT/serial.log" ] && n=$(wc -l <"$OUT/serial.log")
-	if [ "$n" -gt "$shown" ]; then
-		sed -n "$((shown + 1)),${n}p" "$OUT/serial.log" | tr -d '\r' | grep -aE "$PROGRESS" | sed 's/^/  /'
-		shown=$n
+# boot SCENARIOS SERIAL RESULTS_IMG: one boot of Xen + dom0 running the
+# given scenarios. Sets BOOT_END: done (dom0 said XT-DONE), timeout (QEMU's
+# limit), stalled (the console silent for $STALL s) or died (QEMU ended
+# without XT-DONE: a panic, a reset).
+boot() {
+	local scens=$1 serial=$2 img=$3 cmdline deadline shown=0 n size last_size=-1 last_change
+	cmdline="root=/dev/vda rw init=/sbin/xt-init console=hvc0 earlyprintk=xen panic=10 loglevel=5"
+	# dom0 must have written its results well before QEMU's hard limit.
+	cmdline+=" xt_budget=$((QEMU_TIMEOUT - 120))"
+	# ("+" joins the scenarios: a comma would end QEMU's multiboot module.)
+	cmdline+=" xt_scenarios=${scens// /+}"
+	[ -n "${XT_SCSIBACK_LEVEL:-}" ] && cmdline+=" xt_scsiback_level=$XT_SCSIBACK_LEVEL"
+	[ -n "${XT_KILL_TGTD:-}" ] && cmdline+=" xt_kill_tgtd=$XT_KILL_TGTD"
+	[ -n "${XT_FREEZE_DOM0:-}" ] && [ "$serial" = "$OUT/serial.log" ] && cmdline+=" xt_freeze=$XT_FREEZE_DOM0"
+	rm -f "$serial"
+	truncate -s 0 "$img" && truncate -s 256M "$img"
+	export TMPDIR=$OUT   # QEMU's snapshot overlay of the cached rootfs
+	qemu-system-x86_64 -accel tcg,thread="${XT_TCG_THREAD:-multi}" -cpu "${XT_CPU:-max,-smap,-smep,-svm}" -smp 2 -m "${XT_MEM:-4G}" \
+		-display none -vga none -nic none -no-reboot -monitor none -serial "file:$serial" \
+		-kernel "$ROOTFS/xen.elf" -append "$XEN_CMDLINE" \
+		-initrd "$ROOTFS/vmlinuz $cmdline,$ROOTFS/initrd.img" \
+		-drive "file=$ROOTFS/rootfs.ext4,if=virtio,format=raw,snapshot=on,cache=unsafe" \
+		-drive "file=$OUT/payload.ext4,if=virtio,format=raw,cache=unsafe" \
+		-drive "file=$img,if=virtio,format=raw,cache=unsafe" \
+		</dev/null >>"$OUT/qemu.log" 2>&1 &
+	QEMU_PID=$!
+	xt_log "QEMU pid $QEMU_PID (scenarios $scens), serial log $serial, limit $QEMU_TIMEOUT s"
+	deadline=$(( $(date +%s) + QEMU_TIMEOUT ))
+	last_change=$(date +%s)
+	BOOT_END=died
+	while kill -0 "$QEMU_PID" 2>/dev/null; do
+		if [ "$(date +%s)" -ge "$deadline" ]; then BOOT_END=timeout; xt_log "QEMU exceeded $QEMU_TIMEOUT s"; stop_qemu; break; fi
+		size=$(stat -c %s "$serial" 2>/dev/null || echo 0)
+		if [ "$size" != "$last_size" ]; then last_size=$size; last_change=$(date +%s)
+		elif [ $(( $(date +%s) - last_change )) -ge "$STALL" ]; then
+			BOOT_END=stalled; xt_log "dom0 silent on the console for $STALL s: stalled"; stop_qemu; break
+		fi
+		n=0
+		[ -f "$serial" ] && n=$(wc -l <"$serial")
+		if [ "$n" -gt "$shown" ]; then
+			sed -n "$((shown + 1)),${n}p" "$serial" | tr -d '\r' | grep -aE "$PROGRESS" | sed 's/^/  /'
+			shown=$n
+		fi
+		sleep 2
+	done
+	n=$(wc -l <"$serial")
+	sed -n "$((shown + 1)),${n}p" "$serial" | tr -d '\r' | grep -aE "$PROGRESS" | sed 's/^/  /'
+	[ -n "$QEMU_PID" ] && { wait "$QEMU_PID"; xt_log "QEMU exited with status $?"; QEMU_PID=; }
+	if grep -q 'XT-DONE' "$serial"; then BOOT_END=done
+	else
+		# CI keeps the end of this output: the console's last words.
+		xt_log "dom0 did not finish ($BOOT_END, no XT-DONE); the console's last lines:"
+		tr -d '\r' <"$serial" | grep -av '^ *$' | tail -25 | cut -c1-160 | sed 's/^/    /'
 	fi
-	sleep 2
-done
-n=$(wc -l <"$OUT/serial.log")
-sed -n "$((shown + 1)),${n}p" "$OUT/serial.log" | tr -d '\r' | grep -aE "$PROGRESS" | sed 's/^/  /'
-[ -n "$QEMU_PID" ] && { wait "$QEMU_PID"; xt_log "QEMU exited with status $?"; QEMU_PID=; }
+}
+
+# Scenarios of SCENARIOS with no XT-RESULT line in a serial log.
+unreported() {
+	local s out=
+	for s in $SCENARIOS; do
+		tr -d '\r' <"$1" | grep -q "^XT-RESULT: $s " || out+="$s "
+	done
+	echo "${out% }"
+}
+
+phase_start boot+run
+boot "$SCENARIOS" "$OUT/serial.log" "$OUT/results.img"
+END1=$BOOT_END
 phase_end
+# A dom0 that stopped (silent, or gone without XT-DONE) is the lab's
+# failure, not a scenario's verdict: the scenarios it did not report run
+# once more on a fresh boot, and the report says so. A QEMU time limit is
+# not retried: the scenarios were slow, and would be again.
+RERUN=
+if [ "$END1" = stalled ] || [ "$END1" = died ]; then
+	RERUN=$(unreported "$OUT/serial.log")
+	STALLED_IN=$(tr -d '\r' <"$OUT/serial.log" | sed -n 's/^XT: \[[0-9.]*\] setup: scenario \(s[0-9]\):.*/\1/p' | tail -1)
+fi
+if [ -n "$RERUN" ]; then
+	xt_log "second boot for $RERUN (dom0 $END1 during ${STALLED_IN:-setup} on the first)"
+	phase_start boot+run-2
+	boot "$RERUN" "$OUT/serial-2.log" "$OUT/results-2.img"
+	phase_end
+fi
 
 # ---------------------------------------------------------------- report
-mkdir -p "$OUT/logs"
-tar -C "$OUT/logs" -xf "$OUT/results.img" 2>/dev/null || xt_log "no results archive on the results disk"
-if [ -f "$OUT/logs/results" ]; then
-	RESULTS=$OUT/logs/results
-else
-	tr -d '\r' <"$OUT/serial.log" | sed -n 's/^XT-RESULT: //p' >"$OUT/results"
-	RESULTS=$OUT/results
+# boot_results SERIAL IMG DIR: a boot's results archive unpacked into DIR,
+# its result lines printed (from the archive, or from the console when
+# dom0 never wrote it).
+boot_results() {
+	mkdir -p "$3"
+	tar -C "$3" -xf "$2" 2>/dev/null || xt_log "no results archive on the results disk of ${1##*/}"
+	if [ -f "$3/results" ]; then cat "$3/results"
+	else tr -d '\r' <"$1" | sed -n 's/^XT-RESULT: //p'; fi
+}
+RESULTS=$OUT/results
+boot_results "$OUT/serial.log" "$OUT/results.img" "$OUT/logs" >"$RESULTS"
+LOGDIRS=("$OUT/logs")
+if [ -n "$RERUN" ]; then
+	boot_results "$OUT/serial-2.log" "$OUT/results-2.img" "$OUT/logs-2" |
+		sed "s/\$/ (second boot: dom0 $END1 during ${STALLED_IN:-setup} on the first)/" >>"$RESULTS"
+	LOGDIRS+=("$OUT/logs-2")
 fi
-grep -q 'XT-DONE' "$OUT/serial.log" || xt_log "dom0 did not finish (no XT-DONE on the serial console)"
-grep -q '(XEN) HVM: SVM enabled' "$OUT/serial.log" && xt_log "warning: Xen saw SVM (expected -svm)"
+for f in "$OUT"/serial*.log; do
+	grep -q '(XEN) HVM: SVM enabled' "$f" && xt_log "warning: Xen saw SVM (expected -svm)"
+done
 passed=0 failed=0
 echo "check-xen results:"
 if grep -q '^setup FAIL' "$RESULTS"; then
@@ -178,29 +244,32 @@ for s in $SCENARIOS; do
 	else
 		failed=$((failed + 1))
 		if [ -n "$line" ]; then echo "FAIL scenario ${NAMES[$s]:-$s}: ${line#* FAIL }"
-		elif [ $timed_out = 1 ]; then echo "FAIL scenario ${NAMES[$s]:-$s}: not finished before QEMU's $QEMU_TIMEOUT s limit"
-		else echo "FAIL scenario ${NAMES[$s]:-$s}: no result (see $OUT/serial.log)"; fi
+		else echo "FAIL scenario ${NAMES[$s]:-$s}: no result (dom0: $END1${RERUN:+, then ${BOOT_END}}; see $OUT/serial*.log)"; fi
 	fi
 done
-if [ -d "$OUT/logs/checks" ]; then
-	grep -H '^FAIL' "$OUT"/logs/checks/* 2>/dev/null | sed "s|^$OUT/logs/checks/||; s/^/  failed check: /"
-fi
+for d in "${LOGDIRS[@]}"; do
+	[ -d "$d/checks" ] || continue
+	grep -H '^FAIL' "$d"/checks/* 2>/dev/null | sed "s|^$d/checks/||; s/^/  failed check: /"
+done
 # Where a failed scenario stood: CI keeps only the end of this output, so
 # the last lines of its dom0 log and of its guests' consoles come here.
 for s in $SCENARIOS; do
-	grep -q "^$s PASS" "$RESULTS" 2>/dev/null && continue
-	for f in "$OUT/logs/logs/$s.log" "$OUT"/logs/logs/console/guest-xt-"$s"*.log; do
-		[ -s "$f" ] || continue
-		echo "  last lines of ${f#"$OUT"/logs/logs/}:"
-		tr -d '\r' <"$f" | grep -av '^ *$' | tail -8 | cut -c1-160 | sed 's/^/    /'
+	grep "^$s " "$RESULTS" 2>/dev/null | tail -1 | grep -q "^$s PASS" && continue
+	for d in "${LOGDIRS[@]}"; do
+		for f in "$d/logs/$s.log" "$d"/logs/console/guest-xt-"$s"*.log; do
+			[ -s "$f" ] || continue
+			echo "  last lines of ${f#"$OUT"/}:"
+			tr -d '\r' <"$f" | grep -av '^ *$' | tail -8 | cut -c1-160 | sed 's/^/    /'
+		done
 	done
 done
-if [ -s "$OUT/logs/logs/crashes.log" ]; then
-	xt_log "processes that died of a fault under TCG (see the xen-tcg lab notes): $(wc -l <"$OUT/logs/logs/crashes.log")"
-	sed 's/^/  /' "$OUT/logs/logs/crashes.log" | cut -c1-160
-fi
+for d in "${LOGDIRS[@]}"; do
+	[ -s "$d/logs/crashes.log" ] || continue
+	xt_log "processes that died of a fault under TCG (see the xen-tcg lab notes): $(wc -l <"$d/logs/crashes.log")"
+	sed 's/^/  /' "$d/logs/crashes.log" | cut -c1-160
+done
 xt_log "phases: ${TIMES[*]}"
-xt_log "logs: $OUT (serial.log, logs/)"
-[ "${XT_KEEP:-0}" = 1 ] || rm -f "$OUT/payload.ext4" "$OUT/results.img"
+xt_log "logs: $OUT (serial.log, logs/${RERUN:+; second boot: serial-2.log, logs-2/})"
+[ "${XT_KEEP:-0}" = 1 ] || rm -f "$OUT/payload.ext4" "$OUT"/results*.img
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -349,7 +349,7 @@ md5_check() {
 destroy_all_guests() {
 	local d try
 	for try in 1 2 3; do
-		for d in $(xl list | awk 'NR > 1 && $2 != 0 { print $2 }'); do t 60 xl destroy "$d"; done
+		for d in $(xl_list | awk 'NR > 1 && $2 != 0 { print $2 }'); do t 60 xl destroy "$d"; done
 		[ -z "$(extra_domains)" ] && break
 		sleep 2
 	done
@@ -431,4 +431,7 @@ crash_lines_ours() { grep -E "$OURS"; }
 evtchn_to() { lsevtchn 0 2>/dev/null | grep -cE "Remote Domain $1(,|\$)"; }
 
 # A domain listed by xl other than dom0 (including dying "(null)" ones).
-extra_domains() { xl list 2>/dev/null | awk 'NR > 1 && $2 != 0 { printf "%s(%s) ", $1, $2 }'; }
+# (xl list under a time limit: run_scenario calls this after every
+# scenario, and a hung xl there would hold the whole run.)
+xl_list() { timeout -k 5 30 xl list "$@"; }
+extra_domains() { xl_list 2>/dev/null | awk 'NR > 1 && $2 != 0 { printf "%s(%s) ", $1, $2 }'; }

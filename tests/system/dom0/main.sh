@@ -40,6 +40,7 @@ for kv in $(cat /proc/cmdline); do
 	case $kv in
 	xt_scsiback_level=*) export XT_SCSIBACK_LEVEL=${kv#*=} ;;
 	xt_kill_tgtd=*) KILL_TGTD=${kv#*=} ;;
+	xt_freeze=*) FREEZE=${kv#*=} ;;
 	esac
 done
 say "dom0 userspace up; kernel $(uname -r)"
@@ -86,6 +87,13 @@ run_scenario() {
 	fi
 	[ "$left" -lt "$limit" ] && limit=$left
 	say "scenario $id: $desc"
+	if [ "${FREEZE:-}" = "$id" ]; then
+		# The harness's own test (XT_FREEZE_DOM0): dom0 goes silent for
+		# good, as a stopped dom0 does; the host must notice and boot again.
+		say "freezing dom0 (XT_FREEZE_DOM0)"
+		kill -STOP "$HEARTBEAT"
+		while :; do nap 3600; done
+	fi
 	local attempt=1 crashes note=
 	while :; do
 		: >"$W/checks/$id"
@@ -132,6 +140,13 @@ run_scenario() {
 		nfail=$(grep -c '^FAIL ' "$W/checks/$id")
 		# Processes that died of a fault meanwhile, in dom0 and in the guests.
 		crashes=$( { dom0_crashes | tail -n +$((before + 1)) | sed 's/^/dom0: /'
+			# The scenario's bash itself killed by a fault (bash catches
+			# SIGSEGV, so the kernel logs nothing; timeout passes on the
+			# status). Our programs are its children: their faults do
+			# not end it.
+			case $rc in 132|133|134|135|136|139)
+				echo "dom0: bash[$id.sh]: died of signal $((rc - 128)) (exit status $rc)" ;;
+			esac
 			tail -n +$((hung_before + 1)) "$W/logs/hangs" 2>/dev/null
 			guest_crashes "$CONSOLE_DIR"/guest-xt-$id*.log | sed 's/^/guest: /'
 			our_reports "$sb_from" "$lc_from"; } )
@@ -191,8 +206,10 @@ run_scenario() {
 	while sleep 60; do
 		echo "===== $(up)"
 		ps -eo pid,ppid,stat,etime,wchan:24,args --sort=start_time | grep -v ' \[' | tail -40
+		# Always a line: the host takes a silent console for a stopped dom0.
 		cur=$(ls -t "$W"/logs/s?.log 2>/dev/null | head -1)
-		[ -n "$cur" ] && echo "XT-HB: [$(up)] $(basename "$cur" .log): $(tail -1 "$cur" | cut -c1-150)" >/dev/console
+		if [ -n "$cur" ]; then echo "XT-HB: [$(up)] $(basename "$cur" .log): $(tail -1 "$cur" | cut -c1-150)"
+		else echo "XT-HB: [$(up)] setup"; fi >/dev/console
 	done
 ) &
 HEARTBEAT=$!
