@@ -1,5 +1,7 @@
 /* The life of one guest command: checks that need the LUN table, data in,
  * the LUN driver, data out, the response. */
+#include "cmd.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,19 +9,17 @@
 
 #include "data.h"
 #include "emulate.h"
-#include "inflight.h"
 #include "log.h"
-#include "vhost.h"
 
 #define OP_REPORT_LUNS 0xa0
 
-static struct vhost_cmd *cmd_alloc(struct vhost *vh)
+static struct cmd *cmd_alloc(struct cmd_table *t)
 {
 	for (unsigned i = 0; i < VSCSI_RING_SIZE; i++)
-		if (vh->cmds[i].kind == CMD_FREE) {
-			vh->cmds[i].vh = vh;
-			vh->cmds[i].ring_gen = vh->ring_gen;
-			return &vh->cmds[i];
+		if (t->slot[i].kind == CMD_FREE) {
+			t->slot[i].t = t;
+			t->slot[i].ring_gen = t->ring->gen;
+			return &t->slot[i];
 		}
 	return NULL;
 }
@@ -27,48 +27,55 @@ static struct vhost_cmd *cmd_alloc(struct vhost *vh)
 /* Whether the command's ring is still the one connected. A command of an
  * earlier ring (the frontend reconnected while it ran on the device) is
  * answered to nobody: its rqid and grants mean nothing on the new ring. */
-static bool cmd_live(const struct vhost_cmd *c)
+static bool cmd_live(const struct cmd *c)
 {
-	return c->vh->connected && c->ring_gen == c->vh->ring_gen;
+	return ring_mapped(c->t->ring) && c->ring_gen == c->t->ring->gen;
 }
 
-static struct vhost_cmd *cmd_find_rqid(struct vhost *vh, uint16_t rqid)
+static struct cmd *cmd_find_rqid(struct cmd_table *t, uint16_t rqid)
 {
 	for (unsigned i = 0; i < VSCSI_RING_SIZE; i++)
-		if (vh->cmds[i].kind != CMD_FREE && cmd_live(&vh->cmds[i]) &&
-		    vh->cmds[i].req.rqid == rqid)
-			return &vh->cmds[i];
+		if (t->slot[i].kind != CMD_FREE && cmd_live(&t->slot[i]) && t->slot[i].req.rqid == rqid)
+			return &t->slot[i];
 	return NULL;
 }
 
 /* Answers a request taken at ring_idx right away. */
-static void answer_now(struct vhost *vh, uint16_t rqid, uint8_t act, uint32_t ring_idx,
-		       int32_t rslt, const uint8_t *sense, uint8_t sense_len, uint32_t resid)
+static void cmd_answer_now(struct cmd_table *t, const struct vscsi_req *req, uint32_t ring_idx,
+			   int32_t rslt, const uint8_t *sense, uint8_t sense_len, uint32_t resid)
 {
-	int rec = inflight_add(vh->inflight, ring_idx, rqid, act);
+	int rec = ring_record(t->ring, ring_idx, req->rqid, req->act);
 
-	inflight_answering(vh->inflight, rec, vh->ring.rsp_prod_pvt);
-	vhost_respond(vh, rqid, rslt, sense, sense_len, resid);
+	ring_answer(t->ring, rec, req->rqid, rslt, sense, sense_len, resid);
 }
 
-static void cmd_finish(struct vhost_cmd *c, int32_t rslt, const uint8_t *sense,
-		       uint8_t sense_len, uint32_t resid)
+static void cmd_finish(struct cmd *c, int32_t rslt, const uint8_t *sense, uint8_t sense_len,
+		       uint32_t resid)
 {
-	struct vhost *vh = c->vh;
-
-	if (cmd_live(c)) {
-		inflight_answering(vh->inflight, c->rec, vh->ring.rsp_prod_pvt);
-		vhost_respond(vh, c->req.rqid, rslt, sense, sense_len, resid);
-	}
+	if (cmd_live(c))
+		ring_answer(c->t->ring, c->rec, c->req.rqid, rslt, sense, sense_len, resid);
 	c->kind = CMD_FREE;
-	vh->busy--;
+	c->t->busy--;
+}
+
+/* A completion from a LUN driver's callback: published at once, and the
+ * vhost hears when nothing is left outstanding (a drain waits for that). */
+static void cmd_finish_async(struct cmd *c, int32_t rslt, const uint8_t *sense,
+			     uint8_t sense_len, uint32_t resid)
+{
+	struct cmd_table *t = c->t;
+
+	cmd_finish(c, rslt, sense, sense_len, resid);
+	ring_push(t->ring);
+	if (t->busy == 0 && t->idle)
+		t->idle(t->arg);
 }
 
 /* Gathers the data segments: straight from the request, or from the
  * granted segment-table pages of an indirect request. */
-static int cmd_gather_segments(struct vhost_cmd *c)
+static int cmd_gather_segments(struct cmd *c)
 {
-	struct vhost *vh = c->vh;
+	struct cmd_table *t = c->t;
 	const struct vscsi_req *r = &c->req;
 	unsigned bad;
 	int st;
@@ -89,22 +96,22 @@ static int cmd_gather_segments(struct vhost_cmd *c)
 			.gref = r->seg[i].gref, .offset = r->seg[i].offset, .length = r->seg[i].length };
 		unsigned n = r->seg[i].length / sizeof(struct scsiif_request_segment);
 
-		if (data_copy(vh->sb->gnt, vh->fe_domid, &chunk, 1, (uint8_t *)(c->segs + c->nsegs),
+		if (data_copy(t->gnt, t->ring->fe_domid, &chunk, 1, (uint8_t *)(c->segs + c->nsegs),
 			      chunk.length, 0, &bad, &st) < 0) {
 			log_warn("%s: rqid %u: cannot read segment table page (gref %u): grant status %d",
-				 vh->name, r->rqid, chunk.gref, st);
+				 t->name, r->rqid, chunk.gref, st);
 			return -EIO;
 		}
 		c->nsegs += n;
 	}
 	if (request_check_table(c->segs, c->nsegs, VSCSI_BACK_MAX_SEGMENTS, &c->data_len) != REQ_OK) {
-		log_warn("%s: rqid %u: indirect segment outside its page", vh->name, r->rqid);
+		log_warn("%s: rqid %u: indirect segment outside its page", t->name, r->rqid);
 		return -EINVAL;
 	}
 	return 0;
 }
 
-static int cmd_ensure_buffer(struct vhost_cmd *c, size_t len)
+static int cmd_ensure_buffer(struct cmd *c, size_t len)
 {
 	size_t cap = VSCSI_BACK_MAX_SEGMENTS * VSCSIIF_PAGE_SIZE;
 
@@ -124,8 +131,8 @@ static int cmd_ensure_buffer(struct vhost_cmd *c, size_t len)
 
 static void cmd_scsi_done(struct lun_cmd *lc)
 {
-	struct vhost_cmd *c = lc->priv;
-	struct vhost *vh = c->vh;
+	struct cmd *c = lc->priv;
+	struct cmd_table *t = c->t;
 	int32_t rslt = vscsi_rslt(lc->host, lc->status);
 	uint32_t resid = lc->resid;
 
@@ -136,51 +143,47 @@ static void cmd_scsi_done(struct lun_cmd *lc)
 		unsigned bad;
 		int st;
 
-		if (data_copy(vh->sb->gnt, vh->fe_domid, c->segs, c->nsegs, c->buf,
+		if (data_copy(t->gnt, t->ring->fe_domid, c->segs, c->nsegs, c->buf,
 			      c->data_len - resid, 1, &bad, &st) < 0) {
 			log_warn("%s: rqid %u: cannot write data to guest segment %u: grant status %d",
-				 vh->name, c->req.rqid, bad, st);
+				 t->name, c->req.rqid, bad, st);
 			rslt = vscsi_rslt(XEN_VSCSIIF_RSLT_HOST_ERROR, 0);
 			resid = 0;
 		}
 	}
-	cmd_finish(c, rslt, lc->sense, lc->sense_len, resid);
-	vhost_push(vh);
-	if (vh->draining && vh->busy == 0)
-		vhost_disconnect(vh, false);
+	cmd_finish_async(c, rslt, lc->sense, lc->sense_len, resid);
+}
+
+static void cmd_tmf_log(const struct cmd *c, int rslt)
+{
+	log_info("%s: %s for rqid %u: %s", c->t->name,
+		 c->req.act == VSCSIIF_ACT_SCSI_ABORT ? "abort" : "LUN reset", c->req.ref_rqid,
+		 rslt == XEN_VSCSIIF_RSLT_RESET_SUCCESS ? "done" : "failed");
 }
 
 static void cmd_tmf_done(void *arg, int rslt)
 {
-	struct vhost_cmd *c = arg;
-	struct vhost *vh = c->vh;
+	struct cmd *c = arg;
 
-	log_info("%s: %s for rqid %u: %s", vh->name,
-		 c->req.act == VSCSIIF_ACT_SCSI_ABORT ? "abort" : "LUN reset", c->req.ref_rqid,
-		 rslt == XEN_VSCSIIF_RSLT_RESET_SUCCESS ? "done" : "failed");
-	cmd_finish(c, rslt, NULL, 0, 0);
-	vhost_push(vh);
-	if (vh->draining && vh->busy == 0)
-		vhost_disconnect(vh, false);
+	cmd_tmf_log(c, rslt);
+	cmd_finish_async(c, rslt, NULL, 0, 0);
 }
 
 /* Answers with an emulated result, copying its data to the guest. */
-static void answer_emulated(struct vhost *vh, const struct vscsi_req *req, uint32_t ring_idx,
-			    struct emu_result *er)
+static void cmd_answer_emulated(struct cmd_table *t, const struct vscsi_req *req,
+				uint32_t ring_idx, struct emu_result *er)
 {
-	struct vhost_cmd *c = cmd_alloc(vh);
+	struct cmd *c = cmd_alloc(t);   /* borrowed for its segment list only */
+	int32_t error = vscsi_rslt(XEN_VSCSIIF_RSLT_HOST_ERROR, 0);
 	uint32_t resid = 0;
 
 	if (!c) { /* cannot happen: the ring bounds outstanding requests */
-		answer_now(vh, req->rqid, req->act, ring_idx, vscsi_rslt(XEN_VSCSIIF_RSLT_HOST_BUS_BUSY, 0),
-			   NULL, 0, 0);
+		cmd_answer_now(t, req, ring_idx, vscsi_rslt(XEN_VSCSIIF_RSLT_HOST_BUS_BUSY, 0), NULL, 0, 0);
 		return;
 	}
-	c->vh = vh;
 	c->req = *req;
 	if (cmd_gather_segments(c) < 0) {
-		answer_now(vh, req->rqid, req->act, ring_idx, vscsi_rslt(XEN_VSCSIIF_RSLT_HOST_ERROR, 0),
-			   NULL, 0, 0);
+		cmd_answer_now(t, req, ring_idx, error, NULL, 0, 0);
 		return;
 	}
 	if (er->data_len > c->data_len)
@@ -189,138 +192,138 @@ static void answer_emulated(struct vhost *vh, const struct vscsi_req *req, uint3
 		unsigned bad;
 		int st;
 
-		if (data_copy(vh->sb->gnt, vh->fe_domid, c->segs, c->nsegs, er->data, er->data_len, 1,
+		if (data_copy(t->gnt, t->ring->fe_domid, c->segs, c->nsegs, er->data, er->data_len, 1,
 			      &bad, &st) < 0) {
-			answer_now(vh, req->rqid, req->act, ring_idx,
-				   vscsi_rslt(XEN_VSCSIIF_RSLT_HOST_ERROR, 0), NULL, 0, 0);
+			cmd_answer_now(t, req, ring_idx, error, NULL, 0, 0);
 			return;
 		}
 		resid = c->data_len - er->data_len;
 	} else {
 		resid = c->data_len;
 	}
-	answer_now(vh, req->rqid, req->act, ring_idx, vscsi_rslt(0, er->status), er->sense,
-		   er->sense_len, resid);
+	cmd_answer_now(t, req, ring_idx, vscsi_rslt(0, er->status), er->sense, er->sense_len, resid);
 }
 
-static void start_tmf(struct vhost *vh, const struct vscsi_req *req, uint32_t ring_idx)
+static void cmd_start_tmf(struct cmd_table *t, const struct vscsi_req *req, uint32_t ring_idx)
 {
-	struct vhost_lun *vl = vhost_find_lun(vh, req->channel, req->id, req->lun);
-	struct vhost_cmd *c, *victim = NULL;
+	struct vlun *vl = vlun_find(t->luns, req->channel, req->id, req->lun);
+	struct cmd *c, *victim = NULL;
 	int err = -ENOTSUP;
 
 	if (req->act == VSCSIIF_ACT_SCSI_ABORT) {
-		victim = cmd_find_rqid(vh, req->ref_rqid);
+		victim = cmd_find_rqid(t, req->ref_rqid);
 		if (!victim || victim->kind != CMD_SCSI) {
 			/* Nothing outstanding under that tag: it has completed,
 			 * which is what the abort wanted. */
-			answer_now(vh, req->rqid, req->act, ring_idx, XEN_VSCSIIF_RSLT_RESET_SUCCESS,
-				   NULL, 0, 0);
+			cmd_answer_now(t, req, ring_idx, XEN_VSCSIIF_RSLT_RESET_SUCCESS, NULL, 0, 0);
 			return;
 		}
 		vl = victim->vl;
 	}
 	if (!vl || vl->opening) {
-		answer_now(vh, req->rqid, req->act, ring_idx, XEN_VSCSIIF_RSLT_RESET_FAILED, NULL, 0, 0);
+		cmd_answer_now(t, req, ring_idx, XEN_VSCSIIF_RSLT_RESET_FAILED, NULL, 0, 0);
 		return;
 	}
-	c = cmd_alloc(vh);
+	c = cmd_alloc(t);
 	if (!c) {
-		answer_now(vh, req->rqid, req->act, ring_idx, XEN_VSCSIIF_RSLT_RESET_FAILED, NULL, 0, 0);
+		cmd_answer_now(t, req, ring_idx, XEN_VSCSIIF_RSLT_RESET_FAILED, NULL, 0, 0);
 		return;
 	}
 	c->kind = CMD_TMF;
-	c->vh = vh;
 	c->vl = vl;
 	c->req = *req;
 	c->ring_idx = ring_idx;
-	c->rec = inflight_add(vh->inflight, ring_idx, req->rqid, req->act);
-	vh->busy++;
+	c->rec = ring_record(t->ring, ring_idx, req->rqid, req->act);
+	t->busy++;
 	/* Asynchronous: the ring keeps moving while the TMF runs. */
 	if (req->act == VSCSIIF_ACT_SCSI_ABORT && vl->dev.ops->abort)
 		err = vl->dev.ops->abort(&vl->dev, &victim->lc, cmd_tmf_done, c);
 	else if (req->act == VSCSIIF_ACT_SCSI_RESET && vl->dev.ops->reset)
 		err = vl->dev.ops->reset(&vl->dev, cmd_tmf_done, c);
-	if (err)
-		cmd_tmf_done(c, XEN_VSCSIIF_RSLT_RESET_FAILED);
+	if (err) {
+		/* Answered from inside the pump, which publishes it. */
+		cmd_tmf_log(c, XEN_VSCSIIF_RSLT_RESET_FAILED);
+		cmd_finish(c, XEN_VSCSIIF_RSLT_RESET_FAILED, NULL, 0, 0);
+	}
 }
 
-void cmd_start(struct vhost *vh, const struct vscsi_req *req, uint32_t ring_idx)
+/* Commands the backend answers itself: REPORT LUNS (the LUN table is the
+ * guest's view, unless feature-host hands it to the device), unmapped
+ * LUNs and opcodes the LUN's policy denies. Returns whether it answered. */
+static bool cmd_emulated(struct cmd_table *t, const struct vscsi_req *req, uint32_t ring_idx,
+			 const struct vlun *vl)
 {
-	struct vhost_lun *vl;
-	struct vhost_cmd *c;
 	struct emu_result er;
+
+	if (!t->feature_host && req->cdb[0] == OP_REPORT_LUNS && req->dir == LUN_DIR_FROM_DEV &&
+	    vlun_has_target(t->luns, req->channel, req->id)) {
+		uint16_t luns[512];
+		unsigned n = vlun_target_luns(t->luns, req->channel, req->id, luns, 512);
+
+		emulate_report_luns(req->cdb, luns, n, &er);
+	} else if (!vl || !vlun_ready(vl)) {
+		if (!vlun_has_target(t->luns, req->channel, req->id)) {
+			/* No such target: the selection times out on a real HBA. */
+			cmd_answer_now(t, req, ring_idx, vscsi_rslt(XEN_VSCSIIF_RSLT_HOST_NO_CONNECT, 0),
+				       NULL, 0, 0);
+			return true;
+		}
+		emulate_unmapped_lun(req->cdb, &er);
+	} else if (!policy_allows(vl->policy, req->cdb[0])) {
+		log_warn("%s: LUN %u:%u:%u: opcode 0x%02x denied by policy \"%s\"", t->name,
+			 vl->chn, vl->tgt, vl->lun, req->cdb[0], vl->policy->name);
+		emulate_denied(&er);
+	} else {
+		return false;
+	}
+	cmd_answer_emulated(t, req, ring_idx, &er);
+	return true;
+}
+
+void cmd_start(struct cmd_table *t, const struct vscsi_req *req, uint32_t ring_idx)
+{
+	int32_t error = vscsi_rslt(XEN_VSCSIIF_RSLT_HOST_ERROR, 0);
+	struct vlun *vl;
+	struct cmd *c;
 	int err;
 
 	if (req->act != VSCSIIF_ACT_SCSI_CDB) {
-		start_tmf(vh, req, ring_idx);
+		cmd_start_tmf(t, req, ring_idx);
 		return;
 	}
-	if (cmd_find_rqid(vh, req->rqid)) {
-		log_warn("%s: rqid %u is already in flight; refused", vh->name, req->rqid);
-		answer_now(vh, req->rqid, req->act, ring_idx, vscsi_rslt(XEN_VSCSIIF_RSLT_HOST_ERROR, 0),
-			   NULL, 0, 0);
+	if (cmd_find_rqid(t, req->rqid)) {
+		log_warn("%s: rqid %u is already in flight; refused", t->name, req->rqid);
+		cmd_answer_now(t, req, ring_idx, error, NULL, 0, 0);
 		return;
 	}
-	vl = vhost_find_lun(vh, req->channel, req->id, req->lun);
-	if (!vh->feature_host && req->cdb[0] == OP_REPORT_LUNS && req->dir == LUN_DIR_FROM_DEV &&
-	    vhost_has_target(vh, req->channel, req->id)) {
-		uint16_t luns[512];
-		unsigned n = 0;
+	vl = vlun_find(t->luns, req->channel, req->id, req->lun);
+	if (cmd_emulated(t, req, ring_idx, vl))
+		return;
 
-		for (unsigned i = 0; i < vh->nluns && n < 512; i++)
-			if (vh->luns[i]->chn == req->channel && vh->luns[i]->tgt == req->id &&
-			    vhost_lun_ready(vh->luns[i]))
-				luns[n++] = vh->luns[i]->lun;
-		emulate_report_luns(req->cdb, luns, n, &er);
-		answer_emulated(vh, req, ring_idx, &er);
-		return;
-	}
-	if (!vl || !vhost_lun_ready(vl)) {
-		if (!vhost_has_target(vh, req->channel, req->id)) {
-			/* No such target: the selection times out on a real HBA. */
-			answer_now(vh, req->rqid, req->act, ring_idx,
-				   vscsi_rslt(XEN_VSCSIIF_RSLT_HOST_NO_CONNECT, 0), NULL, 0, 0);
-			return;
-		}
-		emulate_unmapped_lun(req->cdb, &er);
-		answer_emulated(vh, req, ring_idx, &er);
-		return;
-	}
-	if (!policy_allows(vl->policy, req->cdb[0])) {
-		log_warn("%s: LUN %u:%u:%u: opcode 0x%02x denied by policy \"%s\"", vh->name,
-			 vl->chn, vl->tgt, vl->lun, req->cdb[0], vl->policy->name);
-		emulate_denied(&er);
-		answer_emulated(vh, req, ring_idx, &er);
-		return;
-	}
-
-	c = cmd_alloc(vh);
+	c = cmd_alloc(t);
 	if (!c) {
-		answer_now(vh, req->rqid, req->act, ring_idx, vscsi_rslt(XEN_VSCSIIF_RSLT_HOST_BUS_BUSY, 0),
-			   NULL, 0, 0);
+		cmd_answer_now(t, req, ring_idx, vscsi_rslt(XEN_VSCSIIF_RSLT_HOST_BUS_BUSY, 0), NULL, 0, 0);
 		return;
 	}
 	c->kind = CMD_SCSI;
-	c->vh = vh;
 	c->vl = vl;
 	c->req = *req;
 	c->ring_idx = ring_idx;
-	vh->busy++;
-	c->rec = inflight_add(vh->inflight, ring_idx, req->rqid, req->act);
+	t->busy++;
+	c->rec = ring_record(t->ring, ring_idx, req->rqid, req->act);
 	if (cmd_gather_segments(c) < 0 || cmd_ensure_buffer(c, c->data_len) < 0) {
-		cmd_finish(c, vscsi_rslt(XEN_VSCSIIF_RSLT_HOST_ERROR, 0), NULL, 0, 0);
+		cmd_finish(c, error, NULL, 0, 0);
 		return;
 	}
 	if (c->data_len && (req->dir == LUN_DIR_TO_DEV || req->dir == LUN_DIR_BIDI)) {
 		unsigned bad;
 		int st;
 
-		if (data_copy(vh->sb->gnt, vh->fe_domid, c->segs, c->nsegs, c->buf, c->data_len, 0,
+		if (data_copy(t->gnt, t->ring->fe_domid, c->segs, c->nsegs, c->buf, c->data_len, 0,
 			      &bad, &st) < 0) {
 			log_warn("%s: rqid %u: cannot read guest segment %u (gref %u): grant status %d",
-				 vh->name, req->rqid, bad, c->segs[bad].gref, st);
-			cmd_finish(c, vscsi_rslt(XEN_VSCSIIF_RSLT_HOST_ERROR, 0), NULL, 0, 0);
+				 t->name, req->rqid, bad, c->segs[bad].gref, st);
+			cmd_finish(c, error, NULL, 0, 0);
 			return;
 		}
 	}
@@ -338,7 +341,32 @@ void cmd_start(struct vhost *vh, const struct vscsi_req *req, uint32_t ring_idx)
 	c->lc.priv = c;
 	err = vl->dev.ops->submit(&vl->dev, &c->lc);
 	if (err) {
-		log_warn("%s: LUN %s: submit failed: %s", vh->name, vl->dev.desc, strerror(-err));
+		log_warn("%s: LUN %s: submit failed: %s", t->name, vl->dev.desc, strerror(-err));
 		cmd_finish(c, vscsi_rslt(XEN_VSCSIIF_RSLT_HOST_BUS_BUSY, 0), NULL, 0, 0);
 	}
+}
+
+void cmd_cut_off(struct cmd_table *t)
+{
+	for (unsigned i = 0; i < VSCSI_RING_SIZE; i++) {
+		struct cmd *c = &t->slot[i];
+
+		if (c->kind == CMD_FREE || !cmd_live(c))
+			continue;
+		ring_answer(t->ring, c->rec, c->req.rqid,
+			    c->kind == CMD_SCSI ? vscsi_rslt(XEN_VSCSIIF_RSLT_HOST_RESET, 0)
+						: XEN_VSCSIIF_RSLT_RESET_FAILED,
+			    NULL, 0, 0);
+		c->ring_gen = t->ring->gen - 1;   /* of no ring now */
+	}
+	ring_push(t->ring);
+}
+
+void cmd_table_release(struct cmd_table *t)
+{
+	for (unsigned i = 0; i < VSCSI_RING_SIZE; i++)
+		if (t->slot[i].buf) {
+			munmap(t->slot[i].buf, t->slot[i].buf_cap);
+			t->slot[i].buf = NULL;
+		}
 }

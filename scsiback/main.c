@@ -117,7 +117,7 @@ static bool poll_rings(struct scsiback *sb)
 	bool work = false;
 
 	for (struct vhost *vh = sb->vhosts; vh; vh = vh->next)
-		work |= vhost_ring_poll(vh);
+		work |= vhost_poll(vh);
 	return work;
 }
 
@@ -128,7 +128,7 @@ static bool arm_rings(struct scsiback *sb)
 	bool work = false;
 
 	for (struct vhost *vh = sb->vhosts; vh; vh = vh->next)
-		work |= vhost_ring_kick(vh);
+		work |= vhost_kick(vh);
 	return !work;
 }
 
@@ -170,7 +170,7 @@ static unsigned busy_total(struct scsiback *sb)
 	unsigned n = 0;
 
 	for (struct vhost *vh = sb->vhosts; vh; vh = vh->next)
-		n += vh->busy;
+		n += vh->cmds.busy;
 	return n;
 }
 

@@ -1,209 +1,147 @@
-/* A vhost's ring connection and its LUN table. */
+/* A vhost's ring: connect, the pump, drain, disconnect; and the vhost's
+ * own allocation. */
+#include "vhost.h"
+
 #include <errno.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
-#include "config.h"
 #include "inflight.h"
 #include "log.h"
-#include "pdev.h"
-#include "vhost.h"
+
+/* Takes every request the frontend has published and starts its
+ * command. Returns how many it took (refusals included). */
+static unsigned vhost_take_all(struct vhost *vh)
+{
+	struct vscsi_req req;
+	enum ring_take_result res;
+	unsigned n = 0;
+	uint32_t idx;
+
+	while ((res = ring_take(&vh->ring, &req, &idx)) != RING_EMPTY) {
+		n++;
+		if (res == RING_TAKEN)
+			cmd_start(&vh->cmds, &req, idx);
+	}
+	return n;
+}
+
+static bool vhost_taking(const struct vhost *vh)
+{
+	return (vh->rs == VHOST_RUNNING || vh->rs == VHOST_DRAINING) && !vh->ring.halted &&
+	       !vh->sb->stopping;
+}
+
+bool vhost_poll(struct vhost *vh)
+{
+	unsigned n;
+
+	if (!vhost_taking(vh))
+		return false;
+	n = vhost_take_all(vh);
+	if (n)
+		ring_push(&vh->ring);
+	return n > 0;
+}
+
+bool vhost_kick(struct vhost *vh)
+{
+	bool any = false;
+
+	if (!vhost_taking(vh))
+		return false;
+	do {
+		any |= vhost_take_all(vh) > 0;
+		ring_push(&vh->ring);
+		/* Ask for an event on the next request, then look once more:
+		 * one may have come in before the frontend saw the request. */
+	} while (ring_arm(&vh->ring) && !vh->ring.halted);
+	return any;
+}
 
 static void vhost_event_cb(struct evloop_handler *h, uint32_t events)
 {
 	struct vhost *vh = h->arg;
-	int port;
 
 	(void)events;
-	port = xenevtchn_pending(vh->evtchn);
-	if (port < 0)
+	if (!ring_ack_event(&vh->ring))
 		return;
-	xenevtchn_unmask(vh->evtchn, (evtchn_port_t)port);
 	/* A polling loop re-arms the event index itself before it sleeps. */
 	if (vh->sb->polling)
-		vhost_ring_poll(vh);
+		vhost_poll(vh);
 	else
-		vhost_ring_kick(vh);
+		vhost_kick(vh);
 }
 
-/* After a crash of a previous daemon: answer what it had taken but not
- * answered with host RESET (never run it again), and carry on from its
- * request index. Returns the req_cons to use. */
-static RING_IDX vhost_recover(struct vhost *vh)
-{
-	struct inflight_file *f = inflight_data(vh->inflight);
-	RING_IDX rsp_prod = vh->ring.sring->rsp_prod, req_prod = vh->ring.sring->req_prod;
-	RING_IDX cons = f->req_cons;
-	unsigned answered = 0;
-
-	for (int i = 0; i < INFLIGHT_SLOTS; i++)
-		if (f->rec[i].state != REC_FREE && (int32_t)(f->rec[i].req_idx + 1 - cons) > 0)
-			cons = f->rec[i].req_idx + 1;
-	if ((RING_IDX)(cons - rsp_prod) > VSCSI_RING_SIZE || (RING_IDX)(req_prod - cons) > VSCSI_RING_SIZE) {
-		log_warn("%s: saved ring state does not fit the ring (cons %u, rsp_prod %u, req_prod %u); "
-			 "taking up at the producer", vh->name, cons, rsp_prod, req_prod);
-		cons = req_prod;
-	}
-	for (int i = 0; i < INFLIGHT_SLOTS; i++) {
-		struct inflight_rec *r = &f->rec[i];
-
-		if (r->state == REC_FREE)
-			continue;
-		if (r->state == REC_ANSWERING && (int32_t)(rsp_prod - r->rsp_idx) > 0) {
-			inflight_done(vh->inflight, i); /* its answer was published */
-			continue;
-		}
-		vhost_respond(vh, r->rqid,
-			      r->act == VSCSIIF_ACT_SCSI_CDB ? vscsi_rslt(XEN_VSCSIIF_RSLT_HOST_RESET, 0)
-							     : XEN_VSCSIIF_RSLT_RESET_FAILED,
-			      NULL, 0, 0);
-		inflight_answering(vh->inflight, i, vh->ring.rsp_prod_pvt - 1);
-		answered++;
-	}
-	if (answered)
-		log_info("%s: answered %u request(s) in flight at the previous daemon's end with "
-			 "host RESET", vh->name, answered);
-	return cons;
-}
-
-int vhost_connect(struct vhost *vh)
+int vhost_connect(struct vhost *vh, uint32_t ring_ref, uint32_t fe_port)
 {
 	struct scsiback *sb = vh->sb;
 	bool resumed;
+	int err;
 
-	vh->ring_page = xengnttab_map_grant_ref(sb->gnt, vh->fe_domid, vh->ring_ref,
-						 PROT_READ | PROT_WRITE);
-	if (!vh->ring_page) {
-		int err = -errno;
-
-		log_err("%s: cannot map ring-ref %u of domain %u: %s", vh->name, vh->ring_ref,
-			vh->fe_domid, strerror(errno));
+	err = ring_map(&vh->ring, sb->gnt, vh->fe_domid, ring_ref, fe_port);
+	if (err)
 		return err;
-	}
-	vh->evtchn = xenevtchn_open(NULL, 0);
-	vh->port = vh->evtchn ? xenevtchn_bind_interdomain(vh->evtchn, vh->fe_domid, vh->fe_port) : -1;
-	if (vh->port < 0) {
-		int err = -errno;
-
-		log_err("%s: cannot bind event channel %u of domain %u: %s", vh->name, vh->fe_port,
-			vh->fe_domid, strerror(errno));
-		if (vh->evtchn)
-			xenevtchn_close(vh->evtchn);
-		vh->evtchn = NULL;
-		xengnttab_unmap(sb->gnt, vh->ring_page, 1);
-		vh->ring_page = NULL;
-		return err;
-	}
 	if (!vh->inflight)
 		vh->inflight = inflight_open(sb->statedir, vh->fe_domid, vh->devid);
 	if (!vh->inflight) {
-		int err = -errno;
-
+		err = -errno;
 		log_err("%s: cannot keep in-flight records in %s: %s", vh->name, sb->statedir,
 			strerror(errno));
-		xenevtchn_close(vh->evtchn);
-		vh->evtchn = NULL;
-		xengnttab_unmap(sb->gnt, vh->ring_page, 1);
-		vh->ring_page = NULL;
+		ring_unmap(&vh->ring, sb->gnt);
 		return err;
 	}
-	/* Attach without resetting the shared indexes: after a daemon crash
-	 * the ring is live and the frontend keeps using it. */
-	resumed = inflight_matches(vh->inflight, vh->ring_ref, vh->fe_port, vh->fe_domid);
-	BACK_RING_ATTACH(&vh->ring, (vscsiif_sring_t *)vh->ring_page,
-			 ((vscsiif_sring_t *)vh->ring_page)->rsp_prod, XC_PAGE_SIZE_VSCSI);
-	if (resumed) {
-		vh->ring.req_cons = vhost_recover(vh);
-	} else {
-		RING_IDX rsp_prod = vh->ring.sring->rsp_prod, req_prod = vh->ring.sring->req_prod;
-
-		/* A ring we know nothing of: requests already queued were
-		 * taken by someone else (or by a daemon whose records are
-		 * gone); answer them rather than run them. */
-		vh->ring.req_cons = rsp_prod;
-		if ((RING_IDX)(req_prod - rsp_prod) <= VSCSI_RING_SIZE && req_prod != rsp_prod) {
-			log_warn("%s: %u request(s) already on a ring we did not serve; answering host RESET",
-				 vh->name, req_prod - rsp_prod);
-			while (vh->ring.req_cons != req_prod) {
-				vscsiif_request_t raw;
-
-				RING_COPY_REQUEST(&vh->ring, vh->ring.req_cons, &raw);
-				vh->ring.req_cons++;
-				vhost_respond(vh, raw.rqid, vscsi_rslt(XEN_VSCSIIF_RSLT_HOST_RESET, 0),
-					      NULL, 0, 0);
-			}
-		}
-		inflight_reset(vh->inflight, vh->ring_ref, vh->fe_port, vh->fe_domid, vh->ring.req_cons);
-	}
-	vh->evh.fd = xenevtchn_fd(vh->evtchn);
+	resumed = ring_attach(&vh->ring, vh->inflight);
+	vh->evh.fd = ring_fd(&vh->ring);
 	vh->evh.cb = vhost_event_cb;
 	vh->evh.arg = vh;
 	evloop_add(sb->loop, &vh->evh, EPOLLIN);
-	vh->connected = true;
-	vh->ring_gen++;
-	vh->halted = false;
-	vh->held = true;
-	vh->draining = false;
+	vh->rs = VHOST_HELD;
 	log_info("%s: connected to domain %u (ring-ref %u, event channel %u)%s", vh->name,
-		 vh->fe_domid, vh->ring_ref, vh->fe_port, resumed ? ", resumed after restart" : "");
-	vhost_push(vh);
+		 vh->fe_domid, ring_ref, fe_port, resumed ? ", resumed after restart" : "");
+	ring_push(&vh->ring);
 	return 0;
 }
 
 void vhost_start(struct vhost *vh)
 {
-	if (!vh->connected || !vh->held)
+	if (vh->rs != VHOST_HELD)
 		return;
-	vh->held = false;
-	vhost_ring_kick(vh);
+	vh->rs = VHOST_RUNNING;
+	vhost_kick(vh);
 }
 
 static void vhost_unhook(struct vhost *vh)
 {
-	vh->connected = false;
+	vh->rs = VHOST_DISCONNECTED;
 	evloop_del(vh->sb->loop, &vh->evh);
-	xenevtchn_close(vh->evtchn);
-	vh->evtchn = NULL;
-	xengnttab_unmap(vh->sb->gnt, vh->ring_page, 1);
-	vh->ring_page = NULL;
-}
-
-void vhost_release_for_restart(struct vhost *vh)
-{
-	if (!vh->connected)
-		return;
-	vhost_push(vh);
-	vhost_unhook(vh);
-	inflight_close(vh->inflight, false);
-	vh->inflight = NULL;
+	ring_unmap(&vh->ring, vh->sb->gnt);
 }
 
 void vhost_disconnect(struct vhost *vh, bool drain)
 {
-	bool was_draining = vh->draining;
+	bool was_draining = vh->rs == VHOST_DRAINING;
 
-	if (!vh->connected)
+	if (!vhost_connected(vh))
 		return;
-	if (drain && vh->busy) {
-		/* The last completion calls us again. */
-		vh->draining = true;
+	/* (A held ring took nothing: what is outstanding is of earlier
+	 * rings, answered to nobody.) */
+	if (drain && vh->cmds.busy && vh->rs == VHOST_RUNNING) {
+		/* The last completion calls us again (vhost_cmds_idle). */
+		vh->rs = VHOST_DRAINING;
 		return;
 	}
-	vhost_push(vh);
-	vh->draining = false;
+	if (drain && vh->rs == VHOST_DRAINING && vh->cmds.busy)
+		return;
+	ring_push(&vh->ring);
 	vhost_unhook(vh);
 	/* The frontend let this ring go: nothing on it is to be recovered,
 	 * also not what still runs on a device (it will be answered to
 	 * nobody). Kept, the records could be taken for those of a next ring
 	 * that happens to get the same grant ref and port. */
-	if (vh->inflight) {
-		inflight_close(vh->inflight, true);
-		vh->inflight = NULL;
-	}
+	inflight_close(vh->inflight, true);
+	vh->inflight = NULL;
 	log_info("%s: disconnected from domain %u", vh->name, vh->fe_domid);
 	if (was_draining && vh->sb->on_disconnected)
 		vh->sb->on_disconnected(vh);
@@ -211,155 +149,88 @@ void vhost_disconnect(struct vhost *vh, bool drain)
 
 void vhost_cut_off(struct vhost *vh)
 {
-	if (!vh->connected)
-		return;
-	for (unsigned i = 0; i < VSCSI_RING_SIZE; i++) {
-		struct vhost_cmd *c = &vh->cmds[i];
-
-		if (c->kind == CMD_FREE || c->ring_gen != vh->ring_gen)
-			continue;
-		inflight_answering(vh->inflight, c->rec, vh->ring.rsp_prod_pvt);
-		vhost_respond(vh, c->req.rqid,
-			      c->kind == CMD_SCSI ? vscsi_rslt(XEN_VSCSIIF_RSLT_HOST_RESET, 0)
-						  : XEN_VSCSIIF_RSLT_RESET_FAILED,
-			      NULL, 0, 0);
-		c->ring_gen = vh->ring_gen - 1;   /* of no ring now */
-	}
-	vhost_push(vh);
+	if (vhost_connected(vh))
+		cmd_cut_off(&vh->cmds);
 }
 
-struct vhost_lun *vhost_find_lun(struct vhost *vh, uint16_t chn, uint16_t tgt, uint16_t lun)
+/* The last outstanding command has ended. */
+static void vhost_cmds_idle(void *arg)
 {
-	for (unsigned i = 0; i < vh->nluns; i++) {
-		struct vhost_lun *vl = vh->luns[i];
+	struct vhost *vh = arg;
 
-		if (vl->chn == chn && vl->tgt == tgt && vl->lun == lun)
-			return vl;
-	}
-	return NULL;
+	if (vh->rs == VHOST_DRAINING)
+		vhost_disconnect(vh, false);
 }
 
-bool vhost_opening(const struct vhost *vh)
+static void vhost_lun_opened(void *arg, unsigned devnum, const char *pdev, int rc,
+			     const char *err)
 {
-	for (unsigned i = 0; i < vh->nluns; i++)
-		if (vh->luns[i]->opening)
-			return true;
-	return false;
-}
+	struct vhost *vh = arg;
 
-bool vhost_has_target(struct vhost *vh, uint16_t chn, uint16_t tgt)
-{
-	for (unsigned i = 0; i < vh->nluns; i++)
-		if (vh->luns[i]->chn == chn && vh->luns[i]->tgt == tgt && vhost_lun_ready(vh->luns[i]))
-			return true;
-	return false;
-}
-
-static void remove_vl(struct vhost *vh, struct vhost_lun *vl, bool was_up);
-
-/* The end of an open that vhost_add_lun left under way. A LUN that failed
- * is out of the table before the callback runs: that may start the ring. */
-static void lun_opened(struct lun *dev, int rc)
-{
-	struct vhost_lun *vl = (struct vhost_lun *)((char *)dev - offsetof(struct vhost_lun, dev));
-	struct vhost *vh = vl->vh;
-	unsigned devnum = vl->devnum;
-	char pdev[sizeof(vl->pdev)], err[sizeof(dev->error)];
-
-	if (!vl->opening)
-		return;
-	vl->opening = false;
-	snprintf(pdev, sizeof(pdev), "%s", vl->pdev);
-	snprintf(err, sizeof(err), "%s", dev->error[0] ? dev->error : strerror(-rc));
-	if (rc)
-		remove_vl(vh, vl, false);   /* it never served */
-	else
-		log_info("%s: dev-%u: v-dev %u:%u:%u -> %s (%s)", vh->name, devnum, vl->chn, vl->tgt,
-			 vl->lun, pdev, dev->desc);
 	if (vh->sb->on_lun_opened)
 		vh->sb->on_lun_opened(vh, devnum, pdev, rc, err);
 }
 
-int vhost_add_lun(struct vhost *vh, unsigned devnum, const char *pdev, uint16_t chn,
-		  uint16_t tgt, uint16_t lun, char *err, size_t errlen)
+struct vhost *vhost_new(struct scsiback *sb, uint32_t fe_domid, uint32_t devid,
+			const char *be_path, const char *fe_path, bool feature_host)
 {
-	struct vhost_lun *vl, **grown;
-	struct lun_config lcfg;
-	const char *open_as = pdev;
-	struct pdev_info info;
-	int r;
+	struct vhost *vh = calloc(1, sizeof(*vh));
 
-	vl = vhost_find_lun(vh, chn, tgt, lun);
-	if (vl && vl->opening && vl->devnum == devnum)
-		return -EINPROGRESS;
-	if (vl) {
-		snprintf(err, errlen, "v-dev %u:%u:%u is already mapped on this vhost", chn, tgt, lun);
-		return -EEXIST;
-	}
-	if (pdev_resolve(pdev, vh->sb->cfg->sysfs_root, &info, err, errlen) < 0)
-		return -EINVAL;
-	if (info.kind == PDEV_SG)
-		open_as = info.path;
-	vl = calloc(1, sizeof(*vl));
-	grown = realloc(vh->luns, (vh->nluns + 1) * sizeof(*grown));
-	if (!vl || !grown) {
-		free(vl);
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	vh->luns = grown;
-	vl->devnum = devnum;
-	vl->vh = vh;
-	vl->chn = chn;
-	vl->tgt = tgt;
-	vl->lun = lun;
-	snprintf(vl->pdev, sizeof(vl->pdev), "%s", pdev);
-	vl->dev.ops = lun_driver_for(open_as);
-	vl->dev.loop = vh->sb->loop;
-	vl->dev.opened = lun_opened;
-	config_lun_settings(vh->sb->cfg, pdev, &lcfg, &vl->policy);
-	r = vl->dev.ops->open(&vl->dev, open_as, &lcfg);
-	if (r < 0 && r != -EINPROGRESS) {
-		snprintf(err, errlen, "%s", vl->dev.error[0] ? vl->dev.error : strerror(-r));
-		free(vl);
-		return r;
-	}
-	vh->luns[vh->nluns++] = vl;
-	if (r == -EINPROGRESS) {
-		vl->opening = true;
-		log_info("%s: dev-%u: v-dev %u:%u:%u -> %s: opening", vh->name, devnum, chn, tgt, lun,
-			 pdev);
-		return r;
-	}
-	log_info("%s: dev-%u: v-dev %u:%u:%u -> %s (%s)", vh->name, devnum, chn, tgt, lun, pdev,
-		 vl->dev.desc);
-	return 0;
+	if (!vh)
+		return NULL;
+	vh->sb = sb;
+	vh->fe_domid = fe_domid;
+	vh->devid = devid;
+	snprintf(vh->be_path, sizeof(vh->be_path), "%s", be_path);
+	snprintf(vh->fe_path, sizeof(vh->fe_path), "%s", fe_path);
+	snprintf(vh->name, sizeof(vh->name), "vhost %u/%u", fe_domid, devid);
+	vh->rs = VHOST_DISCONNECTED;
+	vh->ring.name = vh->name;
+	vh->luns.name = vh->name;
+	vh->luns.loop = sb->loop;
+	vh->luns.cfg = sb->cfg;
+	vh->luns.opened = vhost_lun_opened;
+	vh->luns.arg = vh;
+	vh->cmds.name = vh->name;
+	vh->cmds.ring = &vh->ring;
+	vh->cmds.luns = &vh->luns;
+	vh->cmds.gnt = sb->gnt;
+	vh->cmds.feature_host = feature_host;
+	vh->cmds.idle = vhost_cmds_idle;
+	vh->cmds.arg = vh;
+	vh->next = sb->vhosts;
+	sb->vhosts = vh;
+	return vh;
 }
 
-/* Takes vl out of the table and frees it. Commands still running on it
- * complete through close; an open still under way is cancelled. */
-static void remove_vl(struct vhost *vh, struct vhost_lun *vl, bool was_up)
+void vhost_free(struct vhost *vh, bool for_restart)
 {
-	for (unsigned i = 0; i < vh->nluns; i++) {
-		if (vh->luns[i] != vl)
-			continue;
-		vl->removing = true;
-		vl->opening = false;
-		vl->dev.ops->close(&vl->dev);
-		vh->luns[i] = vh->luns[--vh->nluns];
-		if (was_up)
-			log_info("%s: dev-%u: v-dev %u:%u:%u removed", vh->name, vl->devnum, vl->chn,
-				 vl->tgt, vl->lun);
-		free(vl);
-		return;
-	}
-}
+	struct scsiback *sb = vh->sb;
 
-void vhost_remove_lun(struct vhost *vh, unsigned devnum)
-{
-	for (unsigned i = 0; i < vh->nluns; i++)
-		if (vh->luns[i]->devnum == devnum) {
-			remove_vl(vh, vh->luns[i], true);
-			return;
+	if (for_restart) {
+		/* Commands still running after the drain are completed by
+		 * closing their LUNs, answered on the ring still mapped. */
+		vlun_remove_all(&vh->luns);
+		if (vhost_connected(vh)) {
+			ring_push(&vh->ring);
+			vhost_unhook(vh);
 		}
+		inflight_close(vh->inflight, false);
+	} else {
+		vhost_disconnect(vh, false);
+		vlun_remove_all(&vh->luns);
+		/* Cannot happen once LUNs are closed: drivers complete all. */
+		if (vh->cmds.busy)
+			log_warn("%s: %u command(s) still outstanding at removal", vh->name,
+				 vh->cmds.busy);
+		inflight_close(vh->inflight, true);
+		log_info("%s: removed", vh->name);
+	}
+	cmd_table_release(&vh->cmds);
+	for (struct vhost **pp = &sb->vhosts; *pp; pp = &(*pp)->next)
+		if (*pp == vh) {
+			*pp = vh->next;
+			break;
+		}
+	free(vh);
 }

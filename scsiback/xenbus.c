@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 #include <string.h>
 #include <unistd.h>
 #include <xenstore.h>
@@ -11,9 +10,9 @@
 
 #include "config.h"
 #include "decimal.h"
-#include "inflight.h"
 #include "log.h"
 #include "vdev.h"
+#include "vhost.h"
 #include "xsutil.h"
 
 static struct evloop_handler xs_handler;
@@ -56,7 +55,7 @@ static void set_state(struct vhost *vh, int state)
 }
 
 /* Like xenbus_dev_fatal: say why in backend/error, and close. */
-static void vhost_fatal(struct vhost *vh, const char *msg)
+static void xenbus_fatal(struct vhost *vh, const char *msg)
 {
 	char path[256];
 
@@ -111,14 +110,8 @@ static void scan_luns(struct vhost *vh, enum scan_mode mode)
 		    state != XenbusStateConnected && state != XenbusStateClosing)
 			continue;
 		if (state == XenbusStateClosing) {
-			struct vhost_lun *had = NULL;
-
-			for (unsigned k = 0; k < vh->nluns; k++)
-				if (vh->luns[k]->devnum == devnum)
-					had = vh->luns[k];
 			/* (none: its open failed or was never tried) */
-			if (had)
-				vhost_remove_lun(vh, devnum);
+			vlun_remove(&vh->luns, devnum);
 			dev_set_state(vh, dev, XenbusStateClosed, NULL);
 			continue;
 		}
@@ -131,22 +124,22 @@ static void scan_luns(struct vhost *vh, enum scan_mode mode)
 		} else if (state == XenbusStateConnected || state == XenbusStateInitialised) {
 			/* After a restart or resume: re-add what the guest uses or
 			 * is about to (3: we had added it, the guest not yet). */
-			struct vhost_lun *vl = vhost_find_lun(vh, (uint16_t)v.channel, (uint16_t)v.target,
-							      (uint16_t)v.lun);
+			struct vlun *vl = vlun_find(&vh->luns, (uint16_t)v.channel, (uint16_t)v.target,
+						    (uint16_t)v.lun);
 			int r;
 
 			err[0] = 0;
 			if (!vl) {
-				r = vhost_add_lun(vh, devnum, pdev, (uint16_t)v.channel, (uint16_t)v.target,
-						  (uint16_t)v.lun, err, sizeof(err));
+				r = vlun_add(&vh->luns, devnum, pdev, (uint16_t)v.channel, (uint16_t)v.target,
+					     (uint16_t)v.lun, err, sizeof(err));
 				if (r == 0 || r == -EINPROGRESS)
 					err[0] = 0;
 			}
 		} else {
-			int r = vhost_add_lun(vh, devnum, pdev, (uint16_t)v.channel, (uint16_t)v.target,
-					      (uint16_t)v.lun, err, sizeof(err));
+			int r = vlun_add(&vh->luns, devnum, pdev, (uint16_t)v.channel, (uint16_t)v.target,
+					 (uint16_t)v.lun, err, sizeof(err));
 
-			/* Opening: lun_opened() moves it on. */
+			/* Opening: xenbus_lun_opened() moves it on. */
 			if (r == 0 || r == -EINPROGRESS)
 				err[0] = 0;
 			if (r == 0)
@@ -172,7 +165,7 @@ static int read_ring_nodes(struct vhost *vh, uint32_t *ref, uint32_t *port)
 
 		snprintf(msg, sizeof(msg), "reading %s/ring-ref and event-channel: missing or invalid",
 			 vh->fe_path);
-		vhost_fatal(vh, msg);
+		xenbus_fatal(vh, msg);
 		return -EINVAL;
 	}
 	*ref = (uint32_t)r;
@@ -180,53 +173,34 @@ static int read_ring_nodes(struct vhost *vh, uint32_t *ref, uint32_t *port)
 	return 0;
 }
 
-static int vhost_connect_ring(struct vhost *vh)
+static int xenbus_connect_ring(struct vhost *vh)
 {
 	uint32_t ref, port;
 	char msg[128];
 
 	if (read_ring_nodes(vh, &ref, &port) < 0)
 		return -EINVAL;
-	if (vh->connected && (ref != vh->ring_ref || port != vh->fe_port))
+	if (vhost_connected(vh) && (ref != vh->ring.ref || port != vh->ring.fe_port))
 		vhost_disconnect(vh, false); /* a brand-new ring: the guest resumed */
-	if (vh->connected)
+	if (vhost_connected(vh))
 		return 0;
-	vh->ring_ref = ref;
-	vh->fe_port = port;
-	if (vhost_connect(vh) < 0) {
+	if (vhost_connect(vh, ref, port) < 0) {
 		snprintf(msg, sizeof(msg), "cannot connect ring-ref %u / event channel %u", ref, port);
-		vhost_fatal(vh, msg);
+		xenbus_fatal(vh, msg);
 		return -EIO;
 	}
 	return 0;
 }
 
-static void vhost_destroy(struct scsiback *sb, struct vhost *vh)
+/* The vhost's directory is gone (or made anew): stop following it. */
+static void xenbus_destroy(struct scsiback *sb, struct vhost *vh)
 {
 	char path[256], token[64];
 
-	vhost_disconnect(vh, false);
-	while (vh->nluns)
-		vhost_remove_lun(vh, vh->luns[0]->devnum);
 	snprintf(path, sizeof(path), "%s/state", vh->fe_path);
 	snprintf(token, sizeof(token), "fe/%u/%u", vh->fe_domid, vh->devid);
 	xs_unwatch(sb->xs, path, token);
-	if (vh->busy) {
-		/* Cannot happen once LUNs are closed: drivers complete all. */
-		log_warn("%s: %u command(s) still outstanding at removal", vh->name, vh->busy);
-	}
-	inflight_close(vh->inflight, true);
-	for (unsigned i = 0; i < VSCSI_RING_SIZE; i++)
-		if (vh->cmds[i].buf)
-			munmap(vh->cmds[i].buf, vh->cmds[i].buf_cap);
-	for (struct vhost **pp = &sb->vhosts; *pp; pp = &(*pp)->next)
-		if (*pp == vh) {
-			*pp = vh->next;
-			break;
-		}
-	log_info("%s: removed", vh->name);
-	free(vh->luns);
-	free(vh);
+	vhost_free(vh, false);
 }
 
 static void frontend_changed(struct vhost *vh)
@@ -240,7 +214,7 @@ static void frontend_changed(struct vhost *vh)
 	log_debug("%s: frontend state %d, ours %d", vh->name, fe, vh->state);
 	switch (fe) {
 	case XenbusStateInitialising:
-		if (vh->connected)
+		if (vhost_connected(vh))
 			vhost_disconnect(vh, false);
 		if (vh->state == XenbusStateClosed)
 			set_state(vh, XenbusStateInitWait);
@@ -249,22 +223,22 @@ static void frontend_changed(struct vhost *vh)
 		if (vh->state != XenbusStateInitWait && vh->state != XenbusStateConnected &&
 		    vh->state != XenbusStateClosed)
 			break;
-		if (vhost_connect_ring(vh) == 0) {
+		if (xenbus_connect_ring(vh) == 0) {
 			scan_luns(vh, SCAN_ADD_DEL);
-			if (vhost_opening(vh))
+			if (vlun_opening(&vh->luns))
 				break;   /* lun_opened() calls us again */
 			set_state(vh, XenbusStateConnected);
 			vhost_start(vh);
 		}
 		break;
 	case XenbusStateConnected:
-		if (!vh->connected) {
+		if (!vhost_connected(vh)) {
 			/* We restarted under a running guest: pick the ring up. */
-			if (vhost_connect_ring(vh) < 0)
+			if (xenbus_connect_ring(vh) < 0)
 				break;
 			scan_luns(vh, SCAN_ADD_DEL);
 		}
-		if (vhost_opening(vh))
+		if (vlun_opening(&vh->luns))
 			break;
 		scan_luns(vh, SCAN_UPDATE);
 		vhost_start(vh);
@@ -273,7 +247,7 @@ static void frontend_changed(struct vhost *vh)
 		break;
 	case XenbusStateReconfiguring:
 		scan_luns(vh, SCAN_ADD_DEL);
-		if (vhost_opening(vh))
+		if (vlun_opening(&vh->luns))
 			break;
 		set_state(vh, XenbusStateReconfigured);
 		break;
@@ -282,7 +256,7 @@ static void frontend_changed(struct vhost *vh)
 			break;
 		vh->state = XenbusStateClosing; /* written once the ring is drained */
 		vhost_disconnect(vh, true);
-		if (!vh->connected)
+		if (!vhost_connected(vh))
 			set_state(vh, XenbusStateClosing);
 		break;
 	case XenbusStateClosed:
@@ -296,7 +270,7 @@ static void frontend_changed(struct vhost *vh)
 			char msg[64];
 
 			snprintf(msg, sizeof(msg), "saw state \"%.32s\" at frontend", raw);
-			vhost_fatal(vh, msg);
+			xenbus_fatal(vh, msg);
 		}
 		break;
 	}
@@ -321,14 +295,14 @@ void xenbus_lun_opened(struct vhost *vh, unsigned devnum, const char *pdev, int 
 		log_info("%s: %s: p-dev \"%s\": %s, but the entry is gone (state %d)", vh->name, dev,
 			 pdev, rc ? err : "opened", st);
 		if (!rc)
-			vhost_remove_lun(vh, devnum);
+			vlun_remove(&vh->luns, devnum);
 	} else if (rc) {
 		log_err("%s: %s: p-dev \"%s\": %s", vh->name, dev, pdev, err);
 		dev_set_state(vh, dev, XenbusStateClosed, err);
 	} else if (st == XenbusStateInitialising) {
 		dev_set_state(vh, dev, XenbusStateInitialised, NULL);
 	}
-	if (!vhost_opening(vh))
+	if (!vlun_opening(&vh->luns))
 		frontend_changed(vh);
 }
 
@@ -338,7 +312,7 @@ void xenbus_vhost_disconnected(struct vhost *vh)
 		set_state(vh, XenbusStateClosing);
 }
 
-static struct vhost *vhost_find(struct scsiback *sb, uint32_t domid, uint32_t devid)
+static struct vhost *xenbus_find(struct scsiback *sb, uint32_t domid, uint32_t devid)
 {
 	for (struct vhost *vh = sb->vhosts; vh; vh = vh->next)
 		if (vh->fe_domid == domid && vh->devid == devid)
@@ -379,9 +353,9 @@ static bool domain_alive(struct scsiback *sb, uint32_t domid, const char *fe_pat
 }
 
 /* The vhost's backend directory appeared, changed or went away. */
-static void vhost_reconcile(struct scsiback *sb, uint32_t domid, uint32_t devid)
+static void xenbus_reconcile(struct scsiback *sb, uint32_t domid, uint32_t devid)
 {
-	struct vhost *vh = vhost_find(sb, domid, devid);
+	struct vhost *vh = xenbus_find(sb, domid, devid);
 	char be[128], *fe_path;
 	int fe_id, prev_state;
 
@@ -389,7 +363,7 @@ static void vhost_reconcile(struct scsiback *sb, uint32_t domid, uint32_t devid)
 	fe_path = xsu_readf(sb->xs, XBT_NULL, "%s/frontend", be);
 	if (!fe_path) {
 		if (vh)
-			vhost_destroy(sb, vh);
+			xenbus_destroy(sb, vh);
 		return;
 	}
 	if (vh) {
@@ -401,7 +375,7 @@ static void vhost_reconcile(struct scsiback *sb, uint32_t domid, uint32_t devid)
 		if (st != XenbusStateInitialising || vh->state == XenbusStateInitialising)
 			return;
 		log_info("%s: re-created by the toolstack; starting over", vh->name);
-		vhost_destroy(sb, vh);
+		xenbus_destroy(sb, vh);
 		fe_path = xsu_readf(sb->xs, XBT_NULL, "%s/frontend", be);
 		if (!fe_path)
 			return;
@@ -434,21 +408,11 @@ static void vhost_reconcile(struct scsiback *sb, uint32_t domid, uint32_t devid)
 		free(fe_path);
 		return;
 	}
-	vh = calloc(1, sizeof(*vh));
-	if (!vh) {
-		free(fe_path);
-		return;
-	}
-	vh->sb = sb;
-	vh->fe_domid = domid;
-	vh->devid = devid;
-	snprintf(vh->be_path, sizeof(vh->be_path), "%s", be);
-	snprintf(vh->fe_path, sizeof(vh->fe_path), "%s", fe_path);
-	snprintf(vh->name, sizeof(vh->name), "vhost %u/%u", domid, devid);
+	vh = vhost_new(sb, domid, devid, be, fe_path,
+		       xsu_read_intf(sb->xs, XBT_NULL, 0, "%s/feature-host", be) == 1);
 	free(fe_path);
-	vh->feature_host = xsu_read_intf(sb->xs, XBT_NULL, 0, "%s/feature-host", be) == 1;
-	vh->next = sb->vhosts;
-	sb->vhosts = vh;
+	if (!vh)
+		return;
 
 	prev_state = xsu_read_intf(sb->xs, XBT_NULL, XenbusStateUnknown, "%s/state", be);
 	{
@@ -491,7 +455,7 @@ static void scan_all(struct scsiback *sb)
 			/* (other names are no vhost of ours) */
 			if (dec_parse_str(doms[i], UINT32_MAX, &domid) &&
 			    dec_parse_str(devs[k], UINT32_MAX, &devid))
-				vhost_reconcile(sb, (uint32_t)domid, (uint32_t)devid);
+				xenbus_reconcile(sb, (uint32_t)domid, (uint32_t)devid);
 		}
 		free(devs);
 	}
@@ -499,7 +463,7 @@ static void scan_all(struct scsiback *sb)
 	/* Vhosts whose directory is gone. */
 	for (struct vhost *vh = sb->vhosts, *next; vh; vh = next) {
 		next = vh->next;
-		vhost_reconcile(sb, vh->fe_domid, vh->devid);
+		xenbus_reconcile(sb, vh->fe_domid, vh->devid);
 	}
 }
 
@@ -511,7 +475,7 @@ static void domains_released(struct scsiback *sb)
 		next = vh->next;
 		if (!domain_alive(sb, domid, vh->fe_path)) {
 			log_info("%s: domain %u is gone; releasing its vhost", vh->name, domid);
-			vhost_destroy(sb, vh);
+			xenbus_destroy(sb, vh);
 			remove_gone_domain(sb, domid);
 		}
 	}
@@ -529,11 +493,11 @@ static void on_watch(struct scsiback *sb, const char *path, const char *token)
 			scan_all(sb);
 			return;
 		}
-		vhost_reconcile(sb, domid, devid);
+		xenbus_reconcile(sb, domid, devid);
 	} else if (!strcmp(token, "rel")) {
 		domains_released(sb);
 	} else if (sscanf(token, "fe/%u/%u", &domid, &devid) == 2) {
-		struct vhost *vh = vhost_find(sb, domid, devid);
+		struct vhost *vh = xenbus_find(sb, domid, devid);
 
 		if (vh)
 			frontend_changed(vh);
@@ -576,31 +540,15 @@ int xenbus_start(struct scsiback *sb)
 void xenbus_stop(struct scsiback *sb)
 {
 	evloop_del(sb->loop, &xs_handler);
-	while (sb->vhosts) {
-		struct vhost *vh = sb->vhosts;
-
-		/* Commands still running after the drain are completed by
-		 * closing their LUNs; the guest stays connected in xenstore and
-		 * a new daemon takes the ring up where we left it. */
-		while (vh->nluns)
-			vhost_remove_lun(vh, vh->luns[0]->devnum);
-		vhost_release_for_restart(vh);
-		for (unsigned i = 0; i < VSCSI_RING_SIZE; i++)
-			if (vh->cmds[i].buf)
-				munmap(vh->cmds[i].buf, vh->cmds[i].buf_cap);
-		sb->vhosts = vh->next;
-		free(vh->luns);
-		free(vh);
-	}
+	/* The guests stay connected in xenstore: a new daemon takes their
+	 * rings up where we left them. */
+	while (sb->vhosts)
+		vhost_free(sb->vhosts, true);
 }
 
 /* Re-reads the policies of every LUN after a config reload. */
 void xenbus_apply_config(struct scsiback *sb)
 {
 	for (struct vhost *vh = sb->vhosts; vh; vh = vh->next)
-		for (unsigned i = 0; i < vh->nluns; i++) {
-			struct lun_config unused;
-
-			config_lun_settings(sb->cfg, vh->luns[i]->pdev, &unused, &vh->luns[i]->policy);
-		}
+		vlun_apply_config(&vh->luns, sb->cfg);
 }

@@ -1,0 +1,181 @@
+/* A vhost's LUN table. */
+#include "vlun.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+#include "pdev.h"
+
+struct vlun *vlun_find(const struct vlun_table *t, uint16_t chn, uint16_t tgt, uint16_t lun)
+{
+	for (unsigned i = 0; i < t->n; i++) {
+		struct vlun *vl = t->v[i];
+
+		if (vl->chn == chn && vl->tgt == tgt && vl->lun == lun)
+			return vl;
+	}
+	return NULL;
+}
+
+struct vlun *vlun_find_devnum(const struct vlun_table *t, unsigned devnum)
+{
+	for (unsigned i = 0; i < t->n; i++)
+		if (t->v[i]->devnum == devnum)
+			return t->v[i];
+	return NULL;
+}
+
+bool vlun_has_target(const struct vlun_table *t, uint16_t chn, uint16_t tgt)
+{
+	for (unsigned i = 0; i < t->n; i++)
+		if (t->v[i]->chn == chn && t->v[i]->tgt == tgt && vlun_ready(t->v[i]))
+			return true;
+	return false;
+}
+
+unsigned vlun_target_luns(const struct vlun_table *t, uint16_t chn, uint16_t tgt, uint16_t *luns,
+			  unsigned max)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < t->n && n < max; i++)
+		if (t->v[i]->chn == chn && t->v[i]->tgt == tgt && vlun_ready(t->v[i]))
+			luns[n++] = t->v[i]->lun;
+	return n;
+}
+
+bool vlun_opening(const struct vlun_table *t)
+{
+	for (unsigned i = 0; i < t->n; i++)
+		if (t->v[i]->opening)
+			return true;
+	return false;
+}
+
+/* Takes vl out of the table and frees it. Commands still running on it
+ * complete through close; an open still under way is cancelled. */
+static void vlun_free(struct vlun_table *t, struct vlun *vl, bool was_up)
+{
+	for (unsigned i = 0; i < t->n; i++) {
+		if (t->v[i] != vl)
+			continue;
+		vl->removing = true;
+		vl->opening = false;
+		vl->dev.ops->close(&vl->dev);
+		t->v[i] = t->v[--t->n];
+		if (was_up)
+			log_info("%s: dev-%u: v-dev %u:%u:%u removed", t->name, vl->devnum, vl->chn,
+				 vl->tgt, vl->lun);
+		free(vl);
+		return;
+	}
+}
+
+/* The end of an open that vlun_add left under way. A LUN that failed is
+ * out of the table before the callback runs: that may start the ring. */
+static void vlun_opened(struct lun *dev, int rc)
+{
+	struct vlun *vl = (struct vlun *)((char *)dev - offsetof(struct vlun, dev));
+	struct vlun_table *t = vl->table;
+	unsigned devnum = vl->devnum;
+	char pdev[sizeof(vl->pdev)], err[sizeof(dev->error)];
+
+	if (!vl->opening)
+		return;
+	vl->opening = false;
+	snprintf(pdev, sizeof(pdev), "%s", vl->pdev);
+	snprintf(err, sizeof(err), "%s", dev->error[0] ? dev->error : strerror(-rc));
+	if (rc)
+		vlun_free(t, vl, false);   /* it never served */
+	else
+		log_info("%s: dev-%u: v-dev %u:%u:%u -> %s (%s)", t->name, devnum, vl->chn, vl->tgt,
+			 vl->lun, pdev, dev->desc);
+	if (t->opened)
+		t->opened(t->arg, devnum, pdev, rc, err);
+}
+
+int vlun_add(struct vlun_table *t, unsigned devnum, const char *pdev, uint16_t chn, uint16_t tgt,
+	     uint16_t lun, char *err, size_t errlen)
+{
+	struct vlun *vl, **grown;
+	struct lun_config lcfg;
+	const char *open_as = pdev;
+	struct pdev_info info;
+	int r;
+
+	vl = vlun_find(t, chn, tgt, lun);
+	if (vl && vl->opening && vl->devnum == devnum)
+		return -EINPROGRESS;
+	if (vl) {
+		snprintf(err, errlen, "v-dev %u:%u:%u is already mapped on this vhost", chn, tgt, lun);
+		return -EEXIST;
+	}
+	if (pdev_resolve(pdev, t->cfg->sysfs_root, &info, err, errlen) < 0)
+		return -EINVAL;
+	if (info.kind == PDEV_SG)
+		open_as = info.path;
+	vl = calloc(1, sizeof(*vl));
+	grown = realloc(t->v, (t->n + 1) * sizeof(*grown));
+	if (!vl || !grown) {
+		free(vl);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	t->v = grown;
+	vl->devnum = devnum;
+	vl->table = t;
+	vl->chn = chn;
+	vl->tgt = tgt;
+	vl->lun = lun;
+	snprintf(vl->pdev, sizeof(vl->pdev), "%s", pdev);
+	vl->dev.ops = lun_driver_for(open_as);
+	vl->dev.loop = t->loop;
+	vl->dev.opened = vlun_opened;
+	config_lun_settings(t->cfg, pdev, &lcfg, &vl->policy);
+	r = vl->dev.ops->open(&vl->dev, open_as, &lcfg);
+	if (r < 0 && r != -EINPROGRESS) {
+		snprintf(err, errlen, "%s", vl->dev.error[0] ? vl->dev.error : strerror(-r));
+		free(vl);
+		return r;
+	}
+	t->v[t->n++] = vl;
+	if (r == -EINPROGRESS) {
+		vl->opening = true;
+		log_info("%s: dev-%u: v-dev %u:%u:%u -> %s: opening", t->name, devnum, chn, tgt, lun,
+			 pdev);
+		return r;
+	}
+	log_info("%s: dev-%u: v-dev %u:%u:%u -> %s (%s)", t->name, devnum, chn, tgt, lun, pdev,
+		 vl->dev.desc);
+	return 0;
+}
+
+void vlun_remove(struct vlun_table *t, unsigned devnum)
+{
+	struct vlun *vl = vlun_find_devnum(t, devnum);
+
+	if (vl)
+		vlun_free(t, vl, true);
+}
+
+void vlun_remove_all(struct vlun_table *t)
+{
+	while (t->n)
+		vlun_free(t, t->v[0], true);
+	free(t->v);
+	t->v = NULL;
+}
+
+void vlun_apply_config(struct vlun_table *t, const struct scsiback_config *cfg)
+{
+	t->cfg = cfg;
+	for (unsigned i = 0; i < t->n; i++) {
+		struct lun_config unused;
+
+		config_lun_settings(cfg, t->v[i]->pdev, &unused, &t->v[i]->policy);
+	}
+}

@@ -1,0 +1,67 @@
+/* A vhost's LUN table: which host device answers at which guest address
+ * (channel:target:lun of the v-dev). Adding a LUN opens its device
+ * through its LUN driver; removing it closes the device, which completes
+ * whatever still runs on it. */
+#ifndef SCSIBACK_VLUN_H
+#define SCSIBACK_VLUN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "evloop.h"
+#include "lun.h"
+#include "policy.h"
+
+struct scsiback_config;
+struct vlun_table;
+
+/* One mapped LUN. */
+struct vlun {
+	unsigned devnum;              /* N of vscsi-devs/dev-N */
+	uint16_t chn, tgt, lun;       /* v-dev, host part ignored */
+	char pdev[256];
+	struct lun dev;
+	const struct policy *policy;
+	struct vlun_table *table;
+	bool removing;
+	bool opening;                 /* its driver is still connecting */
+};
+
+struct vlun_table {
+	struct vlun **v;
+	unsigned n;
+	const char *name;             /* for logs: the vhost's */
+	struct evloop *loop;
+	const struct scsiback_config *cfg;
+	/* The end of an open vlun_add left under way: rc 0, it serves;
+	 * otherwise err says why, and it is out of the table already. */
+	void (*opened)(void *arg, unsigned devnum, const char *pdev, int rc, const char *err);
+	void *arg;
+};
+
+/* Serves commands: neither being removed nor still opening. */
+static inline bool vlun_ready(const struct vlun *vl)
+{
+	return !vl->removing && !vl->opening;
+}
+struct vlun *vlun_find(const struct vlun_table *t, uint16_t chn, uint16_t tgt, uint16_t lun);
+struct vlun *vlun_find_devnum(const struct vlun_table *t, unsigned devnum);
+/* A ready LUN answers on that target. */
+bool vlun_has_target(const struct vlun_table *t, uint16_t chn, uint16_t tgt);
+/* The ready LUNs of a target, at most max of them; returns how many. */
+unsigned vlun_target_luns(const struct vlun_table *t, uint16_t chn, uint16_t tgt, uint16_t *luns,
+			  unsigned max);
+/* A LUN's open has not ended: the vhost's next step waits. */
+bool vlun_opening(const struct vlun_table *t);
+
+/* 0: added; -EINPROGRESS: added, opening (t->opened tells the end; also
+ * for a devnum already opening); else -errno and err. */
+int vlun_add(struct vlun_table *t, unsigned devnum, const char *pdev, uint16_t chn, uint16_t tgt,
+	     uint16_t lun, char *err, size_t errlen);
+void vlun_remove(struct vlun_table *t, unsigned devnum);
+void vlun_remove_all(struct vlun_table *t);
+/* Points every LUN at its policy in cfg (after a reload). */
+void vlun_apply_config(struct vlun_table *t, const struct scsiback_config *cfg);
+
+#endif
