@@ -45,12 +45,17 @@ void emulate_report_luns(const uint8_t *cdb, const uint16_t *luns, unsigned n,
 	for (unsigned i = 0; i < n; i++) {
 		uint8_t *e = d + 8 + i * 8;
 
-		/* Peripheral addressing for LUN < 256, flat space above. */
+		/* SAM's addressing methods: peripheral device for LUN < 256,
+		 * flat space (14 bits) below 16384, and above that extended
+		 * flat space (0xd2: four bytes, a 24-bit LUN). */
 		if (luns[i] < 256) {
 			e[1] = (uint8_t)luns[i];
-		} else {
-			e[0] = (uint8_t)(0x40 | ((luns[i] >> 8) & 0x3f));
+		} else if (luns[i] < 16384) {
+			e[0] = (uint8_t)(0x40 | (luns[i] >> 8));
 			e[1] = (uint8_t)luns[i];
+		} else {
+			e[0] = 0xd2;
+			sg_put_unaligned_be24(luns[i], e + 1);
 		}
 	}
 	total = 8 + n * 8;

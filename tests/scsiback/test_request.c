@@ -145,6 +145,45 @@ static void test_report_luns_emulation(void **state)
 	assert_int_equal(r.sense[12], 0x24);
 }
 
+/* Each LUN of the emulated list as sg3_utils decodes it (sg_luns --test:
+ * the SAM addressing methods), from peripheral through flat space to
+ * extended flat space (LUNs 16384 and up, which 14 bits cannot hold). */
+static void test_report_luns_every_address_method(void **state)
+{
+	static const uint16_t luns[] = { 0, 255, 256, 300, 16383, 16384, 40000, 65535 };
+	uint8_t cdb[12] = { 0xa0, 0, 0, 0, 0, 0, 0, 0, 0x10, 0, 0, 0 };
+	const unsigned n = sizeof(luns) / sizeof(luns[0]);
+	struct emu_result r;
+
+	(void)state;
+	emulate_report_luns(cdb, luns, n, &r);
+	assert_int_equal(r.status, SCSI_STATUS_GOOD);
+	assert_int_equal(r.data_len, 8 + 8 * n);
+	for (unsigned i = 0; i < n; i++) {
+		char cmd[128], out[512], want[64];
+		char *p = cmd + snprintf(cmd, sizeof(cmd), "sg_luns --test=");
+		size_t got;
+		FILE *f;
+
+		for (unsigned k = 0; k < 8; k++)
+			p += sprintf(p, "%02x", r.data[8 + 8 * i + k]);
+		f = popen(cmd, "r");
+		assert_non_null(f);
+		got = fread(out, 1, sizeof(out) - 1, f);
+		out[got] = 0;
+		assert_int_equal(pclose(f), 0);
+		snprintf(want, sizeof(want), "lun=%u\n", luns[i]);
+		if (!strstr(out, want))
+			fail_msg("LUN %u encoded as %s: sg_luns says %s", luns[i], cmd + 15, out);
+		if (luns[i] < 256 && !strstr(out, "Peripheral device addressing"))
+			fail_msg("LUN %u: %s", luns[i], out);
+		if (luns[i] >= 256 && luns[i] < 16384 && !strstr(out, "Flat space addressing"))
+			fail_msg("LUN %u: %s", luns[i], out);
+		if (luns[i] >= 16384 && !strstr(out, "Extended flat space addressing"))
+			fail_msg("LUN %u: %s", luns[i], out);
+	}
+}
+
 static void test_policy(void **state)
 {
 	struct policy p = { .mode = POLICY_DENY_LIST };
@@ -278,6 +317,7 @@ int main(void)
 		cmocka_unit_test(test_each_bad_field),
 		cmocka_unit_test(test_indirect),
 		cmocka_unit_test(test_report_luns_emulation),
+		cmocka_unit_test(test_report_luns_every_address_method),
 		cmocka_unit_test(test_policy),
 		cmocka_unit_test(test_config),
 		cmocka_unit_test(test_config_long_names),
