@@ -43,6 +43,13 @@ static void set_state(struct vhost *vh, int state)
 
 	int r;
 
+	/* A vhost that connects has no failure left to tell: an error of an
+	 * earlier attempt goes first (whoever sees 4 must not read it). */
+	if (state == XenbusStateConnected) {
+		snprintf(path, sizeof(path), "%s/error", vh->be_path);
+		if (!xs_rm(vh->sb->xs, XBT_NULL, path) && errno != ENOENT)
+			log_warn("%s: cannot remove %s: %s", vh->name, path, strerror(errno));
+	}
 	/* Only while the vhost's directory exists: after the toolstack
 	 * removed it, a write would create it again, left for good. */
 	snprintf(path, sizeof(path), "%s/state", vh->be_path);

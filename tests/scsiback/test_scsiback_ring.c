@@ -24,6 +24,7 @@
 #include "rawfront.h"
 #include "simenv.h"
 #include "toolstack.h"
+#include "xsutil.h"
 
 #define HOST_ERROR 0x00070000
 #define HOST_NO_CONNECT 0x00010000
@@ -598,6 +599,71 @@ static void test_backend_dir_removed_by_toolstack(void **state)
 	check_good(&rsp);
 }
 
+/* Polls a xenstore node until it reads want (a number); 0 or -ETIMEDOUT. */
+static int wait_node(struct xs_handle *xs, const char *path, int want, unsigned ms)
+{
+	for (unsigned t = 0; t < ms; t += 20) {
+		if (xsu_read_intf(xs, XBT_NULL, -1, "%s", path) == want)
+			return 0;
+		usleep(20000);
+	}
+	return -ETIMEDOUT;
+}
+
+/* A vhost whose connection failed says why in its error node; once the
+ * guest connects it fine, the node goes (`vscsictl list` would show the
+ * old failure forever). */
+static void test_error_cleared_after_reconnect(void **state)
+{
+	char fe[128], be[128], path[300], *err;
+	struct xs_handle *gx;
+	struct rawfront g;
+	vscsiif_response_t rsp;
+	unsigned len;
+	int d = simenv_create_domain(&env, "flaky");
+
+	(void)state;
+	assert_true(d > 0);
+	attach(d, "null:disk", "0:0:0:0");
+	gx = simenv_xs_open(&env, d);
+	assert_non_null(gx);
+	snprintf(fe, sizeof(fe), "/local/domain/%d/device/vscsi/0", d);
+	snprintf(be, sizeof(be), "/local/domain/0/backend/vscsi/%d/0", d);
+	/* A frontend that publishes a ring-ref that is no number. */
+	snprintf(path, sizeof(path), "%s/ring-ref", fe);
+	assert_int_equal(xsu_printf(gx, XBT_NULL, path, "bogus"), 0);
+	snprintf(path, sizeof(path), "%s/event-channel", fe);
+	assert_int_equal(xsu_printf(gx, XBT_NULL, path, "7"), 0);
+	snprintf(path, sizeof(path), "%s/state", fe);
+	assert_int_equal(xsu_printf(gx, XBT_NULL, path, "%d", XenbusStateInitialised), 0);
+	snprintf(path, sizeof(path), "%s/state", be);
+	assert_int_equal(wait_node(xs0, path, XenbusStateClosing, 10000), 0);
+	err = xsu_readf(xs0, XBT_NULL, "%s/error", be);
+	assert_non_null(err);
+	if (!strstr(err, "ring-ref"))
+		fail_msg("error node: %s", err);
+	free(err);
+	/* The guest's driver starts over: Closed, Initialising, a good ring. */
+	snprintf(path, sizeof(path), "%s/state", fe);
+	assert_int_equal(xsu_printf(gx, XBT_NULL, path, "%d", XenbusStateClosed), 0);
+	snprintf(path, sizeof(path), "%s/state", be);
+	assert_int_equal(wait_node(xs0, path, XenbusStateClosed, 10000), 0);
+	snprintf(path, sizeof(path), "%s/state", fe);
+	assert_int_equal(xsu_printf(gx, XBT_NULL, path, "%d", XenbusStateInitialising), 0);
+	snprintf(path, sizeof(path), "%s/state", be);
+	assert_int_equal(wait_node(xs0, path, XenbusStateInitWait, 10000), 0);
+	assert_int_equal(rawfront_open(&g, &env, d, 0, 10000), 0);
+	inquiry(&g, 0, 0, &rsp);
+	check_good(&rsp);
+	snprintf(path, sizeof(path), "%s/error", be);
+	err = xs_read(xs0, XBT_NULL, path, &len);
+	if (err)
+		fail_msg("%s still says \"%s\" with the vhost connected", path, err);
+	rawfront_close(&g);
+	xs_close(gx);
+	assert_int_equal(simenv_destroy_domain(&env, d), 0);
+}
+
 /* Linux's xen-scsiback loaded beside us: scsiback says so at start and
  * for each new vhost, and leaves alone a vhost the kernel has bound. */
 static void test_kernel_backend_present(void **state)
@@ -762,6 +828,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_bad_pdev),
 		cmocka_unit_test(test_guest_destroyed_mid_io),
 		cmocka_unit_test(test_backend_dir_removed_by_toolstack),
+		cmocka_unit_test(test_error_cleared_after_reconnect),
 		cmocka_unit_test(test_kernel_backend_present),
 		cmocka_unit_test(test_backend_restart),
 		cmocka_unit_test(test_clean_shutdown),
