@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "decimal.h"
 #include "log.h"
 
 struct parse_ctx {
@@ -15,7 +16,36 @@ struct parse_ctx {
 	size_t errlen;
 	char **sections;       /* the full section names, by token (see load_text) */
 	unsigned n_sections;
+	const char *text;      /* what inih reads, a line for a line of the file */
 };
+
+/* The line of the file where setting name was last given in the section
+ * that load_text made "[#tok]"; 0 if not found. inih does not pass line
+ * numbers to the handler, and errors found after parsing (a policy never
+ * defined, a CHAP user without password) must still name one. */
+static int entry_line(const struct parse_ctx *c, unsigned tok, const char *name)
+{
+	char header[16];
+	int line = 0, found = 0;
+	bool inside = false;
+	size_t hlen = (size_t)snprintf(header, sizeof(header), "[#%u]", tok);
+	size_t nlen = strlen(name);
+
+	for (const char *p = c->text; p && *p; line++) {
+		const char *eol = strchrnul(p, '\n'), *q = p + strspn(p, " \t\f\v\r");
+
+		if (*q == '[') {
+			inside = !strncmp(q, header, hlen);
+		} else if (inside && !strncmp(q, name, nlen)) {
+			q += nlen;
+			q += strspn(q, " \t");
+			if (*q == '=' || *q == ':')
+				found = line + 1;
+		}
+		p = *eol ? eol + 1 : eol;
+	}
+	return found;
+}
 
 static void *grow(void *arr, unsigned *n, size_t elem)
 {
@@ -68,10 +98,13 @@ static int on_entry(void *user, const char *section, const char *name, const cha
 	struct scsiback_config *cfg = c->cfg;
 	char kind[16] = "", key[256] = "";
 	int key_end = 0;
+	unsigned tok = 0;
 	void *e;
 
-	if (section[0] == '#' && (unsigned)atoi(section + 1) < c->n_sections)
-		section = c->sections[atoi(section + 1)];
+	if (section[0] == '#' && (unsigned)atoi(section + 1) < c->n_sections) {
+		tok = (unsigned)atoi(section + 1);
+		section = c->sections[tok];
+	}
 	if (!strcmp(section, "scsiback")) {
 		if (!strcmp(name, "log-level")) {
 			if ((cfg->log_level = log_level_parse(value)) < 0)
@@ -99,12 +132,15 @@ static int on_entry(void *user, const char *section, const char *name, const cha
 	if (!strcmp(kind, "iscsi")) {
 		struct config_iscsi *i = e;
 
-		if (!strcmp(name, "chap-user"))
+		if (!strcmp(name, "chap-user")) {
 			snprintf(i->user, sizeof(i->user), "%s", value);
-		else if (!strcmp(name, "chap-password"))
+			i->user_line = entry_line(c, tok, name);
+		} else if (!strcmp(name, "chap-password")) {
 			snprintf(i->password, sizeof(i->password), "%s", value);
-		else
+			i->password_line = entry_line(c, tok, name);
+		} else {
 			FAIL("[%s]: unknown setting \"%s\"", section, name);
+		}
 	} else if (!strcmp(kind, "policy")) {
 		struct policy *p = e;
 		char perr[128];
@@ -122,14 +158,16 @@ static int on_entry(void *user, const char *section, const char *name, const cha
 		}
 	} else {
 		struct config_lun *l = e;
-		char *end;
+		uint64_t secs;
 
 		if (!strcmp(name, "policy")) {
 			snprintf(l->policy, sizeof(l->policy), "%s", value);
+			l->policy_line = entry_line(c, tok, name);
 		} else if (!strcmp(name, "timeout")) {
-			l->timeout_s = (unsigned)strtoul(value, &end, 10);
-			if (*end || !*value)
-				FAIL("[%s] timeout \"%s\": want seconds", section, value);
+			if (!dec_parse_str(value, CONFIG_TIMEOUT_MAX_S, &secs))
+				FAIL("[%s] timeout \"%s\": want whole seconds from 0 (the device type's "
+				     "default) to %u (a week)", section, value, CONFIG_TIMEOUT_MAX_S);
+			l->timeout_s = (unsigned)secs;
 		} else {
 			FAIL("[%s]: unknown setting \"%s\"", section, name);
 		}
@@ -214,7 +252,7 @@ static char *load_text(const char *path, struct parse_ctx *c)
 
 int config_load(const char *path, struct scsiback_config *cfg, char *err, size_t errlen)
 {
-	struct parse_ctx c = { cfg, err, errlen, NULL, 0 };
+	struct parse_ctx c = { cfg, err, errlen, NULL, 0, NULL };
 	char *text;
 	int line;
 
@@ -232,6 +270,7 @@ int config_load(const char *path, struct scsiback_config *cfg, char *err, size_t
 		free(c.sections);
 		return -ENOENT;
 	}
+	c.text = text;
 	line = ini_parse_string(text, on_entry, &c);
 	free(text);
 	for (unsigned i = 0; i < c.n_sections; i++)
@@ -255,8 +294,24 @@ int config_load(const char *path, struct scsiback_config *cfg, char *err, size_t
 		for (unsigned k = 0; k < cfg->n_policies && !found; k++)
 			found = !strcmp(cfg->policies[k].name, cfg->luns[i].policy);
 		if (!found) {
-			snprintf(err, errlen, "%s: [lun %s] names policy \"%s\", which is not defined", path,
-				 cfg->luns[i].pdev, cfg->luns[i].policy);
+			snprintf(err, errlen, "%s:%d: [lun %s] names policy \"%s\", which is not defined",
+				 path, cfg->luns[i].policy_line, cfg->luns[i].pdev, cfg->luns[i].policy);
+			return -EINVAL;
+		}
+	}
+	/* CHAP takes both: a user alone would log in without the secret and
+	 * fail at the target with a less telling error. */
+	for (unsigned i = 0; i < cfg->n_iscsi; i++) {
+		const struct config_iscsi *is = &cfg->iscsi[i];
+
+		if (is->user[0] && !is->password[0]) {
+			snprintf(err, errlen, "%s:%d: [iscsi %s] chap-user without chap-password", path,
+				 is->user_line, is->iqn);
+			return -EINVAL;
+		}
+		if (is->password[0] && !is->user[0]) {
+			snprintf(err, errlen, "%s:%d: [iscsi %s] chap-password without chap-user", path,
+				 is->password_line, is->iqn);
 			return -EINVAL;
 		}
 	}

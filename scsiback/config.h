@@ -18,6 +18,7 @@
  *   [lun iscsi://127.0.0.1/iqn.2026-11.org.example:disk/1]   ; per p-dev
  *   policy = no-firmware
  *   timeout = 120                            ; seconds, when the guest gives none
+ *                                            ; (0: the device type's default)
  */
 #ifndef SCSIBACK_CONFIG_H
 #define SCSIBACK_CONFIG_H
@@ -29,11 +30,17 @@ struct config_iscsi {
 	char iqn[224];
 	char user[128];
 	char password[128];
+	int user_line, password_line;  /* where they were set (0: not set) */
 };
+
+/* [lun] timeout: 0 is the device type's default (lun.c); more than a week
+ * is a typo, not a command's time. */
+#define CONFIG_TIMEOUT_MAX_S (7u * 24 * 3600)
 
 struct config_lun {
 	char pdev[256];
 	char policy[64];
+	int policy_line;               /* where policy was set */
 	unsigned timeout_s;
 };
 

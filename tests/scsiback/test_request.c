@@ -259,6 +259,53 @@ static void test_config(void **state)
 	config_free(&cfg);
 }
 
+/* Each config error names file:line: a timeout that is negative, not a
+ * number or past a week (4294968 s once wrapped to 704 ms), a policy
+ * never defined, CHAP half given. The largest timeout reaches the LUN in
+ * milliseconds unwrapped. */
+static void test_config_errors_name_their_line(void **state)
+{
+	static const struct { const char *text, *line, *says; } bad[] = {
+		{ "[lun null:disk]\ntimeout = -5\n", ":2:", "timeout \"-5\"" },
+		{ "[lun null:disk]\n\ntimeout = 4294968\n", ":3:", "timeout \"4294968\"" },
+		{ "[lun null:disk]\ntimeout = 604801\n", ":2:", "604800" },
+		{ "[lun null:disk]\ntimeout = 1m\n", ":2:", "whole seconds" },
+		{ "[lun null:disk]\ntimeout =\n", ":2:", "timeout" },
+		{ "; a comment\n[lun null:disk]\ntimeout = 5\npolicy = missing\n", ":4:",
+		  "policy \"missing\", which is not defined" },
+		{ "[iscsi iqn.2026-11.t:disk]\n\nchap-user = alice\n", ":3:",
+		  "chap-user without chap-password" },
+		{ "[iscsi iqn.2026-11.t:disk]\nchap-password = s3cret\n", ":2:",
+		  "chap-password without chap-user" },
+	};
+	char path[] = "/tmp/scsiback-conf-XXXXXX", err[512];
+	struct scsiback_config cfg;
+	struct lun_config lc;
+	const struct policy *pol;
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		write_file(path, bad[i].text);
+		assert_int_equal(config_load(path, &cfg, err, sizeof(err)), -EINVAL);
+		if (strncmp(err, path, strlen(path)) || !strstr(err, bad[i].line) ||
+		    !strstr(err, bad[i].says))
+			fail_msg("config %u: \"%s\": want %s%s and \"%s\"", i, err, path, bad[i].line,
+				 bad[i].says);
+		config_free(&cfg);
+	}
+	write_file(path, "[lun null:disk]\ntimeout = 604800\n[lun null:tape]\ntimeout = 0\n");
+	assert_int_equal(config_load(path, &cfg, err, sizeof(err)), 0);
+	config_lun_settings(&cfg, "null:disk", &lc, &pol);
+	assert_int_equal(lc.default_timeout_ms, 604800000u);
+	config_lun_settings(&cfg, "null:tape", &lc, &pol);
+	assert_int_equal(lc.default_timeout_ms, 0);
+	config_free(&cfg);
+	unlink(path);
+}
+
 /* Section names as long as p-devs and IQNs get: scsiback(8)'s own example
  * (50 characters, one more than inih keeps) and a 255-character p-dev
  * are matched whole; a longer one is refused, naming the line. */
@@ -318,6 +365,7 @@ int main(void)
 		cmocka_unit_test(test_indirect),
 		cmocka_unit_test(test_report_luns_emulation),
 		cmocka_unit_test(test_report_luns_every_address_method),
+		cmocka_unit_test(test_config_errors_name_their_line),
 		cmocka_unit_test(test_policy),
 		cmocka_unit_test(test_config),
 		cmocka_unit_test(test_config_long_names),
