@@ -41,6 +41,7 @@ static void usage(FILE *f)
 		"  -s, --state-dir DIR    in-flight records that survive a crash, and the lock\n"
 		"                         that keeps a second daemon off them (default %s)\n"
 		"  -d, --daemon           detach and run in the background once serving\n"
+		"                         (the log goes to syslog from then on)\n"
 		"  -p, --pidfile FILE     write our pid there (locked while we run)\n"
 		"  -l, --log-level LEVEL  err, warn, info or debug (default info)\n"
 		"      --poll-us US       after work, poll rings and devices this long before\n"
@@ -253,10 +254,15 @@ static int detach(void)
 	return p[1];
 }
 
-/* The detached daemon serves: standard streams go, the parent exits 0. */
+/* The detached daemon serves: standard streams go, and with them the
+ * log unless it went to syslog already; the parent exits 0. */
 static void detach_done(int ready_fd)
 {
-	int null = open("/dev/null", O_RDWR);
+	int null;
+
+	log_info("serving in the background; logging to syslog");
+	log_init("scsiback", log_get_level(), true);
+	null = open("/dev/null", O_RDWR);
 
 	if (null >= 0) {
 		dup2(null, 0);

@@ -542,7 +542,8 @@ static void test_pidfile_refuses_second_daemon(void **state)
 
 /* --daemon: the started process exits 0 once the daemon serves; the
  * daemon is another process, in a session of its own with its standard
- * streams on /dev/null, named by the pidfile, and stops with exit 0. */
+ * streams on /dev/null and its log in syslog, named by the pidfile, and
+ * stops with exit 0. */
 static void test_daemon_detaches(void **state)
 {
 	char pidfile[600], path[64], link[PATH_MAX];
@@ -573,6 +574,9 @@ static void test_daemon_detaches(void **state)
 	assert_int_not_equal(child, parent);
 	assert_true(daemon_alive(child));
 	assert_int_equal(getsid(child), child);
+	/* Its stderr goes: the last line there says where the log went (it
+	 * went nowhere without --syslog). */
+	assert_int_equal(daemon_wait_log(logfile, "in the background; logging to syslog", 1000), 0);
 	snprintf(path, sizeof(path), "/proc/%d/fd/0", (int)child);
 	n = readlink(path, link, sizeof(link) - 1);
 	assert_true(n > 0);
