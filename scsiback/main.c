@@ -465,6 +465,6 @@ int main(int argc, char **argv)
 	free(sig.cfg);
 	if (pidfile)
 		unlink(pidfile);
-	log_info("stopped");
-	return 0;
+	log_info("stopped%s", sb.exit_status ? " (xenstore lost)" : "");
+	return sb.exit_status;
 }

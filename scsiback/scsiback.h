@@ -23,6 +23,7 @@ struct scsiback {
 	const struct scsiback_config *cfg;
 	struct vhost *vhosts;
 	bool stopping;                /* SIGTERM: take no new requests */
+	int exit_status;              /* when stopping: 0, or 1 if xenstore was lost */
 	bool polling;                 /* the loop polls rings; events need not re-arm */
 	/* Called when a drained ring has been released. */
 	void (*on_disconnected)(struct vhost *vh);

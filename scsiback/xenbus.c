@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 #include <xenstore.h>
 #include <xen/io/xenbus.h>
@@ -16,6 +17,11 @@
 #include "xsutil.h"
 
 static struct evloop_handler xs_handler;
+static struct evloop_handler probe_handler;
+
+/* How often the xenstore connection is tried: libxenstore's watch fd
+ * stays silent when xenstored goes away (its reader thread just ends). */
+#define XENBUS_PROBE_S 5
 
 /* Linux's xen-scsiback serves the same backend/vscsi directory: with it
  * loaded, the kernel and we would both answer the frontend and map the
@@ -523,6 +529,43 @@ static void xs_cb(struct evloop_handler *h, uint32_t events)
 	}
 }
 
+/* Without xenstore no vhost can come, go or change: the daemon stops
+ * (drained, rings kept for the next one, as after SIGTERM) with exit
+ * status 1, so that its service manager starts it again. */
+static void xenbus_probe_cb(struct evloop_handler *h, uint32_t events)
+{
+	struct scsiback *sb = h->arg;
+	uint64_t ticks;
+	unsigned len;
+	char *v;
+
+	(void)events;
+	if (read(h->fd, &ticks, sizeof(ticks)) != sizeof(ticks))
+		return;
+	errno = 0;
+	v = xs_read(sb->xs, XBT_NULL, "domid", &len);
+	free(v);
+	if (v || errno == ENOENT || errno == EACCES || errno == EPERM)
+		return;
+	log_err("lost the connection to xenstore (libxenstore: %s): stopping with exit status 1 "
+		"to be started again; guests keep their rings", strerror(errno ? errno : EIO));
+	evloop_del(sb->loop, h);
+	sb->stopping = true;
+	sb->exit_status = 1;
+}
+
+static int xenbus_probe_start(struct scsiback *sb)
+{
+	struct itimerspec its = { .it_interval = { XENBUS_PROBE_S, 0 }, .it_value = { XENBUS_PROBE_S, 0 } };
+
+	probe_handler.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (probe_handler.fd < 0 || timerfd_settime(probe_handler.fd, 0, &its, NULL) < 0)
+		return -errno;
+	probe_handler.cb = xenbus_probe_cb;
+	probe_handler.arg = sb;
+	return evloop_add(sb->loop, &probe_handler, EPOLLIN);
+}
+
 int xenbus_start(struct scsiback *sb)
 {
 	/* The backend domain is read, not assumed: dom0 or a driver domain. */
@@ -536,6 +579,10 @@ int xenbus_start(struct scsiback *sb)
 	xs_handler.cb = xs_cb;
 	xs_handler.arg = sb;
 	evloop_add(sb->loop, &xs_handler, EPOLLIN);
+	if (xenbus_probe_start(sb) < 0) {
+		log_err("cannot start the xenstore probe timer: %s", strerror(errno));
+		return -errno;
+	}
 	log_info("serving %s", sb->be_root);
 	if (kernel_backend_loaded(sb))
 		log_warn("the kernel's xen-scsiback module is loaded (%s/module/xen_scsiback): it serves "
@@ -547,6 +594,8 @@ int xenbus_start(struct scsiback *sb)
 void xenbus_stop(struct scsiback *sb)
 {
 	evloop_del(sb->loop, &xs_handler);
+	evloop_del(sb->loop, &probe_handler);
+	close(probe_handler.fd);
 	/* The guests stay connected in xenstore: a new daemon takes their
 	 * rings up where we left them. */
 	while (sb->vhosts)

@@ -839,6 +839,28 @@ static void test_sigterm_drain_limit(void **state)
 
 /* --- setup ----------------------------------------------------------------- */
 
+/* xenstored goes away (here: the whole simulator): scsiback says so and
+ * stops with exit status 1 for its service manager to start it again; it
+ * stayed up and silent, serving nothing new. Last: the simulator is gone
+ * after it. */
+static void test_xenstore_lost_exits_1(void **state)
+{
+	int status;
+
+	(void)state;
+	ensure_backend();
+	wait_serving();
+	assert_int_equal(kill(env.pid, SIGKILL), 0);
+	status = wait_exit(backend, 30000);
+	if (status == -1)
+		fail_msg("scsiback still runs 30 s after xenstore went away");
+	backend = 0;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 1)
+		fail_msg("scsiback after losing xenstore: wait status 0x%x, not exit 1", status);
+	assert_true(log_has(logfile, "lost the connection to xenstore"));
+	assert_true(log_has(logfile, "stopped (xenstore lost)"));
+}
+
 static void attach(const char *pdev, const char *vdev)
 {
 	char err[512];
@@ -896,6 +918,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_sighup_broken_config_keeps_policy),
 		cmocka_unit_test(test_sigterm_drains_in_flight_commands),
 		cmocka_unit_test(test_sigterm_drain_limit),
+		cmocka_unit_test(test_xenstore_lost_exits_1),
 	};
 
 	simenv_use_sim_libs(argc, argv);
