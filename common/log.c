@@ -36,20 +36,29 @@ void log_msg(enum log_level level, const char *fmt, ...)
 {
 	static const int syslog_prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
 	va_list ap;
+	char line[1024];
 
 	if (level > log_level)
 		return;
 	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	/* One message, one line: text from elsewhere (a library's error
+	 * string, a name from xenstore) may carry newlines or escapes. */
+	for (char *p = line; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
 	if (log_syslog) {
-		vsyslog(syslog_prio[level], fmt, ap);
+		syslog(syslog_prio[level], "%s", line);
 	} else {
 		struct timespec ts;
-		char line[1024];
+		struct tm tm;
+		char when[32];
 
 		clock_gettime(CLOCK_REALTIME, &ts);
-		vsnprintf(line, sizeof(line), fmt, ap);
-		fprintf(stderr, "%ld.%03ld %s[%s]: %s\n", (long)ts.tv_sec,
-			ts.tv_nsec / 1000000, log_ident, level_names[level], line);
+		localtime_r(&ts.tv_sec, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+		fprintf(stderr, "%s.%03ld %s[%s]: %s\n", when, ts.tv_nsec / 1000000, log_ident,
+			level_names[level], line);
 	}
-	va_end(ap);
 }

@@ -155,7 +155,7 @@ step "xl create (simulated): backup1's init finds its disk and tape drive at onc
 dom=$("$xensim" create "$work/xen/backup1.cfg" -- "${init[@]}") || fail "create backup1"
 echo "    backup1 is domain $dom"
 console "$dom" || fail "backup1 did not find its LUNs"
-grep "domain backup1" "$work/lifecycle.log" | sed 's/^[0-9.]* /    /'
+grep "domain backup1" "$work/lifecycle.log" | sed 's/^[0-9-]* [0-9:.]* /    /'
 
 step "xl reboot (simulated): a new domain, the same LUNs"
 dom=$("$xensim" reboot backup1) || fail "reboot backup1"
@@ -175,7 +175,7 @@ for _ in $(seq 50); do
 	sleep 0.1
 done
 "$xensim" exec 0 -- xenstore-exists "/local/domain/0/backend/vscsi/$dom" && fail "backend of $dom left"
-tail -1 "$work/lifecycle.log" | sed 's/^[0-9.]* /    /'
+tail -1 "$work/lifecycle.log" | sed 's/^[0-9-]* [0-9:.]* /    /'
 
 echo
 echo "demo OK: guest1 used a disk, a tape drive and a media changer through vscsi;"
