@@ -138,6 +138,7 @@ static void cmd_scsi_done(struct lun_cmd *lc)
 
 	if (resid > c->data_len)
 		resid = c->data_len;
+	vlun_count(c->vl, lc, c->data_len - resid);
 	if (cmd_live(c) && lc->host == XEN_VSCSIIF_RSLT_HOST_OK &&
 	    (c->req.dir == LUN_DIR_FROM_DEV || c->req.dir == LUN_DIR_BIDI)) {
 		unsigned bad;

@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "status.h"
 #include "vhost.h"
 #include "xenbus.h"
 
@@ -436,6 +437,8 @@ int main(int argc, char **argv)
 
 	if (xenbus_start(&sb) < 0)
 		return 1;
+	if ((c = status_start(&sb)) < 0)
+		log_warn("cannot keep %s/%s: %s", sb.statedir, STATUS_FILE, strerror(-c));
 	if (ready_fd >= 0)
 		detach_done(ready_fd);
 
@@ -457,6 +460,7 @@ int main(int argc, char **argv)
 			evloop_run_once(sb.loop, 100);
 		}
 	}
+	status_stop(&sb);
 	xenbus_stop(&sb);
 	xengnttab_close(sb.gnt);
 	xs_close(sb.xs);

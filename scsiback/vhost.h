@@ -33,6 +33,7 @@ struct vhost {
 	char be_path[128];            /* absolute */
 	char fe_path[128];
 	char name[32];                /* "vhost <domid>/<devid>" for logs */
+	char guest[64];               /* the domain's name, "" if unknown */
 	int state;                    /* our XenbusState (xenbus.c's) */
 
 	enum vhost_ring_state rs;

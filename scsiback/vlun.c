@@ -5,10 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <scsi/sg_lib.h>
 
 #include "config.h"
 #include "log.h"
 #include "pdev.h"
+#include "vscsi_host.h"
 
 struct vlun *vlun_find(const struct vlun_table *t, uint16_t chn, uint16_t tgt, uint16_t lun)
 {
@@ -54,6 +56,30 @@ bool vlun_opening(const struct vlun_table *t)
 		if (t->v[i]->opening)
 			return true;
 	return false;
+}
+
+void vlun_count(struct vlun *vl, const struct lun_cmd *lc, uint32_t bytes)
+{
+	char op[48], sense[200];
+
+	vl->stats.cmds++;
+	if (lc->dir == LUN_DIR_FROM_DEV || lc->dir == LUN_DIR_BIDI)
+		vl->stats.bytes_in += bytes;
+	else if (lc->dir == LUN_DIR_TO_DEV)
+		vl->stats.bytes_out += bytes;
+	if (lc->host == 0 && lc->status == 0)
+		return;
+	vl->stats.errors++;
+	sg_get_opcode_name(lc->cdb[0], 0, sizeof(op), op);
+	if (lc->host)
+		snprintf(vl->stats.last_error, sizeof(vl->stats.last_error), "%.47s: host %s", op,
+			 vscsi_host_name(lc->host));
+	else if (lc->sense_len) {
+		lun_sense_summary(lc->sense, lc->sense_len, sense, sizeof(sense));
+		snprintf(vl->stats.last_error, sizeof(vl->stats.last_error), "%.47s: %.110s", op, sense);
+	} else
+		snprintf(vl->stats.last_error, sizeof(vl->stats.last_error), "%.47s: status 0x%02x",
+			 op, lc->status);
 }
 
 /* Takes vl out of the table and frees it. Commands still running on it

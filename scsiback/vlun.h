@@ -16,6 +16,14 @@
 struct scsiback_config;
 struct vlun_table;
 
+/* What a LUN has served, for the status file (status.c). */
+struct vlun_stats {
+	uint64_t cmds;                /* SCSI commands the device ended */
+	uint64_t errors;              /* of those, ended other than GOOD */
+	uint64_t bytes_in, bytes_out; /* data from / to the device */
+	char last_error[160];         /* the latest error, as the log said it */
+};
+
 /* One mapped LUN. */
 struct vlun {
 	unsigned devnum;              /* N of vscsi-devs/dev-N */
@@ -26,6 +34,7 @@ struct vlun {
 	struct vlun_table *table;
 	bool removing;
 	bool opening;                 /* its driver is still connecting */
+	struct vlun_stats stats;
 };
 
 struct vlun_table {
@@ -54,6 +63,10 @@ unsigned vlun_target_luns(const struct vlun_table *t, uint16_t chn, uint16_t tgt
 			  unsigned max);
 /* A LUN's open has not ended: the vhost's next step waits. */
 bool vlun_opening(const struct vlun_table *t);
+
+/* Counts a command the device has ended (a host code other than OK or a
+ * status other than GOOD is an error). */
+void vlun_count(struct vlun *vl, const struct lun_cmd *lc, uint32_t bytes);
 
 /* 0: added; -EINPROGRESS: added, opening (t->opened tells the end; also
  * for a devnum already opening); else -errno and err. */

@@ -426,6 +426,13 @@ static void xenbus_reconcile(struct scsiback *sb, uint32_t domid, uint32_t devid
 	free(fe_path);
 	if (!vh)
 		return;
+	{
+		/* (a driver domain may not read it: then no name) */
+		char *name = xsu_readf(sb->xs, XBT_NULL, "/local/domain/%u/name", domid);
+
+		snprintf(vh->guest, sizeof(vh->guest), "%s", name ? name : "");
+		free(name);
+	}
 
 	prev_state = xsu_read_intf(sb->xs, XBT_NULL, XenbusStateUnknown, "%s/state", be);
 	{

@@ -23,7 +23,7 @@ $(LIBVSCSIFRONT_SO): $(libvscsifront_objs)
 
 # The CLI.
 VSCSI_CLI_SRCS := scsifront/cli/vscsi.c scsifront/cli/cli_cmds.c scsifront/cli/cli_run.c
-$(SF_OUT)/vscsi: $(patsubst %.c,$(BUILD)/%.o,$(VSCSI_CLI_SRCS)) $(LIBVSCSIFRONT_A)
+$(SF_OUT)/vscsi: $(patsubst %.c,$(BUILD)/%.o,$(VSCSI_CLI_SRCS)) $(BUILD)/common/vscsi_host.o $(LIBVSCSIFRONT_A)
 	$(CC) $(LDFLAGS) -o $@ $^ $(XEN_LIBS) $(JSON_LIBS) -lsgutils2 -lpthread
 
 # The shim is loaded into programs we did not build (sg3_utils, mtx...):

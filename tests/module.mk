@@ -13,7 +13,7 @@ $(BUILD)/tests/%.o: CPPFLAGS += -Itools/vscsictl
 TESTS += $(BUILD)/tests/scsiback/test_scsiback_ring
 $(BUILD)/tests/scsiback/test_scsiback_ring: $(BUILD)/tests/scsiback/test_scsiback_ring.o \
 		$(RAWFRONT_OBJS) $(SIMENV_OBJS) $(TOOLSTACK_OBJS) $(common_objs) | $(BUILD)/scsiback/scsiback
-	$(CC) $(LDFLAGS) -o $@ $^ $(XEN_LIBS) $(CMOCKA_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(XEN_LIBS) $(JSON_LIBS) $(CMOCKA_LIBS)
 
 TGTLAB_OBJS = $(BUILD)/tests/support/tgtlab.o
 TESTS += $(BUILD)/tests/scsiback/test_scsiback_iscsi

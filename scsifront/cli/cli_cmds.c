@@ -13,6 +13,7 @@
 #include "be_fields.h"
 
 #include "cli.h"
+#include "vscsi_host.h"
 
 /* names[code], or dflt for a code the table has no name for. */
 static const char *name_of(const char *const *names, size_t n, unsigned code, const char *dflt)
@@ -20,18 +21,6 @@ static const char *name_of(const char *const *names, size_t n, unsigned code, co
 	return code < n && names[code] ? names[code] : dflt;
 }
 #define NAME_OF(names, code, dflt) name_of(names, sizeof(names) / sizeof(names[0]), code, dflt)
-
-static const char *host_status_name(uint8_t h)
-{
-	static const char *const names[] = {
-		"OK", "NO_CONNECT", "BUS_BUSY", "TIME_OUT", "BAD_TARGET", "ABORT", "PARITY", "ERROR",
-		"RESET", "BAD_INTR", "PASSTHROUGH", "SOFT_ERROR", "IMM_RETRY", "REQUEUE",
-		"TRANSPORT_DISRUPTED", "TRANSPORT_FAILFAST", "TARGET_FAILURE", "NEXUS_FAILURE",
-		"ALLOC_FAILURE", "MEDIUM_ERROR", "TRANSPORT_MARGINAL",
-	};
-
-	return NAME_OF(names, h, "unknown");
-}
 
 static unsigned open_timeout(void)
 {
@@ -122,7 +111,7 @@ int cli_task_result(struct cli *c, const struct vscsi_task *t, const char *what)
 	}
 	if (t->host_status) {
 		fprintf(stderr, "vscsi: %s: host status 0x%02x (%s)\n", what, t->host_status,
-			host_status_name(t->host_status));
+			vscsi_host_name(t->host_status));
 		return t->host_status == 3 ? EX_TIMEOUT : EX_OTHER;
 	}
 	switch (t->status) {
@@ -659,7 +648,7 @@ int cmd_raw(struct cli *c)
 		printf("    SCSI Status: %s \n\n", status);
 		if (t->host_status)
 			printf(" host status 0x%02x (%s)\n\n", t->host_status,
-			       host_status_name(t->host_status));
+			       vscsi_host_name(t->host_status));
 		if (t->sense_len) {
 			char buf[1024];
 

@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include "be_fields.h"
+#include <json-c/json.h>
 #include <xenstore.h>
 #include <xen/io/xenbus.h>
 
@@ -664,6 +665,115 @@ static void test_error_cleared_after_reconnect(void **state)
 	assert_int_equal(simenv_destroy_domain(&env, d), 0);
 }
 
+/* STATEDIR/status.json (scsiback(8), FILES). */
+static struct json_object *status_lun(struct json_object *st, int domid, const char *vdev,
+				      struct json_object **vhost)
+{
+	struct json_object *vhosts, *luns, *v;
+
+	if (!json_object_object_get_ex(st, "vhosts", &vhosts))
+		return NULL;
+	for (size_t i = 0; i < json_object_array_length(vhosts); i++) {
+		struct json_object *vh = json_object_array_get_idx(vhosts, i);
+
+		if (!json_object_object_get_ex(vh, "domid", &v) || json_object_get_int(v) != domid ||
+		    !json_object_object_get_ex(vh, "luns", &luns))
+			continue;
+		*vhost = vh;
+		for (size_t k = 0; k < json_object_array_length(luns); k++) {
+			struct json_object *l = json_object_array_get_idx(luns, k);
+
+			if (json_object_object_get_ex(l, "v-dev", &v) &&
+			    !strcmp(json_object_get_string(v), vdev))
+				return l;
+		}
+	}
+	return NULL;
+}
+
+static int64_t json_int(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : -1;
+}
+
+static const char *json_str(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : "";
+}
+
+/* The health an admin reads: each vhost with its guest's name and ring
+ * state; each LUN with what the device ended — commands, errors, bytes —
+ * and the latest error by opcode and sense. Counted from the responses
+ * the guest got; rewritten within a second of a change. */
+static void test_status_file(void **state)
+{
+	static const uint8_t inq[6] = { 0x12, 0, 0, 0, 96, 0 }, bogus[6] = { 0xe7 };
+	struct json_object *st, *lun, *vh = NULL;
+	vscsiif_response_t rsp;
+	struct rawfront g;
+	int64_t bytes = 0;
+	char path[600];
+	int d = simenv_create_domain(&env, "watched");
+
+	(void)state;
+	assert_true(d > 0);
+	attach(d, "null:disk", "0:0:2:0");
+	assert_int_equal(rawfront_open(&g, &env, d, 0, 10000), 0);
+	snprintf(path, sizeof(path), "%s/status.json", statedir);
+	for (int waited = 0;; waited += 200) {
+		st = json_object_from_file(path);
+		if (!st)
+			fail_msg("%s: %s", path, json_util_get_last_err());
+		lun = status_lun(st, d, "0:0:2:0", &vh);
+		if (lun && !strcmp(json_str(vh, "ring"), "running"))
+			break;
+		if (waited > 5000)
+			fail_msg("no running LUN 0:0:2:0 of domain %d in %s after 5 s:\n%s", d, path,
+				 json_object_to_json_string(st));
+		json_object_put(st);
+		usleep(200000);
+	}
+	assert_int_equal(json_int(st, "pid"), backend);
+	assert_string_equal(json_str(vh, "guest"), "watched");
+	assert_string_equal(json_str(lun, "p-dev"), "null:disk");
+	assert_string_equal(json_str(lun, "state"), "open");
+	assert_int_equal(json_int(lun, "commands"), 0);
+	assert_int_equal(json_int(lun, "errors"), 0);
+	json_object_put(st);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(rawfront_exec(&g, 2, 0, inq, 6, 2, 96, &rsp), 0);
+		check_good(&rsp);
+		bytes += 96 - (int64_t)rsp.residual_len;
+	}
+	assert_int_equal(rawfront_exec(&g, 2, 0, bogus, 6, 3, 0, &rsp), 0);
+	assert_int_equal(rsp.rslt, 2);
+	assert_int_equal(rsp.sense_buffer[2] & 0xf, 5);   /* ILLEGAL REQUEST */
+	for (int waited = 0;; waited += 200) {
+		st = json_object_from_file(path);
+		lun = st ? status_lun(st, d, "0:0:2:0", &vh) : NULL;
+		if (lun && json_int(lun, "commands") >= 4)
+			break;
+		json_object_put(st);
+		if (waited > 5000)
+			fail_msg("status.json did not count the commands within 5 s");
+		usleep(200000);
+	}
+	assert_int_equal(json_int(lun, "commands"), 4);
+	assert_int_equal(json_int(lun, "errors"), 1);
+	assert_int_equal(json_int(lun, "bytes-read"), bytes);
+	assert_int_equal(json_int(lun, "bytes-written"), 0);
+	if (!strstr(json_str(lun, "last-error"), "Illegal Request") ||
+	    !strstr(json_str(lun, "last-error"), "20/00"))
+		fail_msg("last-error: %s", json_str(lun, "last-error"));
+	json_object_put(st);
+	rawfront_close(&g);
+	assert_int_equal(simenv_destroy_domain(&env, d), 0);
+}
+
 /* Linux's xen-scsiback loaded beside us: scsiback says so at start and
  * for each new vhost, and leaves alone a vhost the kernel has bound. */
 static void test_kernel_backend_present(void **state)
@@ -763,6 +873,13 @@ static void test_clean_shutdown(void **state)
 		assert_string_equal(v, "4");
 		free(v);
 	}
+	/* No status of a daemon that no longer runs. */
+	{
+		char path[600];
+
+		snprintf(path, sizeof(path), "%s/status.json", statedir);
+		assert_int_equal(access(path, F_OK), -1);
+	}
 }
 
 static int setup(void **state)
@@ -829,6 +946,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_guest_destroyed_mid_io),
 		cmocka_unit_test(test_backend_dir_removed_by_toolstack),
 		cmocka_unit_test(test_error_cleared_after_reconnect),
+		cmocka_unit_test(test_status_file),
 		cmocka_unit_test(test_kernel_backend_present),
 		cmocka_unit_test(test_backend_restart),
 		cmocka_unit_test(test_clean_shutdown),
