@@ -271,8 +271,10 @@ static bool cmd_emulated(struct cmd_table *t, const struct vscsi_req *req, uint3
 		}
 		emulate_unmapped_lun(req->cdb, &er);
 	} else if (!policy_allows(vl->policy, req->cdb[0])) {
-		log_warn("%s: LUN %u:%u:%u: opcode 0x%02x denied by policy \"%s\"", t->name,
-			 vl->chn, vl->tgt, vl->lun, req->cdb[0], vl->policy->name);
+		char vdev[VLUN_VDEV_LEN];
+
+		log_warn("%s: LUN %s: opcode 0x%02x denied by policy \"%s\"", t->name,
+			 vlun_vdev(vl, vdev), req->cdb[0], vl->policy->name);
 		emulate_denied(&er);
 	} else {
 		return false;

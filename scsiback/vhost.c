@@ -187,6 +187,7 @@ struct vhost *vhost_new(struct scsiback *sb, uint32_t fe_domid, uint32_t devid,
 	vh->rs = VHOST_DISCONNECTED;
 	vh->ring.name = vh->name;
 	vh->luns.name = vh->name;
+	vh->luns.host = devid;
 	vh->luns.loop = sb->loop;
 	vh->luns.cfg = sb->cfg;
 	vh->luns.opened = vhost_lun_opened;
@@ -201,6 +202,13 @@ struct vhost *vhost_new(struct scsiback *sb, uint32_t fe_domid, uint32_t devid,
 	vh->next = sb->vhosts;
 	sb->vhosts = vh;
 	return vh;
+}
+
+void vhost_set_guest(struct vhost *vh, const char *guest)
+{
+	snprintf(vh->guest, sizeof(vh->guest), "%s", guest);
+	snprintf(vh->name, sizeof(vh->name), "%s%svhost %u/%u", vh->guest, vh->guest[0] ? " " : "",
+		 vh->fe_domid, vh->devid);
 }
 
 void vhost_free(struct vhost *vh, bool for_restart)

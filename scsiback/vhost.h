@@ -32,7 +32,7 @@ struct vhost {
 	uint32_t devid;
 	char be_path[128];            /* absolute */
 	char fe_path[128];
-	char name[32];                /* "vhost <domid>/<devid>" for logs */
+	char name[112];               /* "<guest> vhost <domid>/<devid>" for logs */
 	char guest[64];               /* the domain's name, "" if unknown */
 	int state;                    /* our XenbusState (xenbus.c's) */
 
@@ -54,6 +54,8 @@ struct vhost *vhost_new(struct scsiback *sb, uint32_t fe_domid, uint32_t devid,
  * first and keeping the in-flight records for the next daemon; otherwise
  * the ring is disconnected first and its records removed. */
 void vhost_free(struct vhost *vh, bool for_restart);
+/* The guest's name, in the vhost's log lines from now on. */
+void vhost_set_guest(struct vhost *vh, const char *guest);
 
 /* Connects the ring the frontend published and answers what a crashed
  * daemon left; 0 or -errno (logged). Requests wait (held) until

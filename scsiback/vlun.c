@@ -12,6 +12,12 @@
 #include "pdev.h"
 #include "vscsi_host.h"
 
+const char *vlun_vdev(const struct vlun *vl, char buf[VLUN_VDEV_LEN])
+{
+	snprintf(buf, VLUN_VDEV_LEN, "%u:%u:%u:%u", vl->table->host, vl->chn, vl->tgt, vl->lun);
+	return buf;
+}
+
 struct vlun *vlun_find(const struct vlun_table *t, uint16_t chn, uint16_t tgt, uint16_t lun)
 {
 	for (unsigned i = 0; i < t->n; i++) {
@@ -86,6 +92,8 @@ void vlun_count(struct vlun *vl, const struct lun_cmd *lc, uint32_t bytes)
  * complete through close; an open still under way is cancelled. */
 static void vlun_free(struct vlun_table *t, struct vlun *vl, bool was_up)
 {
+	char vdev[VLUN_VDEV_LEN];
+
 	for (unsigned i = 0; i < t->n; i++) {
 		if (t->v[i] != vl)
 			continue;
@@ -94,8 +102,8 @@ static void vlun_free(struct vlun_table *t, struct vlun *vl, bool was_up)
 		vl->dev.ops->close(&vl->dev);
 		t->v[i] = t->v[--t->n];
 		if (was_up)
-			log_info("%s: dev-%u: v-dev %u:%u:%u removed", t->name, vl->devnum, vl->chn,
-				 vl->tgt, vl->lun);
+			log_info("%s: dev-%u: v-dev %s removed", t->name, vl->devnum,
+				 vlun_vdev(vl, vdev));
 		free(vl);
 		return;
 	}
@@ -108,7 +116,7 @@ static void vlun_opened(struct lun *dev, int rc)
 	struct vlun *vl = (struct vlun *)((char *)dev - offsetof(struct vlun, dev));
 	struct vlun_table *t = vl->table;
 	unsigned devnum = vl->devnum;
-	char pdev[sizeof(vl->pdev)], err[sizeof(dev->error)];
+	char pdev[sizeof(vl->pdev)], err[sizeof(dev->error)], vdev[VLUN_VDEV_LEN];
 
 	if (!vl->opening)
 		return;
@@ -118,8 +126,8 @@ static void vlun_opened(struct lun *dev, int rc)
 	if (rc)
 		vlun_free(t, vl, false);   /* it never served */
 	else
-		log_info("%s: dev-%u: v-dev %u:%u:%u -> %s (%s)", t->name, devnum, vl->chn, vl->tgt,
-			 vl->lun, pdev, dev->desc);
+		log_info("%s: dev-%u: v-dev %s -> %s (%s)", t->name, devnum, vlun_vdev(vl, vdev),
+			 pdev, dev->desc);
 	if (t->opened)
 		t->opened(t->arg, devnum, pdev, rc, err);
 }
@@ -131,13 +139,15 @@ int vlun_add(struct vlun_table *t, unsigned devnum, const char *pdev, uint16_t c
 	struct lun_config lcfg;
 	const char *open_as = pdev;
 	struct pdev_info info;
+	char vdev[VLUN_VDEV_LEN];
 	int r;
 
 	vl = vlun_find(t, chn, tgt, lun);
 	if (vl && vl->opening && vl->devnum == devnum)
 		return -EINPROGRESS;
 	if (vl) {
-		snprintf(err, errlen, "v-dev %u:%u:%u is already mapped on this vhost", chn, tgt, lun);
+		snprintf(err, errlen, "v-dev %u:%u:%u:%u is already mapped on this vhost", t->host, chn,
+			 tgt, lun);
 		return -EEXIST;
 	}
 	if (pdev_resolve(pdev, t->cfg->sysfs_root, &info, err, errlen) < 0)
@@ -171,11 +181,11 @@ int vlun_add(struct vlun_table *t, unsigned devnum, const char *pdev, uint16_t c
 	t->v[t->n++] = vl;
 	if (r == -EINPROGRESS) {
 		vl->opening = true;
-		log_info("%s: dev-%u: v-dev %u:%u:%u -> %s: opening", t->name, devnum, chn, tgt, lun,
+		log_info("%s: dev-%u: v-dev %s -> %s: opening", t->name, devnum, vlun_vdev(vl, vdev),
 			 pdev);
 		return r;
 	}
-	log_info("%s: dev-%u: v-dev %u:%u:%u -> %s (%s)", t->name, devnum, chn, tgt, lun, pdev,
+	log_info("%s: dev-%u: v-dev %s -> %s (%s)", t->name, devnum, vlun_vdev(vl, vdev), pdev,
 		 vl->dev.desc);
 	return 0;
 }

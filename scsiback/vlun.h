@@ -41,6 +41,7 @@ struct vlun_table {
 	struct vlun **v;
 	unsigned n;
 	const char *name;             /* for logs: the vhost's */
+	unsigned host;                /* H of the v-devs H:C:T:L (the vhost's devid) */
 	struct evloop *loop;
 	const struct scsiback_config *cfg;
 	/* The end of an open vlun_add left under way: rc 0, it serves;
@@ -54,6 +55,9 @@ static inline bool vlun_ready(const struct vlun *vl)
 {
 	return !vl->removing && !vl->opening;
 }
+/* "H:C:T:L", the v-dev as the admin typed it (for logs). */
+#define VLUN_VDEV_LEN 24
+const char *vlun_vdev(const struct vlun *vl, char buf[VLUN_VDEV_LEN]);
 struct vlun *vlun_find(const struct vlun_table *t, uint16_t chn, uint16_t tgt, uint16_t lun);
 struct vlun *vlun_find_devnum(const struct vlun_table *t, unsigned devnum);
 /* A ready LUN answers on that target. */

@@ -430,7 +430,7 @@ static void xenbus_reconcile(struct scsiback *sb, uint32_t domid, uint32_t devid
 		/* (a driver domain may not read it: then no name) */
 		char *name = xsu_readf(sb->xs, XBT_NULL, "/local/domain/%u/name", domid);
 
-		snprintf(vh->guest, sizeof(vh->guest), "%s", name ? name : "");
+		vhost_set_guest(vh, name ? name : "");
 		free(name);
 	}
 

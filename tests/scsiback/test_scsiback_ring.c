@@ -188,6 +188,15 @@ static void test_policy_denies(void **state)
 	assert_int_equal(rsp.rslt, 2);
 	assert_int_equal(rsp.sense_buffer[2] & 0xf, 5);
 	assert_int_equal(rsp.sense_buffer[12], 0x20);  /* INVALID COMMAND OPERATION CODE */
+	/* The log says it in the admin's terms: the guest's name and the
+	 * v-dev as attached (H:C:T:L), not only domain and channel numbers. */
+	{
+		char text[160];
+
+		snprintf(text, sizeof(text),
+			 "guest1 vhost %d/0: LUN 0:0:0:0: opcode 0x3b denied by policy \"no-firmware\"", dom1);
+		assert_int_equal(daemon_wait_log(logfile, text, 2000), 0);
+	}
 }
 
 static void write_config(const char *opcodes)
