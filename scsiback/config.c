@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <ini.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,47 +48,42 @@ static int entry_line(const struct parse_ctx *c, unsigned tok, const char *name)
 	return found;
 }
 
-static void *grow(void *arr, unsigned *n, size_t elem)
+/* The entry of arr (n entries of elem bytes) whose name, key_off bytes
+ * into it and keylen long, is key; added (zeroed, named) when there is
+ * none. NULL when out of memory. */
+static void *entry_of(void **arr, unsigned *n, size_t elem, size_t key_off, size_t keylen,
+		      const char *key)
 {
-	char *p = realloc(arr, (*n + 1) * elem);
+	char *p = *arr;
 
+	for (unsigned i = 0; i < *n; i++)
+		if (!strcmp(p + i * elem + key_off, key))
+			return p + i * elem;
+	p = realloc(p, (*n + 1) * elem);
 	if (!p)
 		return NULL;
-	memset(p + *n * elem, 0, elem);
-	(*n)++;
+	*arr = p;
+	p += (*n)++ * elem;
+	memset(p, 0, elem);
+	snprintf(p + key_off, keylen, "%s", key);
 	return p;
 }
+#define ENTRY_OF(arr, n, field, key) ({ \
+	void *arr_ = (arr), *e_ = entry_of(&arr_, &(n), sizeof(*(arr)), \
+					  offsetof(__typeof__(*(arr)), field), sizeof((arr)->field), key); \
+	(arr) = arr_; \
+	e_; })
 
 /* Finds or adds the entry of a "[kind key]" section. */
 static void *section_entry(struct parse_ctx *c, const char *kind, const char *key)
 {
 	struct scsiback_config *cfg = c->cfg;
 
-	if (!strcmp(kind, "iscsi")) {
-		for (unsigned i = 0; i < cfg->n_iscsi; i++)
-			if (!strcmp(cfg->iscsi[i].iqn, key))
-				return &cfg->iscsi[i];
-		if (!(cfg->iscsi = grow(cfg->iscsi, &cfg->n_iscsi, sizeof(*cfg->iscsi))))
-			return NULL;
-		snprintf(cfg->iscsi[cfg->n_iscsi - 1].iqn, sizeof(cfg->iscsi->iqn), "%s", key);
-		return &cfg->iscsi[cfg->n_iscsi - 1];
-	}
-	if (!strcmp(kind, "policy")) {
-		for (unsigned i = 0; i < cfg->n_policies; i++)
-			if (!strcmp(cfg->policies[i].name, key))
-				return &cfg->policies[i];
-		if (!(cfg->policies = grow(cfg->policies, &cfg->n_policies, sizeof(*cfg->policies))))
-			return NULL;
-		snprintf(cfg->policies[cfg->n_policies - 1].name, sizeof(cfg->policies->name), "%s", key);
-		return &cfg->policies[cfg->n_policies - 1];
-	}
-	for (unsigned i = 0; i < cfg->n_luns; i++)
-		if (!strcmp(cfg->luns[i].pdev, key))
-			return &cfg->luns[i];
-	if (!(cfg->luns = grow(cfg->luns, &cfg->n_luns, sizeof(*cfg->luns))))
-		return NULL;
-	snprintf(cfg->luns[cfg->n_luns - 1].pdev, sizeof(cfg->luns->pdev), "%s", key);
-	return &cfg->luns[cfg->n_luns - 1];
+	if (!strcmp(kind, "iscsi"))
+		return ENTRY_OF(cfg->iscsi, cfg->n_iscsi, iqn, key);
+	if (!strcmp(kind, "policy"))
+		return ENTRY_OF(cfg->policies, cfg->n_policies, name, key);
+	return ENTRY_OF(cfg->luns, cfg->n_luns, pdev, key);
 }
 
 #define FAIL(...) do { snprintf(c->err, c->errlen, __VA_ARGS__); return 0; } while (0)

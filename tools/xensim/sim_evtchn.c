@@ -24,44 +24,52 @@ static void port_free(struct sim_domain *d, uint32_t p)
 	d->ports_in_use--;
 }
 
+/* Port p of d takes its two eventfds (inbox, peer: -1 when making it
+ * failed, errno says why) and its binding, and hands the fds out; on a
+ * failure it closes what it got and stays free. Returns p or -errno. */
+static int port_bind(struct sim_conn *c, struct sim_domain *d, int p, int inbox, int peer,
+		     enum sim_port_state state, uint32_t remote, uint32_t remote_port, int fds[2])
+{
+	struct sim_port *port = &d->ports[p];
+	int err = -errno;
+
+	if (inbox < 0 || peer < 0) {
+		if (inbox >= 0)
+			close(inbox);
+		if (peer >= 0)
+			close(peer);
+		port->inbox_fd = port->peer_fd = -1;
+		return err;
+	}
+	port->inbox_fd = fds[0] = inbox;
+	port->peer_fd = fds[1] = peer;
+	port->state = state;
+	port->remote_dom = remote;
+	port->remote_port = remote_port;
+	port->owner = c;
+	d->ports_in_use++;
+	return p;
+}
+
 int sim_evtchn_bind_unbound(struct sim_conn *c, struct sim_domain *d, uint32_t remote, int fds[2])
 {
-	int p = port_alloc(d);
-	struct sim_port *port;
+	int p = port_alloc(d), inbox, peer;
 
 	if (!sim_domain_find(remote))
 		return -ESRCH;
 	if (p < 0)
 		return p;
-	port = &d->ports[p];
-	port->inbox_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	port->peer_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (port->inbox_fd < 0 || port->peer_fd < 0) {
-		int err = -errno;
-
-		if (port->inbox_fd >= 0)
-			close(port->inbox_fd);
-		if (port->peer_fd >= 0)
-			close(port->peer_fd);
-		port->inbox_fd = port->peer_fd = -1;
-		return err;
-	}
-	port->state = PORT_UNBOUND;
-	port->remote_dom = remote;
-	port->remote_port = 0;
-	port->owner = c;
-	d->ports_in_use++;
-	fds[0] = port->inbox_fd;
-	fds[1] = port->peer_fd;
-	return p;
+	inbox = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	peer = inbox < 0 ? -1 : eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	return port_bind(c, d, p, inbox, peer, PORT_UNBOUND, remote, 0, fds);
 }
 
 int sim_evtchn_bind_interdomain(struct sim_conn *c, struct sim_domain *d, uint32_t remote,
 				uint32_t remote_port, int fds[2])
 {
 	struct sim_domain *rd = sim_domain_find(remote);
-	struct sim_port *rp, *port;
-	int p;
+	struct sim_port *rp;
+	int p, inbox, peer;
 
 	if (!rd)
 		return -ESRCH;
@@ -74,29 +82,14 @@ int sim_evtchn_bind_interdomain(struct sim_conn *c, struct sim_domain *d, uint32
 	p = port_alloc(d);
 	if (p < 0)
 		return p;
-	port = &d->ports[p];
 	/* Each end owns its own copies of the pair, swapped. */
-	port->inbox_fd = fcntl(rp->peer_fd, F_DUPFD_CLOEXEC, 0);
-	port->peer_fd = fcntl(rp->inbox_fd, F_DUPFD_CLOEXEC, 0);
-	if (port->inbox_fd < 0 || port->peer_fd < 0) {
-		int err = -errno;
-
-		if (port->inbox_fd >= 0)
-			close(port->inbox_fd);
-		if (port->peer_fd >= 0)
-			close(port->peer_fd);
-		port->inbox_fd = port->peer_fd = -1;
-		return err;
-	}
-	port->state = PORT_INTERDOMAIN;
-	port->remote_dom = remote;
-	port->remote_port = remote_port;
-	port->owner = c;
-	d->ports_in_use++;
+	inbox = fcntl(rp->peer_fd, F_DUPFD_CLOEXEC, 0);
+	peer = inbox < 0 ? -1 : fcntl(rp->inbox_fd, F_DUPFD_CLOEXEC, 0);
+	p = port_bind(c, d, p, inbox, peer, PORT_INTERDOMAIN, remote, remote_port, fds);
+	if (p < 0)
+		return p;
 	rp->state = PORT_INTERDOMAIN;
 	rp->remote_port = (uint32_t)p;
-	fds[0] = port->inbox_fd;
-	fds[1] = port->peer_fd;
 	return p;
 }
 
