@@ -543,15 +543,22 @@ static bool store_path_ok(const char *path)
 	return path && xs_path_is_valid_abs(path);
 }
 
+/* The node at path as domid may read it: 0, or -EINVAL (a bad path),
+ * -ENOENT, -EACCES. */
+static int node_readable(struct xs_store *s, unsigned domid, const char *path, struct xs_node **n)
+{
+	if (!store_path_ok(path))
+		return -EINVAL;
+	return node_get(s, domid, 0, path, XS_STORE_PERM_READ, n);
+}
+
 int xs_store_read(struct xs_store *s, unsigned domid, const char *path,
 		  const char **val, unsigned *len)
 {
 	struct xs_node *n;
 	int err;
 
-	if (!store_path_ok(path))
-		return -EINVAL;
-	err = node_get(s, domid, 0, path, XS_STORE_PERM_READ, &n);
+	err = node_readable(s, domid, path, &n);
 	if (err)
 		return err;
 	*val = n->value ? n->value : "";
@@ -669,9 +676,7 @@ int xs_store_directory(struct xs_store *s, unsigned domid, const char *path,
 
 	*names = NULL;
 	*len = 0;
-	if (!store_path_ok(path))
-		return -EINVAL;
-	err = node_get(s, domid, 0, path, XS_STORE_PERM_READ, &n);
+	err = node_readable(s, domid, path, &n);
 	if (err)
 		return err;
 	*gen = n->gen;
@@ -718,9 +723,7 @@ int xs_store_get_perms(struct xs_store *s, unsigned domid, const char *path,
 		*n = sp->nperms;
 		return 0;
 	}
-	if (!store_path_ok(path))
-		return -EINVAL;
-	err = node_get(s, domid, 0, path, XS_STORE_PERM_READ, &node);
+	err = node_readable(s, domid, path, &node);
 	if (err)
 		return err;
 	*perms = node->perms;
