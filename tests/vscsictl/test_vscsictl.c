@@ -297,6 +297,73 @@ static unsigned report_luns(struct rawfront *f)
 	return sg_get_unaligned_be32(f->pool) / 8;   /* LUN LIST LENGTH */
 }
 
+/* `vscsictl list` shows scsiback's own view of each LUN (its status
+ * file): open, the commands the device ended, the errors among them, the
+ * bytes, the latest error; in the table and in the JSON. The figures are
+ * those of the guest's own commands. */
+static void test_list_shows_backend_view(void **state)
+{
+	static const uint8_t bogus[6] = { 0xe7 }, inq[6] = { 0x12, 0, 0, 0, 96, 0 };
+	struct json_object *all, *d, *x, *vh, *l, *bv;
+	unsigned bytes = 0;
+	char want[128];
+	vscsiif_response_t rsp;
+	struct rawfront g;
+	int dom = simenv_create_domain(&env, "watched");
+
+	(void)state;
+	assert_true(dom > 0);
+	expect(vscsictl("attach", "watched", "null:disk", "0:0:0:4", NULL), 0, NULL);
+	assert_int_equal(rawfront_open(&g, &env, dom, 0, 10000), 0);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(rawfront_exec(&g, 0, 4, inq, 6, 2, 96, &rsp), 0);
+		check_good(&rsp);
+		bytes += 96 - rsp.residual_len;
+	}
+	assert_int_equal(rawfront_exec(&g, 0, 4, bogus, 6, 3, 0, &rsp), 0);
+	assert_int_equal(rsp.rslt, 2);                     /* CHECK CONDITION */
+	snprintf(want, sizeof(want), "backend: open, 3 commands, 1 errors, %u B read, 0 B written\n",
+		 bytes);
+	for (int waited = 0;; waited += 200) {
+		expect(vscsictl("--scsiback-state", statedir, "list", "watched", NULL), 0, NULL);
+		if (strstr(out, want))
+			break;
+		if (waited > 5000)
+			fail_msg("no \"%s\" after 5 s:\n%s", want, out);
+		usleep(200000);
+	}
+	if (!strstr(out, "    last error: ") || !strstr(out, "Illegal Request"))
+		fail_msg("no last error:\n%s", out);
+	expect(vscsictl("--scsiback-state", statedir, "list", "--json", "watched", NULL), 0, NULL);
+	all = json_tokener_parse(out);
+	assert_non_null(all);
+	d = json_object_array_get_idx(all, 0);
+	assert_true(json_object_object_get_ex(d, "vhosts", &x));
+	vh = json_object_array_get_idx(x, 0);
+	assert_true(json_object_object_get_ex(vh, "ring", &x));
+	assert_string_equal(json_object_get_string(x), "running");
+	assert_true(json_object_object_get_ex(vh, "luns", &x));
+	l = json_object_array_get_idx(x, 0);
+	assert_true(json_object_object_get_ex(l, "backend-view", &bv));
+	assert_non_null(bv);
+	assert_true(json_object_object_get_ex(bv, "state", &x));
+	assert_string_equal(json_object_get_string(x), "open");
+	assert_true(json_object_object_get_ex(bv, "commands", &x));
+	assert_int_equal(json_object_get_int64(x), 3);
+	assert_true(json_object_object_get_ex(bv, "errors", &x));
+	assert_int_equal(json_object_get_int64(x), 1);
+	assert_true(json_object_object_get_ex(bv, "bytes-read", &x));
+	assert_int_equal(json_object_get_int64(x), bytes);
+	json_object_put(all);
+	/* Another daemon's state directory, no status file: no view, no word. */
+	expect(vscsictl("--scsiback-state", env.rundir, "list", "watched", NULL), 0, NULL);
+	assert_null(strstr(out, "backend:"));
+	assert_null(strstr(out, "no backend view"));
+	rawfront_close(&g);
+	expect(vscsictl("detach", "watched", "0:0:0:4", NULL), 0, NULL);
+	assert_int_equal(simenv_destroy_domain(&env, dom), 0);
+}
+
 #define INFLIGHT 8
 
 /* Puts INFLIGHT 32 KiB reads of LUN 0 on the ring without waiting. */
@@ -1276,6 +1343,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_kernel_backend_attach),
 		cmocka_unit_test(test_destroyed_guest_leftovers),
 		cmocka_unit_test(test_backend_survived),
+		cmocka_unit_test(test_list_shows_backend_view),
 	};
 
 	simenv_use_sim_libs(argc, argv);

@@ -2,7 +2,7 @@
 XLUTIL_LIBS := $(call pc,--libs,xlutil)
 VSCSICTL_SRCS := tools/vscsictl/vscsictl.c tools/vscsictl/domains.c tools/vscsictl/inventory.c \
 	tools/vscsictl/pdevspec.c tools/vscsictl/lio.c tools/vscsictl/xlcfg.c \
-	tools/vscsictl/domrecord.c tools/vscsictl/vplan.c
+	tools/vscsictl/domrecord.c tools/vscsictl/vplan.c tools/vscsictl/health.c
 # The parts the tests link directly (toolstack.o comes with TOOLSTACK_OBJS).
 VSCSICTL_LIB_OBJS = $(patsubst %.c,$(BUILD)/%.o,$(filter-out tools/vscsictl/vscsictl.c,$(VSCSICTL_SRCS))) \
 	$(BUILD)/tools/vscsictl/toolstack.o

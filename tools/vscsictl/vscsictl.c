@@ -15,6 +15,7 @@
 
 #include "decimal.h"
 #include "domains.h"
+#include "health.h"
 #include "inventory.h"
 #include "pdevspec.h"
 #include "domrecord.h"
@@ -40,6 +41,7 @@ struct ctl {
 	struct ts_opts ts;
 	const char *be_spec;
 	const char *configfs, *sysfs, *state_dir;
+	const char *scsiback_state;   /* scsiback's state directory (its status file) */
 	bool kernel_backend, json, quiet;
 	unsigned self;
 };
@@ -92,6 +94,9 @@ static void usage(FILE *f)
 		"                            detach and apply update the domain's record there,\n"
 		"                            so the change follows it through reboot, save/restore\n"
 		"                            and migration; nothing is kept if DIR does not exist\n"
+		"      --scsiback-state DIR  list: scsiback's state directory, whose status.json\n"
+		"                            gives scsiback's view of each LUN it serves\n"
+		"                            (default /run/scsiback)\n"
 		"  -j, --json                list: print JSON\n"
 		"  -q, --quiet               apply: no progress lines\n"
 		"  -h, --help                show this help\n"
@@ -361,8 +366,29 @@ static json_object *json_state(int s)
 	return s < 0 ? NULL : json_object_new_int(s);
 }
 
+/* scsiback's view of a LUN (health.h), or NULL when it has none. */
+static json_object *backend_view_json(const struct health *h, unsigned domid,
+				      const struct inv_vhost *v, const struct inv_lun *l)
+{
+	struct health_lun hl;
+	struct vdev vd;
+	json_object *o;
+
+	if (!l->vdev || vdev_parse(l->vdev, &vd) < 0 ||
+	    !health_find(h, domid, v->devid, vd.channel, vd.target, vd.lun, &hl))
+		return NULL;
+	o = json_object_new_object();
+	json_object_object_add(o, "state", json_object_new_string(hl.state));
+	json_object_object_add(o, "commands", json_object_new_int64(hl.commands));
+	json_object_object_add(o, "errors", json_object_new_int64(hl.errors));
+	json_object_object_add(o, "bytes-read", json_object_new_int64(hl.bytes_read));
+	json_object_object_add(o, "bytes-written", json_object_new_int64(hl.bytes_written));
+	json_object_object_add(o, "last-error", json_object_new_string(hl.last_error));
+	return o;
+}
+
 static json_object *domain_json(unsigned domid, const char *name, bool exists,
-			       const struct inv_vhost *v, int n)
+			       const struct inv_vhost *v, int n, const struct health *hv)
 {
 	json_object *d = json_object_new_object(), *vhosts = json_object_new_array();
 
@@ -380,6 +406,7 @@ static json_object *domain_json(unsigned domid, const char *name, bool exists,
 		json_object_object_add(h, "frontend-state", json_state(v[i].fe_state));
 		json_object_object_add(h, "feature-host", json_object_new_boolean(v[i].feature_host));
 		json_object_object_add(h, "error", json_str_or_null(v[i].error));
+		json_object_object_add(h, "ring", json_str_or_null(health_ring(hv, domid, v[i].devid)));
 		for (unsigned k = 0; k < v[i].nluns; k++) {
 			const struct inv_lun *l = &v[i].luns[k];
 			json_object *o = json_object_new_object();
@@ -392,6 +419,7 @@ static json_object *domain_json(unsigned domid, const char *name, bool exists,
 			json_object_object_add(o, "state-name", json_object_new_string(inv_state_name(l->state)));
 			json_object_object_add(o, "frontend-state", json_state(l->fe_state));
 			json_object_object_add(o, "error", json_str_or_null(l->error));
+			json_object_object_add(o, "backend-view", backend_view_json(hv, domid, &v[i], l));
 			json_object_array_add(luns, o);
 		}
 		json_object_object_add(h, "luns", luns);
@@ -409,8 +437,41 @@ static void print_state(int s, int width)
 		printf("%-*d", width, s);
 }
 
+/* "1.5 MiB" */
+static void human_bytes(int64_t b, char *out, size_t len)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
+	double v = (double)b;
+	unsigned u = 0;
+
+	while (v >= 1024 && u < 5) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(out, len, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
+}
+
+/* scsiback's view of a LUN under its table line. */
+static void backend_view_line(const struct health *h, unsigned domid, const struct inv_vhost *v,
+			      const struct inv_lun *l)
+{
+	struct health_lun hl;
+	struct vdev vd;
+	char rd[32], wr[32];
+
+	if (!l->vdev || vdev_parse(l->vdev, &vd) < 0 ||
+	    !health_find(h, domid, v->devid, vd.channel, vd.target, vd.lun, &hl))
+		return;
+	human_bytes(hl.bytes_read, rd, sizeof(rd));
+	human_bytes(hl.bytes_written, wr, sizeof(wr));
+	printf("    backend: %s, %lld commands, %lld errors, %s read, %s written\n", hl.state,
+	       (long long)hl.commands, (long long)hl.errors, rd, wr);
+	if (hl.last_error[0])
+		printf("    last error: %s\n", hl.last_error);
+}
+
 static void domain_table(unsigned domid, const char *name, bool exists,
-			 const struct inv_vhost *v, int n, bool label)
+			 const struct inv_vhost *v, int n, bool label, const struct health *h)
 {
 	int pw = 8, vw = 8;
 
@@ -438,6 +499,7 @@ static void domain_table(unsigned domid, const char *name, bool exists,
 			putchar('\n');
 			if (l->error)
 				printf("    dev-%u error: %s\n", l->idx, l->error);
+			backend_view_line(h, domid, &v[i], l);
 		}
 		if (v[i].error)
 			printf("    vhost %u error: %s\n", v[i].devid, v[i].error);
@@ -483,6 +545,9 @@ static int cmd_list(struct ctl *c, int argc, char **argv)
 	unsigned *ids = NULL;
 	int n, rc;
 	json_object *all = NULL;
+	struct health *health = NULL;
+	char why[512] = "";
+	unsigned luns = 0;
 	bool label;
 
 	if ((rc = open_xs(c)) || (rc = resolve_backend(c)))
@@ -523,6 +588,11 @@ static int cmd_list(struct ctl *c, int argc, char **argv)
 		qsort(ids, (size_t)n, sizeof(*ids), cmp_domid);
 	}
 	label = n > 1 || argc == 0;
+	/* scsiback's own view, when it runs here. */
+	if (!c->kernel_backend && c->ts.be_domid == c->self) {
+		health = health_load(c->scsiback_state ? c->scsiback_state : "/run/scsiback", why,
+				     sizeof(why));
+	}
 	if (c->json)
 		all = json_object_new_array();
 	for (int i = 0; i < n; i++) {
@@ -544,13 +614,15 @@ static int cmd_list(struct ctl *c, int argc, char **argv)
 		}
 		name = dom_name(c->xs, ids[i]);
 		if (all) {
-			json_object *d = domain_json(ids[i], name, dom_exists(c->xs, ids[i]), v, nv);
+			json_object *d = domain_json(ids[i], name, dom_exists(c->xs, ids[i]), v, nv, health);
 
 			json_object_object_add(d, "failed", failed_json(f, nf));
 			json_object_array_add(all, d);
 		} else {
-			domain_table(ids[i], name, dom_exists(c->xs, ids[i]), v, nv, label);
+			domain_table(ids[i], name, dom_exists(c->xs, ids[i]), v, nv, label, health);
 			failed_table(f, nf);
+			for (int k = 0; k < nv; k++)
+				luns += v[k].nluns;
 		}
 		free(name);
 		inv_free(v, nv);
@@ -561,6 +633,9 @@ static int cmd_list(struct ctl *c, int argc, char **argv)
 							 JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(all);
 	}
+	if (luns && why[0])
+		printf("(no backend view: %s)\n", why);
+	health_free(health);
 	free(ids);
 	return rc;
 }
@@ -687,6 +762,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "backend-domain", required_argument, NULL, 'b' },
 		{ "state-dir", required_argument, NULL, 'D' },
+		{ "scsiback-state", required_argument, NULL, 'B' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "wait", no_argument, NULL, 'w' },
 		{ "kernel-backend", no_argument, NULL, 'k' },
@@ -733,6 +809,9 @@ int main(int argc, char **argv)
 			break;
 		case 'D':
 			c.state_dir = optarg;
+			break;
+		case 'B':
+			c.scsiback_state = optarg;
 			break;
 		case 'j':
 			c.json = true;
