@@ -7,18 +7,14 @@
 
 #include "log.h"
 
-#include <strings.h>
-#include <string.h>
 
-const struct lun_ops *lun_driver_for(const char *pdev)
+const struct lun_ops *lun_driver_for(enum pdev_kind kind)
 {
-	if (!pdev)
-		return &lun_sg_ops;
-	if (!strncasecmp(pdev, "iscsi://", 8))
-		return &lun_iscsi_ops;
-	if (!strncmp(pdev, "null:", 5))
-		return &lun_null_ops;
-	return &lun_sg_ops;
+	switch (kind) {
+	case PDEV_ISCSI: return &lun_iscsi_ops;
+	case PDEV_NULL: return &lun_null_ops;
+	default: return &lun_sg_ops;
+	}
 }
 
 /* Used when the guest sends timeout_per_command 0. The guest's own timer

@@ -15,6 +15,7 @@
 #include <sys/uio.h>
 
 #include "evloop.h"
+#include "pdev.h"
 
 /* Data direction, with the values of vscsiif's sc_data_direction. */
 enum lun_dir { LUN_DIR_BIDI = 0, LUN_DIR_TO_DEV = 1, LUN_DIR_FROM_DEV = 2, LUN_DIR_NONE = 3 };
@@ -61,8 +62,8 @@ struct lun_config {
 
 struct lun_ops {
 	const char *name;
-	/* Opens the device named by pdev (already classified for this driver).
-	 * Fills lun->dev_type (SCSI peripheral device type, 0x1f if unknown)
+	/* Opens the device of pdev, classified, validated and resolved once
+	 * (pdev_resolve: kind is this driver's). Fills lun->dev_type (SCSI peripheral device type, 0x1f if unknown)
 	 * and lun->desc. Returns 0 or -errno; on error writes a one-line cause
 	 * into lun->error. A driver that must wait for the network (iscsi:
 	 * connect, login, INQUIRY) returns -EINPROGRESS and later calls
@@ -70,7 +71,7 @@ struct lun_ops {
 	 * open; -errno, lun->error says why and the driver has let everything
 	 * go (close() is then a no-op). close() while opening cancels the open
 	 * and opened is not called. */
-	int (*open)(struct lun *lun, const char *pdev, const struct lun_config *cfg);
+	int (*open)(struct lun *lun, const struct pdev_info *pdev, const struct lun_config *cfg);
 	/* Queues cmd; returns 0 (done() will run later) or -errno (nothing
 	 * queued, done() will not run). */
 	int (*submit)(struct lun *lun, struct lun_cmd *cmd);
@@ -93,9 +94,9 @@ struct lun {
 	char error[256];             /* cause of the last open failure */
 };
 
-/* Picks the driver for a p-dev string: "iscsi://..." -> iscsi,
- * "null:..." -> null (benchmarking aid), anything else -> sg. */
-const struct lun_ops *lun_driver_for(const char *pdev);
+/* The driver for a kind of p-dev: iscsi://, null: (a benchmarking aid),
+ * or a host device's sg node. */
+const struct lun_ops *lun_driver_for(enum pdev_kind kind);
 
 extern const struct lun_ops lun_sg_ops;
 extern const struct lun_ops lun_iscsi_ops;

@@ -1181,22 +1181,18 @@ static void free_lun(struct iscsi_lun *d)
 	free(d);
 }
 
-static int iscsi_open(struct lun *lun, const char *pdev, const struct lun_config *cfg)
+static int iscsi_open(struct lun *lun, const struct pdev_info *pdev, const struct lun_config *cfg)
 {
 	struct iscsi_lun *d;
 	int rc;
 
 	d = calloc(1, sizeof(*d));
 	if (!d) {
-		fmt_into(lun->error, sizeof(lun->error), "lun %s: out of memory", pdev);
+		fmt_into(lun->error, sizeof(lun->error), "lun %s: out of memory", pdev->path);
 		return -ENOMEM;
 	}
 	d->timer.fd = d->kick.h.fd = -1;
-	rc = pdev_parse_iscsi(pdev, &d->url, lun->error, sizeof(lun->error));
-	if (rc) {
-		free_lun(d);
-		return rc;
-	}
+	d->url = *pdev;
 	d->lun = lun;
 	fmt_into(d->name, sizeof(d->name), "%s", d->url.path);
 	fmt_into(d->initiator, sizeof(d->initiator), "%s",

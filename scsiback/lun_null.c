@@ -275,39 +275,36 @@ static void null_flush(struct evloop_handler *h, uint32_t events)
 		kick(n);
 }
 
-static int null_open(struct lun *lun, const char *pdev, const struct lun_config *cfg)
+static int null_open(struct lun *lun, const struct pdev_info *info, const struct lun_config *cfg)
 {
-	struct pdev_info info;
+	const char *pdev = info->path;
 	struct null_lun *n;
 	int rc;
 
 	(void)cfg;
-	rc = pdev_parse_null(pdev, &info, lun->error, sizeof(lun->error));
-	if (rc)
-		return rc;
 	n = calloc(1, sizeof(*n));
 	if (!n) {
-		snprintf(lun->error, sizeof(lun->error), "lun %s: out of memory", pdev);
+		fmt_into(lun->error, sizeof(lun->error), "lun %s: out of memory", pdev);
 		return -ENOMEM;
 	}
-	snprintf(n->name, sizeof(n->name), "%s", pdev);
+	fmt_into(n->name, sizeof(n->name), "%s", pdev);
 	n->lun = lun;
 	rc = evloop_wake_init(&n->wake, null_flush, n);
 	if (rc) {
-		snprintf(lun->error, sizeof(lun->error), "lun %s: eventfd: %s", pdev, strerror(-rc));
+		fmt_into(lun->error, sizeof(lun->error), "lun %s: eventfd: %s", pdev, strerror(-rc));
 		free(n);
 		return rc;
 	}
 	rc = evloop_add(lun->loop, &n->wake.h, EPOLLIN);
 	if (rc) {
-		snprintf(lun->error, sizeof(lun->error), "lun %s: event loop: %s", pdev, strerror(-rc));
+		fmt_into(lun->error, sizeof(lun->error), "lun %s: event loop: %s", pdev, strerror(-rc));
 		evloop_wake_close(&n->wake);
 		free(n);
 		return rc;
 	}
 	lun->priv = n;
 	lun->dev_type = 0x00;
-	snprintf(lun->desc, sizeof(lun->desc), "null %s (1 TiB of zeros, writes dropped)", info.null_kind);
+	fmt_into(lun->desc, sizeof(lun->desc), "null %s (1 TiB of zeros, writes dropped)", info->null_kind);
 	return 0;
 }
 

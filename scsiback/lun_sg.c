@@ -602,8 +602,9 @@ static int sg_start_open(struct lun *lun, const char *path, const struct lun_con
 	return -EINPROGRESS;
 }
 
-static int sg_open(struct lun *lun, const char *pdev, const struct lun_config *cfg)
+static int sg_open(struct lun *lun, const struct pdev_info *info, const struct lun_config *cfg)
 {
+	const char *pdev = info->path;
 	struct sg_scsi_id id;
 	char name[160], err[sizeof(lun->error)];
 	int fd, ver = 0, rc;

@@ -137,7 +137,6 @@ int vlun_add(struct vlun_table *t, unsigned devnum, const char *pdev, uint16_t c
 {
 	struct vlun *vl, **grown;
 	struct lun_config lcfg;
-	const char *open_as = pdev;
 	struct pdev_info info;
 	char vdev[VLUN_VDEV_LEN];
 	int r;
@@ -150,10 +149,10 @@ int vlun_add(struct vlun_table *t, unsigned devnum, const char *pdev, uint16_t c
 			 tgt, lun);
 		return -EEXIST;
 	}
+	/* Classified, validated and resolved here once; the driver opens
+	 * what this found. */
 	if (pdev_resolve(pdev, t->cfg->sysfs_root, &info, err, errlen) < 0)
 		return -EINVAL;
-	if (info.kind == PDEV_SG)
-		open_as = info.path;
 	vl = calloc(1, sizeof(*vl));
 	grown = realloc(t->v, (t->n + 1) * sizeof(*grown));
 	if (!vl || !grown) {
@@ -168,11 +167,11 @@ int vlun_add(struct vlun_table *t, unsigned devnum, const char *pdev, uint16_t c
 	vl->tgt = tgt;
 	vl->lun = lun;
 	snprintf(vl->pdev, sizeof(vl->pdev), "%s", pdev);
-	vl->dev.ops = lun_driver_for(open_as);
+	vl->dev.ops = lun_driver_for(info.kind);
 	vl->dev.loop = t->loop;
 	vl->dev.opened = vlun_opened;
 	config_lun_settings(t->cfg, pdev, &lcfg, &vl->policy);
-	r = vl->dev.ops->open(&vl->dev, open_as, &lcfg);
+	r = vl->dev.ops->open(&vl->dev, &info, &lcfg);
 	if (r < 0 && r != -EINPROGRESS) {
 		snprintf(err, errlen, "%s", vl->dev.error[0] ? vl->dev.error : strerror(-r));
 		free(vl);

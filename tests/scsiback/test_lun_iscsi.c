@@ -23,6 +23,7 @@
 #include "evloop.h"
 #include "log.h"
 #include "lun.h"
+#include "lun_open.h"
 
 static char rundir[256];
 static char script[512];
@@ -183,7 +184,7 @@ static int open_wait(struct evloop *loop, struct lun *lun, const char *url,
 	lun->loop = loop;
 	lun->opened = on_opened;
 	opened_calls = 0;
-	rc = lun_iscsi_ops.open(lun, url, cfg);
+	rc = lun_open_str(&lun_iscsi_ops, lun, url, cfg);
 	if (rc != -EINPROGRESS)
 		return rc;
 	assert_int_equal(opened_calls, 0);
@@ -196,7 +197,7 @@ static int open_wait(struct evloop *loop, struct lun *lun, const char *url,
 
 static void open_lun(struct fixture *f, const char *url)
 {
-	f->lun.ops = lun_driver_for(url);
+	f->lun.ops = lun_driver_for(PDEV_ISCSI);
 	assert_ptr_equal(f->lun.ops, &lun_iscsi_ops);
 	if (open_wait(f->loop, &f->lun, url, NULL))
 		fail_msg("open %s: %s", url, f->lun.error);
@@ -742,7 +743,7 @@ static void test_open_silent_target(void **state)
 		 ntohs(a.sin_port));
 
 	silent_calls = 0;
-	assert_int_equal(lun_iscsi_ops.open(&silent, url, NULL), -EINPROGRESS);
+	assert_int_equal(lun_open_str(&lun_iscsi_ops, &silent, url, NULL), -EINPROGRESS);
 	open_lun(f, disk_url);
 	tur_ready(f);
 	assert_int_equal(silent_calls, 0);   /* served while the other waits */
@@ -758,7 +759,7 @@ static void test_open_silent_target(void **state)
 
 	struct lun cancelled = { .loop = f->loop, .opened = on_silent_opened };
 	silent_calls = 0;
-	assert_int_equal(lun_iscsi_ops.open(&cancelled, url, NULL), -EINPROGRESS);
+	assert_int_equal(lun_open_str(&lun_iscsi_ops, &cancelled, url, NULL), -EINPROGRESS);
 	for (int i = 0; i < 4; i++)
 		evloop_run_once(f->loop, 50);
 	lun_iscsi_ops.close(&cancelled);

@@ -18,6 +18,7 @@
 
 /* The driver itself, to reach a command's deadline. */
 #include "lun_iscsi.c"
+#include "lun_open.h"
 
 #include "config.h"
 #include "tgtlab.h"
@@ -51,7 +52,7 @@ static void open_url(struct evloop *loop, struct lun *lun, const char *url,
 	lun->ops = &lun_iscsi_ops;
 	lun->opened = on_opened;
 	opened_calls = 0;
-	rc = lun_iscsi_ops.open(lun, url, cfg);
+	rc = lun_open_str(&lun_iscsi_ops, lun, url, cfg);
 	if (rc == -EINPROGRESS) {
 		end = now_ms() + 20000;
 		while (!opened_calls && now_ms() < end)

@@ -15,6 +15,7 @@
 #include "evloop.h"
 #include "log.h"
 #include "lun.h"
+#include "lun_open.h"
 
 struct fixture {
 	struct evloop *loop;
@@ -85,8 +86,8 @@ static int setup(void **state)
 
 	f->loop = evloop_new();
 	f->lun.loop = f->loop;
-	f->lun.ops = lun_driver_for("null:disk");
-	if (f->lun.ops != &lun_null_ops || f->lun.ops->open(&f->lun, "null:disk", NULL)) {
+	f->lun.ops = lun_driver_for(PDEV_NULL);
+	if (f->lun.ops != &lun_null_ops || lun_open_str(f->lun.ops, &f->lun, "null:disk", NULL)) {
 		fprintf(stderr, "open: %s\n", f->lun.error);
 		return -1;
 	}
@@ -108,9 +109,9 @@ static void test_open_bad(void **state)
 {
 	struct lun lun = { .loop = ((struct fixture *)*state)->loop };
 
-	assert_int_equal(lun_null_ops.open(&lun, "null:tape", NULL), -EINVAL);
+	assert_int_equal(lun_open_str(&lun_null_ops, &lun, "null:tape", NULL), -EINVAL);
 	assert_non_null(strstr(lun.error, "unknown null kind"));
-	assert_int_equal(lun_null_ops.open(&lun, "null:", NULL), -EINVAL);
+	assert_int_equal(lun_open_str(&lun_null_ops, &lun, "null:", NULL), -EINVAL);
 	assert_non_null(strstr(lun.error, "missing kind"));
 }
 
@@ -306,7 +307,7 @@ static void test_abort_reset_close(void **state)
 
 	/* close completes what is queued, synchronously */
 	struct lun lun = { .loop = f->loop };
-	assert_int_equal(lun_null_ops.open(&lun, "null:disk", NULL), 0);
+	assert_int_equal(lun_open_str(&lun_null_ops, &lun, "null:disk", NULL), 0);
 	cmd_init(&a, tur, 6, LUN_DIR_NONE, 0);
 	assert_int_equal(lun_null_ops.submit(&lun, &a.c), 0);
 	lun_null_ops.close(&lun);
@@ -315,15 +316,19 @@ static void test_abort_reset_close(void **state)
 	evloop_run_once(f->loop, 0);   /* nothing left registered for it */
 }
 
-/* Which driver serves each p-dev form (tests/common/test_pdev checks the
- * forms themselves). */
+/* Which driver serves each kind of p-dev, as pdev_resolve classifies it
+ * (tests/common/test_pdev checks the forms themselves). */
 static void test_driver_for(void **state)
 {
+	struct pdev_info info;
+	char err[256];
+
 	(void)state;
-	assert_ptr_equal(lun_driver_for("iscsi://h/iqn.a:b/1"), &lun_iscsi_ops);
-	assert_ptr_equal(lun_driver_for("null:disk"), &lun_null_ops);
-	assert_ptr_equal(lun_driver_for("3:0:1:2"), &lun_sg_ops);
-	assert_ptr_equal(lun_driver_for("/dev/sg7"), &lun_sg_ops);
+	assert_int_equal(pdev_resolve("iscsi://h/iqn.a:b/1", NULL, &info, err, sizeof(err)), 0);
+	assert_ptr_equal(lun_driver_for(info.kind), &lun_iscsi_ops);
+	assert_int_equal(pdev_resolve("null:disk", NULL, &info, err, sizeof(err)), 0);
+	assert_ptr_equal(lun_driver_for(info.kind), &lun_null_ops);
+	assert_ptr_equal(lun_driver_for(PDEV_SG), &lun_sg_ops);
 }
 
 int main(void)

@@ -20,6 +20,7 @@
 
 /* The driver itself, to reach its static helpers. */
 #include "lun_sg.c"
+#include "lun_open.h"
 
 /* ------------------------------------------------------------------ */
 /* pure parts                                                          */
@@ -728,11 +729,11 @@ static void test_open_errors(void **state)
 {
 	struct lun lun = { .loop = ((struct fixture *)*state)->loop };
 
-	assert_int_equal(lun_sg_ops.open(&lun, "/dev/sg-does-not-exist", NULL), -ENOENT);
+	assert_int_equal(lun_open_str(&lun_sg_ops, &lun, "/dev/sg-does-not-exist", NULL), -ENOENT);
 	assert_string_equal(lun.error, "lun /dev/sg-does-not-exist: open: No such file or directory");
-	assert_int_equal(lun_sg_ops.open(&lun, "/dev/null", NULL), -ENODEV);
+	assert_int_equal(lun_open_str(&lun_sg_ops, &lun, "/dev/null", NULL), -ENODEV);
 	assert_non_null(strstr(lun.error, "not an sg v3 device"));
-	assert_int_equal(lun_sg_ops.open(&lun, "3:0:0:0", NULL), -EINVAL);
+	assert_int_equal(lun_open_str(&lun_sg_ops, &lun, "3:0:0:0", NULL), -EINVAL);
 }
 
 int main(void)
