@@ -7,25 +7,26 @@ $(BUILD)/tests/xensim/test_grant_evtchn: $(BUILD)/tests/xensim/test_grant_evtchn
 	$(CC) $(LDFLAGS) -o $@ $^ $(XEN_LIBS) $(CMOCKA_LIBS)
 
 RAWFRONT_OBJS = $(BUILD)/tests/support/rawfront.o $(BUILD)/tests/support/daemon.o
-TOOLSTACK_OBJS = $(BUILD)/tools/vscsictl/toolstack.o
+# vscsictl's library (tools/vscsictl/module.mk builds it).
+VSCSICTL_LIB = $(BUILD)/tools/vscsictl/libvscsictl.a
 $(BUILD)/tests/%.o: CPPFLAGS += -Itools/vscsictl
 
 TESTS += $(BUILD)/tests/scsiback/test_scsiback_ring
 $(BUILD)/tests/scsiback/test_scsiback_ring: $(BUILD)/tests/scsiback/test_scsiback_ring.o \
-		$(RAWFRONT_OBJS) $(SIMENV_OBJS) $(TOOLSTACK_OBJS) $(common_objs) | $(BUILD)/scsiback/scsiback
+		$(RAWFRONT_OBJS) $(SIMENV_OBJS) $(VSCSICTL_LIB) $(common_objs) | $(BUILD)/scsiback/scsiback
 	$(CC) $(LDFLAGS) -o $@ $^ $(XEN_LIBS) $(JSON_LIBS) $(CMOCKA_LIBS)
 
 TGTLAB_OBJS = $(BUILD)/tests/support/tgtlab.o
 TESTS += $(BUILD)/tests/scsiback/test_scsiback_iscsi
 $(BUILD)/tests/scsiback/test_scsiback_iscsi: $(BUILD)/tests/scsiback/test_scsiback_iscsi.o \
-		$(RAWFRONT_OBJS) $(SIMENV_OBJS) $(TGTLAB_OBJS) $(TOOLSTACK_OBJS) $(common_objs) | $(BUILD)/scsiback/scsiback
+		$(RAWFRONT_OBJS) $(SIMENV_OBJS) $(TGTLAB_OBJS) $(VSCSICTL_LIB) $(common_objs) | $(BUILD)/scsiback/scsiback
 	$(CC) $(LDFLAGS) -o $@ $^ $(XEN_LIBS) $(CMOCKA_LIBS)
 
 # scsiback's own lifecycle: exit statuses, the lock, --daemon, SIGHUP, the
 # SIGTERM drain (one case waits out the 30 s limit).
 TESTS += $(BUILD)/tests/scsiback/test_scsiback_daemon
 $(BUILD)/tests/scsiback/test_scsiback_daemon: $(BUILD)/tests/scsiback/test_scsiback_daemon.o \
-		$(RAWFRONT_OBJS) $(SIMENV_OBJS) $(TGTLAB_OBJS) $(TOOLSTACK_OBJS) $(common_objs) | $(BUILD)/scsiback/scsiback
+		$(RAWFRONT_OBJS) $(SIMENV_OBJS) $(TGTLAB_OBJS) $(VSCSICTL_LIB) $(common_objs) | $(BUILD)/scsiback/scsiback
 	$(CC) $(LDFLAGS) -o $@ $^ $(XEN_LIBS) $(CMOCKA_LIBS)
 
 # scsiback as a driver domain, set up by vscsictl --backend-domain.

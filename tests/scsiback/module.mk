@@ -5,5 +5,5 @@
 # the ring to the device command (tgtd frozen: the driver's timeout line).
 TESTS += $(BUILD)/tests/scsiback/test_cmd_timeout
 $(BUILD)/tests/scsiback/test_cmd_timeout: $(BUILD)/tests/scsiback/test_cmd_timeout.o \
-		$(RAWFRONT_OBJS) $(SIMENV_OBJS) $(TGTLAB_OBJS) $(TOOLSTACK_OBJS) $(common_objs) | $(BUILD)/scsiback/scsiback
+		$(RAWFRONT_OBJS) $(SIMENV_OBJS) $(TGTLAB_OBJS) $(VSCSICTL_LIB) $(common_objs) | $(BUILD)/scsiback/scsiback
 	$(CC) $(LDFLAGS) -o $@ $^ $(XEN_LIBS) $(CMOCKA_LIBS)

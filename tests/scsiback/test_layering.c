@@ -92,6 +92,17 @@ static void test_scsiback_has_no_cycle(void **state)
 	assert_true(strstr(out, " vhost ") < strstr(out, " xenbus "));
 }
 
+/* vscsictl's library: the toolstack code below the command line. */
+static void test_vscsictl_has_no_cycle(void **state)
+{
+	char out[8192];
+
+	(void)state;
+	assert_int_equal(check(src(), "tools/vscsictl common", out, sizeof(out)), 0);
+	assert_true(strstr(out, " toolstack ") < strstr(out, " domrecord "));
+	assert_true(strstr(out, " domains ") < strstr(out, " vscsictl "));
+}
+
 static void test_checker_finds_a_cycle(void **state)
 {
 	char out[4096], *d = tree();
@@ -144,6 +155,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_scsiback_has_no_cycle),
+		cmocka_unit_test(test_vscsictl_has_no_cycle),
 		cmocka_unit_test(test_checker_finds_a_cycle),
 		cmocka_unit_test(test_checker_finds_misplaced_declarations),
 		cmocka_unit_test(test_no_scsiback_include_path_elsewhere),

@@ -1,6 +1,6 @@
 # Tests of libvscsifront, the vscsi CLI and the ld_vscsi.so shim.
 SFENV_OBJS = $(BUILD)/tests/scsifront/sfenv.o $(BUILD)/tests/support/daemon.o \
-	$(SIMENV_OBJS) $(TOOLSTACK_OBJS)
+	$(SIMENV_OBJS) $(VSCSICTL_LIB)
 
 TESTS += $(BUILD)/tests/scsifront/test_vscsifront
 $(BUILD)/tests/scsifront/test_vscsifront: $(BUILD)/tests/scsifront/test_vscsifront.o \

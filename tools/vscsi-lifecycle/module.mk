@@ -10,7 +10,7 @@ $(BUILD)/tools/vscsi-lifecycle/%.o: CPPFLAGS += -Itools/vscsi-lifecycle -Itools/
 # at the second expansion.
 .SECONDEXPANSION:
 $(BUILD)/tools/vscsi-lifecycle/vscsi-lifecycle: $(patsubst %.c,$(BUILD)/%.o,$(LIFECYCLE_SRCS)) \
-		$$(VSCSICTL_LIB_OBJS) $(common_objs)
+		$$(VSCSICTL_LIB) $(common_objs)
 	$(CC) $(LDFLAGS) -o $@ $^ $(XENSTORE_LIBS) $(XENCTRL_LIBS) $(JSON_LIBS) $(XLUTIL_LIBS) -lpthread
 
 $(BUILD)/tools/vscsi-lifecycle/vscsi-lifecycle.service: tools/vscsi-lifecycle/vscsi-lifecycle.service.in

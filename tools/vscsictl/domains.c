@@ -8,6 +8,7 @@
 #include <xenstore.h>
 
 #include "decimal.h"
+#include "toolstack.h"
 #include "xsutil.h"
 
 /* A domid as xenstore writes it (decimal.h), below DOMID_FIRST_RESERVED. */
@@ -19,19 +20,6 @@ static bool parse_domid(const char *s, unsigned *out)
 		return false;
 	*out = (unsigned)v;
 	return true;
-}
-
-static bool exists(struct xs_handle *xs, unsigned domid)
-{
-	char *v = xsu_readf(xs, XBT_NULL, "/local/domain/%u/domid", domid);
-
-	free(v);
-	return v != NULL;
-}
-
-bool dom_exists(struct xs_handle *xs, unsigned domid)
-{
-	return exists(xs, domid);
 }
 
 char *dom_name(struct xs_handle *xs, unsigned domid)
@@ -62,7 +50,7 @@ int dom_list(struct xs_handle *xs, unsigned **ids)
 	for (unsigned i = 0; i < n; i++) {
 		unsigned id;
 
-		if (parse_domid(d[i], &id) && exists(xs, id))
+		if (parse_domid(d[i], &id) && ts_domain_exists(xs, id))
 			(*ids)[k++] = id;
 	}
 	free(d);
@@ -80,7 +68,7 @@ int dom_lookup(struct xs_handle *xs, const char *spec, unsigned *domid, char *er
 		return -EINVAL;
 	}
 	if (parse_domid(spec, domid)) {
-		if (exists(xs, *domid))
+		if (ts_domain_exists(xs, *domid))
 			return 0;
 		snprintf(err, errlen, "no domain %s (no /local/domain/%u in xenstore)", spec, *domid);
 		return -ENOENT;

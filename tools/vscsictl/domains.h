@@ -12,9 +12,6 @@ struct xs_handle;
  * such domain) or -EINVAL (a name two domains share), with a message. */
 int dom_lookup(struct xs_handle *xs, const char *spec, unsigned *domid, char *err, size_t errlen);
 
-/* Whether the domain exists (has /local/domain/<id>/domid). */
-bool dom_exists(struct xs_handle *xs, unsigned domid);
-
 /* The domain's name (malloc'd), or NULL. */
 char *dom_name(struct xs_handle *xs, unsigned domid);
 

@@ -67,7 +67,7 @@ static unsigned be_domid_of(const char *be)
 	return d;
 }
 
-static bool domain_exists(struct xs_handle *xs, unsigned domid)
+bool ts_domain_exists(struct xs_handle *xs, unsigned domid)
 {
 	char *v = xsu_readf(xs, XBT_NULL, "/local/domain/%u/domid", domid);
 
@@ -473,11 +473,11 @@ int ts_attach_luns(struct xs_handle *xs, unsigned domid, const struct ts_lun *lu
 			}
 	}
 	host = v[0].host;
-	if (!domain_exists(xs, domid)) {
+	if (!ts_domain_exists(xs, domid)) {
 		snprintf(err, errlen, "domain %u does not exist", domid);
 		return -ENOENT;
 	}
-	if (!domain_exists(xs, o->be_domid)) {
+	if (!ts_domain_exists(xs, o->be_domid)) {
 		snprintf(err, errlen, "backend domain %u does not exist", o->be_domid);
 		return -ENOENT;
 	}
@@ -714,7 +714,7 @@ int ts_detach(struct xs_handle *xs, unsigned domid, const char *vdev, const stru
 		snprintf(err, errlen, "v-dev %s is not attached to domain %u", vdev, domid);
 		return -ENOENT;
 	}
-	if (!domain_exists(xs, domid)) {
+	if (!ts_domain_exists(xs, domid)) {
 		/* Leftovers of a destroyed guest: nobody to ask. */
 		if (count_devs(xs, be) <= 1)
 			rm_vhost_nodes(xs, be, fe, domid, v.host);

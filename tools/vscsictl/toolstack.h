@@ -61,6 +61,9 @@ int ts_detach(struct xs_handle *xs, unsigned domid, const char *vdev, const stru
 /* The backend directory of vhost devid of domid: the toolstack's record
  * if there is one, else /local/domain/<be_domid>/backend/vscsi/... Sets
  * *recorded when it came from the record. */
+/* Whether the domain exists (has /local/domain/<id>/domid). */
+bool ts_domain_exists(struct xs_handle *xs, unsigned domid);
+
 void ts_backend_path(struct xs_handle *xs, unsigned domid, unsigned devid, unsigned be_domid,
 		     char *be, size_t belen, bool *recorded);
 

@@ -346,7 +346,7 @@ static int cmd_detach(struct ctl *c, int argc, char **argv)
 		struct domrec r;
 		const char *dir;
 
-		if (dom_exists(c->xs, domid) && record_open(c, domid, &r, &dir)) {
+		if (ts_domain_exists(c->xs, domid) && record_open(c, domid, &r, &dir)) {
 			domrec_drop_vdev(&r, argv[1]);
 			record_close(&r, dir);
 		}
@@ -614,12 +614,12 @@ static int cmd_list(struct ctl *c, int argc, char **argv)
 		}
 		name = dom_name(c->xs, ids[i]);
 		if (all) {
-			json_object *d = domain_json(ids[i], name, dom_exists(c->xs, ids[i]), v, nv, health);
+			json_object *d = domain_json(ids[i], name, ts_domain_exists(c->xs, ids[i]), v, nv, health);
 
 			json_object_object_add(d, "failed", failed_json(f, nf));
 			json_object_array_add(all, d);
 		} else {
-			domain_table(ids[i], name, dom_exists(c->xs, ids[i]), v, nv, label, health);
+			domain_table(ids[i], name, ts_domain_exists(c->xs, ids[i]), v, nv, label, health);
 			failed_table(f, nf);
 			for (int k = 0; k < nv; k++)
 				luns += v[k].nluns;
