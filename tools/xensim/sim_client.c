@@ -29,6 +29,21 @@ int sim_self_domid(void)
 	return (int)v;
 }
 
+void *sim_handle_alloc(size_t size, uint32_t *self)
+{
+	int d = sim_self_domid();
+	void *h;
+
+	if (d < 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	h = calloc(1, size);
+	if (h)
+		*self = (uint32_t)d;
+	return h;
+}
+
 int sim_connect(uint32_t domid, int cloexec)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };

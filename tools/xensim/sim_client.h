@@ -14,6 +14,11 @@ const char *sim_rundir(void);
  * when the variable is set but not a number. */
 int sim_self_domid(void);
 
+/* A handle of size bytes, zeroed, for the domain this process runs in
+ * (its id in *self): what each simulated library's open starts with. NULL
+ * with errno EINVAL ($XENSIM_DOMID is no number) or ENOMEM. */
+void *sim_handle_alloc(size_t size, uint32_t *self);
+
 /* Connects to xensimd and introduces the process as domid. Returns the
  * socket or -errno (-ENOENT/-ECONNREFUSED: the daemon is not running). */
 int sim_connect(uint32_t domid, int flags_cloexec);

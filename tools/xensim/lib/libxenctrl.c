@@ -31,19 +31,15 @@ EXPORT xc_interface *xc_interface_open(xentoollog_logger *logger, xentoollog_log
 				       unsigned open_flags)
 {
 	struct xc_interface_core *h;
-	int self = sim_self_domid();
+	uint32_t self;
 
 	(void)logger;
 	(void)dombuild_logger;
 	(void)open_flags;
-	if (self < 0) {
-		errno = EINVAL;
-		return NULL;
-	}
-	h = calloc(1, sizeof(*h));
+	h = sim_handle_alloc(sizeof(*h), &self);
 	if (!h)
 		return NULL;
-	h->self = (uint32_t)self;
+	h->self = self;
 	h->sock = sim_connect(h->self, 1);
 	if (h->sock < 0) {
 		/* As with no /dev/xen/privcmd: no hypervisor to talk to. */

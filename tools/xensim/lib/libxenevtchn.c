@@ -36,20 +36,16 @@ struct xenevtchn_handle {
 EXPORT xenevtchn_handle *xenevtchn_open(struct xentoollog_logger *logger, unsigned int flags)
 {
 	struct xenevtchn_handle *h;
-	int self = sim_self_domid();
+	uint32_t self;
 	bool cloexec = !(flags & XENEVTCHN_NO_CLOEXEC);
 
 	(void)logger;
-	if (self < 0) {
-		errno = EINVAL;
-		return NULL;
-	}
-	h = calloc(1, sizeof(*h));
+	h = sim_handle_alloc(sizeof(*h), &self);
 	if (!h)
 		return NULL;
 	for (unsigned i = 0; i < SIM_NR_PORTS; i++)
 		h->ports[i].inbox = h->ports[i].peer = -1;
-	h->self = (uint32_t)self;
+	h->self = self;
 	h->restrict_dom = -1;
 	h->cloexec = cloexec;
 	h->epfd = epoll_create1(cloexec ? EPOLL_CLOEXEC : 0);

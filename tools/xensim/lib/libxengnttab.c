@@ -51,23 +51,19 @@ static int gnt_errno(int st)
 static struct xengntdev_handle *handle_open(unsigned flags, bool sharer)
 {
 	struct xengntdev_handle *h;
-	int self = sim_self_domid();
+	uint32_t self;
 
 	(void)flags;
-	if (self < 0) {
-		errno = EINVAL;
-		return NULL;
-	}
-	h = calloc(1, sizeof(*h));
+	h = sim_handle_alloc(sizeof(*h), &self);
 	if (!h)
 		return NULL;
-	h->sock = sim_connect((uint32_t)self, 1);
+	h->sock = sim_connect(self, 1);
 	if (h->sock < 0) {
 		errno = -h->sock;
 		free(h);
 		return NULL;
 	}
-	h->self = (uint32_t)self;
+	h->self = self;
 	h->sharer = sharer;
 	pthread_mutex_init(&h->lock, NULL);
 	return h;
