@@ -227,19 +227,11 @@ static void vscsi_submit(struct slot *s)
 	if (b->tur) {
 		/* TEST UNIT READY: the ring's cost with no data at all. */
 		s->task->cdb_len = 6;
-		clock_gettime(CLOCK_MONOTONIC, &s->t0);
-		r = vscsi_task_submit(b->hosts[s->host], s->task, vscsi_done, s);
-		if (r) {
-			fprintf(stderr, "vscsi-bench: submit: %s\n", strerror(-r));
-			b->stopping = true;
-			return;
-		}
-		b->inflight++;
-		return;
+	} else {
+		c[0] = b->write ? 0x8a : 0x88;
+		sg_put_unaligned_be64(lba, c + 2);
+		sg_put_unaligned_be32(n, c + 10);
 	}
-	c[0] = b->write ? 0x8a : 0x88;
-	sg_put_unaligned_be64(lba, c + 2);
-	sg_put_unaligned_be32(n, c + 10);
 	clock_gettime(CLOCK_MONOTONIC, &s->t0);
 	r = vscsi_task_submit(b->hosts[s->host], s->task, vscsi_done, s);
 	if (r) {
