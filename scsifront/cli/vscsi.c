@@ -33,7 +33,7 @@ static void usage(FILE *f)
 		"Options:\n"
 		"  -t, --timeout SECS   per-command timeout (default 30; 0: the library's)\n"
 		"  -j, --json           list: JSON output\n"
-		"  -p, --page PG        inq: VPD page (number, 0x.., or sn, di, sp, bl, bdc)\n"
+		"  -p, --page PG        inq: VPD page (number, 0x.., or sv, sn, di, ei, sp, bl, bdc, lbpv)\n"
 		"  -x, --hex            inq/luns/readcap: also dump the response in hex\n"
 		"  -l, --long           readcap: use READ CAPACITY(16)\n"
 		"  -s, --select N       luns: SELECT REPORT field (default 0)\n"
@@ -76,7 +76,7 @@ static int parse_page(const char *s)
 		const char *name;
 		int page;
 	} names[] = { { "sv", 0x00 }, { "sn", 0x80 }, { "di", 0x83 }, { "ei", 0x86 },
-		      { "bl", 0xb0 }, { "bdc", 0xb1 }, { "lbpv", 0xb2 } };
+		      { "sp", 0x88 }, { "bl", 0xb0 }, { "bdc", 0xb1 }, { "lbpv", 0xb2 } };
 	long v;
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)

@@ -103,6 +103,23 @@ static void test_cli_exit_codes(void **state)
 	assert_int_equal(VSCSI("raw", "12", "00"), 1);          /* CDB too short */
 	assert_int_equal(VSCSI("-d", "0:0:0:1", "inq", "-p", "sn"), 0);
 	assert_non_null(strstr(out, "Unit serial number: NULL0001"));
+	/* Every page name --help documents is taken (sp was refused): the
+	 * null LUN answers or refuses the page, never the command line. */
+	{
+		char names[128], *p, *save = NULL;
+
+		assert_int_equal(VSCSI("--help"), 0);
+		p = strstr(out, "0x.., or ");
+		assert_non_null(p);
+		snprintf(names, sizeof(names), "%.*s", (int)strcspn(p + 9, ")"), p + 9);
+		assert_non_null(strstr(names, "sp"));
+		for (char *n = strtok_r(names, ", ", &save); n; n = strtok_r(NULL, ", ", &save)) {
+			int rc = VSCSI("-d", "0:0:0:1", "inq", "-p", n);
+
+			if (rc != 0 && rc != 5)
+				fail_msg("inq -p %s: exit %d:\n%s", n, rc, out);
+		}
+	}
 }
 
 /* vscsi raw names the SCSI status as sg_raw does (libsgutils2's names)
