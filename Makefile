@@ -29,6 +29,10 @@ CFLAGS += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -fPIC $(SANFLAGS)
 CPPFLAGS += -I. -Icommon -MMD -MP
 LDFLAGS += $(SANFLAGS)
 
+# The version every program's --version shows: the VERSION file, one place.
+VERSION := $(shell cat VERSION)
+CPPFLAGS += -DVSCSI_VERSION='"$(VERSION)"'
+
 pc = $(shell $(PKG_CONFIG) --silence-errors $(1) $(2))
 XEN_CFLAGS := $(call pc,--cflags,xenstore xengnttab xenevtchn)
 XEN_LIBS := $(call pc,--libs,xenstore xengnttab xenevtchn)

@@ -48,6 +48,7 @@ static void usage(FILE *f)
 		"      --poll-us US       after work, poll rings and devices this long before\n"
 		"                         sleeping (default %d; 0: always sleep at once)\n"
 		"      --syslog           log to syslog instead of stderr\n"
+		"  -V, --version          show the version\n"
 		"  -h, --help             show this help\n\n"
 		"Signals: SIGTERM/SIGINT finish in-flight commands and release the rings,\n"
 		"leaving guests connected for the next daemon; SIGHUP reloads the config's\n"
@@ -312,6 +313,7 @@ int main(int argc, char **argv)
 		{ "syslog", no_argument, NULL, 'S' },
 		{ "poll-us", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ 0 }
 	};
 	const char *config_path = NULL, *state_dir = NULL, *pidfile = NULL;
@@ -324,7 +326,7 @@ int main(int argc, char **argv)
 	char err[512], path[PATH_MAX], config_abs[PATH_MAX], pidfile_abs[PATH_MAX];
 	int lock_fd, pid_fd = -1, ready_fd = -1;
 
-	while ((c = getopt_long(argc, argv, "c:s:dp:l:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:s:dp:l:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': config_path = optarg; break;
 		case 's': state_dir = optarg; break;
@@ -348,6 +350,7 @@ int main(int argc, char **argv)
 			break;
 		}
 		case 'h': usage(stdout); return 0;
+		case 'V': printf("scsiback %s\n", VSCSI_VERSION); return 0;
 		default: usage(stderr); return 2;
 		}
 	}

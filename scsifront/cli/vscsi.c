@@ -9,7 +9,6 @@
 
 #include "cli.h"
 
-#define VSCSI_VERSION "1.0"
 
 static void usage(FILE *f)
 {

@@ -95,6 +95,37 @@ static void check_options(const char *prog, const char *page)
 	free(text);
 }
 
+/* Every program shows the one version, the VERSION file's. */
+static void test_version_everywhere(void **state)
+{
+	static const char *const progs[] = {
+		"scsiback/scsiback", "tools/vscsictl/vscsictl", "tools/vscsi-lifecycle/vscsi-lifecycle",
+		"tools/xensim/xensim", "tools/xensim/xensimd", "scsifront/vscsi",
+	};
+	char path[1024], version[64] = "", cmd[1024], want[128], *out;
+	FILE *f;
+	int st;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/VERSION", src());
+	f = fopen(path, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(version, sizeof(version), f));
+	fclose(f);
+	version[strcspn(version, "\n")] = 0;
+	assert_true(version[0] != 0);
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		const char *name = strrchr(progs[i], '/') + 1;
+
+		snprintf(cmd, sizeof(cmd), "'%s/%s' --version", build(), progs[i]);
+		out = run(cmd, &st);
+		snprintf(want, sizeof(want), "%s %s\n", name, version);
+		if (st != 0 || strcmp(out, want))
+			fail_msg("%s --version: status %d, \"%s\", want \"%s\"", progs[i], st, out, want);
+		free(out);
+	}
+}
+
 static void test_pages_are_clean(void **state)
 {
 	int st;
@@ -172,6 +203,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pages_are_clean),
+		cmocka_unit_test(test_version_everywhere),
 		cmocka_unit_test(test_units_verify),
 		cmocka_unit_test(test_options_documented),
 	};

@@ -49,6 +49,7 @@ static void usage(FILE *f)
 		"  -l, --log-level LEVEL    err, warn, info (default) or debug\n"
 		"  -v, --verbose            the same as --log-level debug\n"
 		"      --syslog             log to syslog instead of stderr\n"
+		"  -V, --version            show the version\n"
 		"  -h, --help               show this help\n"
 		"\n"
 		"Entries: \"PDEV,VDEV[,feature-host][,backend=DOMAIN]\" as in vscsictl(8).\n"
@@ -172,6 +173,7 @@ int main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "syslog", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ 0 }
 	};
 	struct lc_opts o = { .timeout_ms = DEFAULT_TIMEOUT_S * 1000, .verdict_ms = DEFAULT_VERDICT_S * 1000 };
@@ -180,7 +182,7 @@ int main(int argc, char **argv)
 	int level = LOG_LVL_INFO, c, sfd, pfd = -1, rc;
 	sigset_t mask;
 
-	while ((c = getopt_long(argc, argv, "c:s:t:dp:l:vh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:s:t:dp:l:vhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			if (o.src.nconfig_dirs == LC_MAX_CONFIG_DIRS) {
@@ -225,6 +227,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			return EX_OK;
+		case 'V':
+			printf("vscsi-lifecycle %s\n", VSCSI_VERSION);
 			return EX_OK;
 		default:
 			fprintf(stderr, "Try 'vscsi-lifecycle --help'.\n");

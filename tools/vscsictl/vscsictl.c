@@ -99,6 +99,7 @@ static void usage(FILE *f)
 		"                            (default /run/scsiback)\n"
 		"  -j, --json                list: print JSON\n"
 		"  -q, --quiet               apply: no progress lines\n"
+		"  -V, --version             show the version\n"
 		"  -h, --help                show this help\n"
 		"\n"
 		"Exit status: 0 ok, 1 failed (the backend refused a LUN, xenstore error), 2 usage,\n"
@@ -771,13 +772,14 @@ int main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ctl c = { .ts = { .timeout_ms = DEFAULT_TIMEOUT_S * 1000 } };
 	const char *cmd;
 	int o, rc;
 
-	while ((o = getopt_long(argc, argv, "b:t:wkjqh", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "b:t:wkjqhV", opts, NULL)) != -1) {
 		switch (o) {
 		case 'b':
 			c.be_spec = optarg;
@@ -821,6 +823,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			return EX_OK;
+		case 'V':
+			printf("vscsictl %s\n", VSCSI_VERSION);
 			return EX_OK;
 		default:
 			fprintf(stderr, "Try 'vscsictl --help'.\n");

@@ -68,6 +68,7 @@ static void usage(FILE *f)
 		"  take it too.) Guest memory is never copied: not by save, restore, migrate.\n\n"
 		"Options:\n"
 		"  -r, --rundir DIR   run directory (default $XENSIM_RUNDIR or %s)\n"
+		"  -V, --version      show the version\n"
 		"  -h, --help         show this help\n\n"
 		"Exit status: 0 ok, 1 failure, 2 usage, 3 xensimd not running,\n"
 		"4 no such domain.\n",
@@ -493,15 +494,17 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "rundir", required_argument, NULL, 'r' },
-		{ "help", no_argument, NULL, 'h' }, { 0 } };
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' }, { 0 } };
 	const char *cmd;
 	int c;
 
 	/* Options stop at the command: its own options follow it. */
-	while ((c = getopt_long(argc, argv, "+r:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+r:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'r': setenv("XENSIM_RUNDIR", optarg, 1); break;
 		case 'h': usage(stdout); return EXIT_OK;
+		case 'V': printf("xensim %s\n", VSCSI_VERSION); return EXIT_OK;
 		default: usage(stderr); return EXIT_USAGE;
 		}
 	}

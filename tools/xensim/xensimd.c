@@ -28,6 +28,7 @@ static void usage(FILE *f)
 		"  -m, --dom0-memory MIB   memory of domain 0 (default %u)\n"
 		"  -l, --log-level LEVEL   err, warn, info or debug (default info)\n"
 		"  -s, --syslog            log to syslog instead of stderr\n"
+		"  -V, --version           show the version\n"
 		"  -h, --help              show this help\n\n"
 		"Clients find it through $XENSIM_RUNDIR/ctl; domain D's xenstore socket is\n"
 		"$XENSIM_RUNDIR/xenstore/domD. Use xensim(1) to drive it.\n",
@@ -65,6 +66,7 @@ int main(int argc, char **argv)
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "syslog", no_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ 0 }
 	};
 	const char *rundir = getenv("XENSIM_RUNDIR");
@@ -78,7 +80,7 @@ int main(int argc, char **argv)
 	struct signal_watch sw;
 	sigset_t mask;
 
-	while ((c = getopt_long(argc, argv, "r:dm:l:sh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "r:dm:l:shV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'r': rundir = optarg; break;
 		case 'd': daemonize = true; break;
@@ -92,6 +94,7 @@ int main(int argc, char **argv)
 			break;
 		case 's': use_syslog = true; break;
 		case 'h': usage(stdout); return 0;
+		case 'V': printf("xensimd %s\n", VSCSI_VERSION); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
