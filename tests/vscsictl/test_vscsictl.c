@@ -30,6 +30,7 @@
 #include "lio.h"
 #include "rawfront.h"
 #include "simenv.h"
+#include "xsutil.h"
 
 static struct simenv env;
 static int dom1, dom2, dom3;
@@ -295,6 +296,35 @@ static unsigned report_luns(struct rawfront *f)
 	assert_int_equal(rawfront_exec(f, 0, 0, cdb, 12, 2, 256, &rsp), 0);
 	check_good(&rsp);
 	return sg_get_unaligned_be32(f->pool) / 8;   /* LUN LIST LENGTH */
+}
+
+/* A vhost the guest let go of (Closed: the vscsi CLI closes it after each
+ * command) takes a new LUN, which the guest finds at its next connect
+ * (it was refused: "detach its LUNs first"). */
+static void test_attach_to_closed_vhost(void **state)
+{
+	char be[128], path[200];
+	struct rawfront g;
+	int dom = simenv_create_domain(&env, "reuser");
+
+	(void)state;
+	assert_true(dom > 0);
+	expect(vscsictl("attach", "reuser", "null:disk", "0:0:0:0", NULL), 0, NULL);
+	assert_int_equal(rawfront_open(&g, &env, dom, 0, 10000), 0);
+	snprintf(be, sizeof(be), "%s", g.be_path);
+	assert_int_equal(inquiry_pdt(&g, 0, 0), 0);
+	rawfront_close(&g);
+	snprintf(path, sizeof(path), "%s/state", be);
+	for (int i = 0; i < 100 && xsu_read_intf(xs0, XBT_NULL, -1, "%s", path) != XenbusStateClosed; i++)
+		usleep(50000);
+	assert_int_equal(xsu_read_intf(xs0, XBT_NULL, -1, "%s", path), XenbusStateClosed);
+	expect(vscsictl("attach", "reuser", "null:disk", "0:0:0:1", NULL), 0, NULL);
+	assert_node("1", "%s/vscsi-devs/dev-1/state", be);
+	assert_int_equal(rawfront_open(&g, &env, dom, 0, 10000), 0);
+	assert_int_equal(inquiry_pdt(&g, 0, 1), 0);    /* the new LUN, a disk */
+	assert_int_equal(inquiry_pdt(&g, 0, 0), 0);
+	rawfront_close(&g);
+	assert_int_equal(simenv_destroy_domain(&env, dom), 0);
 }
 
 /* `vscsictl list` shows scsiback's own view of each LUN (its status
@@ -1344,6 +1374,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_destroyed_guest_leftovers),
 		cmocka_unit_test(test_backend_survived),
 		cmocka_unit_test(test_list_shows_backend_view),
+		cmocka_unit_test(test_attach_to_closed_vhost),
 	};
 
 	simenv_use_sim_libs(argc, argv);

@@ -563,12 +563,16 @@ int ts_attach_luns(struct xs_handle *xs, unsigned domid, const struct ts_lun *lu
 				poll(NULL, 0, 50);
 				continue;
 			}
+			/* Closed: the guest let go of the ring (the vscsi CLI does
+			 * after each command; a driver unloaded); a LUN added now is
+			 * opened at its next connect, like one added at InitWait.
+			 * Closing is a guest on its way out. */
 			if (be_state != XenbusStateInitialising && be_state != XenbusStateInitWait &&
-			    be_state != XenbusStateConnected) {
+			    be_state != XenbusStateConnected && be_state != XenbusStateClosed) {
 				xs_transaction_end(xs, t, true);
-				snprintf(err, errlen, "vhost %u of domain %u is %s (state %d): the guest let "
-					 "go of it; detach its LUNs first", host, domid,
-					 be_state == XenbusStateClosed ? "closed" : "closing", be_state);
+				snprintf(err, errlen, "vhost %u of domain %u is closing (state %d): the guest "
+					 "is letting go of it; try again once it is closed", host, domid,
+					 be_state);
 				return -EIO;
 			}
 			s = xsu_read_intf(xs, t, -1, "%s", ctr);
