@@ -9,7 +9,8 @@ $(BUILD)/tests/vscsictl/test_vscsictl: $(BUILD)/tests/vscsictl/test_vscsictl.o \
 	$(CC) $(LDFLAGS) -o $@ $^ $(XEN_LIBS) $(JSON_LIBS) $(CMOCKA_LIBS)
 
 # The man pages (docs/man) against the programs' --help; every program's
-# --version against the VERSION file.
+# --version against the VERSION file; the marked command blocks of the
+# README and the user guide, run as written.
 TESTS += $(BUILD)/tests/vscsictl/test_docs
 $(BUILD)/tests/vscsictl/test_docs: $(BUILD)/tests/vscsictl/test_docs.o \
 		| $(BUILD)/tools/vscsictl/vscsictl $(BUILD)/scsiback/scsiback \

@@ -126,6 +126,24 @@ static void test_version_everywhere(void **state)
 	}
 }
 
+/* The command blocks README.md and the user guide mark "runs as written"
+ * run, line by line, as a reader would type them in the source tree
+ * (tests/support/doc-blocks.sh: each line succeeds, or is refused where
+ * the text says so, and prints what the text says it prints). */
+static void test_docs_run_as_written(void **state)
+{
+	char cmd[2048], *out;
+	int st;
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd),
+		 "cd '%s' && bash tests/support/doc-blocks.sh README.md docs/user-guide.md 2>&1", src());
+	out = run(cmd, &st);
+	if (st != 0)
+		fail_msg("the docs do not run as written:\n%s", out);
+	free(out);
+}
+
 static void test_pages_are_clean(void **state)
 {
 	int st;
@@ -204,6 +222,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pages_are_clean),
 		cmocka_unit_test(test_version_everywhere),
+		cmocka_unit_test(test_docs_run_as_written),
 		cmocka_unit_test(test_units_verify),
 		cmocka_unit_test(test_options_documented),
 	};
