@@ -112,7 +112,11 @@ int cli_task_result(struct cli *c, const struct vscsi_task *t, const char *what)
 	if (t->host_status) {
 		fprintf(stderr, "vscsi: %s: host status 0x%02x (%s)\n", what, t->host_status,
 			vscsi_host_name(t->host_status));
-		return t->host_status == 3 ? EX_TIMEOUT : EX_OTHER;
+		/* NO_CONNECT: nothing answers at that target (selection timeout):
+		 * no such LUN, vscsi(1)'s 15 as for a vhost that is not there. */
+		if (t->host_status == VSCSI_HOST_NO_CONNECT)
+			return EX_FILE;
+		return t->host_status == VSCSI_HOST_TIME_OUT ? EX_TIMEOUT : EX_OTHER;
 	}
 	switch (t->status) {
 	case 0x00:

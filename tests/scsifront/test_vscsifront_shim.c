@@ -98,7 +98,7 @@ static void test_cli_exit_codes(void **state)
 	assert_non_null(strstr(out, "no such vhost"));
 	assert_int_equal(VSCSI("-d", "0:0:0:9", "tur"), 5);     /* no such LUN: illegal request */
 	assert_non_null(strstr(out, "Logical unit not supported"));
-	assert_int_equal(VSCSI("-d", "0:0:5:0", "tur"), 99);    /* no such target */
+	assert_int_equal(VSCSI("-d", "0:0:5:0", "tur"), 15);    /* no such target: vscsi(1)'s 15 */
 	assert_non_null(strstr(out, "NO_CONNECT"));
 	assert_int_equal(VSCSI("raw", "12", "00"), 1);          /* CDB too short */
 	assert_int_equal(VSCSI("-d", "0:0:0:1", "inq", "-p", "sn"), 0);
