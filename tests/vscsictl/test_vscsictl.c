@@ -298,6 +298,35 @@ static unsigned report_luns(struct rawfront *f)
 	return sg_get_unaligned_be32(f->pool) / 8;   /* LUN LIST LENGTH */
 }
 
+/* detach --all: every LUN of the domain, over its vhosts; then nothing
+ * of it is left in the backend's directory. */
+static void test_detach_all(void **state)
+{
+	char path[128];
+	unsigned len;
+	void *v;
+	int dom = simenv_create_domain(&env, "many");
+
+	(void)state;
+	assert_true(dom > 0);
+	expect(vscsictl("attach", "many", "null:disk", "0:0:0:0", NULL), 0, NULL);
+	expect(vscsictl("attach", "many", "null:disk", "0:0:0:1", NULL), 0, NULL);
+	expect(vscsictl("attach", "many", "null:disk", "1:0:2:0", NULL), 0, NULL);
+	expect(vscsictl("detach", "--all", "many", "0:0:0:0", NULL), 2, "detach --all takes DOMAIN");
+	expect(vscsictl("detach", "--all", "many", NULL), 0, "detached 0:0:0:1 (null:disk)\n");
+	assert_non_null(strstr(out, "detached 0:0:0:0 (null:disk)\n"));
+	assert_non_null(strstr(out, "detached 1:0:2:0 (null:disk)\n"));
+	expect(vscsictl("list", "many", NULL), 0, NULL);
+	assert_string_equal(out, "Idx BE  state ctrl phy-hctl vir-hctl devstate\n");
+	snprintf(path, sizeof(path), "/local/domain/0/backend/vscsi/%d", dom);
+	v = xs_read(xs0, XBT_NULL, path, &len);
+	free(v);
+	assert_null(v);
+	expect(vscsictl("detach", "--all", "many", NULL), 0, NULL);   /* nothing left: nothing to do */
+	assert_string_equal(out, "");
+	assert_int_equal(simenv_destroy_domain(&env, dom), 0);
+}
+
 /* A vhost the guest let go of (Closed: the vscsi CLI closes it after each
  * command) takes a new LUN, which the guest finds at its next connect
  * (it was refused: "detach its LUNs first"). */
@@ -1375,6 +1404,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_backend_survived),
 		cmocka_unit_test(test_list_shows_backend_view),
 		cmocka_unit_test(test_attach_to_closed_vhost),
+		cmocka_unit_test(test_detach_all),
 	};
 
 	simenv_use_sim_libs(argc, argv);

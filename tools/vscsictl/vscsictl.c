@@ -42,7 +42,7 @@ struct ctl {
 	const char *be_spec;
 	const char *configfs, *sysfs, *state_dir;
 	const char *scsiback_state;   /* scsiback's state directory (its status file) */
-	bool kernel_backend, json, quiet;
+	bool kernel_backend, json, quiet, all;
 	unsigned self;
 };
 
@@ -72,6 +72,7 @@ static void usage(FILE *f)
 		"                        attach PDEV as VDEV (HOST:CHANNEL:TARGET:LUN; HOST\n"
 		"                        selects the guest's virtual HBA, the vhost)\n"
 		"  detach DOMAIN VDEV    detach a LUN (the vhost goes with its last LUN)\n"
+		"  detach --all DOMAIN   detach every LUN of the domain\n"
 		"  list [DOMAIN]...      list the LUNs of the domains (default: all)\n"
 		"  apply DOMAIN FILE     attach every entry of vscsi = [ \"pdev,vdev[,feature-host]\",\n"
 		"                        ... ] in the xl domain configuration FILE (all or nothing)\n"
@@ -97,6 +98,7 @@ static void usage(FILE *f)
 		"      --scsiback-state DIR  list: scsiback's state directory, whose status.json\n"
 		"                            gives scsiback's view of each LUN it serves\n"
 		"                            (default /run/scsiback)\n"
+		"  -a, --all                 detach: every LUN of the domain\n"
 		"  -j, --json                list: print JSON\n"
 		"  -q, --quiet               apply: no progress lines\n"
 		"  -V, --version             show the version\n"
@@ -320,27 +322,14 @@ static int cmd_attach(struct ctl *c, int argc, char **argv)
 	return EX_OK;
 }
 
-static int cmd_detach(struct ctl *c, int argc, char **argv)
+/* Detaches one LUN of domid and drops it from the domain's record. */
+static int detach_one(struct ctl *c, unsigned domid, const char *vdev)
 {
-	struct vdev v;
-	unsigned domid;
 	char err[1024];
-	int rc;
+	int rc = ts_detach(c->xs, domid, vdev, &c->ts, err, sizeof(err));
 
-	if (argc != 2) {
-		errorf("detach takes DOMAIN VDEV");
-		return EX_USAGE;
-	}
-	if ((rc = open_xs(c)) || (rc = resolve_backend(c)) ||
-	    (rc = resolve_domain_or_gone(c, argv[0], &domid)))
-		return rc;
-	if (vdev_parse(argv[1], &v) < 0) {
-		errorf("v-dev \"%s\" is not " VDEV_FORM, argv[1]);
-		return EX_INVALID;
-	}
-	rc = ts_detach(c->xs, domid, argv[1], &c->ts, err, sizeof(err));
 	if (rc) {
-		errorf("detach %s from domain %u: %s", argv[1], domid, err);
+		errorf("detach %s from domain %u: %s", vdev, domid, err);
 		return rc == -ENOENT ? EX_NOTATTACHED : exit_for(rc);
 	}
 	{
@@ -348,11 +337,61 @@ static int cmd_detach(struct ctl *c, int argc, char **argv)
 		const char *dir;
 
 		if (ts_domain_exists(c->xs, domid) && record_open(c, domid, &r, &dir)) {
-			domrec_drop_vdev(&r, argv[1]);
+			domrec_drop_vdev(&r, vdev);
 			record_close(&r, dir);
 		}
 	}
 	return EX_OK;
+}
+
+/* --all: every LUN the domain has, each on its own; the first failure's
+ * status, the others still tried. */
+static int detach_all(struct ctl *c, unsigned domid)
+{
+	struct inv_vhost *v;
+	int n = inv_read(c->xs, domid, c->ts.be_domid, &v), rc = EX_OK;
+
+	if (n < 0) {
+		errorf("domain %u: %s", domid, strerror(-n));
+		return EX_FAIL;
+	}
+	for (int i = 0; i < n; i++)
+		for (unsigned k = 0; k < v[i].nluns; k++) {
+			int r;
+
+			if (!v[i].luns[k].vdev)
+				continue;
+			r = detach_one(c, domid, v[i].luns[k].vdev);
+			if (r == EX_OK && !c->quiet)
+				printf("detached %s (%s)\n", v[i].luns[k].vdev,
+				       v[i].luns[k].pdev ? v[i].luns[k].pdev : "-");
+			if (r != EX_OK && rc == EX_OK)
+				rc = r;
+		}
+	inv_free(v, n);
+	return rc;
+}
+
+static int cmd_detach(struct ctl *c, int argc, char **argv)
+{
+	struct vdev v;
+	unsigned domid;
+	int rc;
+
+	if (argc != (c->all ? 1 : 2)) {
+		errorf(c->all ? "detach --all takes DOMAIN" : "detach takes DOMAIN VDEV (or --all DOMAIN)");
+		return EX_USAGE;
+	}
+	if ((rc = open_xs(c)) || (rc = resolve_backend(c)) ||
+	    (rc = resolve_domain_or_gone(c, argv[0], &domid)))
+		return rc;
+	if (c->all)
+		return detach_all(c, domid);
+	if (vdev_parse(argv[1], &v) < 0) {
+		errorf("v-dev \"%s\" is not " VDEV_FORM, argv[1]);
+		return EX_INVALID;
+	}
+	return detach_one(c, domid, argv[1]);
 }
 
 /* ---- list ---- */
@@ -763,6 +802,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "backend-domain", required_argument, NULL, 'b' },
 		{ "state-dir", required_argument, NULL, 'D' },
+		{ "all", no_argument, NULL, 'a' },
 		{ "scsiback-state", required_argument, NULL, 'B' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "wait", no_argument, NULL, 'w' },
@@ -779,7 +819,7 @@ int main(int argc, char **argv)
 	const char *cmd;
 	int o, rc;
 
-	while ((o = getopt_long(argc, argv, "b:t:wkjqhV", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "b:t:wkjqhVa", opts, NULL)) != -1) {
 		switch (o) {
 		case 'b':
 			c.be_spec = optarg;
@@ -814,6 +854,9 @@ int main(int argc, char **argv)
 			break;
 		case 'B':
 			c.scsiback_state = optarg;
+			break;
+		case 'a':
+			c.all = true;
 			break;
 		case 'j':
 			c.json = true;
