@@ -237,10 +237,10 @@ static void cmd_start_tmf(struct cmd_table *t, const struct vscsi_req *req, uint
 	c->rec = ring_record(t->ring, ring_idx, req->rqid, req->act);
 	t->busy++;
 	/* Asynchronous: the ring keeps moving while the TMF runs. */
-	if (req->act == VSCSIIF_ACT_SCSI_ABORT && vl->dev.ops->abort)
-		err = vl->dev.ops->abort(&vl->dev, &victim->lc, cmd_tmf_done, c);
-	else if (req->act == VSCSIIF_ACT_SCSI_RESET && vl->dev.ops->reset)
-		err = vl->dev.ops->reset(&vl->dev, cmd_tmf_done, c);
+	if (req->act == VSCSIIF_ACT_SCSI_ABORT)
+		err = lun_abort(&vl->dev, &victim->lc, cmd_tmf_done, c);
+	else if (req->act == VSCSIIF_ACT_SCSI_RESET)
+		err = lun_reset(&vl->dev, cmd_tmf_done, c);
 	if (err) {
 		/* Answered from inside the pump, which publishes it. */
 		cmd_tmf_log(c, XEN_VSCSIIF_RSLT_RESET_FAILED);
@@ -342,7 +342,7 @@ void cmd_start(struct cmd_table *t, const struct vscsi_req *req, uint32_t ring_i
 	c->lc.timeout_ms = req->timeout_s ? (unsigned)req->timeout_s * 1000u : 0;
 	c->lc.done = cmd_scsi_done;
 	c->lc.priv = c;
-	err = vl->dev.ops->submit(&vl->dev, &c->lc);
+	err = lun_submit(&vl->dev, &c->lc);
 	if (err) {
 		log_warn("%s: LUN %s: submit failed: %s", t->name, vl->dev.desc, strerror(-err));
 		cmd_finish(c, vscsi_rslt(XEN_VSCSIIF_RSLT_HOST_BUS_BUSY, 0), NULL, 0, 0);

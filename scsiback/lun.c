@@ -1,20 +1,428 @@
-/* Picking a LUN driver, and the per-device-type default timeouts. */
+/* The LUN-driver core: what every driver would otherwise write again.
+ * Callers reach a driver only through lun_open/submit/abort/reset/close
+ * here, so the core knows when a driver runs inside a caller's call and
+ * when a callback of the LUN's is on the stack:
+ *  - answers found inside a call wait in one FIFO per LUN (threaded
+ *    through lun_cmd.next, no allocation) and are given from the loop;
+ *  - TMF answers wait in a second FIFO and go out after the commands
+ *    answered before them;
+ *  - one eventfd per LUN wakes the loop for both (and for a driver's
+ *    run(), null's emulation), up to LUN_ROUNDS rounds a wake-up so that
+ *    answers submitted from inside answers go out in the same round;
+ *  - a LUN closed from inside one of its callbacks has close() run at
+ *    once and release() when the outermost callback returns (depth).
+ * Also the per-device-type default timeouts and result logging.
+ */
 #include "lun.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <scsi/sg_lib.h>
 
 #include "log.h"
 
+#define LUN_ROUNDS 8              /* rounds of answers per wake-up: others get the loop too */
+
+enum lun_state { LUN_OPENING, LUN_OPEN, LUN_CLOSED };
+
+struct lun_tmf {
+	struct lun_tmf *next;
+	struct lun_core *core;
+	lun_tmf_done_fn done;
+	void *arg;
+	int rslt;
+};
+
+struct lun_core {
+	struct lun *lun;                  /* NULL once closed */
+	const struct lun_ops *ops;
+	void *priv;                       /* the driver's, for release() */
+	struct evloop *loop;
+	enum lun_state state;
+	struct evloop_wake wake;
+	struct lun_cmd *head, *tail;      /* answers waiting for the loop */
+	struct lun_cmd *batch;            /* the round's answers not given yet */
+	struct lun_tmf *tmf_head, *tmf_tail;
+	int depth;                        /* our calls and the LUN's callbacks on the stack */
+	int in_call;                      /* of which the caller's calls */
+	bool in_wake;                     /* the wake-up's rounds are running */
+	bool kicked;                      /* run() wanted */
+	bool open_pending;                /* lun_open_done came, not reported yet */
+	int open_rc;
+};
 
 const struct lun_ops *lun_driver_for(enum pdev_kind kind)
 {
 	switch (kind) {
-	case PDEV_ISCSI: return &lun_iscsi_ops;
-	case PDEV_NULL: return &lun_null_ops;
-	default: return &lun_sg_ops;
+	case PDEV_ISCSI:
+		return &lun_iscsi_ops;
+	case PDEV_NULL:
+		return &lun_null_ops;
+	default:
+		return &lun_sg_ops;
 	}
+}
+
+static void wake(struct lun_core *core)
+{
+	int rc;
+
+	if (core->in_wake || core->state == LUN_CLOSED)
+		return;   /* the rounds running now see it */
+	rc = evloop_wake_fire(&core->wake);
+	if (rc)
+		log_err("lun %s: eventfd write: %s", core->ops->name, strerror(-rc));
+}
+
+static void finish(struct lun_core *core)
+{
+	if (core->ops->release && core->priv)
+		core->ops->release(core->priv);
+	evloop_wake_close(&core->wake);
+	free(core);
+}
+
+static void leave(struct lun_core *core)
+{
+	if (--core->depth == 0 && core->state == LUN_CLOSED)
+		finish(core);
+}
+
+static void answer_cmds(struct lun_cmd *c)
+{
+	while (c) {
+		struct lun_cmd *next = c->next;
+
+		c->next = NULL;
+		c->done(c);
+		c = next;
+	}
+}
+
+/* Closes the driver and gives every answer still waiting, now. */
+static void shut(struct lun *lun, struct lun_core *core)
+{
+	struct lun_cmd *batch = core->batch, *head = core->head;
+	struct lun_tmf *t;
+
+	core->state = LUN_CLOSED;
+	core->open_pending = false;
+	core->priv = lun->priv;
+	core->ops->close(lun);
+	core->batch = core->head = core->tail = NULL;
+	answer_cmds(batch);
+	answer_cmds(head);
+	while ((t = core->tmf_head)) {
+		core->tmf_head = t->next;
+		t->done(t->arg, t->rslt);
+		free(t);
+	}
+	core->tmf_tail = NULL;
+	evloop_del(core->loop, &core->wake.h);
+	core->lun = NULL;
+	lun->core = NULL;
+	lun->priv = NULL;
+}
+
+static void report_open(struct lun_core *core)
+{
+	struct lun *lun = core->lun;
+	int rc = core->open_rc;
+
+	core->open_pending = false;
+	if (rc)
+		shut(lun, core);
+	else
+		core->state = LUN_OPEN;
+	if (lun->opened)
+		lun->opened(lun, rc);   /* may free lun */
+}
+
+static void on_wake(struct evloop_handler *h, uint32_t events)
+{
+	struct lun_core *core = h->arg;
+	int rc;
+
+	(void)events;
+	rc = evloop_wake_clear(&core->wake);
+	if (rc)
+		log_err("lun %s: eventfd read: %s", core->ops->name, strerror(-rc));
+	core->depth++;
+	core->in_wake = true;
+	if (core->open_pending)
+		report_open(core);
+	for (int round = 0; round < LUN_ROUNDS && core->state != LUN_CLOSED &&
+			    (round == 0 || core->kicked || core->head || core->tmf_head);
+	     round++) {
+		bool run = round == 0 || core->kicked;
+
+		core->kicked = false;
+		if (run && core->ops->run)
+			core->ops->run(core->lun);
+		core->batch = core->head;
+		core->head = core->tail = NULL;
+		while (core->batch && core->state != LUN_CLOSED) {
+			struct lun_cmd *cmd = core->batch;
+
+			core->batch = cmd->next;
+			cmd->next = NULL;
+			cmd->done(cmd);
+		}
+		/* TMF answers queued before this point; each is popped before
+		 * its callback so that a close from there finds the rest. */
+		struct lun_tmf *last = core->tmf_tail;
+		while (core->tmf_head && core->state != LUN_CLOSED) {
+			struct lun_tmf *t = core->tmf_head;
+			bool was_last = t == last;
+
+			core->tmf_head = t->next;
+			if (!core->tmf_head)
+				core->tmf_tail = NULL;
+			t->done(t->arg, t->rslt);
+			free(t);
+			if (was_last)
+				break;
+		}
+	}
+	core->in_wake = false;
+	if (core->kicked || core->head || core->tmf_head || core->open_pending)
+		wake(core);
+	leave(core);
+}
+
+int lun_open_with(struct lun *lun, const struct lun_ops *ops,
+		  int (*open)(struct lun *lun, void *arg), void *arg)
+{
+	struct lun_core *core = calloc(1, sizeof(*core));
+	char err[sizeof(lun->error)];
+	int rc;
+
+	lun->core = NULL;
+	lun->priv = NULL;
+	lun->ops = ops;
+	if (!core) {
+		fmt_into(lun->error, sizeof(lun->error), "lun %s: out of memory", ops->name);
+		return -ENOMEM;
+	}
+	core->lun = lun;
+	core->ops = ops;
+	core->loop = lun->loop;
+	rc = evloop_wake_init(&core->wake, on_wake, core);
+	if (rc == 0)
+		rc = evloop_add(lun->loop, &core->wake.h, EPOLLIN);
+	if (rc) {
+		fmt_into(lun->error, sizeof(lun->error), "lun %s: event loop: %s", ops->name,
+			 strerror(-rc));
+		evloop_wake_close(&core->wake);
+		free(core);
+		return rc;
+	}
+	lun->core = core;
+	core->depth++;
+	core->in_call++;
+	rc = open(lun, arg);
+	core->in_call--;
+	if (rc == 0) {
+		core->state = LUN_OPEN;
+	} else if (rc != -EINPROGRESS) {
+		/* the driver said why; closing what it set up says nothing */
+		memcpy(err, lun->error, sizeof(err));
+		if (lun->priv) {
+			shut(lun, core);
+		} else {
+			core->state = LUN_CLOSED;
+			evloop_del(core->loop, &core->wake.h);
+			lun->core = NULL;
+		}
+		memcpy(lun->error, err, sizeof(err));
+	}
+	leave(core);
+	return rc;
+}
+
+struct open_args {
+	const struct pdev_info *pdev;
+	const struct lun_config *cfg;
+};
+
+static int open_pdev(struct lun *lun, void *arg)
+{
+	const struct open_args *a = arg;
+
+	return lun->ops->open(lun, a->pdev, a->cfg);
+}
+
+int lun_open(struct lun *lun, const struct pdev_info *pdev, const struct lun_config *cfg)
+{
+	struct open_args a = { pdev, cfg };
+
+	return lun_open_with(lun, lun_driver_for(pdev->kind), open_pdev, &a);
+}
+
+/* A caller's call into the driver: answers wait for the loop. */
+static struct lun_core *enter_call(struct lun *lun)
+{
+	struct lun_core *core = lun->core;
+
+	if (!core || core->state != LUN_OPEN)
+		return NULL;
+	core->depth++;
+	core->in_call++;
+	return core;
+}
+
+static void leave_call(struct lun_core *core)
+{
+	core->in_call--;
+	leave(core);
+}
+
+int lun_submit(struct lun *lun, struct lun_cmd *cmd)
+{
+	struct lun_core *core = enter_call(lun);
+	int rc;
+
+	if (!core)
+		return -ENODEV;
+	rc = core->ops->submit(lun, cmd);
+	leave_call(core);
+	return rc;
+}
+
+/* Runs a TMF call with the record its answer will travel in. */
+static int call_tmf(struct lun *lun, struct lun_cmd *cmd, lun_tmf_done_fn done, void *arg)
+{
+	struct lun_core *core = lun->core;
+	struct lun_tmf *t;
+	int rc;
+
+	if (!core || core->state != LUN_OPEN)
+		return -ENODEV;
+	if (cmd ? !core->ops->abort : !core->ops->reset)
+		return -EOPNOTSUPP;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->core = core;
+	t->done = done;
+	t->arg = arg;
+	core = enter_call(lun);
+	rc = cmd ? core->ops->abort(lun, cmd, t) : core->ops->reset(lun, t);
+	leave_call(core);
+	if (rc)
+		free(t);
+	return rc;
+}
+
+int lun_abort(struct lun *lun, struct lun_cmd *cmd, lun_tmf_done_fn done, void *arg)
+{
+	return call_tmf(lun, cmd, done, arg);
+}
+
+int lun_reset(struct lun *lun, lun_tmf_done_fn done, void *arg)
+{
+	return call_tmf(lun, NULL, done, arg);
+}
+
+void lun_close(struct lun *lun)
+{
+	struct lun_core *core = lun->core;
+
+	if (!core || core->state == LUN_CLOSED)
+		return;
+	core->depth++;
+	if (core->state == LUN_OPEN && core->ops->drain)
+		core->ops->drain(lun);
+	if (core->state != LUN_CLOSED)
+		shut(lun, core);
+	leave(core);
+}
+
+void lun_complete(struct lun_core *core, struct lun_cmd *cmd)
+{
+	if (!core->in_call) {
+		cmd->done(cmd);
+		return;
+	}
+	cmd->next = NULL;
+	if (core->tail)
+		core->tail->next = cmd;
+	else
+		core->head = cmd;
+	core->tail = cmd;
+	wake(core);
+}
+
+void lun_tmf_done(struct lun_tmf *t, int rslt)
+{
+	struct lun_core *core = t->core;
+
+	t->rslt = rslt;
+	t->next = NULL;
+	if (core->tmf_tail)
+		core->tmf_tail->next = t;
+	else
+		core->tmf_head = t;
+	core->tmf_tail = t;
+	wake(core);
+}
+
+void lun_open_done(struct lun_core *core, int rc)
+{
+	core->open_rc = rc;
+	core->open_pending = true;
+	wake(core);
+}
+
+void lun_kick(struct lun_core *core)
+{
+	core->kicked = true;
+	wake(core);
+}
+
+bool lun_closed(const struct lun_core *core)
+{
+	return core->state == LUN_CLOSED;
+}
+
+static void on_watch(struct evloop_handler *h, uint32_t events)
+{
+	struct lun_watch *w = h->arg;
+	struct lun_core *core = w->core;
+
+	core->depth++;
+	w->cb(w->arg, events);
+	leave(core);
+}
+
+int lun_watch_add(struct lun_core *core, struct lun_watch *w, int fd, uint32_t events,
+		  void (*cb)(void *arg, uint32_t events), void *arg)
+{
+	int rc;
+
+	w->h = (struct evloop_handler){ .fd = fd, .cb = on_watch, .arg = w };
+	w->core = core;
+	w->cb = cb;
+	w->arg = arg;
+	rc = evloop_add(core->loop, &w->h, events);
+	w->added = rc == 0;
+	return rc;
+}
+
+int lun_watch_mod(struct lun_watch *w, uint32_t events)
+{
+	return evloop_mod(w->core->loop, &w->h, events);
+}
+
+void lun_watch_del(struct lun_watch *w)
+{
+	if (!w->added)
+		return;
+	evloop_del(w->core->loop, &w->h);
+	w->added = false;
 }
 
 /* Used when the guest sends timeout_per_command 0. The guest's own timer

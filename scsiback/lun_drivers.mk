@@ -14,17 +14,16 @@ TESTS += $(patsubst %,$(BUILD)/tests/scsiback/%,$(foreach t,$(LUN_TESTS),$(if $(
 $(BUILD)/tests/scsiback/test_lun_null: $(BUILD)/tests/scsiback/test_lun_null.o $(LUN_OBJS) $(common_objs)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LUN_LIBS) $(CMOCKA_LIBS)
 
-# test_lun_sg includes lun_sg.c to reach its static helpers.
-$(BUILD)/tests/scsiback/test_lun_sg: $(BUILD)/tests/scsiback/test_lun_sg.o \
-		$(filter-out $(BUILD)/scsiback/lun_sg.o,$(LUN_OBJS)) $(common_objs)
+# test_lun_sg reaches the driver's parts it pins through lun_sg.h.
+$(BUILD)/tests/scsiback/test_lun_sg: $(BUILD)/tests/scsiback/test_lun_sg.o $(LUN_OBJS) $(common_objs)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LUN_LIBS) $(CMOCKA_LIBS)
 
 $(BUILD)/tests/scsiback/test_lun_iscsi: $(BUILD)/tests/scsiback/test_lun_iscsi.o $(LUN_OBJS) $(common_objs)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LUN_LIBS) $(CMOCKA_LIBS)
 
-# test_lun_iscsi_timeouts includes lun_iscsi.c to read a command's deadline,
-# and reads a configuration file as scsiback does.
+# test_lun_iscsi_timeouts reads a command's deadline through
+# lun_iscsi.h, and a configuration file as scsiback does.
 $(BUILD)/tests/scsiback/test_lun_iscsi_timeouts: $(BUILD)/tests/scsiback/test_lun_iscsi_timeouts.o \
-		$(filter-out $(BUILD)/scsiback/lun_iscsi.o,$(LUN_OBJS)) $(BUILD)/scsiback/config.o \
+		$(LUN_OBJS) $(BUILD)/scsiback/config.o \
 		$(BUILD)/scsiback/policy.o $(BUILD)/tests/support/tgtlab.o $(common_objs)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LUN_LIBS) $(INIH_LIBS) $(CMOCKA_LIBS)

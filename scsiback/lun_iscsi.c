@@ -10,8 +10,8 @@
  * is re-read after every iscsi_service() and every submit; the fd changes
  * with every new connection and is re-registered then. submit() pushes the
  * PDU out at once (iscsi_service(POLLOUT)) rather than waiting a loop round.
- * Completions found inside submit/abort/reset are handed out later from an
- * eventfd, never inside the call.
+ * Completions found inside submit/abort/reset are handed out later from the
+ * loop by the core (lun.c), like every TMF answer.
  *
  * Session loss. libiscsi's own reconnect replays in-flight commands on the
  * new session. That is wrong for a pass-through: a replayed tape WRITE or
@@ -45,6 +45,7 @@
  */
 #include "list.h"
 #include "lun.h"
+#include "lun_iscsi.h"
 #include "log.h"
 #include "pdev.h"
 
@@ -79,7 +80,6 @@
 enum icmd_state {
 	IC_HELD,        /* waiting for the session */
 	IC_ACTIVE,      /* libiscsi has its task */
-	IC_DONE,        /* answered (deferred list) */
 	IC_ORPHAN,      /* answered by close(); libiscsi still has the task */
 };
 
@@ -105,17 +105,27 @@ struct itmf {
 	bool reset;                 /* LOGICAL UNIT RESET, else ABORT TASK */
 	bool answered;
 	struct icmd *c;             /* ABORT: its command while it is in flight */
-	lun_tmf_done_fn done;       /* NULL: our own abort after a timeout */
-	void *arg;
+	struct lun_tmf *t;          /* the caller's; NULL: our own abort after a timeout */
 	uint64_t deadline;
 	int rslt;
 };
 
-enum session_state { ST_OPENING, ST_DOWN, ST_CONNECTING, ST_UP };
+/* Where the LUN's session stands. */
+enum session_state {
+	ST_OPENING,     /* lun_open: connect, login, INQUIRY */
+	ST_OPEN_FAILED, /* the open failed: the core closes the LUN */
+	ST_DOWN,        /* no session: the next attempt waits (backoff) */
+	ST_CONNECTING,  /* a reconnect attempt is under way */
+	ST_UP,          /* serving */
+	ST_LOST,        /* up until now: the session is dropped at the next after_service */
+	ST_CLOSED,      /* close() has answered everything: nothing runs any more */
+};
+/* The connect + login under way (ST_OPENING, ST_CONNECTING). */
 enum conn_state { CONN_PENDING, CONN_OK, CONN_FAILED };
 
 struct iscsi_lun {
-	struct lun *lun;
+	struct lun *lun;                /* until closed */
+	struct lun_core *core;
 	struct pdev_info url;
 	char name[300];
 	char initiator[256];
@@ -128,31 +138,23 @@ struct iscsi_lun {
 	char conn_error[256];
 	int sock_error;
 
-	struct evloop_handler io, timer;
-	struct evloop_wake kick;        /* deferred answers */
-	bool io_registered, loop_registered;
+	struct lun_watch io, timer;
+	int timer_fd;
 	uint32_t io_events;
 	uint64_t timer_at;              /* armed expiry, 0: disarmed */
 
-	struct list_link active, held, deferred, orphans, tmfs, tmf_done, orphan_tmfs;
-	int depth;                      /* nesting of our entry points */
-	int in_call;                    /* inside submit/abort/reset */
+	struct list_link active, held, orphans, tmfs, tmf_done, orphan_tmfs;
 	bool in_service;                /* libiscsi may be running our callbacks */
-	bool lost;
-	char lost_why[256];
+	char lost_why[256];             /* ST_LOST: why */
 	struct icmd *cancelling;        /* being cancelled in libiscsi */
 	bool tearing_down;
 	uint8_t teardown_host;
-	bool closing;
-	bool dying;                     /* close() has started: no new work */
-	bool failfast;
+	bool failfast;                  /* down too long: commands fail at once */
 	uint64_t down_since, next_attempt, connect_deadline;
 	unsigned backoff_ms;
 	unsigned attempts;
 
 	/* open (ST_OPENING): connect, login, INQUIRY */
-	bool open_pending;              /* outcome known, on_kick reports it */
-	int open_rc;
 	uint64_t open_deadline;
 	bool inq_sent, inq_done;
 	int inq_status;
@@ -173,13 +175,12 @@ static uint64_t now_ms(void)
 static void after_service(struct iscsi_lun *d);
 static void service(struct iscsi_lun *d, int revents);
 static void open_progress(struct iscsi_lun *d, bool timed_out);
-/* lun->opened not called yet: no commands, no task management. */
-static bool opening(const struct iscsi_lun *d)
+
+/* A session exists (it may be dropping). */
+static bool has_session(const struct iscsi_lun *d)
 {
-	return d->state == ST_OPENING || d->open_pending;
+	return d->state == ST_UP || d->state == ST_LOST;
 }
-static void open_report(struct iscsi_lun *d);
-static void iscsi_close(struct lun *lun);
 
 /* ------------------------------------------------------------------ */
 /* libiscsi context                                                    */
@@ -287,14 +288,6 @@ static void peek_socket_error(struct iscsi_lun *d, int revents)
 /* ------------------------------------------------------------------ */
 /* completions                                                         */
 
-static void kick(struct iscsi_lun *d)
-{
-	int rc = d->closing ? 0 : evloop_wake_fire(&d->kick);
-
-	if (rc)
-		log_err("lun %s: eventfd write: %s", d->name, strerror(-rc));
-}
-
 static void free_task(struct icmd *c)
 {
 	if (c->task) {
@@ -311,8 +304,11 @@ static void set_host_only(struct lun_cmd *cmd, uint8_t host)
 	cmd->resid = (uint32_t)cmd->xfer_len;
 }
 
-/* The command's results are set: answer it now, or from the loop if we
- * are inside submit/abort/reset. */
+static void tmf_flush(struct iscsi_lun *d);
+static void session_drop(struct iscsi_lun *d, const char *why);
+
+/* The command's results are set: answer it (the core defers it when we
+ * are inside submit/abort/reset). */
 static void deliver(struct iscsi_lun *d, struct icmd *c)
 {
 	struct lun_cmd *cmd = c->cmd;
@@ -323,18 +319,11 @@ static void deliver(struct iscsi_lun *d, struct icmd *c)
 		c->abort_tmf->c = NULL;
 		c->abort_tmf = NULL;
 	}
-	if (!list_empty(&d->tmf_done))
-		kick(d);   /* a TMF answer may have waited for this command */
+	tmf_flush(d);   /* a TMF answer may have waited for this command */
 	lun_log_result(d->name, cmd);
-	if (d->in_call) {
-		c->state = IC_DONE;
-		list_add_tail(&d->deferred, &c->link);
-		kick(d);
-		return;
-	}
 	cmd->drv = NULL;
 	free(c);
-	cmd->done(cmd);
+	lun_complete(d->core, cmd);
 }
 
 /* The sense bytes of a CHECK CONDITION as the target sent them, from the
@@ -396,10 +385,7 @@ static void task_cb(struct iscsi_context *ctx, int status, void *data, void *pri
 		} else {
 			/* libiscsi gave up the session (its deferred reconnect) */
 			set_host_only(c->cmd, XEN_VSCSIIF_RSLT_HOST_TRANSPORT_DISRUPTED);
-			if (!d->lost) {
-				d->lost = true;
-				fmt_into(d->lost_why, sizeof(d->lost_why), "%s", iscsi_get_error(ctx));
-			}
+			session_drop(d, iscsi_get_error(ctx));
 		}
 		break;
 	case SCSI_STATUS_TIMEOUT:
@@ -463,13 +449,13 @@ static void arm_at(struct iscsi_lun *d, uint64_t when)
 {
 	struct itimerspec its = { 0 };
 
-	if (d->closing || (d->timer_at && d->timer_at <= when))
+	if (d->state == ST_CLOSED || (d->timer_at && d->timer_at <= when))
 		return;
 	if (when == 0)
 		when = 1;
 	its.it_value.tv_sec = (time_t)(when / 1000);
 	its.it_value.tv_nsec = (long)(when % 1000) * 1000000;
-	if (timerfd_settime(d->timer.fd, TFD_TIMER_ABSTIME, &its, NULL))
+	if (timerfd_settime(d->timer_fd, TFD_TIMER_ABSTIME, &its, NULL))
 		log_err("lun %s: timerfd: %s", d->name, strerror(errno));
 	else
 		d->timer_at = when;
@@ -481,8 +467,7 @@ static void arm_timer(struct iscsi_lun *d)
 	uint64_t t = UINT64_MAX;
 
 	if (d->state == ST_OPENING) {
-		if (!d->open_pending)
-			arm_at(d, d->open_deadline);
+		arm_at(d, d->open_deadline);
 		return;
 	}
 	if (d->state == ST_DOWN)
@@ -517,7 +502,7 @@ static void arm_timer(struct iscsi_lun *d)
 /* ------------------------------------------------------------------ */
 /* task management                                                     */
 
-static struct itmf *new_tmf(struct iscsi_lun *d, bool reset, lun_tmf_done_fn done, void *arg)
+static struct itmf *new_tmf(struct iscsi_lun *d, bool reset, struct lun_tmf *t)
 {
 	struct itmf *m = calloc(1, sizeof(*m));
 
@@ -525,20 +510,19 @@ static struct itmf *new_tmf(struct iscsi_lun *d, bool reset, lun_tmf_done_fn don
 		return NULL;
 	m->d = d;
 	m->reset = reset;
-	m->done = done;
-	m->arg = arg;
+	m->t = t;
 	list_init(&m->link);
 	return m;
 }
 
-/* Records the answer; it is handed out from the loop. */
+/* Records the answer; it goes to the core once ready (tmf_flush). */
 static void tmf_answer(struct iscsi_lun *d, struct itmf *m, int rslt)
 {
 	m->rslt = rslt;
 	m->answered = true;
 	list_del(&m->link);
 	list_add_tail(&d->tmf_done, &m->link);
-	kick(d);
+	tmf_flush(d);
 }
 
 /* An answer waits for the commands it ended to complete first. */
@@ -555,11 +539,28 @@ static bool tmf_ready(struct iscsi_lun *d, const struct itmf *m)
 	return true;
 }
 
+/* Hands the answers that are ready to the core, in order. */
+static void tmf_flush(struct iscsi_lun *d)
+{
+	for (struct list_link *l = d->tmf_done.next; l != &d->tmf_done;) {
+		struct itmf *m = list_entry(l, struct itmf, link);
+
+		l = l->next;
+		if (!tmf_ready(d, m))
+			continue;
+		list_del(&m->link);
+		if (m->t)
+			lun_tmf_done(m->t, m->rslt);
+		free(m);
+	}
+}
+
+/* The session is unusable: after_service tears it down (ST_LOST). */
 static void session_drop(struct iscsi_lun *d, const char *why)
 {
-	if (d->lost)
+	if (d->state != ST_UP)
 		return;
-	d->lost = true;
+	d->state = ST_LOST;
 	fmt_into(d->lost_why, sizeof(d->lost_why), "%s", why);
 }
 
@@ -606,7 +607,7 @@ static void tmf_cb(struct iscsi_context *ctx, int status, void *data, void *priv
 		log_warn("lun %s: ABORT TASK refused (response %u%s)", d->name, resp,
 			 status == SCSI_STATUS_GOOD ? "" : ", no answer");
 	if (m->c) {
-		if (!m->done && !d->tearing_down)
+		if (!m->t && !d->tearing_down)
 			/* our own abort after a timeout: the command must end */
 			session_drop(d, "the target did not abort a timed-out command");
 		else if (!d->tearing_down)
@@ -616,9 +617,9 @@ static void tmf_cb(struct iscsi_context *ctx, int status, void *data, void *priv
 }
 
 /* Sends ABORT TASK for c; done NULL: our own, after a timeout. */
-static int send_abort(struct iscsi_lun *d, struct icmd *c, lun_tmf_done_fn done, void *arg)
+static int send_abort(struct iscsi_lun *d, struct icmd *c, struct lun_tmf *t)
 {
-	struct itmf *m = new_tmf(d, false, done, arg);
+	struct itmf *m = new_tmf(d, false, t);
 
 	if (!m)
 		return -ENOMEM;
@@ -639,36 +640,30 @@ static int send_abort(struct iscsi_lun *d, struct icmd *c, lun_tmf_done_fn done,
 /* ------------------------------------------------------------------ */
 /* session                                                             */
 
+static void on_io(void *arg, uint32_t events);
+
 static void update_io(struct iscsi_lun *d)
 {
-	if (!d->loop_registered || d->closing)
+	if (d->state == ST_CLOSED)
 		return;
 	if (!d->ctx) {
-		if (d->io_registered) {
-			evloop_del(d->lun->loop, &d->io);
-			d->io_registered = false;
-		}
+		lun_watch_del(&d->io);
 		return;
 	}
 	int fd = iscsi_get_fd(d->ctx);
 	uint32_t ev = (uint32_t)iscsi_which_events(d->ctx) & (POLLIN | POLLOUT);
 
-	if (d->io_registered && fd != d->io.fd) {
-		evloop_del(d->lun->loop, &d->io);
-		d->io_registered = false;
-	}
+	if (d->io.added && fd != d->io.h.fd)
+		lun_watch_del(&d->io);
 	if (fd < 0)
 		return;
-	if (!d->io_registered) {
-		d->io.fd = fd;
-		if (evloop_add(d->lun->loop, &d->io, ev) == 0) {
-			d->io_registered = true;
+	if (!d->io.added) {
+		if (lun_watch_add(d->core, &d->io, fd, ev, on_io, d) == 0)
 			d->io_events = ev;
-		} else {
+		else
 			log_err("lun %s: cannot watch the iSCSI socket", d->name);
-		}
 	} else if (ev != d->io_events) {
-		if (evloop_mod(d->lun->loop, &d->io, ev) == 0)
+		if (lun_watch_mod(&d->io, ev) == 0)
 			d->io_events = ev;
 	}
 }
@@ -690,10 +685,7 @@ static void destroy_ctx(struct iscsi_lun *d, uint8_t host)
 /* Destroys the context; whatever libiscsi still had completes with host. */
 static void teardown_ctx(struct iscsi_lun *d, uint8_t host)
 {
-	if (d->io_registered) {
-		evloop_del(d->lun->loop, &d->io);
-		d->io_registered = false;
-	}
+	lun_watch_del(&d->io);
 	if (!d->ctx)
 		return;
 	destroy_ctx(d, host);
@@ -703,7 +695,7 @@ static void teardown_ctx(struct iscsi_lun *d, uint8_t host)
 
 		set_host_only(c->cmd, c->cancel_host ? c->cancel_host : host);
 		deliver(d, c);
-		if (d->closing)
+		if (d->state == ST_CLOSED)
 			break;
 	}
 	while (!list_empty(&d->orphans)) {
@@ -723,7 +715,6 @@ static void teardown_ctx(struct iscsi_lun *d, uint8_t host)
 		tmf_answer(d, m, XEN_VSCSIIF_RSLT_RESET_FAILED);
 	}
 	d->tearing_down = false;
-	d->lost = false;
 }
 
 static void schedule_attempt(struct iscsi_lun *d)
@@ -743,7 +734,7 @@ static void session_lost(struct iscsi_lun *d)
 	log_warn("lun %s: session lost (%s); commands in flight end with TRANSPORT_DISRUPTED, "
 		 "reconnecting", d->name, d->lost_why[0] ? d->lost_why : "connection closed");
 	teardown_ctx(d, XEN_VSCSIIF_RSLT_HOST_TRANSPORT_DISRUPTED);
-	if (d->closing)
+	if (d->state == ST_CLOSED)
 		return;
 	if (!d->down_since)
 		d->down_since = now_ms();
@@ -759,7 +750,7 @@ static void attempt_failed(struct iscsi_lun *d, const char *why)
 	else
 		log_debug("lun %s: reconnect attempt %u: %s", d->name, d->attempts, why);
 	teardown_ctx(d, XEN_VSCSIIF_RSLT_HOST_TRANSPORT_DISRUPTED);
-	if (!d->closing)
+	if (d->state != ST_CLOSED)
 		schedule_attempt(d);
 }
 
@@ -786,7 +777,7 @@ static void session_up(struct iscsi_lun *d)
 	d->failfast = false;
 	log_info("lun %s: session re-established after %" PRIu64 " ms", d->name, down);
 	/* Send what waited, in order. */
-	while (!list_empty(&d->held) && !d->closing) {
+	while (!list_empty(&d->held) && d->state != ST_CLOSED) {
 		struct icmd *c = list_entry(d->held.next, struct icmd, link);
 
 		list_del(&c->link);
@@ -821,7 +812,7 @@ static void process_cancels(struct iscsi_lun *d)
 {
 	struct icmd *c;
 
-	while (!d->closing && d->ctx && (c = first_to_cancel(d)) && can_cancel_locally(d)) {
+	while (d->state != ST_CLOSED && d->ctx && (c = first_to_cancel(d)) && can_cancel_locally(d)) {
 		d->cancelling = c;
 		d->in_service = true;
 		iscsi_scsi_cancel_task(d->ctx, c->task);
@@ -838,14 +829,14 @@ static void process_cancels(struct iscsi_lun *d)
 /* The common tail of every entry point: react to what callbacks found. */
 static void after_service(struct iscsi_lun *d)
 {
-	if (d->closing)
+	if (d->state == ST_CLOSED)
 		return;
 	if (d->state == ST_OPENING) {
 		open_progress(d, false);
 		update_io(d);
 		return;
 	}
-	if (d->state == ST_UP && d->lost) {
+	if (d->state == ST_LOST) {
 		session_lost(d);
 	} else if (d->state == ST_CONNECTING) {
 		if (d->conn == CONN_OK)
@@ -853,15 +844,15 @@ static void after_service(struct iscsi_lun *d)
 		else if (d->conn == CONN_FAILED)
 			attempt_failed(d, d->conn_error);
 	}
-	if (d->closing)
+	if (d->state == ST_CLOSED)
 		return;
 	if (d->state == ST_UP && d->ctx) {
 		process_cancels(d);
-		if (d->closing)
+		if (d->state == ST_CLOSED)
 			return;
-		if (d->lost) {
+		if (d->state == ST_LOST) {
 			session_lost(d);
-			if (d->closing)
+			if (d->state == ST_CLOSED)
 				return;
 		}
 	}
@@ -880,7 +871,7 @@ static void service(struct iscsi_lun *d, int revents)
 	d->in_service = true;
 	rc = iscsi_service(d->ctx, revents);
 	d->in_service = false;
-	if (rc < 0 && !d->closing) {
+	if (rc < 0 && d->state != ST_CLOSED) {
 		if (d->state == ST_UP)
 			session_drop(d, iscsi_get_error(d->ctx));
 		else if (d->state == ST_OPENING && d->conn == CONN_OK) {
@@ -903,45 +894,33 @@ static void service(struct iscsi_lun *d, int revents)
 /* ------------------------------------------------------------------ */
 /* loop handlers                                                       */
 
-static void final_free(struct iscsi_lun *d);
-
-static void leave(struct iscsi_lun *d)
+static void on_io(void *arg, uint32_t events)
 {
-	if (--d->depth == 0 && d->closing)
-		final_free(d);
-}
+	struct iscsi_lun *d = arg;
 
-static void on_io(struct evloop_handler *h, uint32_t events)
-{
-	struct iscsi_lun *d = h->arg;
-
-	d->depth++;
 	service(d, (int)(events & (EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP)));
 	/* Commands submitted from completions: push them out now. */
-	if (!d->closing && d->ctx && d->state == ST_UP && !d->lost &&
-	    (iscsi_which_events(d->ctx) & POLLOUT))
+	if (d->ctx && d->state == ST_UP && (iscsi_which_events(d->ctx) & POLLOUT))
 		service(d, POLLOUT);
 	after_service(d);
-	leave(d);
 }
 
-static void on_timer(struct evloop_handler *h, uint32_t events)
+static void on_timer(void *arg, uint32_t events)
 {
-	struct iscsi_lun *d = h->arg;
+	struct iscsi_lun *d = arg;
 	uint64_t v, now = now_ms();
 
 	(void)events;
-	d->depth++;
-	if (read(h->fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+	if (read(d->timer_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		log_err("lun %s: timerfd read: %s", d->name, strerror(errno));
 	d->timer_at = 0;
 
 	if (d->state == ST_OPENING) {
 		if (now >= d->open_deadline)
 			open_progress(d, true);
-		if (!d->closing && d->state == ST_OPENING)
+		if (d->state == ST_OPENING)
 			arm_timer(d);
-		goto out;
+		return;
 	}
 	if (d->state == ST_DOWN && now >= d->next_attempt) {
 		try_connect(d);
@@ -950,18 +929,18 @@ static void on_timer(struct evloop_handler *h, uint32_t events)
 		fmt_into(d->conn_error, sizeof(d->conn_error), "no login within %d ms",
 			 ISCSI_CONNECT_TIMEOUT_MS);
 	}
-	if (d->closing)
-		goto out;
+	if (d->state == ST_CLOSED)
+		return;
 
 	/* Held commands: their own timeout, or the target gone too long. */
-	bool failfast = d->state != ST_UP && d->down_since &&
+	bool failfast = !has_session(d) && d->down_since &&
 			now >= d->down_since + ISCSI_REPLACEMENT_TIMEOUT_MS;
 	if (failfast && !d->failfast) {
 		log_warn("lun %s: target unreachable for %d s; failing commands until it is back",
 			 d->name, ISCSI_REPLACEMENT_TIMEOUT_MS / 1000);
 		d->failfast = true;
 	}
-	for (struct list_link *l = d->held.next; l != &d->held && !d->closing;) {
+	for (struct list_link *l = d->held.next; l != &d->held && d->state != ST_CLOSED;) {
 		struct icmd *c = list_entry(l, struct icmd, link);
 
 		l = l->next;
@@ -974,10 +953,10 @@ static void on_timer(struct evloop_handler *h, uint32_t events)
 		deliver(d, c);
 		l = d->held.next;
 	}
-	if (d->closing)
-		goto out;
+	if (d->state == ST_CLOSED)
+		return;
 
-	if (d->state == ST_UP && d->ctx) {
+	if (has_session(d) && d->ctx) {
 		for (struct list_link *l = d->active.next; l != &d->active; l = l->next) {
 			struct icmd *c = list_entry(l, struct icmd, link);
 			char op[64];
@@ -988,7 +967,7 @@ static void on_timer(struct evloop_handler *h, uint32_t events)
 			log_warn("lun %s: %s timed out after %u ms; aborting it", d->name, op,
 				 c->cmd->timeout_ms ? c->cmd->timeout_ms : d->default_timeout_ms);
 			c->cancel_host = XEN_VSCSIIF_RSLT_HOST_TIME_OUT;
-			if (send_abort(d, c, NULL, NULL)) {
+			if (send_abort(d, c, NULL)) {
 				session_drop(d, "cannot send ABORT TASK for a timed-out command");
 				break;
 			}
@@ -1005,46 +984,8 @@ static void on_timer(struct evloop_handler *h, uint32_t events)
 		service(d, 0);
 	}
 	after_service(d);
-	if (!d->closing)
+	if (d->state != ST_CLOSED)
 		arm_timer(d);
-out:
-	leave(d);
-}
-
-static void on_kick(struct evloop_handler *h, uint32_t events)
-{
-	struct iscsi_lun *d = h->arg;
-	int rc;
-
-	(void)events;
-	d->depth++;
-	rc = evloop_wake_clear(&d->kick);
-	if (rc)
-		log_err("lun %s: eventfd read: %s", d->name, strerror(-rc));
-	if (d->open_pending && !d->closing)
-		open_report(d);
-	while (!list_empty(&d->deferred) && !d->closing) {
-		struct icmd *c = list_entry(d->deferred.next, struct icmd, link);
-		struct lun_cmd *cmd = c->cmd;
-
-		list_del(&c->link);
-		cmd->drv = NULL;
-		free(c);
-		cmd->done(cmd);
-	}
-	for (struct list_link *l = d->tmf_done.next; l != &d->tmf_done && !d->closing;) {
-		struct itmf *m = list_entry(l, struct itmf, link);
-
-		l = l->next;
-		if (!tmf_ready(d, m))
-			continue;
-		list_del(&m->link);
-		if (m->done)
-			m->done(m->arg, m->rslt);
-		free(m);
-		l = d->tmf_done.next;
-	}
-	leave(d);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1054,7 +995,7 @@ static void on_kick(struct evloop_handler *h, uint32_t events)
  * a standard INQUIRY (the device type) on a fresh session, within
  * ISCSI_OPEN_TIMEOUT_MS. A target that takes its time (or never answers)
  * never stops the loop. The outcome reaches the caller through
- * lun->opened, from the eventfd handler.
+ * lun->opened, from the core's wake-up (lun_open_done).
  */
 
 static void inquiry_cb(struct iscsi_context *ctx, int status, void *data, void *priv)
@@ -1069,16 +1010,15 @@ static void inquiry_cb(struct iscsi_context *ctx, int status, void *data, void *
 		d->inq_sense_len = copy_sense(task, d->inq_sense);
 }
 
-/* The open has its outcome: the caller hears it from on_kick. A failed
+/* The open has its outcome: the caller hears it from the loop. A failed
  * open lets its session go at once. */
 static void open_finish(struct iscsi_lun *d, int rc, const char *why)
 {
 	struct lun *lun = d->lun;
 
-	d->open_rc = rc;
-	d->open_pending = true;
 	if (rc) {
 		fmt_into(lun->error, sizeof(lun->error), "lun %s: %s", d->name, why);
+		d->state = ST_OPEN_FAILED;
 		teardown_ctx(d, XEN_VSCSIIF_RSLT_HOST_ABORT);
 	} else {
 		lun->dev_type = d->inq[0] & 0x1f;
@@ -1094,7 +1034,9 @@ static void open_finish(struct iscsi_lun *d, int rc, const char *why)
 		scsi_free_scsi_task(d->inq_task);
 		d->inq_task = NULL;
 	}
-	kick(d);
+	if (!rc)
+		update_io(d);
+	lun_open_done(d->core, rc);
 }
 
 static void send_open_inquiry(struct iscsi_lun *d)
@@ -1123,7 +1065,7 @@ static void open_progress(struct iscsi_lun *d, bool timed_out)
 {
 	char why[300];
 
-	if (d->open_pending)
+	if (d->state != ST_OPENING)
 		return;
 	if (d->conn == CONN_FAILED) {
 		open_finish(d, d->sock_error ? -d->sock_error : -EIO, d->conn_error);
@@ -1156,26 +1098,10 @@ static void open_progress(struct iscsi_lun *d, bool timed_out)
 	}
 }
 
-/* From on_kick: tells the caller how the open ended. */
-static void open_report(struct iscsi_lun *d)
-{
-	struct lun *lun = d->lun;
-	int rc = d->open_rc;
-
-	d->open_pending = false;
-	if (rc)
-		iscsi_close(lun);   /* freed when on_kick returns */
-	else
-		update_io(d);
-	if (lun->opened)
-		lun->opened(lun, rc);
-}
-
 static void free_lun(struct iscsi_lun *d)
 {
-	if (d->timer.fd >= 0)
-		close(d->timer.fd);
-	evloop_wake_close(&d->kick);
+	if (d->timer_fd >= 0)
+		close(d->timer_fd);
 	free(d->chap_user);
 	free(d->chap_password);
 	free(d);
@@ -1191,13 +1117,20 @@ static int iscsi_open(struct lun *lun, const struct pdev_info *pdev, const struc
 		fmt_into(lun->error, sizeof(lun->error), "lun %s: out of memory", pdev->path);
 		return -ENOMEM;
 	}
-	d->timer.fd = d->kick.h.fd = -1;
 	d->url = *pdev;
 	d->lun = lun;
+	d->core = lun->core;
 	fmt_into(d->name, sizeof(d->name), "%s", d->url.path);
 	fmt_into(d->initiator, sizeof(d->initiator), "%s",
 		 cfg && cfg->initiator_iqn && cfg->initiator_iqn[0] ? cfg->initiator_iqn
 								   : ISCSI_DEFAULT_INITIATOR);
+	d->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (d->timer_fd < 0) {
+		rc = -errno;
+		fmt_into(lun->error, sizeof(lun->error), "lun %s: %s", d->name, strerror(-rc));
+		free_lun(d);
+		return rc;
+	}
 	if (cfg && cfg->chap_user && cfg->chap_user[0]) {
 		d->chap_user = strdup(cfg->chap_user);
 		d->chap_password = strdup(cfg->chap_password ? cfg->chap_password : "");
@@ -1210,46 +1143,27 @@ static int iscsi_open(struct lun *lun, const struct pdev_info *pdev, const struc
 	d->default_timeout_ms = cfg ? cfg->default_timeout_ms : 0;
 	list_init(&d->active);
 	list_init(&d->held);
-	list_init(&d->deferred);
 	list_init(&d->orphans);
 	list_init(&d->tmfs);
 	list_init(&d->tmf_done);
 	list_init(&d->orphan_tmfs);
 
-	d->timer = (struct evloop_handler){ .fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC),
-					    .cb = on_timer, .arg = d };
-	evloop_wake_init(&d->kick, on_kick, d);
-	d->io = (struct evloop_handler){ .fd = -1, .cb = on_io, .arg = d };
-	if (d->timer.fd < 0 || d->kick.h.fd < 0) {
-		rc = -errno;
-		fmt_into(lun->error, sizeof(lun->error), "lun %s: %s", d->name, strerror(-rc));
-		free_lun(d);
-		return rc;
-	}
 	rc = start_connect(d);
 	if (rc) {
 		fmt_into(lun->error, sizeof(lun->error), "lun %s: %s", d->name, d->conn_error);
 		goto fail;
 	}
-	rc = evloop_add(lun->loop, &d->timer, EPOLLIN);
-	if (rc == 0) {
-		rc = evloop_add(lun->loop, &d->kick.h, EPOLLIN);
-		if (rc)
-			evloop_del(lun->loop, &d->timer);
-	}
+	rc = lun_watch_add(d->core, &d->timer, d->timer_fd, EPOLLIN, on_timer, d);
 	if (rc) {
 		fmt_into(lun->error, sizeof(lun->error), "lun %s: event loop: %s", d->name, strerror(-rc));
 		goto fail;
 	}
-	d->loop_registered = true;
 	d->state = ST_OPENING;
 	d->open_deadline = now_ms() + ISCSI_OPEN_TIMEOUT_MS;
 	arm_at(d, d->open_deadline);
 	update_io(d);
-	if (!d->io_registered) {
-		evloop_del(lun->loop, &d->timer);
-		evloop_del(lun->loop, &d->kick.h);
-		d->loop_registered = false;
+	if (!d->io.added) {
+		lun_watch_del(&d->timer);
 		fmt_into(lun->error, sizeof(lun->error), "lun %s: cannot watch the iSCSI socket", d->name);
 		rc = -EIO;
 		goto fail;
@@ -1266,22 +1180,10 @@ fail:
 /* ------------------------------------------------------------------ */
 /* submit / abort / reset / close                                      */
 
-static void enter_call(struct iscsi_lun *d)
-{
-	d->depth++;
-	d->in_call++;
-}
-
-static void leave_call(struct iscsi_lun *d)
-{
-	d->in_call--;
-	leave(d);
-}
-
 /* Pushes queued PDUs out at once, unless libiscsi is already running. */
 static void flush_out(struct iscsi_lun *d)
 {
-	if (d->ctx && d->state == ST_UP && !d->in_service && !d->lost)
+	if (d->ctx && d->state == ST_UP && !d->in_service)
 		service(d, POLLOUT);
 	if (!d->in_service)
 		after_service(d);
@@ -1293,8 +1195,6 @@ static int iscsi_submit(struct lun *lun, struct lun_cmd *cmd)
 	struct icmd *c;
 	size_t total = 0;
 
-	if (d->dying || opening(d))
-		return -ENODEV;
 	if (cmd->cdb_len == 0 || cmd->cdb_len > sizeof(cmd->cdb))
 		return -EINVAL;
 	if (cmd->xfer_len && cmd->dir == LUN_DIR_BIDI)
@@ -1319,14 +1219,12 @@ static int iscsi_submit(struct lun *lun, struct lun_cmd *cmd)
 	c->deadline = now_ms() + (cmd->timeout_ms ? cmd->timeout_ms : d->default_timeout_ms);
 	cmd->drv = c;
 
-	enter_call(d);
-	if (d->state == ST_UP && !d->lost) {
+	if (d->state == ST_UP) {
 		int rc = send_cmd(d, c);
 
 		if (rc) {
 			cmd->drv = NULL;
 			free(c);
-			leave_call(d);
 			return rc;
 		}
 		flush_out(d);
@@ -1338,69 +1236,46 @@ static int iscsi_submit(struct lun *lun, struct lun_cmd *cmd)
 			deliver(d, c);
 		}
 	}
-	if (!d->closing)
+	if (d->state != ST_CLOSED)
 		arm_at(d, c->deadline);
-	leave_call(d);
 	return 0;
 }
 
-static int queue_answer(struct iscsi_lun *d, lun_tmf_done_fn done, void *arg, int rslt)
-{
-	struct itmf *m = new_tmf(d, false, done, arg);
-
-	if (!m)
-		return -ENOMEM;
-	tmf_answer(d, m, rslt);
-	return 0;
-}
-
-static int iscsi_abort(struct lun *lun, struct lun_cmd *cmd, lun_tmf_done_fn done, void *arg)
+static int iscsi_abort(struct lun *lun, struct lun_cmd *cmd, struct lun_tmf *t)
 {
 	struct iscsi_lun *d = lun->priv;
 	struct icmd *c = cmd->drv;
-	int rc = 0;
 
-	if (d->dying || opening(d))
-		return -ENODEV;
 	if (!c || (c->state != IC_HELD && c->state != IC_ACTIVE))
 		return -ENOENT;
-	enter_call(d);
 	if (c->state == IC_HELD) {
 		/* never sent: nothing to ask the target */
 		set_host_only(cmd, XEN_VSCSIIF_RSLT_HOST_ABORT);
 		deliver(d, c);
-		rc = queue_answer(d, done, arg, XEN_VSCSIIF_RSLT_RESET_SUCCESS);
+		lun_tmf_done(t, XEN_VSCSIIF_RSLT_RESET_SUCCESS);
 	} else if (c->abort_tmf) {
-		if (c->abort_tmf->done) {
-			rc = -EBUSY;
-		} else {
-			/* our timeout abort is out already: answer the guest with it */
-			c->abort_tmf->done = done;
-			c->abort_tmf->arg = arg;
-		}
+		if (c->abort_tmf->t)
+			return -EBUSY;
+		/* our timeout abort is out already: answer the guest with it */
+		c->abort_tmf->t = t;
 	} else {
 		c->cancel_host = XEN_VSCSIIF_RSLT_HOST_ABORT;
-		if (send_abort(d, c, done, arg)) {
+		if (send_abort(d, c, t)) {
 			c->cancel_host = 0;
 			log_warn("lun %s: cannot send ABORT TASK: %s", d->name,
 				 d->ctx ? iscsi_get_error(d->ctx) : "no session");
-			rc = queue_answer(d, done, arg, XEN_VSCSIIF_RSLT_RESET_FAILED);
+			lun_tmf_done(t, XEN_VSCSIIF_RSLT_RESET_FAILED);
 		} else {
 			flush_out(d);
 		}
 	}
-	leave_call(d);
-	return rc;
+	return 0;
 }
 
-static int iscsi_reset(struct lun *lun, lun_tmf_done_fn done, void *arg)
+static int iscsi_reset(struct lun *lun, struct lun_tmf *t)
 {
 	struct iscsi_lun *d = lun->priv;
-	int rc = 0;
 
-	if (d->dying || opening(d))
-		return -ENODEV;
-	enter_call(d);
 	/* What the target has not seen is simply dropped. */
 	while (!list_empty(&d->held)) {
 		struct icmd *c = list_entry(d->held.next, struct icmd, link);
@@ -1408,17 +1283,14 @@ static int iscsi_reset(struct lun *lun, lun_tmf_done_fn done, void *arg)
 		set_host_only(c->cmd, XEN_VSCSIIF_RSLT_HOST_RESET);
 		deliver(d, c);
 	}
-	if (d->state != ST_UP || d->lost || !d->ctx) {
+	if (d->state != ST_UP || !d->ctx) {
 		log_warn("lun %s: logical unit reset while the target is unreachable", d->name);
-		rc = queue_answer(d, done, arg, XEN_VSCSIIF_RSLT_RESET_FAILED);
-		leave_call(d);
-		return rc;
+		lun_tmf_done(t, XEN_VSCSIIF_RSLT_RESET_FAILED);
+		return 0;
 	}
-	struct itmf *m = new_tmf(d, true, done, arg);
-	if (!m) {
-		leave_call(d);
+	struct itmf *m = new_tmf(d, true, t);
+	if (!m)
 		return -ENOMEM;
-	}
 	m->deadline = now_ms() + ISCSI_TMF_TIMEOUT_MS;
 	list_add_tail(&d->tmfs, &m->link);
 	if (iscsi_task_mgmt_async(d->ctx, d->url.lun, ISCSI_TM_LUN_RESET, 0xffffffff, 0, tmf_cb, m)) {
@@ -1428,12 +1300,14 @@ static int iscsi_reset(struct lun *lun, lun_tmf_done_fn done, void *arg)
 		arm_at(d, m->deadline);
 		flush_out(d);
 	}
-	leave_call(d);
-	return rc;
+	return 0;
 }
 
-static void final_free(struct iscsi_lun *d)
+/* The core's release: no callback of ours is on the stack any more. */
+static void iscsi_release(void *priv)
 {
+	struct iscsi_lun *d = priv;
+
 	if (d->ctx)
 		destroy_ctx(d, XEN_VSCSIIF_RSLT_HOST_ABORT);
 	if (d->inq_task)
@@ -1458,24 +1332,14 @@ static void iscsi_close(struct lun *lun)
 {
 	struct iscsi_lun *d = lun->priv;
 
-	if (!d || d->dying)
-		return;
-	d->dying = true;
-	d->depth++;
 	/* Stop watching; from here on nothing runs from the loop. */
-	if (d->io_registered)
-		evloop_del(lun->loop, &d->io);
-	d->io_registered = false;
-	if (d->loop_registered) {
-		evloop_del(lun->loop, &d->timer);
-		evloop_del(lun->loop, &d->kick.h);
-		d->loop_registered = false;
-	}
+	lun_watch_del(&d->io);
+	lun_watch_del(&d->timer);
 	if (!d->in_service && d->ctx) {
 		/* libiscsi calls back for every task it has: host ABORT */
 		teardown_ctx(d, XEN_VSCSIIF_RSLT_HOST_ABORT);
 	}
-	d->closing = true;
+	d->state = ST_CLOSED;
 	/* Anything libiscsi still holds (close called from inside one of its
 	 * callbacks) is answered now and freed when the context goes. */
 	while (!list_empty(&d->active)) {
@@ -1488,7 +1352,7 @@ static void iscsi_close(struct lun *lun)
 		set_host_only(cmd, c->cancel_host ? c->cancel_host : XEN_VSCSIIF_RSLT_HOST_ABORT);
 		cmd->drv = NULL;
 		c->cmd = NULL;
-		cmd->done(cmd);
+		lun_complete(d->core, cmd);
 	}
 	while (!list_empty(&d->held)) {
 		struct icmd *c = list_entry(d->held.next, struct icmd, link);
@@ -1498,20 +1362,11 @@ static void iscsi_close(struct lun *lun)
 		set_host_only(cmd, XEN_VSCSIIF_RSLT_HOST_ABORT);
 		cmd->drv = NULL;
 		free(c);
-		cmd->done(cmd);
-	}
-	while (!list_empty(&d->deferred)) {
-		struct icmd *c = list_entry(d->deferred.next, struct icmd, link);
-		struct lun_cmd *cmd = c->cmd;
-
-		list_del(&c->link);
-		cmd->drv = NULL;
-		free(c);
-		cmd->done(cmd);
+		lun_complete(d->core, cmd);
 	}
 	while (!list_empty(&d->tmfs)) {
 		struct itmf *m = list_entry(d->tmfs.next, struct itmf, link);
-		lun_tmf_done_fn done = m->done;
+		struct lun_tmf *t = m->t;
 
 		/* libiscsi still has it: keep it, answered, until the context goes */
 		list_del(&m->link);
@@ -1520,20 +1375,26 @@ static void iscsi_close(struct lun *lun)
 			m->c->abort_tmf = NULL;
 		m->c = NULL;
 		m->answered = true;
-		m->done = NULL;
-		if (done)
-			done(m->arg, XEN_VSCSIIF_RSLT_RESET_FAILED);
+		m->t = NULL;
+		if (t)
+			lun_tmf_done(t, XEN_VSCSIIF_RSLT_RESET_FAILED);
 	}
 	while (!list_empty(&d->tmf_done)) {
 		struct itmf *m = list_entry(d->tmf_done.next, struct itmf, link);
 
 		list_del(&m->link);
-		if (m->done)
-			m->done(m->arg, m->rslt);
+		if (m->t)
+			lun_tmf_done(m->t, m->rslt);
 		free(m);
 	}
-	lun->priv = NULL;
-	leave(d);
+}
+
+/* ------------------------------------------------------------------ */
+/* lun_iscsi.h: for test_lun_iscsi_timeouts                           */
+
+uint64_t lun_iscsi_test_deadline(const struct lun_cmd *cmd)
+{
+	return ((const struct icmd *)cmd->drv)->deadline;
 }
 
 const struct lun_ops lun_iscsi_ops = {
@@ -1543,4 +1404,5 @@ const struct lun_ops lun_iscsi_ops = {
 	.abort = iscsi_abort,
 	.reset = iscsi_reset,
 	.close = iscsi_close,
+	.release = iscsi_release,
 };

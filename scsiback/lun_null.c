@@ -4,11 +4,11 @@
  * invalid opcode.
  *
  * Commands complete asynchronously but cheaply: submit() appends to a
- * FIFO threaded through cmd->drv (no allocation) and, only when the FIFO
- * was idle, writes an eventfd; the loop then completes the whole batch
- * for one eventfd read. A batch submitted from inside a completion is run
- * in the same round, so a busy ring costs two syscalls per batch, not per
- * command.
+ * FIFO threaded through cmd->drv (no allocation) and kicks the LUN's
+ * wake-up (lun.c), whose run() emulates the whole batch for one eventfd
+ * read. A batch submitted from inside a completion is run in the core's
+ * next round of the same wake-up, so a busy ring costs two syscalls per
+ * batch, not per command.
  */
 #include "lun.h"
 #include "log.h"
@@ -26,26 +26,12 @@
 
 #define NULL_BLOCK_SIZE 512u
 #define NULL_BLOCKS (1ull << 31)          /* 1 TiB */
-#define NULL_ROUNDS 8                      /* batches run per eventfd read */
 #define HOST_PENDING 0xff                  /* cmd->host while queued */
 
-struct null_tmf {
-	struct null_tmf *next;
-	lun_tmf_done_fn done;
-	void *arg;
-	int rslt;
-};
-
 struct null_lun {
-	struct lun *lun;
-	struct evloop_wake wake;           /* completions run from the loop */
+	struct lun_core *core;
 	struct lun_cmd *head, *tail;       /* queued, linked through cmd->drv */
-	struct lun_cmd *batch;             /* the batch being completed */
-	struct null_tmf *tmf_head, *tmf_tail;
-	bool in_flush;
-	bool closed;                       /* close() ran inside a completion */
-	bool dying;                        /* close() has started */
-	char name[160];
+	struct lun_cmd *batch;             /* the batch being run */
 };
 
 static void set_sense(struct lun_cmd *cmd, uint8_t key, uint8_t asc, uint8_t ascq)
@@ -208,103 +194,41 @@ static void execute(struct lun_cmd *cmd)
 	}
 }
 
-static void kick(struct null_lun *n)
+/* From the LUN's wake-up: emulates what was queued and completes it. */
+static void null_run(struct lun *lun)
 {
-	int rc = n->in_flush ? 0 : evloop_wake_fire(&n->wake);
+	struct null_lun *n = lun->priv;
 
-	if (rc)
-		log_err("lun %s: eventfd write: %s", n->name, strerror(-rc));
-}
+	n->batch = n->head;
+	n->head = n->tail = NULL;
+	while (n->batch) {
+		struct lun_cmd *cmd = n->batch;
 
-static void null_free(struct null_lun *n)
-{
-	evloop_del(n->lun->loop, &n->wake.h);
-	evloop_wake_close(&n->wake);
-	n->lun->priv = NULL;
-	free(n);
-}
-
-static void null_flush(struct evloop_handler *h, uint32_t events)
-{
-	struct null_lun *n = h->arg;
-	int rc;
-
-	(void)events;
-	rc = evloop_wake_clear(&n->wake);
-	if (rc)
-		log_err("lun %s: eventfd read: %s", n->name, strerror(-rc));
-	n->in_flush = true;
-	for (int round = 0; round < NULL_ROUNDS && (n->head || n->tmf_head); round++) {
-		n->batch = n->head;
-		n->head = n->tail = NULL;
-		while (n->batch) {
-			struct lun_cmd *cmd = n->batch;
-
-			n->batch = cmd->drv;
-			cmd->drv = NULL;
-			if (cmd->host == HOST_PENDING)
-				execute(cmd);
-			cmd->done(cmd);
-			if (n->closed) {
-				null_free(n);
-				return;
-			}
-		}
-		/* TMF answers queued before this round; each is popped before
-		 * its callback so that close() finds the rest. */
-		struct null_tmf *last = n->tmf_tail;
-		while (n->tmf_head) {
-			struct null_tmf *t = n->tmf_head;
-			bool was_last = t == last;
-
-			n->tmf_head = t->next;
-			if (!n->tmf_head)
-				n->tmf_tail = NULL;
-			t->done(t->arg, t->rslt);
-			free(t);
-			if (n->closed) {
-				null_free(n);
-				return;
-			}
-			if (was_last)
-				break;
-		}
+		n->batch = cmd->drv;
+		cmd->drv = NULL;
+		if (cmd->host == HOST_PENDING)
+			execute(cmd);
+		lun_complete(n->core, cmd);
+		if (lun_closed(n->core))
+			return;   /* close() completed the rest */
 	}
-	n->in_flush = false;
-	if (n->head || n->tmf_head)
-		kick(n);
 }
 
-static int null_open(struct lun *lun, const struct pdev_info *info, const struct lun_config *cfg)
+static int null_open(struct lun *lun, const struct pdev_info *pdev, const struct lun_config *cfg)
 {
-	const char *pdev = info->path;
 	struct null_lun *n;
-	int rc;
 
 	(void)cfg;
 	n = calloc(1, sizeof(*n));
 	if (!n) {
-		fmt_into(lun->error, sizeof(lun->error), "lun %s: out of memory", pdev);
+		fmt_into(lun->error, sizeof(lun->error), "lun %s: out of memory", pdev->path);
 		return -ENOMEM;
 	}
-	fmt_into(n->name, sizeof(n->name), "%s", pdev);
-	n->lun = lun;
-	rc = evloop_wake_init(&n->wake, null_flush, n);
-	if (rc) {
-		fmt_into(lun->error, sizeof(lun->error), "lun %s: eventfd: %s", pdev, strerror(-rc));
-		free(n);
-		return rc;
-	}
-	rc = evloop_add(lun->loop, &n->wake.h, EPOLLIN);
-	if (rc) {
-		fmt_into(lun->error, sizeof(lun->error), "lun %s: event loop: %s", pdev, strerror(-rc));
-		evloop_wake_close(&n->wake);
-		free(n);
-		return rc;
-	}
+	n->core = lun->core;
 	lun->priv = n;
 	lun->dev_type = 0x00;
-	fmt_into(lun->desc, sizeof(lun->desc), "null %s (1 TiB of zeros, writes dropped)", info->null_kind);
+	fmt_into(lun->desc, sizeof(lun->desc), "null %s (1 TiB of zeros, writes dropped)",
+		 pdev->null_kind);
 	return 0;
 }
 
@@ -312,8 +236,6 @@ static int null_submit(struct lun *lun, struct lun_cmd *cmd)
 {
 	struct null_lun *n = lun->priv;
 
-	if (n->dying)
-		return -ENODEV;
 	if (cmd->cdb_len == 0 || cmd->cdb_len > sizeof(cmd->cdb))
 		return -EINVAL;
 	cmd->host = HOST_PENDING;
@@ -323,28 +245,7 @@ static int null_submit(struct lun *lun, struct lun_cmd *cmd)
 	else
 		n->head = cmd;
 	n->tail = cmd;
-	kick(n);
-	return 0;
-}
-
-static int queue_tmf(struct null_lun *n, lun_tmf_done_fn done, void *arg, int rslt)
-{
-	struct null_tmf *t;
-
-	if (n->dying)
-		return -ENODEV;
-	t = calloc(1, sizeof(*t));
-	if (!t)
-		return -ENOMEM;
-	t->done = done;
-	t->arg = arg;
-	t->rslt = rslt;
-	if (n->tmf_tail)
-		n->tmf_tail->next = t;
-	else
-		n->tmf_head = t;
-	n->tmf_tail = t;
-	kick(n);
+	lun_kick(n->core);
 	return 0;
 }
 
@@ -357,7 +258,7 @@ static bool queued(struct lun_cmd *list, struct lun_cmd *cmd)
 }
 
 /* A queued command has not "run" yet: it completes with host ABORT. */
-static int null_abort(struct lun *lun, struct lun_cmd *cmd, lun_tmf_done_fn done, void *arg)
+static int null_abort(struct lun *lun, struct lun_cmd *cmd, struct lun_tmf *tmf)
 {
 	struct null_lun *n = lun->priv;
 
@@ -367,10 +268,11 @@ static int null_abort(struct lun *lun, struct lun_cmd *cmd, lun_tmf_done_fn done
 	cmd->sense_len = 0;
 	cmd->resid = (uint32_t)cmd->xfer_len;
 	cmd->host = XEN_VSCSIIF_RSLT_HOST_ABORT;
-	return queue_tmf(n, done, arg, XEN_VSCSIIF_RSLT_RESET_SUCCESS);
+	lun_tmf_done(tmf, XEN_VSCSIIF_RSLT_RESET_SUCCESS);
+	return 0;
 }
 
-static int null_reset(struct lun *lun, lun_tmf_done_fn done, void *arg)
+static int null_reset(struct lun *lun, struct lun_tmf *tmf)
 {
 	struct null_lun *n = lun->priv;
 
@@ -386,10 +288,11 @@ static int null_reset(struct lun *lun, lun_tmf_done_fn done, void *arg)
 			c->status = 0;
 			c->sense_len = 0;
 		}
-	return queue_tmf(n, done, arg, XEN_VSCSIIF_RSLT_RESET_SUCCESS);
+	lun_tmf_done(tmf, XEN_VSCSIIF_RSLT_RESET_SUCCESS);
+	return 0;
 }
 
-static void complete_list(struct lun_cmd *c)
+static void complete_list(struct null_lun *n, struct lun_cmd *c)
 {
 	while (c) {
 		struct lun_cmd *next = c->drv;
@@ -401,7 +304,7 @@ static void complete_list(struct lun_cmd *c)
 			c->sense_len = 0;
 			c->resid = (uint32_t)c->xfer_len;
 		}
-		c->done(c);
+		lun_complete(n->core, c);
 		c = next;
 	}
 }
@@ -409,31 +312,11 @@ static void complete_list(struct lun_cmd *c)
 static void null_close(struct lun *lun)
 {
 	struct null_lun *n = lun->priv;
-	struct lun_cmd *batch, *head;
-	struct null_tmf *t;
+	struct lun_cmd *batch = n->batch, *head = n->head;
 
-	if (!n || n->dying)
-		return;
-	n->dying = true;
-	batch = n->batch;
-	head = n->head;
 	n->batch = n->head = n->tail = NULL;
-	complete_list(batch);
-	complete_list(head);
-	t = n->tmf_head;
-	n->tmf_head = n->tmf_tail = NULL;
-	while (t) {
-		struct null_tmf *next = t->next;
-
-		t->done(t->arg, XEN_VSCSIIF_RSLT_RESET_FAILED);
-		free(t);
-		t = next;
-	}
-	if (n->in_flush) {
-		n->closed = true;   /* null_flush frees it when the callback returns */
-		return;
-	}
-	null_free(n);
+	complete_list(n, batch);
+	complete_list(n, head);
 }
 
 const struct lun_ops lun_null_ops = {
@@ -442,5 +325,7 @@ const struct lun_ops lun_null_ops = {
 	.submit = null_submit,
 	.abort = null_abort,
 	.reset = null_reset,
+	.run = null_run,
 	.close = null_close,
+	.release = free,
 };

@@ -12,7 +12,9 @@
  *
  * open() asks INQUIRY the same way (the device type), so a device that
  * takes its time to answer never stops the loop: it returns -EINPROGRESS
- * and lun->opened hears the outcome from the loop.
+ * and lun->opened hears the outcome from the loop (lun_open_done).
+ * Answers found inside abort/reset, TMF answers and closing from inside
+ * a completion are the core's (lun.c).
  *
  * sg cannot abort one command: abort() of a command the kernel already has
  * answers RESET_FAILED and the command completes when the device says so;
@@ -22,6 +24,7 @@
  */
 #include "list.h"
 #include "lun.h"
+#include "lun_sg.h"
 #include "log.h"
 #include "pdev.h"
 
@@ -40,9 +43,6 @@
 
 #include <xen/io/vscsiif.h>
 
-#ifndef SG_FLAG_Q_AT_TAIL
-#define SG_FLAG_Q_AT_TAIL 0x10
-#endif
 #ifndef SG_SCSI_RESET_NO_ESCALATE
 #define SG_SCSI_RESET_NO_ESCALATE 0x100
 #endif
@@ -53,59 +53,20 @@
 #define SG_CLOSE_WAIT_MS 1000      /* close() waits this long for running commands */
 #define SG_OPEN_TIMEOUT_MS 20000   /* the INQUIRY at open */
 
-/* Linux host bytes (DID_*) and driver bytes, as sg reports them. */
-enum {
-	DID_OK = 0x00, DID_NO_CONNECT = 0x01, DID_BUS_BUSY = 0x02, DID_TIME_OUT = 0x03,
-	DID_BAD_TARGET = 0x04, DID_ABORT = 0x05, DID_PARITY = 0x06, DID_ERROR = 0x07,
-	DID_RESET = 0x08, DID_BAD_INTR = 0x09, DID_PASSTHROUGH = 0x0a, DID_SOFT_ERROR = 0x0b,
-	DID_IMM_RETRY = 0x0c, DID_REQUEUE = 0x0d, DID_TRANSPORT_DISRUPTED = 0x0e,
-	DID_TRANSPORT_FAILFAST = 0x0f, DID_TARGET_FAILURE = 0x10, DID_NEXUS_FAILURE = 0x11,
-	DID_ALLOC_FAILURE = 0x12, DID_MEDIUM_ERROR = 0x13, DID_TRANSPORT_MARGINAL = 0x14,
-};
-enum {
-	DRIVER_OK = 0, DRIVER_BUSY = 1, DRIVER_SOFT = 2, DRIVER_MEDIA = 3, DRIVER_ERROR = 4,
-	DRIVER_INVALID = 5, DRIVER_TIMEOUT = 6, DRIVER_HARD = 7, DRIVER_SENSE = 8,
-};
-
-enum req_state { REQ_QUEUED, REQ_SUBMITTED, REQ_DONE };
-
-struct sg_req {
-	struct list_link link;     /* in queued, submitted or deferred */
-	struct lun_cmd *cmd;
-	void *bounce;              /* contiguous copy of the data, or NULL */
-	enum req_state state;
-	uint8_t sense[LUN_SENSE_MAX];
-};
-
-struct sg_tmf {
-	struct sg_tmf *next;
-	lun_tmf_done_fn done;
-	void *arg;
-	int rslt;
-};
-
 struct sg_lun {
-	struct lun *lun;
-	struct evloop_handler h;        /* the sg fd */
-	struct evloop_wake kick;        /* deferred answers */
+	struct lun *lun;                /* while not closed */
+	struct lun_core *core;
+	struct lun_watch h;             /* the sg fd */
 	struct list_link queued;        /* not yet given to sg (FIFO) */
 	struct list_link submitted;     /* sg has them */
-	struct list_link deferred;      /* answered, done() not called yet */
-	struct sg_tmf *tmf_head, *tmf_tail;
 	int nsubmitted;
 	int max_submitted;
 	int pack_id;
 	unsigned default_timeout_ms;
 	bool gone;                      /* the device went away */
-	bool dying;                     /* close() has started: no new work */
-	bool dead;                      /* close() is done: free when unwound */
-	int depth;                      /* nesting of our handlers */
 	char name[160];                 /* "/dev/sg3 (1:0:0:2)" */
 
 	/* open: an INQUIRY through the fd like any command */
-	bool opening;                   /* lun->opened not called yet */
-	bool open_pending;              /* outcome known, sg_on_kick reports it */
-	int open_rc;
 	unsigned cfg_timeout_ms;
 	char path[128];                 /* the p-dev, for open errors */
 	struct lun_cmd open_cmd;
@@ -113,11 +74,8 @@ struct sg_lun {
 	uint8_t open_inq[96];
 };
 
-static void sg_open_report(struct sg_lun *s);
-static void sg_close(struct lun *lun);
-
 /* Maps sg's host and driver status to the vscsiif host code. */
-static uint8_t sg_host_code(unsigned host_status, unsigned driver_status)
+uint8_t lun_sg_host_code(unsigned host_status, unsigned driver_status)
 {
 	switch (host_status) {
 	case DID_OK: break;
@@ -157,7 +115,7 @@ static uint8_t sg_host_code(unsigned host_status, unsigned driver_status)
 	}
 }
 
-static int sg_dxfer_dir(const struct lun_cmd *cmd)
+int lun_sg_dxfer_dir(const struct lun_cmd *cmd)
 {
 	if (cmd->xfer_len == 0)
 		return SG_DXFER_NONE;
@@ -169,24 +127,24 @@ static int sg_dxfer_dir(const struct lun_cmd *cmd)
 	}
 }
 
-static unsigned cmd_timeout(const struct sg_lun *s, const struct lun_cmd *cmd)
+static unsigned cmd_timeout(unsigned default_timeout_ms, const struct lun_cmd *cmd)
 {
-	return cmd->timeout_ms ? cmd->timeout_ms : s->default_timeout_ms;
+	return cmd->timeout_ms ? cmd->timeout_ms : default_timeout_ms;
 }
 
-/* Fills an sg v3 header for req. */
-static void sg_fill_hdr(const struct sg_lun *s, struct sg_req *req, struct sg_io_hdr *h, int pack_id)
+void lun_sg_fill_hdr(struct sg_io_hdr *h, struct lun_sg_req *req, unsigned default_timeout_ms,
+		     int pack_id)
 {
 	struct lun_cmd *cmd = req->cmd;
 
 	memset(h, 0, sizeof(*h));
 	h->interface_id = 'S';
-	h->dxfer_direction = sg_dxfer_dir(cmd);
+	h->dxfer_direction = lun_sg_dxfer_dir(cmd);
 	h->cmd_len = cmd->cdb_len;
 	h->cmdp = cmd->cdb;
 	h->mx_sb_len = sizeof(req->sense);
 	h->sbp = req->sense;
-	h->timeout = cmd_timeout(s, cmd);
+	h->timeout = cmd_timeout(default_timeout_ms, cmd);
 	h->flags = SG_FLAG_Q_AT_TAIL;
 	h->pack_id = pack_id;
 	h->usr_ptr = req;
@@ -205,14 +163,13 @@ static void sg_fill_hdr(const struct sg_lun *s, struct sg_req *req, struct sg_io
 	}
 }
 
-/* Stores a completion from sg into the command. */
-static void sg_fill_result(struct sg_req *req, const struct sg_io_hdr *h)
+void lun_sg_fill_result(struct lun_sg_req *req, const struct sg_io_hdr *h)
 {
 	struct lun_cmd *cmd = req->cmd;
 	unsigned sb = h->sb_len_wr;
 
 	cmd->status = h->status;
-	cmd->host = sg_host_code(h->host_status, h->driver_status);
+	cmd->host = lun_sg_host_code(h->host_status, h->driver_status);
 	if (sb > LUN_SENSE_MAX)
 		sb = LUN_SENSE_MAX;
 	cmd->sense_len = (uint8_t)sb;
@@ -244,14 +201,14 @@ static void copy_to_iov(const struct lun_cmd *cmd, const uint8_t *src, size_t le
 	}
 }
 
-static void req_free(struct sg_req *req)
+static void req_free(struct lun_sg_req *req)
 {
 	free(req->bounce);
 	free(req);
 }
 
-/* Calls done() for req, whose results are set, and frees it. */
-static void req_complete(struct sg_req *req)
+/* Completes req, whose results are set, and frees it. */
+static void req_complete(struct sg_lun *s, struct lun_sg_req *req)
 {
 	struct lun_cmd *cmd = req->cmd;
 
@@ -259,7 +216,7 @@ static void req_complete(struct sg_req *req)
 		copy_to_iov(cmd, req->bounce, cmd->xfer_len - cmd->resid);
 	cmd->drv = NULL;
 	req_free(req);
-	cmd->done(cmd);
+	lun_complete(s->core, cmd);
 }
 
 static void set_host_only(struct lun_cmd *cmd, uint8_t host)
@@ -270,50 +227,22 @@ static void set_host_only(struct lun_cmd *cmd, uint8_t host)
 	cmd->resid = (uint32_t)cmd->xfer_len;
 }
 
-static void kick(struct sg_lun *s)
-{
-	int rc = s->dying ? 0 : evloop_wake_fire(&s->kick);
-
-	if (rc)
-		log_err("lun %s: eventfd write: %s", s->name, strerror(-rc));
-}
-
-/* Answers req later, from the loop (never inside submit/abort/reset). */
-static void defer(struct sg_lun *s, struct sg_req *req, uint8_t host)
+/* Ends req with host only. */
+static void req_fail(struct sg_lun *s, struct lun_sg_req *req, uint8_t host)
 {
 	list_del(&req->link);
 	set_host_only(req->cmd, host);
-	req->state = REQ_DONE;
-	list_add_tail(&s->deferred, &req->link);
-	kick(s);
-}
-
-static int defer_tmf(struct sg_lun *s, lun_tmf_done_fn done, void *arg, int rslt)
-{
-	struct sg_tmf *t = calloc(1, sizeof(*t));
-
-	if (!t)
-		return -ENOMEM;
-	t->done = done;
-	t->arg = arg;
-	t->rslt = rslt;
-	if (s->tmf_tail)
-		s->tmf_tail->next = t;
-	else
-		s->tmf_head = t;
-	s->tmf_tail = t;
-	kick(s);
-	return 0;
+	req_complete(s, req);
 }
 
 /* Gives req to sg. Returns 0, -EAGAIN when sg's queue is full, or -errno. */
-static int sg_write_req(struct sg_lun *s, struct sg_req *req)
+static int sg_write_req(struct sg_lun *s, struct lun_sg_req *req)
 {
 	struct sg_io_hdr h;
 
-	sg_fill_hdr(s, req, &h, ++s->pack_id);
-	if (write(s->h.fd, &h, sizeof(h)) == (ssize_t)sizeof(h)) {
-		req->state = REQ_SUBMITTED;
+	lun_sg_fill_hdr(&h, req, s->default_timeout_ms, ++s->pack_id);
+	if (write(s->h.h.fd, &h, sizeof(h)) == (ssize_t)sizeof(h)) {
+		req->state = LUN_SG_SUBMITTED;
 		list_add_tail(&s->submitted, &req->link);
 		s->nsubmitted++;
 		return 0;
@@ -331,7 +260,7 @@ static int sg_write_req(struct sg_lun *s, struct sg_req *req)
 static void sg_drain_queue(struct sg_lun *s)
 {
 	while (!list_empty(&s->queued) && s->nsubmitted < s->max_submitted) {
-		struct sg_req *req = list_first(&s->queued, struct sg_req, link);
+		struct lun_sg_req *req = list_first(&s->queued, struct lun_sg_req, link);
 		int rc;
 
 		list_del(&req->link);
@@ -348,8 +277,21 @@ static void sg_drain_queue(struct sg_lun *s)
 			log_warn("lun %s: %s: write to sg: %s", s->name, op, strerror(-rc));
 			set_host_only(req->cmd, rc == -ENODEV ? XEN_VSCSIIF_RSLT_HOST_NO_CONNECT
 							      : XEN_VSCSIIF_RSLT_HOST_ERROR);
-			req_complete(req);
+			req_complete(s, req);
 		}
+	}
+}
+
+/* Ends every command of list with host (a close from one of their
+ * callbacks empties the lists itself). */
+static void fail_all(struct sg_lun *s, struct list_link *list, uint8_t host)
+{
+	while (!list_empty(list)) {
+		struct lun_sg_req *req = list_first(list, struct lun_sg_req, link);
+
+		if (req->state == LUN_SG_SUBMITTED)
+			s->nsubmitted--;
+		req_fail(s, req, host);
 	}
 }
 
@@ -359,49 +301,24 @@ static void sg_device_gone(struct sg_lun *s, int err)
 	if (!s->gone)
 		log_err("lun %s: %s; failing its commands", s->name, strerror(err));
 	s->gone = true;
-	evloop_del(s->lun->loop, &s->h);
-	while (!list_empty(&s->submitted) && !s->dead) {
-		struct sg_req *req = list_first(&s->submitted, struct sg_req, link);
-
-		list_del(&req->link);
-		s->nsubmitted--;
-		set_host_only(req->cmd, XEN_VSCSIIF_RSLT_HOST_NO_CONNECT);
-		req_complete(req);
-	}
-	while (!list_empty(&s->queued) && !s->dead) {
-		struct sg_req *req = list_first(&s->queued, struct sg_req, link);
-
-		list_del(&req->link);
-		set_host_only(req->cmd, XEN_VSCSIIF_RSLT_HOST_NO_CONNECT);
-		req_complete(req);
-	}
+	lun_watch_del(&s->h);
+	fail_all(s, &s->submitted, XEN_VSCSIIF_RSLT_HOST_NO_CONNECT);
+	fail_all(s, &s->queued, XEN_VSCSIIF_RSLT_HOST_NO_CONNECT);
 }
 
-static void sg_free(struct sg_lun *s)
+static void sg_on_readable(void *arg, uint32_t events)
 {
-	free(s);
-}
-
-static void sg_leave(struct sg_lun *s)
-{
-	if (--s->depth == 0 && s->dead)
-		sg_free(s);
-}
-
-static void sg_on_readable(struct evloop_handler *h, uint32_t events)
-{
-	struct sg_lun *s = h->arg;
+	struct sg_lun *s = arg;
 
 	(void)events;
-	s->depth++;
-	while (!s->dead) {
+	while (!lun_closed(s->core)) {
 		struct sg_io_hdr hdr;
 		ssize_t n;
 
 		memset(&hdr, 0, sizeof(hdr));
 		hdr.interface_id = 'S';
 		hdr.pack_id = -1;   /* any completed request */
-		n = read(s->h.fd, &hdr, sizeof(hdr));
+		n = read(s->h.h.fd, &hdr, sizeof(hdr));
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -417,93 +334,65 @@ static void sg_on_readable(struct evloop_handler *h, uint32_t events)
 			log_err("lun %s: short or foreign sg completion (%zd bytes)", s->name, n);
 			break;
 		}
-		struct sg_req *req = hdr.usr_ptr;
+		struct lun_sg_req *req = hdr.usr_ptr;
 
 		list_del(&req->link);
 		s->nsubmitted--;
-		sg_fill_result(req, &hdr);
+		lun_sg_fill_result(req, &hdr);
 		lun_log_result(s->name, req->cmd);
-		req_complete(req);
+		req_complete(s, req);
 	}
-	if (!s->dead && !s->dying)
+	if (!lun_closed(s->core))
 		sg_drain_queue(s);
-	sg_leave(s);
 }
 
-static void sg_on_kick(struct evloop_handler *h, uint32_t events)
+/* From the LUN's wake-up. */
+static void sg_run(struct lun *lun)
 {
-	struct sg_lun *s = h->arg;
-	int rc;
-
-	(void)events;
-	s->depth++;
-	rc = evloop_wake_clear(&s->kick);
-	if (rc)
-		log_err("lun %s: eventfd read: %s", s->name, strerror(-rc));
-	if (s->open_pending && !s->dying)
-		sg_open_report(s);
-	while (!list_empty(&s->deferred) && !s->dead) {
-		struct sg_req *req = list_first(&s->deferred, struct sg_req, link);
-
-		list_del(&req->link);
-		req_complete(req);
-	}
-	while (s->tmf_head && !s->dead) {
-		struct sg_tmf *t = s->tmf_head;
-
-		s->tmf_head = t->next;
-		if (!s->tmf_head)
-			s->tmf_tail = NULL;
-		t->done(t->arg, t->rslt);
-		free(t);
-	}
-	if (!s->dead && !s->dying)
-		sg_drain_queue(s);
-	sg_leave(s);
+	sg_drain_queue(lun->priv);
 }
+
+struct sg_fd_open {
+	int fd;
+	const char *name;       /* "/dev/sg3 (1:0:0:2)" */
+	const char *path;       /* the p-dev */
+	uint8_t dev_type;
+	const char *ident;
+	const struct lun_config *cfg;
+};
 
 /* Sets up the driver state for an open sg fd (owned from here on). */
-static int sg_attach(struct lun *lun, int fd, const char *name, uint8_t dev_type,
-		     const char *ident, const struct lun_config *cfg)
+static int sg_attach(struct lun *lun, const struct sg_fd_open *o)
 {
 	struct sg_lun *s = calloc(1, sizeof(*s));
 	int rc;
 
 	if (!s) {
-		close(fd);
-		fmt_into(lun->error, sizeof(lun->error), "lun %s: out of memory", name);
+		close(o->fd);
+		fmt_into(lun->error, sizeof(lun->error), "lun %s: out of memory", o->name);
 		return -ENOMEM;
 	}
-	fmt_into(s->name, sizeof(s->name), "%s", name);
+	fmt_into(s->name, sizeof(s->name), "%s", o->name);
 	list_init(&s->queued);
 	list_init(&s->submitted);
-	list_init(&s->deferred);
 	s->lun = lun;
+	s->core = lun->core;
 	s->max_submitted = SG_QUEUE_DEFAULT;
-	lun->dev_type = dev_type;
-	s->default_timeout_ms = (cfg && cfg->default_timeout_ms) ? cfg->default_timeout_ms
-								  : lun_default_timeout_ms(dev_type);
-	s->h = (struct evloop_handler){ .fd = fd, .cb = sg_on_readable, .arg = s };
-	rc = evloop_wake_init(&s->kick, sg_on_kick, s);
-	if (rc)
-		goto fail;
-	rc = evloop_add(lun->loop, &s->h, EPOLLIN);
-	if (rc)
-		goto fail;
-	rc = evloop_add(lun->loop, &s->kick.h, EPOLLIN);
+	lun->dev_type = o->dev_type;
+	s->default_timeout_ms = (o->cfg && o->cfg->default_timeout_ms)
+					? o->cfg->default_timeout_ms
+					: lun_default_timeout_ms(o->dev_type);
+	rc = lun_watch_add(lun->core, &s->h, o->fd, EPOLLIN, sg_on_readable, s);
 	if (rc) {
-		evloop_del(lun->loop, &s->h);
-		goto fail;
+		fmt_into(lun->error, sizeof(lun->error), "lun %s: event loop: %s", o->name,
+			 strerror(-rc));
+		close(o->fd);
+		free(s);
+		return rc;
 	}
 	lun->priv = s;
-	fmt_into(lun->desc, sizeof(lun->desc), "sg %.90s %s", s->name, ident);
+	fmt_into(lun->desc, sizeof(lun->desc), "sg %.90s %s", s->name, o->ident);
 	return 0;
-fail:
-	fmt_into(lun->error, sizeof(lun->error), "lun %s: event loop: %s", name, strerror(-rc));
-	evloop_wake_close(&s->kick);
-	close(fd);
-	free(s);
-	return rc;
 }
 
 /* The open's INQUIRY has its answer (or close() ended it). */
@@ -515,7 +404,7 @@ static void sg_open_done(struct lun_cmd *cmd)
 	char why[300];
 	int rc = 0;
 
-	if (s->dying)
+	if (lun_closed(s->core))
 		return;   /* close() cancelled the open: nothing to report */
 	if (cmd->host != XEN_VSCSIIF_RSLT_HOST_OK || cmd->status) {
 		char sense[200] = "";
@@ -538,23 +427,7 @@ static void sg_open_done(struct lun_cmd *cmd)
 	}
 	if (rc)
 		fmt_into(lun->error, sizeof(lun->error), "lun %s: %s", s->path, why);
-	s->open_rc = rc;
-	s->open_pending = true;
-	kick(s);
-}
-
-/* From sg_on_kick: tells the caller how the open ended. */
-static void sg_open_report(struct sg_lun *s)
-{
-	struct lun *lun = s->lun;
-	int rc = s->open_rc;
-
-	s->open_pending = false;
-	s->opening = false;
-	if (rc)
-		sg_close(lun);   /* freed when sg_on_kick returns */
-	if (lun->opened)
-		lun->opened(lun, rc);
+	lun_open_done(s->core, rc);
 }
 
 /* Sends the open's INQUIRY on an attached LUN, through the fd and the
@@ -562,12 +435,12 @@ static void sg_open_report(struct sg_lun *s)
  * session recovery) never stops the loop. No deadline of our own: the
  * kernel's (the command's timeout once the device has it; a blocked queue
  * until the transport gives up). -EINPROGRESS, or -errno with lun->error
- * set (the caller closes). */
+ * set (the core closes). */
 static int sg_start_open(struct lun *lun, const char *path, const struct lun_config *cfg)
 {
 	struct sg_lun *s = lun->priv;
 	struct lun_cmd *cmd = &s->open_cmd;
-	struct sg_req *req = calloc(1, sizeof(*req));
+	struct lun_sg_req *req = calloc(1, sizeof(*req));
 	int rc;
 
 	fmt_into(s->path, sizeof(s->path), "%s", path);
@@ -598,61 +471,63 @@ static int sg_start_open(struct lun *lun, const char *path, const struct lun_con
 		req_free(req);
 		return rc;
 	}
-	s->opening = true;
 	return -EINPROGRESS;
 }
 
-static int sg_open(struct lun *lun, const struct pdev_info *info, const struct lun_config *cfg)
+/* Attach, then INQUIRY unless the caller knows the device already. */
+static int sg_open_fd(struct lun *lun, void *arg)
 {
-	const char *pdev = info->path;
+	const struct sg_fd_open *o = arg;
+	int rc = sg_attach(lun, o);
+
+	if (rc || !o->path)
+		return rc;
+	return sg_start_open(lun, o->path, o->cfg);
+}
+
+static int sg_open(struct lun *lun, const struct pdev_info *pdev, const struct lun_config *cfg)
+{
+	const char *path = pdev->path;
 	struct sg_scsi_id id;
-	char name[160], err[sizeof(lun->error)];
+	char name[160];
 	int fd, ver = 0, rc;
 
-	if (pdev[0] != '/') {
-		fmt_into(lun->error, sizeof(lun->error), "lun %s: not resolved to a /dev/sg node", pdev);
+	if (path[0] != '/') {
+		fmt_into(lun->error, sizeof(lun->error), "lun %s: not resolved to a /dev/sg node", path);
 		return -EINVAL;
 	}
-	fd = open(pdev, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		rc = -errno;
-		fmt_into(lun->error, sizeof(lun->error), "lun %s: open: %s", pdev, strerror(-rc));
+		fmt_into(lun->error, sizeof(lun->error), "lun %s: open: %s", path, strerror(-rc));
 		return rc;
 	}
 	if (ioctl(fd, SG_GET_VERSION_NUM, &ver) < 0 || ver < 30000) {
-		fmt_into(lun->error, sizeof(lun->error), "lun %s: not an sg v3 device", pdev);
+		fmt_into(lun->error, sizeof(lun->error), "lun %s: not an sg v3 device", path);
 		close(fd);
 		return -ENODEV;
 	}
 	memset(&id, 0, sizeof(id));
 	if (ioctl(fd, SG_GET_SCSI_ID, &id) == 0)
-		fmt_into(name, sizeof(name), "%s (%d:%d:%d:%d)", pdev, id.host_no, id.channel,
+		fmt_into(name, sizeof(name), "%s (%d:%d:%d:%d)", path, id.host_no, id.channel,
 			 id.scsi_id, id.lun);
 	else
-		fmt_into(name, sizeof(name), "%s", pdev);
-	rc = sg_attach(lun, fd, name, 0x1f, "", cfg);
-	if (rc)
-		return rc;
-	rc = sg_start_open(lun, pdev, cfg);
-	if (rc != -EINPROGRESS) {
-		memcpy(err, lun->error, sizeof(err));
-		sg_close(lun);
-		memcpy(lun->error, err, sizeof(err));
-	}
-	return rc;
+		fmt_into(name, sizeof(name), "%s", path);
+	return sg_open_fd(lun, &(struct sg_fd_open){ .fd = fd, .name = name, .path = path,
+						     .dev_type = 0x1f, .ident = "", .cfg = cfg });
 }
 
 static int sg_submit(struct lun *lun, struct lun_cmd *cmd)
 {
 	struct sg_lun *s = lun->priv;
-	struct sg_req *req;
+	struct lun_sg_req *req;
 	int rc;
 
-	if (s->gone || s->dying || s->opening)
+	if (s->gone)
 		return -ENODEV;
 	if (cmd->cdb_len == 0 || cmd->cdb_len > sizeof(cmd->cdb))
 		return -EINVAL;
-	if (cmd->xfer_len && sg_dxfer_dir(cmd) == 0)
+	if (cmd->xfer_len && lun_sg_dxfer_dir(cmd) == 0)
 		return -EOPNOTSUPP;     /* bidirectional */
 	if (cmd->xfer_len >= SG_XFER_MAX)
 		return -EINVAL;
@@ -681,54 +556,57 @@ static int sg_submit(struct lun *lun, struct lun_cmd *cmd)
 			return rc;
 		}
 	}
-	req->state = REQ_QUEUED;
+	req->state = LUN_SG_QUEUED;
 	list_add_tail(&s->queued, &req->link);
 	return 0;
 }
 
-static int sg_abort(struct lun *lun, struct lun_cmd *cmd, lun_tmf_done_fn done, void *arg)
+static int sg_abort(struct lun *lun, struct lun_cmd *cmd, struct lun_tmf *tmf)
 {
 	struct sg_lun *s = lun->priv;
-	struct sg_req *req = cmd->drv;
+	struct lun_sg_req *req = cmd->drv;
 
-	if (s->dying || s->opening)
-		return -ENODEV;
-	if (!req || req->state == REQ_DONE)
+	if (!req)
 		return -ENOENT;
-	if (req->state == REQ_QUEUED) {
+	if (req->state == LUN_SG_QUEUED) {
 		/* never reached the device: it is simply dropped */
-		defer(s, req, XEN_VSCSIIF_RSLT_HOST_ABORT);
-		return defer_tmf(s, done, arg, XEN_VSCSIIF_RSLT_RESET_SUCCESS);
+		req_fail(s, req, XEN_VSCSIIF_RSLT_HOST_ABORT);
+		lun_tmf_done(tmf, XEN_VSCSIIF_RSLT_RESET_SUCCESS);
+		return 0;
 	}
 	log_info("lun %s: cannot abort a command sg already has; it completes on its own",
 		 s->name);
-	return defer_tmf(s, done, arg, XEN_VSCSIIF_RSLT_RESET_FAILED);
+	lun_tmf_done(tmf, XEN_VSCSIIF_RSLT_RESET_FAILED);
+	return 0;
 }
 
-static int sg_reset(struct lun *lun, lun_tmf_done_fn done, void *arg)
+static int sg_reset(struct lun *lun, struct lun_tmf *tmf)
 {
 	struct sg_lun *s = lun->priv;
 	int rc, how = SG_SCSI_RESET_DEVICE | SG_SCSI_RESET_NO_ESCALATE;
 
-	if (s->dying || s->opening)
-		return -ENODEV;
 	/* What the device has not seen yet is dropped by the reset too. */
 	while (!list_empty(&s->queued))
-		defer(s, list_first(&s->queued, struct sg_req, link), XEN_VSCSIIF_RSLT_HOST_RESET);
-	if (s->gone)
-		return defer_tmf(s, done, arg, XEN_VSCSIIF_RSLT_RESET_FAILED);
-	rc = ioctl(s->h.fd, SG_SCSI_RESET, &how);
+		req_fail(s, list_first(&s->queued, struct lun_sg_req, link),
+			 XEN_VSCSIIF_RSLT_HOST_RESET);
+	if (s->gone) {
+		lun_tmf_done(tmf, XEN_VSCSIIF_RSLT_RESET_FAILED);
+		return 0;
+	}
+	rc = ioctl(s->h.h.fd, SG_SCSI_RESET, &how);
 	if (rc < 0 && errno == EINVAL) {
 		/* kernels before 3.19 know no NO_ESCALATE and never escalated */
 		how = SG_SCSI_RESET_DEVICE;
-		rc = ioctl(s->h.fd, SG_SCSI_RESET, &how);
+		rc = ioctl(s->h.h.fd, SG_SCSI_RESET, &how);
 	}
 	if (rc < 0) {
 		log_warn("lun %s: device reset: %s", s->name, strerror(errno));
-		return defer_tmf(s, done, arg, XEN_VSCSIIF_RSLT_RESET_FAILED);
+		lun_tmf_done(tmf, XEN_VSCSIIF_RSLT_RESET_FAILED);
+		return 0;
 	}
 	log_info("lun %s: device reset", s->name);
-	return defer_tmf(s, done, arg, XEN_VSCSIIF_RSLT_RESET_SUCCESS);
+	lun_tmf_done(tmf, XEN_VSCSIIF_RSLT_RESET_SUCCESS);
+	return 0;
 }
 
 static long now_ms(void)
@@ -739,65 +617,63 @@ static long now_ms(void)
 	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Running commands may still move data: give them a moment to finish
+ * and answer them truthfully. */
+static void sg_drain(struct lun *lun)
+{
+	struct sg_lun *s = lun->priv;
+	long deadline = now_ms() + SG_CLOSE_WAIT_MS;
+
+	while (!s->gone && !list_empty(&s->submitted)) {
+		long left = deadline - now_ms();
+		struct pollfd p = { .fd = s->h.h.fd, .events = POLLIN };
+
+		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+			break;
+		sg_on_readable(s, EPOLLIN);
+	}
+	if (!list_empty(&s->submitted))
+		log_warn("lun %s: closing with commands still running on the device", s->name);
+}
+
 static void sg_close(struct lun *lun)
 {
 	struct sg_lun *s = lun->priv;
 
-	if (!s || s->dying)
-		return;
-	s->depth++;
-	/* Running commands may still move data: give them a moment to
-	 * finish and answer them truthfully. */
-	long deadline = now_ms() + SG_CLOSE_WAIT_MS;
-	while (!s->gone && !s->opening && !list_empty(&s->submitted)) {
-		long left = deadline - now_ms();
-		struct pollfd p = { .fd = s->h.fd, .events = POLLIN };
+	/* sg moves data through its own buffers (indirect I/O) and copies
+	 * into ours only in read(): once the fd is closed it drops the
+	 * orphaned requests without touching them. */
+	fail_all(s, &s->submitted, XEN_VSCSIIF_RSLT_HOST_ABORT);
+	fail_all(s, &s->queued, XEN_VSCSIIF_RSLT_HOST_ABORT);
+	lun_watch_del(&s->h);
+	close(s->h.h.fd);
+}
 
-		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
-			break;
-		sg_on_readable(&s->h, EPOLLIN);
-	}
-	s->dying = true;
-	if (!list_empty(&s->submitted) && !s->opening)
-		log_warn("lun %s: closing with commands still running on the device", s->name);
-	while (!list_empty(&s->submitted)) {
-		struct sg_req *req = list_first(&s->submitted, struct sg_req, link);
+/* ------------------------------------------------------------------ */
+/* lun_sg.h: for test_lun_sg                                          */
 
-		list_del(&req->link);
-		/* sg moves data through its own buffers (indirect I/O) and
-		 * copies into ours only in read(): once the fd is closed it
-		 * drops the orphaned request without touching them. */
-		set_host_only(req->cmd, XEN_VSCSIIF_RSLT_HOST_ABORT);
-		req_complete(req);
-	}
-	while (!list_empty(&s->queued)) {
-		struct sg_req *req = list_first(&s->queued, struct sg_req, link);
+int lun_sg_test_open(struct lun *lun, int fd, const char *name, const char *path,
+		     uint8_t dev_type, const char *ident, const struct lun_config *cfg)
+{
+	struct sg_fd_open o = { .fd = fd, .name = name, .path = path, .dev_type = dev_type,
+				.ident = ident, .cfg = cfg };
 
-		list_del(&req->link);
-		set_host_only(req->cmd, XEN_VSCSIIF_RSLT_HOST_ABORT);
-		req_complete(req);
-	}
-	while (!list_empty(&s->deferred)) {
-		struct sg_req *req = list_first(&s->deferred, struct sg_req, link);
+	return lun_open_with(lun, &lun_sg_ops, sg_open_fd, &o);
+}
 
-		list_del(&req->link);
-		req_complete(req);
-	}
-	while (s->tmf_head) {
-		struct sg_tmf *t = s->tmf_head;
+void lun_sg_test_set_queue_max(struct lun *lun, int max)
+{
+	((struct sg_lun *)lun->priv)->max_submitted = max;
+}
 
-		s->tmf_head = t->next;
-		t->done(t->arg, t->rslt);
-		free(t);
-	}
-	if (!s->gone)
-		evloop_del(lun->loop, &s->h);
-	evloop_del(lun->loop, &s->kick.h);
-	close(s->h.fd);
-	evloop_wake_close(&s->kick);
-	lun->priv = NULL;
-	s->dead = true;
-	sg_leave(s);
+int lun_sg_test_submitted(const struct lun *lun)
+{
+	return ((const struct sg_lun *)lun->priv)->nsubmitted;
+}
+
+unsigned lun_sg_test_default_timeout(const struct lun *lun)
+{
+	return ((const struct sg_lun *)lun->priv)->default_timeout_ms;
 }
 
 const struct lun_ops lun_sg_ops = {
@@ -806,5 +682,8 @@ const struct lun_ops lun_sg_ops = {
 	.submit = sg_submit,
 	.abort = sg_abort,
 	.reset = sg_reset,
+	.run = sg_run,
+	.drain = sg_drain,
 	.close = sg_close,
+	.release = free,
 };

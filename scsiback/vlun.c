@@ -99,7 +99,7 @@ static void vlun_free(struct vlun_table *t, struct vlun *vl, bool was_up)
 			continue;
 		vl->removing = true;
 		vl->opening = false;
-		vl->dev.ops->close(&vl->dev);
+		lun_close(&vl->dev);
 		t->v[i] = t->v[--t->n];
 		if (was_up)
 			log_info("%s: dev-%u: v-dev %s removed", t->name, vl->devnum,
@@ -167,11 +167,10 @@ int vlun_add(struct vlun_table *t, unsigned devnum, const char *pdev, uint16_t c
 	vl->tgt = tgt;
 	vl->lun = lun;
 	snprintf(vl->pdev, sizeof(vl->pdev), "%s", pdev);
-	vl->dev.ops = lun_driver_for(info.kind);
 	vl->dev.loop = t->loop;
 	vl->dev.opened = vlun_opened;
 	config_lun_settings(t->cfg, pdev, &lcfg, &vl->policy);
-	r = vl->dev.ops->open(&vl->dev, &info, &lcfg);
+	r = lun_open(&vl->dev, &info, &lcfg);
 	if (r < 0 && r != -EINPROGRESS) {
 		snprintf(err, errlen, "%s", vl->dev.error[0] ? vl->dev.error : strerror(-r));
 		free(vl);

@@ -1,5 +1,5 @@
-/* Test support for the LUN driver tests: opens a p-dev string with a
- * driver the way scsiback does after pdev_resolve (common/pdev.h), where
+/* Test support for the LUN driver tests: opens a p-dev string with
+ * lun_open the way scsiback does after pdev_resolve (common/pdev.h), where
  * iscsi:// and null: are parsed; any other string is taken as the sg
  * node's path as it is, since the tests open nodes (/dev/null, a node
  * that does not exist) that sysfs would not resolve. A p-dev that does
@@ -15,8 +15,7 @@
 #include "lun.h"
 #include "pdev.h"
 
-static inline int lun_open_str(const struct lun_ops *ops, struct lun *lun, const char *pdev,
-			       const struct lun_config *cfg)
+static inline int lun_open_str(struct lun *lun, const char *pdev, const struct lun_config *cfg)
 {
 	struct pdev_info info;
 
@@ -28,7 +27,7 @@ static inline int lun_open_str(const struct lun_ops *ops, struct lun *lun, const
 		info.kind = PDEV_SG;
 		snprintf(info.path, sizeof(info.path), "%s", pdev);
 	}
-	return ops->open(lun, &info, cfg);
+	return lun_open(lun, &info, cfg);
 }
 
 #endif

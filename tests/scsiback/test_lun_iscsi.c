@@ -158,7 +158,7 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 
 	if (f->open)
-		f->lun.ops->close(&f->lun);
+		lun_close(&f->lun);
 	evloop_free(f->loop);
 	free(f);
 	return 0;
@@ -184,7 +184,7 @@ static int open_wait(struct evloop *loop, struct lun *lun, const char *url,
 	lun->loop = loop;
 	lun->opened = on_opened;
 	opened_calls = 0;
-	rc = lun_open_str(&lun_iscsi_ops, lun, url, cfg);
+	rc = lun_open_str(lun, url, cfg);
 	if (rc != -EINPROGRESS)
 		return rc;
 	assert_int_equal(opened_calls, 0);
@@ -197,10 +197,9 @@ static int open_wait(struct evloop *loop, struct lun *lun, const char *url,
 
 static void open_lun(struct fixture *f, const char *url)
 {
-	f->lun.ops = lun_driver_for(PDEV_ISCSI);
-	assert_ptr_equal(f->lun.ops, &lun_iscsi_ops);
 	if (open_wait(f->loop, &f->lun, url, NULL))
 		fail_msg("open %s: %s", url, f->lun.error);
+	assert_ptr_equal(f->lun.ops, &lun_iscsi_ops);
 	f->open = true;
 }
 
@@ -248,7 +247,7 @@ static void wait_done(struct fixture *f, int *flag, int want, double secs)
 
 static void run(struct fixture *f, struct tcmd *t)
 {
-	assert_int_equal(f->lun.ops->submit(&f->lun, &t->c), 0);
+	assert_int_equal(lun_submit(&f->lun, &t->c), 0);
 	assert_int_equal(t->done, 0);
 	wait_done(f, &t->done, 1, 30);
 	if (t->done != 1)
@@ -317,7 +316,7 @@ static void test_inquiry_types(void **state)
 			fail_msg("open %s: %s", cases[i].url, lun.error);
 		assert_int_equal(lun.dev_type, cases[i].type);
 		assert_non_null(strstr(lun.desc, "IET"));
-		lun_iscsi_ops.close(&lun);
+		lun_close(&lun);
 	}
 
 	/* and INQUIRY passed through */
@@ -399,7 +398,7 @@ static void test_many_in_flight(void **state)
 		fill_pattern(bufs[i], sizeof(bufs[i]), 100u + (unsigned)i);
 		rw10(cdb, true, 20000 + (uint32_t)i * 16, 16);
 		cmd_init(&t[i], cdb, 10, LUN_DIR_TO_DEV, bufs[i], sizeof(bufs[i]), 4);
-		assert_int_equal(f->lun.ops->submit(&f->lun, &t[i].c), 0);
+		assert_int_equal(lun_submit(&f->lun, &t[i].c), 0);
 	}
 	double end = now_s() + 30;
 	while (done < N && now_s() < end) {
@@ -461,13 +460,13 @@ static void test_bad_submit(void **state)
 	open_lun(f, disk_url);
 	rw10(cdb, false, 0, 1);
 	cmd_init(&t, cdb, 10, LUN_DIR_BIDI, buf, sizeof(buf), 1);
-	assert_int_equal(f->lun.ops->submit(&f->lun, &t.c), -EOPNOTSUPP);
+	assert_int_equal(lun_submit(&f->lun, &t.c), -EOPNOTSUPP);
 	cmd_init(&t, cdb, 0, LUN_DIR_NONE, NULL, 0, 0);
-	assert_int_equal(f->lun.ops->submit(&f->lun, &t.c), -EINVAL);
+	assert_int_equal(lun_submit(&f->lun, &t.c), -EINVAL);
 	/* buffers shorter than the transfer length */
 	cmd_init(&t, cdb, 10, LUN_DIR_FROM_DEV, buf, sizeof(buf), 1);
 	t.c.xfer_len = 1024;
-	assert_int_equal(f->lun.ops->submit(&f->lun, &t.c), -EINVAL);
+	assert_int_equal(lun_submit(&f->lun, &t.c), -EINVAL);
 	evloop_run_once(f->loop, 10);
 	assert_int_equal(t.done, 0);
 }
@@ -663,7 +662,7 @@ static void test_changer(void **state)
 	struct fixture d = { .loop = f->loop, .lun = { .loop = f->loop } };
 	open_lun(&d, drive1_url);
 	tur_ready(&d);
-	d.lun.ops->close(&d.lun);
+	lun_close(&d.lun);
 
 	move_medium(f, &t, 1, 1024);
 	assert_int_equal(t.c.status, 0);
@@ -743,7 +742,7 @@ static void test_open_silent_target(void **state)
 		 ntohs(a.sin_port));
 
 	silent_calls = 0;
-	assert_int_equal(lun_open_str(&lun_iscsi_ops, &silent, url, NULL), -EINPROGRESS);
+	assert_int_equal(lun_open_str(&silent, url, NULL), -EINPROGRESS);
 	open_lun(f, disk_url);
 	tur_ready(f);
 	assert_int_equal(silent_calls, 0);   /* served while the other waits */
@@ -755,14 +754,14 @@ static void test_open_silent_target(void **state)
 	assert_int_equal(silent_rc, -ETIMEDOUT);
 	assert_non_null(strstr(silent.error, "no login within 10 s"));
 	assert_non_null(strstr(silent.error, url));
-	lun_iscsi_ops.close(&silent);        /* a no-op after a failed open */
+	lun_close(&silent);        /* a no-op after a failed open */
 
 	struct lun cancelled = { .loop = f->loop, .opened = on_silent_opened };
 	silent_calls = 0;
-	assert_int_equal(lun_open_str(&lun_iscsi_ops, &cancelled, url, NULL), -EINPROGRESS);
+	assert_int_equal(lun_open_str(&cancelled, url, NULL), -EINPROGRESS);
 	for (int i = 0; i < 4; i++)
 		evloop_run_once(f->loop, 50);
-	lun_iscsi_ops.close(&cancelled);
+	lun_close(&cancelled);
 	end = now_s() + 0.5;
 	while (now_s() < end)
 		evloop_run_once(f->loop, 50);
@@ -787,7 +786,6 @@ static void test_chap(void **state)
 
 	cfg.chap_password = chap_password;
 	cfg.initiator_iqn = "iqn.2026-11.vscsi.test:initiator";
-	f->lun.ops = &lun_iscsi_ops;
 	if (open_wait(f->loop, &f->lun, chap_url, &cfg))
 		fail_msg("open %s with CHAP: %s", chap_url, f->lun.error);
 	f->open = true;
@@ -811,11 +809,11 @@ static void test_lun_reset(void **state)
 	for (int i = 0; i < N; i++) {
 		rw10(cdb, false, (uint32_t)i * 128, 128);
 		cmd_init(&t[i], cdb, 10, LUN_DIR_FROM_DEV, bufs[i], sizeof(bufs[i]), 4);
-		assert_int_equal(f->lun.ops->submit(&f->lun, &t[i].c), 0);
+		assert_int_equal(lun_submit(&f->lun, &t[i].c), 0);
 	}
 	evloop_run_once(f->loop, 10);
 	tmf_calls = 0;
-	assert_int_equal(f->lun.ops->reset(&f->lun, on_tmf, NULL), 0);
+	assert_int_equal(lun_reset(&f->lun, on_tmf, NULL), 0);
 	assert_int_equal(tmf_calls, 0);   /* never inside reset() */
 	evloop_run_once(f->loop, 10);
 	kill(tgtd_pid, SIGCONT);
@@ -844,9 +842,9 @@ static void test_abort(void **state)
 	tur_ready(f);
 	rw10(cdb, false, 0, 2048);
 	cmd_init(&t, cdb, 10, LUN_DIR_FROM_DEV, buf, sizeof(buf), 8);
-	assert_int_equal(f->lun.ops->submit(&f->lun, &t.c), 0);
+	assert_int_equal(lun_submit(&f->lun, &t.c), 0);
 	tmf_calls = 0;
-	assert_int_equal(f->lun.ops->abort(&f->lun, &t.c, on_tmf, NULL), 0);
+	assert_int_equal(lun_abort(&f->lun, &t.c, on_tmf, NULL), 0);
 	wait_done(f, &tmf_calls, 1, 20);
 	assert_int_equal(tmf_calls, 1);
 	/* the command is answered first: aborted, or done before the abort */
@@ -855,16 +853,16 @@ static void test_abort(void **state)
 	assert_true(t.c.host == XEN_VSCSIIF_RSLT_HOST_ABORT ||
 		    (t.c.host == XEN_VSCSIIF_RSLT_HOST_OK && t.c.status == 0));
 	/* not in flight any more */
-	assert_int_equal(f->lun.ops->abort(&f->lun, &t.c, on_tmf, NULL), -ENOENT);
+	assert_int_equal(lun_abort(&f->lun, &t.c, on_tmf, NULL), -ENOENT);
 	tur_ready(f);
 
 	/* the target sees the command and the abort together */
 	assert_int_equal(kill(tgtd_pid, SIGSTOP), 0);
 	cmd_init(&t, cdb, 10, LUN_DIR_FROM_DEV, buf, sizeof(buf), 8);
-	assert_int_equal(f->lun.ops->submit(&f->lun, &t.c), 0);
+	assert_int_equal(lun_submit(&f->lun, &t.c), 0);
 	evloop_run_once(f->loop, 10);
 	tmf_calls = 0;
-	assert_int_equal(f->lun.ops->abort(&f->lun, &t.c, on_tmf, NULL), 0);
+	assert_int_equal(lun_abort(&f->lun, &t.c, on_tmf, NULL), 0);
 	evloop_run_once(f->loop, 10);
 	kill(tgtd_pid, SIGCONT);
 	wait_done(f, &tmf_calls, 1, 20);
@@ -893,8 +891,8 @@ static void test_timeout(void **state)
 	t1.c.timeout_ms = 300;
 	cmd_init(&t2, cdb, 10, LUN_DIR_FROM_DEV, b, sizeof(b), 2);
 	t2.c.timeout_ms = 60000;
-	assert_int_equal(f->lun.ops->submit(&f->lun, &t1.c), 0);
-	assert_int_equal(f->lun.ops->submit(&f->lun, &t2.c), 0);
+	assert_int_equal(lun_submit(&f->lun, &t1.c), 0);
+	assert_int_equal(lun_submit(&f->lun, &t2.c), 0);
 	double start = now_s();
 	wait_done(f, &t1.done, 1, 20);
 	double took = now_s() - start;
@@ -919,9 +917,9 @@ static void test_close_completes(void **state)
 	assert_int_equal(kill(tgtd_pid, SIGSTOP), 0);
 	rw10(cdb, false, 0, 8);
 	cmd_init(&t, cdb, 10, LUN_DIR_FROM_DEV, a, sizeof(a), 2);
-	assert_int_equal(f->lun.ops->submit(&f->lun, &t.c), 0);
+	assert_int_equal(lun_submit(&f->lun, &t.c), 0);
 	evloop_run_once(f->loop, 20);
-	f->lun.ops->close(&f->lun);
+	lun_close(&f->lun);
 	f->open = false;
 	kill(tgtd_pid, SIGCONT);
 	assert_int_equal(t.done, 1);
@@ -957,7 +955,7 @@ static void test_target_killed_and_restarted(void **state)
 		rw10(cdb, i % 2, 60000 + (uint32_t)i * 128, 128);
 		cmd_init(&t[i], cdb, 10, i % 2 ? LUN_DIR_TO_DEV : LUN_DIR_FROM_DEV, bufs[i],
 			 sizeof(bufs[i]), 3);
-		assert_int_equal(f->lun.ops->submit(&f->lun, &t[i].c), 0);
+		assert_int_equal(lun_submit(&f->lun, &t[i].c), 0);
 	}
 	for (int i = 0; i < 5; i++)
 		evloop_run_once(f->loop, 10);
@@ -978,7 +976,7 @@ static void test_target_killed_and_restarted(void **state)
 	rw10(cdb, false, 50000, 128);
 	memset(back, 0, sizeof(back));
 	cmd_init(&w, cdb, 10, LUN_DIR_FROM_DEV, back, sizeof(back), 4);
-	assert_int_equal(f->lun.ops->submit(&f->lun, &w.c), 0);
+	assert_int_equal(lun_submit(&f->lun, &w.c), 0);
 	for (int i = 0; i < 10; i++)
 		evloop_run_once(f->loop, 50);
 	assert_int_equal(w.done, 0);

@@ -1,6 +1,6 @@
 /* The iscsi LUN driver's command timeouts, against the private tgtd
  * (tests/support/tgtd-lab.sh). The deadline a command gets, read from the
- * driver (this file includes its source), must be the guest's timeout
+ * driver (lun_iscsi.h), must be the guest's timeout
  * when it gives one, else the LUN's timeout from the configuration file,
  * else the default scsiback(8) documents for the device type the target
  * reports: disks 60 s, changers 1 h, tapes 4 h. */
@@ -16,12 +16,26 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-/* The driver itself, to reach a command's deadline. */
-#include "lun_iscsi.c"
+#include <inttypes.h>
+#include <time.h>
+#include <xen/io/vscsiif.h>
+
+#include "evloop.h"
+#include "log.h"
+#include "lun.h"
+#include "lun_iscsi.h"
 #include "lun_open.h"
 
 #include "config.h"
 #include "tgtlab.h"
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);   /* the driver's clock */
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 static struct tgtlab lab;
 static char labdir[256];
@@ -49,10 +63,9 @@ static void open_url(struct evloop *loop, struct lun *lun, const char *url,
 
 	memset(lun, 0, sizeof(*lun));
 	lun->loop = loop;
-	lun->ops = &lun_iscsi_ops;
 	lun->opened = on_opened;
 	opened_calls = 0;
-	rc = lun_open_str(&lun_iscsi_ops, lun, url, cfg);
+	rc = lun_open_str(lun, url, cfg);
 	if (rc == -EINPROGRESS) {
 		end = now_ms() + 20000;
 		while (!opened_calls && now_ms() < end)
@@ -75,11 +88,11 @@ static void expect_timeout(struct evloop *loop, struct lun *lun, unsigned ms, un
 
 	cmd.priv = &done;
 	t0 = now_ms();
-	assert_int_equal(lun->ops->submit(lun, &cmd), 0);
+	assert_int_equal(lun_submit(lun, &cmd), 0);
 	t1 = now_ms();
 	assert_int_equal(done, 0);            /* completions come from the loop */
 	assert_non_null(cmd.drv);
-	deadline = ((struct icmd *)cmd.drv)->deadline;
+	deadline = lun_iscsi_test_deadline(&cmd);
 	if (deadline < t0 + want || deadline > t1 + want)
 		fail_msg("%s, guest timeout %u ms: deadline %" PRIu64 " ms after the submission, "
 			 "want %u ms", what, ms, deadline - t0, want);
@@ -115,7 +128,7 @@ static void test_default_timeouts(void **state)
 		assert_int_equal(lun.dev_type, cases[i].type);
 		expect_timeout(loop, &lun, 0, cases[i].ms, cases[i].what);
 		expect_timeout(loop, &lun, 30000, 30000, cases[i].what);
-		lun_iscsi_ops.close(&lun);
+		lun_close(&lun);
 	}
 	evloop_free(loop);
 }
@@ -145,12 +158,12 @@ static void test_config_file_timeout(void **state)
 	open_url(loop, &lun, lab.tape_url, &lc);
 	expect_timeout(loop, &lun, 0, 7000, "configured tape");
 	expect_timeout(loop, &lun, 2000, 2000, "configured tape");
-	lun_iscsi_ops.close(&lun);
+	lun_close(&lun);
 
 	config_lun_settings(&cfg, lab.disk_url, &lc, &pol);
 	open_url(loop, &lun, lab.disk_url, &lc);
 	expect_timeout(loop, &lun, 0, 60 * 1000, "disk without a [lun] entry");
-	lun_iscsi_ops.close(&lun);
+	lun_close(&lun);
 
 	config_free(&cfg);
 	unlink(path);

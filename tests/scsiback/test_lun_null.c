@@ -74,7 +74,7 @@ static void run_until(struct fixture *f, int *flag, int want)
 
 static void run_cmd(struct fixture *f, struct tcmd *t)
 {
-	assert_int_equal(f->lun.ops->submit(&f->lun, &t->c), 0);
+	assert_int_equal(lun_submit(&f->lun, &t->c), 0);
 	assert_int_equal(t->done, 0);   /* never inside submit */
 	run_until(f, &t->done, 1);
 	assert_int_equal(t->done, 1);
@@ -86,8 +86,7 @@ static int setup(void **state)
 
 	f->loop = evloop_new();
 	f->lun.loop = f->loop;
-	f->lun.ops = lun_driver_for(PDEV_NULL);
-	if (f->lun.ops != &lun_null_ops || lun_open_str(f->lun.ops, &f->lun, "null:disk", NULL)) {
+	if (lun_open_str(&f->lun, "null:disk", NULL) || f->lun.ops != &lun_null_ops) {
 		fprintf(stderr, "open: %s\n", f->lun.error);
 		return -1;
 	}
@@ -99,7 +98,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	f->lun.ops->close(&f->lun);
+	lun_close(&f->lun);
 	evloop_free(f->loop);
 	free(f);
 	return 0;
@@ -109,9 +108,9 @@ static void test_open_bad(void **state)
 {
 	struct lun lun = { .loop = ((struct fixture *)*state)->loop };
 
-	assert_int_equal(lun_open_str(&lun_null_ops, &lun, "null:tape", NULL), -EINVAL);
+	assert_int_equal(lun_open_str(&lun, "null:tape", NULL), -EINVAL);
 	assert_non_null(strstr(lun.error, "unknown null kind"));
-	assert_int_equal(lun_open_str(&lun_null_ops, &lun, "null:", NULL), -EINVAL);
+	assert_int_equal(lun_open_str(&lun, "null:", NULL), -EINVAL);
 	assert_non_null(strstr(lun.error, "missing kind"));
 }
 
@@ -246,7 +245,7 @@ static void chain_done_cb(struct lun_cmd *c)
 	chain_done++;
 	if (chain_left > 0) {
 		chain_left--;
-		assert_int_equal(chain_f->lun.ops->submit(&chain_f->lun, c), 0);
+		assert_int_equal(lun_submit(&chain_f->lun, c), 0);
 	}
 }
 
@@ -263,7 +262,7 @@ static void test_batched_completion(void **state)
 		chain_cmds[i].cdb_len = 6;
 		chain_cmds[i].dir = LUN_DIR_NONE;
 		chain_cmds[i].done = chain_done_cb;
-		assert_int_equal(f->lun.ops->submit(&f->lun, &chain_cmds[i]), 0);
+		assert_int_equal(lun_submit(&f->lun, &chain_cmds[i]), 0);
 	}
 	assert_int_equal(chain_done, 0);
 	while (chain_done < 6400 && rounds < 1000) {
@@ -283,10 +282,10 @@ static void test_abort_reset_close(void **state)
 
 	cmd_init(&a, tur, 6, LUN_DIR_NONE, 0);
 	cmd_init(&b, tur, 6, LUN_DIR_NONE, 0);
-	assert_int_equal(f->lun.ops->submit(&f->lun, &a.c), 0);
-	assert_int_equal(f->lun.ops->submit(&f->lun, &b.c), 0);
+	assert_int_equal(lun_submit(&f->lun, &a.c), 0);
+	assert_int_equal(lun_submit(&f->lun, &b.c), 0);
 	tmf_calls = 0;
-	assert_int_equal(f->lun.ops->abort(&f->lun, &a.c, on_tmf, NULL), 0);
+	assert_int_equal(lun_abort(&f->lun, &a.c, on_tmf, NULL), 0);
 	assert_int_equal(tmf_calls, 0);
 	run_until(f, &tmf_calls, 1);
 	assert_int_equal(tmf_rslt, XEN_VSCSIIF_RSLT_RESET_SUCCESS);
@@ -295,29 +294,30 @@ static void test_abort_reset_close(void **state)
 	assert_int_equal(b.done, 1);
 	assert_int_equal(b.c.host, XEN_VSCSIIF_RSLT_HOST_OK);
 	/* not in flight any more */
-	assert_int_equal(f->lun.ops->abort(&f->lun, &a.c, on_tmf, NULL), -ENOENT);
+	assert_int_equal(lun_abort(&f->lun, &a.c, on_tmf, NULL), -ENOENT);
 
 	cmd_init(&a, tur, 6, LUN_DIR_NONE, 0);
-	assert_int_equal(f->lun.ops->submit(&f->lun, &a.c), 0);
+	assert_int_equal(lun_submit(&f->lun, &a.c), 0);
 	tmf_calls = 0;
-	assert_int_equal(f->lun.ops->reset(&f->lun, on_tmf, NULL), 0);
+	assert_int_equal(lun_reset(&f->lun, on_tmf, NULL), 0);
 	run_until(f, &tmf_calls, 1);
 	assert_int_equal(tmf_rslt, XEN_VSCSIIF_RSLT_RESET_SUCCESS);
 	assert_int_equal(a.c.host, XEN_VSCSIIF_RSLT_HOST_RESET);
 
 	/* close completes what is queued, synchronously */
 	struct lun lun = { .loop = f->loop };
-	assert_int_equal(lun_open_str(&lun_null_ops, &lun, "null:disk", NULL), 0);
+	assert_int_equal(lun_open_str(&lun, "null:disk", NULL), 0);
 	cmd_init(&a, tur, 6, LUN_DIR_NONE, 0);
-	assert_int_equal(lun_null_ops.submit(&lun, &a.c), 0);
-	lun_null_ops.close(&lun);
+	assert_int_equal(lun_submit(&lun, &a.c), 0);
+	lun_close(&lun);
 	assert_int_equal(a.done, 1);
 	assert_int_equal(a.c.host, XEN_VSCSIIF_RSLT_HOST_ABORT);
 	evloop_run_once(f->loop, 0);   /* nothing left registered for it */
 }
 
-/* Which driver serves each kind of p-dev, as pdev_resolve classifies it
- * (tests/common/test_pdev checks the forms themselves). */
+/* Which driver serves each p-dev form: pdev_resolve classifies it once
+ * (tests/common/test_pdev checks the forms themselves, "3:0:1:2" and
+ * "/dev/sg7" included), lun_open picks by the kind. */
 static void test_driver_for(void **state)
 {
 	struct pdev_info info;

@@ -1,6 +1,6 @@
 /* The sg LUN driver without a /dev/sg: its pure parts (status mapping,
- * the sg_io_hdr it builds, how it reads a completion), then its async
- * engine against a fake sg device, a thread on a SOCK_SEQPACKET pair that
+ * the sg_io_hdr it builds, how it reads a completion: lun_sg.h),
+ * then its async engine through lun.h against a fake sg device, a thread on a SOCK_SEQPACKET pair that
  * reads sg_io_hdr packets, moves data like the kernel would (same
  * process, so the pointers are valid) and writes the header back. */
 #include <errno.h>
@@ -18,9 +18,13 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-/* The driver itself, to reach its static helpers. */
-#include "lun_sg.c"
+#include <xen/io/vscsiif.h>
+
+#include "evloop.h"
+#include "log.h"
+#include "lun.h"
 #include "lun_open.h"
+#include "lun_sg.h"
 
 /* ------------------------------------------------------------------ */
 /* pure parts                                                          */
@@ -54,33 +58,32 @@ static void test_host_mapping(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-		assert_int_equal(sg_host_code(map[i].did, 0), map[i].xen);
+		assert_int_equal(lun_sg_host_code(map[i].did, 0), map[i].xen);
 	/* the driver byte matters only when the host byte is clean; its
 	 * upper nibble (the old "suggest" bits) is ignored */
-	assert_int_equal(sg_host_code(0, DRIVER_SENSE), XEN_VSCSIIF_RSLT_HOST_OK);
-	assert_int_equal(sg_host_code(0, 0x20 | DRIVER_SENSE), XEN_VSCSIIF_RSLT_HOST_OK);
-	assert_int_equal(sg_host_code(0, DRIVER_SOFT), XEN_VSCSIIF_RSLT_HOST_OK);
-	assert_int_equal(sg_host_code(0, DRIVER_TIMEOUT), XEN_VSCSIIF_RSLT_HOST_TIME_OUT);
-	assert_int_equal(sg_host_code(0, DRIVER_BUSY), XEN_VSCSIIF_RSLT_HOST_BUS_BUSY);
-	assert_int_equal(sg_host_code(0, DRIVER_ERROR), XEN_VSCSIIF_RSLT_HOST_ERROR);
-	assert_int_equal(sg_host_code(0, DRIVER_INVALID), XEN_VSCSIIF_RSLT_HOST_ERROR);
-	assert_int_equal(sg_host_code(0, DRIVER_HARD), XEN_VSCSIIF_RSLT_HOST_ERROR);
-	assert_int_equal(sg_host_code(0, DRIVER_MEDIA), XEN_VSCSIIF_RSLT_HOST_ERROR);
-	assert_int_equal(sg_host_code(DID_RESET, DRIVER_TIMEOUT), XEN_VSCSIIF_RSLT_HOST_RESET);
+	assert_int_equal(lun_sg_host_code(0, DRIVER_SENSE), XEN_VSCSIIF_RSLT_HOST_OK);
+	assert_int_equal(lun_sg_host_code(0, 0x20 | DRIVER_SENSE), XEN_VSCSIIF_RSLT_HOST_OK);
+	assert_int_equal(lun_sg_host_code(0, DRIVER_SOFT), XEN_VSCSIIF_RSLT_HOST_OK);
+	assert_int_equal(lun_sg_host_code(0, DRIVER_TIMEOUT), XEN_VSCSIIF_RSLT_HOST_TIME_OUT);
+	assert_int_equal(lun_sg_host_code(0, DRIVER_BUSY), XEN_VSCSIIF_RSLT_HOST_BUS_BUSY);
+	assert_int_equal(lun_sg_host_code(0, DRIVER_ERROR), XEN_VSCSIIF_RSLT_HOST_ERROR);
+	assert_int_equal(lun_sg_host_code(0, DRIVER_INVALID), XEN_VSCSIIF_RSLT_HOST_ERROR);
+	assert_int_equal(lun_sg_host_code(0, DRIVER_HARD), XEN_VSCSIIF_RSLT_HOST_ERROR);
+	assert_int_equal(lun_sg_host_code(0, DRIVER_MEDIA), XEN_VSCSIIF_RSLT_HOST_ERROR);
+	assert_int_equal(lun_sg_host_code(DID_RESET, DRIVER_TIMEOUT), XEN_VSCSIIF_RSLT_HOST_RESET);
 }
 
 static void test_fill_hdr(void **state)
 {
-	struct sg_lun s = { .default_timeout_ms = 4242 };
 	uint8_t buf[3000];
 	struct iovec iov[3] = { { buf, 1000 }, { buf + 1000, 1000 }, { buf + 2000, 1000 } };
 	struct lun_cmd cmd = { .cdb = { 0x28, 0, 0, 0, 0, 1, 0, 0, 6, 0 }, .cdb_len = 10,
 			       .dir = LUN_DIR_FROM_DEV, .iov = iov, .iovcnt = 3, .xfer_len = 3000 };
-	struct sg_req req = { .cmd = &cmd };
+	struct lun_sg_req req = { .cmd = &cmd };
 	struct sg_io_hdr h;
 
 	(void)state;
-	sg_fill_hdr(&s, &req, &h, 7);
+	lun_sg_fill_hdr(&h, &req, 4242, 7);
 	assert_int_equal(h.interface_id, 'S');
 	assert_int_equal(h.dxfer_direction, SG_DXFER_FROM_DEV);
 	assert_int_equal(h.cmd_len, 10);
@@ -99,7 +102,7 @@ static void test_fill_hdr(void **state)
 	cmd.iovcnt = 1;
 	cmd.xfer_len = 1000;
 	cmd.dir = LUN_DIR_TO_DEV;
-	sg_fill_hdr(&s, &req, &h, 8);
+	lun_sg_fill_hdr(&h, &req, 4242, 8);
 	assert_int_equal(h.timeout, 30000);
 	assert_int_equal(h.dxfer_direction, SG_DXFER_TO_DEV);
 	assert_int_equal(h.iovec_count, 0);      /* one piece: plain buffer */
@@ -107,7 +110,7 @@ static void test_fill_hdr(void **state)
 
 	cmd.xfer_len = 0;
 	cmd.iovcnt = 0;
-	sg_fill_hdr(&s, &req, &h, 9);
+	lun_sg_fill_hdr(&h, &req, 4242, 9);
 	assert_int_equal(h.dxfer_direction, SG_DXFER_NONE);
 	assert_int_equal(h.dxfer_len, 0);
 	assert_null(h.dxferp);
@@ -115,17 +118,17 @@ static void test_fill_hdr(void **state)
 	cmd.xfer_len = 3000;
 	cmd.iovcnt = 3;
 	req.bounce = buf;
-	sg_fill_hdr(&s, &req, &h, 10);
+	lun_sg_fill_hdr(&h, &req, 4242, 10);
 	assert_int_equal(h.iovec_count, 0);
 	assert_ptr_equal(h.dxferp, buf);
 	cmd.dir = LUN_DIR_BIDI;
-	assert_int_equal(sg_dxfer_dir(&cmd), 0);
+	assert_int_equal(lun_sg_dxfer_dir(&cmd), 0);
 }
 
 static void test_fill_result(void **state)
 {
 	struct lun_cmd cmd = { .dir = LUN_DIR_FROM_DEV, .xfer_len = 4096 };
-	struct sg_req req = { .cmd = &cmd };
+	struct lun_sg_req req = { .cmd = &cmd };
 	struct sg_io_hdr h = { .dxfer_direction = SG_DXFER_FROM_DEV, .status = 0x02,
 			       .sb_len_wr = 18, .host_status = 0, .driver_status = DRIVER_SENSE,
 			       .resid = 1000 };
@@ -135,7 +138,7 @@ static void test_fill_result(void **state)
 	req.sense[0] = 0xf0;
 	req.sense[2] = 0x20;   /* ILI */
 	req.sense[6] = 0x10;
-	sg_fill_result(&req, &h);
+	lun_sg_fill_result(&req, &h);
 	assert_int_equal(cmd.status, 2);
 	assert_int_equal(cmd.host, XEN_VSCSIIF_RSLT_HOST_OK);
 	assert_int_equal(cmd.sense_len, 18);
@@ -143,14 +146,14 @@ static void test_fill_result(void **state)
 	assert_int_equal(cmd.resid, 1000);
 
 	h.resid = -5;          /* nonsense from a driver: no residual */
-	sg_fill_result(&req, &h);
+	lun_sg_fill_result(&req, &h);
 	assert_int_equal(cmd.resid, 0);
 	h.resid = 99999;       /* more than asked: clamp */
-	sg_fill_result(&req, &h);
+	lun_sg_fill_result(&req, &h);
 	assert_int_equal(cmd.resid, 4096);
 	h.sb_len_wr = 200;     /* never more than the protocol's 96 */
 	h.host_status = DID_TIME_OUT;
-	sg_fill_result(&req, &h);
+	lun_sg_fill_result(&req, &h);
 	assert_int_equal(cmd.sense_len, 96);
 	assert_int_equal(cmd.host, XEN_VSCSIIF_RSLT_HOST_TIME_OUT);
 }
@@ -282,10 +285,9 @@ static int setup(void **state)
 	fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
 	f->loop = evloop_new();
 	f->lun.loop = f->loop;
-	f->lun.ops = &lun_sg_ops;
 	f->fake.fd = sv[1];
 	pthread_mutex_init(&f->fake.lock, NULL);
-	if (sg_attach(&f->lun, sv[0], "/dev/sgFAKE (9:0:0:0)", 0, "FAKE DISK", NULL))
+	if (lun_sg_test_open(&f->lun, sv[0], "/dev/sgFAKE (9:0:0:0)", NULL, 0, "FAKE DISK", NULL))
 		return -1;
 	f->open = true;
 	pthread_create(&f->fake.thread, NULL, fake_main, &f->fake);
@@ -299,7 +301,7 @@ static int teardown(void **state)
 
 	fake_release(&f->fake);
 	if (f->open)
-		f->lun.ops->close(&f->lun);
+		lun_close(&f->lun);
 	shutdown(f->fake.fd, SHUT_RDWR);
 	pthread_join(f->fake.thread, NULL);
 	close(f->fake.fd);
@@ -352,7 +354,7 @@ static void test_async_read(void **state)
 	assert_int_equal(f->lun.dev_type, 0);
 	assert_non_null(strstr(f->lun.desc, "FAKE DISK"));
 	read10(&t, 0x5a, 3);
-	assert_int_equal(f->lun.ops->submit(&f->lun, &t.c), 0);
+	assert_int_equal(lun_submit(&f->lun, &t.c), 0);
 	assert_int_equal(t.done, 0);
 	wait_for(f, &t.done, 1);
 	assert_int_equal(t.done, 1);
@@ -369,7 +371,7 @@ static void test_async_read(void **state)
 	t.c.cdb_len = 6;
 	t.c.dir = LUN_DIR_NONE;
 	t.c.done = on_done;
-	assert_int_equal(f->lun.ops->submit(&f->lun, &t.c), 0);
+	assert_int_equal(lun_submit(&f->lun, &t.c), 0);
 	wait_for(f, &t.done, 1);
 	assert_int_equal(t.c.status, 2);
 	assert_int_equal(t.c.sense_len, 18);
@@ -378,24 +380,23 @@ static void test_async_read(void **state)
 	/* bidirectional is not in sg v3 */
 	read10(&t, 1, 1);
 	t.c.dir = LUN_DIR_BIDI;
-	assert_int_equal(f->lun.ops->submit(&f->lun, &t.c), -EOPNOTSUPP);
+	assert_int_equal(lun_submit(&f->lun, &t.c), -EOPNOTSUPP);
 }
 
 /* Beyond sg's queue the surplus waits here and goes out in order. */
 static void test_local_queue_keeps_order(void **state)
 {
 	struct fixture *f = *state;
-	struct sg_lun *s = f->lun.priv;
 	static struct tcmd t[12];
 	int done = 0;
 
-	s->max_submitted = 4;
+	lun_sg_test_set_queue_max(&f->lun, 4);
 	f->fake.mode = FAKE_HOLD;
 	for (int i = 0; i < 12; i++) {
 		read10(&t[i], (uint8_t)(i + 1), 2);
-		assert_int_equal(f->lun.ops->submit(&f->lun, &t[i].c), 0);
+		assert_int_equal(lun_submit(&f->lun, &t[i].c), 0);
 	}
-	assert_int_equal(s->nsubmitted, 4);
+	assert_int_equal(lun_sg_test_submitted(&f->lun), 4);
 	for (int i = 0; i < 20; i++)
 		evloop_run_once(f->loop, 5);
 	pthread_mutex_lock(&f->fake.lock);
@@ -418,19 +419,18 @@ static void test_local_queue_keeps_order(void **state)
 static void test_abort_and_reset(void **state)
 {
 	struct fixture *f = *state;
-	struct sg_lun *s = f->lun.priv;
 	struct tcmd a, b;
 
-	s->max_submitted = 1;
+	lun_sg_test_set_queue_max(&f->lun, 1);
 	f->fake.mode = FAKE_HOLD;
 	read10(&a, 1, 1);
 	read10(&b, 2, 1);
-	assert_int_equal(f->lun.ops->submit(&f->lun, &a.c), 0);
-	assert_int_equal(f->lun.ops->submit(&f->lun, &b.c), 0);
+	assert_int_equal(lun_submit(&f->lun, &a.c), 0);
+	assert_int_equal(lun_submit(&f->lun, &b.c), 0);
 
 	/* b never reached the device: dropped, SUCCESS */
 	tmf_calls = 0;
-	assert_int_equal(f->lun.ops->abort(&f->lun, &b.c, on_tmf, NULL), 0);
+	assert_int_equal(lun_abort(&f->lun, &b.c, on_tmf, NULL), 0);
 	assert_int_equal(tmf_calls, 0);
 	assert_int_equal(b.done, 0);
 	wait_for(f, &tmf_calls, 1);
@@ -440,14 +440,14 @@ static void test_abort_and_reset(void **state)
 
 	/* a is in the kernel's hands: sg cannot abort it, says so */
 	tmf_calls = 0;
-	assert_int_equal(f->lun.ops->abort(&f->lun, &a.c, on_tmf, NULL), 0);
+	assert_int_equal(lun_abort(&f->lun, &a.c, on_tmf, NULL), 0);
 	wait_for(f, &tmf_calls, 1);
 	assert_int_equal(tmf_rslt, XEN_VSCSIIF_RSLT_RESET_FAILED);
 	assert_int_equal(a.done, 0);
 
 	/* SG_SCSI_RESET fails on the fake: answered FAILED, honestly */
 	tmf_calls = 0;
-	assert_int_equal(f->lun.ops->reset(&f->lun, on_tmf, NULL), 0);
+	assert_int_equal(lun_reset(&f->lun, on_tmf, NULL), 0);
 	wait_for(f, &tmf_calls, 1);
 	assert_int_equal(tmf_rslt, XEN_VSCSIIF_RSLT_RESET_FAILED);
 
@@ -455,7 +455,7 @@ static void test_abort_and_reset(void **state)
 	wait_for(f, &a.done, 1);
 	assert_int_equal(a.done, 1);
 	assert_int_equal(a.c.host, XEN_VSCSIIF_RSLT_HOST_OK);
-	assert_int_equal(f->lun.ops->abort(&f->lun, &a.c, on_tmf, NULL), -ENOENT);
+	assert_int_equal(lun_abort(&f->lun, &a.c, on_tmf, NULL), -ENOENT);
 }
 
 /* close() waits a moment for running commands, then answers ABORT. */
@@ -466,8 +466,8 @@ static void test_close(void **state)
 
 	f->fake.mode = FAKE_HOLD;
 	read10(&a, 3, 2);
-	assert_int_equal(f->lun.ops->submit(&f->lun, &a.c), 0);
-	f->lun.ops->close(&f->lun);
+	assert_int_equal(lun_submit(&f->lun, &a.c), 0);
+	lun_close(&f->lun);
 	f->open = false;
 	fake_forget(&f->fake);
 	assert_int_equal(a.done, 1);
@@ -483,7 +483,7 @@ static void test_device_gone(void **state)
 
 	f->fake.mode = FAKE_HOLD;
 	read10(&a, 4, 1);
-	assert_int_equal(f->lun.ops->submit(&f->lun, &a.c), 0);
+	assert_int_equal(lun_submit(&f->lun, &a.c), 0);
 	for (int i = 0; i < 5; i++)
 		evloop_run_once(f->loop, 5);
 	shutdown(f->fake.fd, SHUT_RDWR);
@@ -492,7 +492,7 @@ static void test_device_gone(void **state)
 	assert_int_equal(a.done, 1);
 	assert_int_equal(a.c.host, XEN_VSCSIIF_RSLT_HOST_NO_CONNECT);
 	read10(&a, 5, 1);
-	assert_int_equal(f->lun.ops->submit(&f->lun, &a.c), -ENODEV);
+	assert_int_equal(lun_submit(&f->lun, &a.c), -ENODEV);
 }
 
 /* A second fake device for an open: its driver end, the thread started. */
@@ -542,7 +542,7 @@ static void on_opened(struct lun *lun, int rc)
 	opened_rc = rc;
 }
 
-/* open() minus the ioctls a socket cannot answer: attach, then the
+/* lun_open minus the ioctls a socket cannot answer: the fd, then the
  * INQUIRY; cfg as config_lun_settings() gives it (NULL: no [lun] entry). */
 static int start_open_cfg(struct fixture *f, struct lun *lun, int fd, const struct lun_config *cfg)
 {
@@ -550,11 +550,9 @@ static int start_open_cfg(struct fixture *f, struct lun *lun, int fd, const stru
 
 	memset(lun, 0, sizeof(*lun));
 	lun->loop = f->loop;
-	lun->ops = &lun_sg_ops;
 	lun->opened = on_opened;
 	opened_calls = 0;
-	assert_int_equal(sg_attach(lun, fd, "/dev/sgFAKE2 (9:0:0:1)", 0x1f, "", cfg), 0);
-	rc = sg_start_open(lun, "/dev/sgFAKE2", cfg);
+	rc = lun_sg_test_open(lun, fd, "/dev/sgFAKE2 (9:0:0:1)", "/dev/sgFAKE2", 0x1f, "", cfg);
 	assert_int_equal(opened_calls, 0);   /* never from inside open() */
 	return rc;
 }
@@ -575,8 +573,8 @@ static void test_open_inquiry(void **state)
 
 	assert_int_equal(start_open(f, &lun, fake_start(&fk, FAKE_HOLD, 0x01)), -EINPROGRESS);
 	read10(&t, 6, 1);
-	assert_int_equal(lun.ops->submit(&lun, &t.c), -ENODEV);   /* not open yet */
-	assert_int_equal(f->lun.ops->submit(&f->lun, &t.c), 0);
+	assert_int_equal(lun_submit(&lun, &t.c), -ENODEV);   /* not open yet */
+	assert_int_equal(lun_submit(&f->lun, &t.c), 0);
 	wait_for(f, &t.done, 1);
 	assert_int_equal(t.done, 1);       /* the other LUN is served... */
 	assert_int_equal(opened_calls, 0); /* ...while this one waits */
@@ -587,13 +585,13 @@ static void test_open_inquiry(void **state)
 	assert_int_equal(lun.dev_type, 1);
 	assert_string_equal(lun.desc, "sg /dev/sgFAKE2 (9:0:0:1) FAKE     DISK            ");
 	/* the type's default follows the INQUIRY: a tape's 4 h (scsiback(8)) */
-	assert_int_equal(((struct sg_lun *)lun.priv)->default_timeout_ms, 4 * 3600 * 1000);
+	assert_int_equal(lun_sg_test_default_timeout(&lun), 4 * 3600 * 1000);
 	read10(&t, 7, 1);
-	assert_int_equal(lun.ops->submit(&lun, &t.c), 0);
+	assert_int_equal(lun_submit(&lun, &t.c), 0);
 	wait_for(f, &t.done, 1);
 	assert_int_equal(t.done, 1);
 	assert_int_equal(t.buf[0], 7);
-	lun.ops->close(&lun);
+	lun_close(&lun);
 	fake_stop(&fk);
 }
 
@@ -611,7 +609,7 @@ static void test_open_inquiry_failures(void **state)
 	assert_int_equal(opened_rc, -ENODEV);
 	assert_string_equal(lun.error, "lun /dev/sgFAKE2: no logical unit behind it (peripheral qualifier 3)");
 	assert_null(lun.priv);             /* the driver let it go */
-	lun_sg_ops.close(&lun);            /* a no-op */
+	lun_close(&lun);            /* a no-op */
 	fake_stop(&fk);
 
 	assert_int_equal(start_open(f, &lun, fake_start(&fk, FAKE_HOLD, 0)), -EINPROGRESS);
@@ -626,7 +624,7 @@ static void test_open_inquiry_failures(void **state)
 
 	assert_int_equal(start_open(f, &lun, fake_start(&fk, FAKE_HOLD, 0)), -EINPROGRESS);
 	fake_wait_seen(&fk, 1);
-	lun_sg_ops.close(&lun);
+	lun_close(&lun);
 	fake_forget(&fk);
 	for (int i = 0; i < 20; i++)
 		evloop_run_once(f->loop, 5);
@@ -655,7 +653,7 @@ static unsigned timeout_sent(struct fixture *f, struct lun *lun, struct fake *fk
 
 	read10(&t, 9, 1);
 	t.c.timeout_ms = ms;
-	assert_int_equal(lun->ops->submit(lun, &t.c), 0);
+	assert_int_equal(lun_submit(lun, &t.c), 0);
 	wait_for(f, &t.done, 1);
 	assert_int_equal(t.done, 1);
 	assert_int_equal(t.c.status, 0);
@@ -698,7 +696,7 @@ static void test_default_timeouts_by_type(void **state)
 		if (got != docs[i].ms)
 			fail_msg("%s (type 0x%02x): the device got timeout %u ms, documented %u ms",
 				 docs[i].what, docs[i].type, got, docs[i].ms);
-		lun.ops->close(&lun);
+		lun_close(&lun);
 		fake_stop(&fk);
 	}
 }
@@ -715,13 +713,13 @@ static void test_timeout_guest_and_config(void **state)
 	open_typed(f, &lun, &fk, 0x00, NULL);
 	assert_int_equal(timeout_sent(f, &lun, &fk, 45000), 45000);
 	assert_int_equal(timeout_sent(f, &lun, &fk, 1000), 1000);
-	lun.ops->close(&lun);
+	lun_close(&lun);
 	fake_stop(&fk);
 
 	open_typed(f, &lun, &fk, 0x01, &cfg);       /* a tape, 4 h by default */
 	assert_int_equal(timeout_sent(f, &lun, &fk, 0), 7000);
 	assert_int_equal(timeout_sent(f, &lun, &fk, 2000), 2000);
-	lun.ops->close(&lun);
+	lun_close(&lun);
 	fake_stop(&fk);
 }
 
@@ -729,11 +727,11 @@ static void test_open_errors(void **state)
 {
 	struct lun lun = { .loop = ((struct fixture *)*state)->loop };
 
-	assert_int_equal(lun_open_str(&lun_sg_ops, &lun, "/dev/sg-does-not-exist", NULL), -ENOENT);
+	assert_int_equal(lun_open_str(&lun, "/dev/sg-does-not-exist", NULL), -ENOENT);
 	assert_string_equal(lun.error, "lun /dev/sg-does-not-exist: open: No such file or directory");
-	assert_int_equal(lun_open_str(&lun_sg_ops, &lun, "/dev/null", NULL), -ENODEV);
+	assert_int_equal(lun_open_str(&lun, "/dev/null", NULL), -ENODEV);
 	assert_non_null(strstr(lun.error, "not an sg v3 device"));
-	assert_int_equal(lun_open_str(&lun_sg_ops, &lun, "3:0:0:0", NULL), -EINVAL);
+	assert_int_equal(lun_open_str(&lun, "3:0:0:0", NULL), -EINVAL);
 }
 
 int main(void)
