@@ -2,8 +2,8 @@
  * Callers reach a driver only through lun_open/submit/abort/reset/close
  * here, so the core knows when a driver runs inside a caller's call and
  * when a callback of the LUN's is on the stack:
- *  - answers found inside a call wait in one FIFO per LUN (threaded
- *    through lun_cmd.next, no allocation) and are given from the loop;
+ *  - answers found inside a call wait in one FIFO per LUN (linked
+ *    through lun_cmd.link, no allocation) and are given from the loop;
  *  - TMF answers wait in a second FIFO and go out after the commands
  *    answered before them;
  *  - one eventfd per LUN wakes the loop for both (and for a driver's
@@ -29,7 +29,7 @@
 enum lun_state { LUN_OPENING, LUN_OPEN, LUN_CLOSED };
 
 struct lun_tmf {
-	struct lun_tmf *next;
+	struct list_link link;
 	struct lun_core *core;
 	lun_tmf_done_fn done;
 	void *arg;
@@ -43,9 +43,8 @@ struct lun_core {
 	struct evloop *loop;
 	enum lun_state state;
 	struct evloop_wake wake;
-	struct lun_cmd *head, *tail;      /* answers waiting for the loop */
-	struct lun_cmd *batch;            /* the round's answers not given yet */
-	struct lun_tmf *tmf_head, *tmf_tail;
+	struct list_link cmds;            /* answers waiting for the loop */
+	struct list_link tmfs;            /* TMF answers waiting */
 	int depth;                        /* our calls and the LUN's callbacks on the stack */
 	int in_call;                      /* of which the caller's calls */
 	bool in_wake;                     /* the wake-up's rounds are running */
@@ -91,36 +90,55 @@ static void leave(struct lun_core *core)
 		finish(core);
 }
 
-static void answer_cmds(struct lun_cmd *c)
+static void answer_cmd(struct list_link *l)
 {
-	while (c) {
-		struct lun_cmd *next = c->next;
+	struct lun_cmd *cmd = list_entry(l, struct lun_cmd, link);
 
-		c->next = NULL;
-		c->done(c);
-		c = next;
+	cmd->done(cmd);
+}
+
+static void answer_tmf(struct list_link *l)
+{
+	struct lun_tmf *t = list_entry(l, struct lun_tmf, link);
+
+	t->done(t->arg, t->rslt);
+	free(t);
+}
+
+/* Gives the answers queue holds now, oldest first, or every answer with
+ * all (close); each is unlinked before its callback so that a close from
+ * there finds the rest, and a close stops the round. */
+static void give(struct lun_core *core, struct list_link *queue, void (*answer)(struct list_link *l),
+		 bool all)
+{
+	struct list_link *last = queue->prev;
+
+	while (!list_empty(queue) && (all || core->state != LUN_CLOSED)) {
+		struct list_link *l = queue->next;
+		bool was_last = l == last;
+
+		list_del(l);
+		answer(l);
+		if (was_last && !all)
+			break;
 	}
+}
+
+static bool waiting(const struct lun_core *core)
+{
+	return core->kicked || !list_empty(&core->cmds) || !list_empty(&core->tmfs) ||
+	       core->open_pending;
 }
 
 /* Closes the driver and gives every answer still waiting, now. */
 static void shut(struct lun *lun, struct lun_core *core)
 {
-	struct lun_cmd *batch = core->batch, *head = core->head;
-	struct lun_tmf *t;
-
 	core->state = LUN_CLOSED;
 	core->open_pending = false;
 	core->priv = lun->priv;
 	core->ops->close(lun);
-	core->batch = core->head = core->tail = NULL;
-	answer_cmds(batch);
-	answer_cmds(head);
-	while ((t = core->tmf_head)) {
-		core->tmf_head = t->next;
-		t->done(t->arg, t->rslt);
-		free(t);
-	}
-	core->tmf_tail = NULL;
+	give(core, &core->cmds, answer_cmd, true);
+	give(core, &core->tmfs, answer_tmf, true);
 	evloop_del(core->loop, &core->wake.h);
 	core->lun = NULL;
 	lun->core = NULL;
@@ -155,40 +173,19 @@ static void on_wake(struct evloop_handler *h, uint32_t events)
 	if (core->open_pending)
 		report_open(core);
 	for (int round = 0; round < LUN_ROUNDS && core->state != LUN_CLOSED &&
-			    (round == 0 || core->kicked || core->head || core->tmf_head);
+			    (round == 0 || waiting(core));
 	     round++) {
 		bool run = round == 0 || core->kicked;
 
 		core->kicked = false;
 		if (run && core->ops->run)
 			core->ops->run(core->lun);
-		core->batch = core->head;
-		core->head = core->tail = NULL;
-		while (core->batch && core->state != LUN_CLOSED) {
-			struct lun_cmd *cmd = core->batch;
-
-			core->batch = cmd->next;
-			cmd->next = NULL;
-			cmd->done(cmd);
-		}
-		/* TMF answers queued before this point; each is popped before
-		 * its callback so that a close from there finds the rest. */
-		struct lun_tmf *last = core->tmf_tail;
-		while (core->tmf_head && core->state != LUN_CLOSED) {
-			struct lun_tmf *t = core->tmf_head;
-			bool was_last = t == last;
-
-			core->tmf_head = t->next;
-			if (!core->tmf_head)
-				core->tmf_tail = NULL;
-			t->done(t->arg, t->rslt);
-			free(t);
-			if (was_last)
-				break;
-		}
+		give(core, &core->cmds, answer_cmd, false);
+		/* TMF answers after the commands answered before them */
+		give(core, &core->tmfs, answer_tmf, false);
 	}
 	core->in_wake = false;
-	if (core->kicked || core->head || core->tmf_head || core->open_pending)
+	if (waiting(core))
 		wake(core);
 	leave(core);
 }
@@ -210,6 +207,8 @@ int lun_open_with(struct lun *lun, const struct lun_ops *ops,
 	core->lun = lun;
 	core->ops = ops;
 	core->loop = lun->loop;
+	list_init(&core->cmds);
+	list_init(&core->tmfs);
 	rc = evloop_wake_init(&core->wake, on_wake, core);
 	if (rc == 0)
 		rc = evloop_add(lun->loop, &core->wake.h, EPOLLIN);
@@ -347,12 +346,7 @@ void lun_complete(struct lun_core *core, struct lun_cmd *cmd)
 		cmd->done(cmd);
 		return;
 	}
-	cmd->next = NULL;
-	if (core->tail)
-		core->tail->next = cmd;
-	else
-		core->head = cmd;
-	core->tail = cmd;
+	list_add_tail(&core->cmds, &cmd->link);
 	wake(core);
 }
 
@@ -361,12 +355,7 @@ void lun_tmf_done(struct lun_tmf *t, int rslt)
 	struct lun_core *core = t->core;
 
 	t->rslt = rslt;
-	t->next = NULL;
-	if (core->tmf_tail)
-		core->tmf_tail->next = t;
-	else
-		core->tmf_head = t;
-	core->tmf_tail = t;
+	list_add_tail(&core->tmfs, &t->link);
 	wake(core);
 }
 

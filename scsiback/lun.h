@@ -15,6 +15,7 @@
 #include <sys/uio.h>
 
 #include "evloop.h"
+#include "list.h"
 #include "pdev.h"
 
 /* Data direction, with the values of vscsiif's sc_data_direction. */
@@ -47,7 +48,7 @@ struct lun_cmd {
 	lun_cmd_done_fn done;
 	void *priv;               /* the caller's */
 	void *drv;                /* the driver's, while in flight */
-	struct lun_cmd *next;     /* the core's, while its answer waits */
+	struct list_link link;    /* the core's, while its answer waits */
 };
 
 /* Result of a task-management call: XEN_VSCSIIF_RSLT_RESET_SUCCESS or
