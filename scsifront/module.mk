@@ -22,7 +22,8 @@ $(LIBVSCSIFRONT_SO): $(libvscsifront_objs)
 	$(CC) $(LDFLAGS) -shared -Wl,-soname,libvscsifront.so.0 -o $@ $^ $(XEN_LIBS) -lpthread
 
 # The CLI.
-VSCSI_CLI_SRCS := scsifront/cli/vscsi.c scsifront/cli/cli_cmds.c scsifront/cli/cli_run.c
+VSCSI_CLI_SRCS := scsifront/cli/vscsi.c scsifront/cli/cli_cmds.c scsifront/cli/cli_io.c \
+	scsifront/cli/cli_run.c
 $(SF_OUT)/vscsi: $(patsubst %.c,$(BUILD)/%.o,$(VSCSI_CLI_SRCS)) $(BUILD)/common/vscsi_host.o $(LIBVSCSIFRONT_A)
 	$(CC) $(LDFLAGS) -o $@ $^ $(XEN_LIBS) $(JSON_LIBS) -lsgutils2 -lpthread
 

@@ -36,6 +36,7 @@ struct cli {
 	long count;                /* blocks, -1: all / from file */
 	long bs;                   /* block size, 0: from READ CAPACITY */
 	int qd;                    /* commands in flight for read/write */
+	int retries;               /* read/write: tries again per command */
 	long first_sg;             /* run: first /dev/sgN */
 	char **maps;               /* run: --map PATH=H:C:T:L */
 	int nmaps;
@@ -55,6 +56,12 @@ void cli_close(struct cli *c);
 /* Exit code for a finished task, after printing its problem (what names
  * the command, e.g. "inquiry"). EX_OK when GOOD. */
 int cli_task_result(struct cli *c, const struct vscsi_task *t, const char *what);
+
+/* READ CAPACITY (16 if asked or needed): blocks and block size, printed
+ * unless quiet. EX_OK or an exit code (message printed). */
+int cli_read_capacity(struct cli *c, bool quiet, uint64_t *blocks, uint32_t *bs);
+/* The whole file in a malloc'ed buffer, or NULL with errno set. */
+uint8_t *cli_read_file(const char *path, size_t *len);
 
 int cmd_list(struct cli *c);
 int cmd_inq(struct cli *c);

@@ -1,5 +1,5 @@
 /* The vscsi commands that talk to a LUN: list, inq, readcap, tur, luns,
- * raw, read, write. Sense decoding comes from libsgutils2. */
+ * raw (read and write are in cli_io.c). Sense decoding comes from libsgutils2. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -394,7 +394,7 @@ static void print_size(uint64_t blocks, uint32_t bs)
 }
 
 /* READ CAPACITY: 16 if asked or if 10 says the LBA does not fit. */
-static int read_capacity(struct cli *c, bool quiet, uint64_t *blocks, uint32_t *bs)
+int cli_read_capacity(struct cli *c, bool quiet, uint64_t *blocks, uint32_t *bs)
 {
 	struct vscsi_task *t = NULL;
 	int rc;
@@ -476,7 +476,7 @@ int cmd_readcap(struct cli *c)
 
 	if (rc)
 		return rc;
-	return read_capacity(c, false, &blocks, &bs);
+	return cli_read_capacity(c, false, &blocks, &bs);
 }
 
 /* ---- tur ---- */
@@ -570,7 +570,7 @@ static int parse_cdb(struct cli *c, uint8_t *cdb, size_t *len)
 	return EX_OK;
 }
 
-static uint8_t *read_file(const char *path, size_t *len)
+uint8_t *cli_read_file(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
 	uint8_t *buf = NULL;
@@ -619,7 +619,7 @@ int cmd_raw(struct cli *c)
 		return EX_SYNTAX;
 	}
 	if (c->out_file) {
-		data = read_file(c->out_file, &len);
+		data = cli_read_file(c->out_file, &len);
 		if (!data) {
 			fprintf(stderr, "vscsi raw: cannot read %s: %s\n", c->out_file, strerror(errno));
 			return EX_FILE;
@@ -683,194 +683,6 @@ int cmd_raw(struct cli *c)
 			rc = cli_task_result(c, t, "raw");
 	}
 	vscsi_task_free(t);
-	free(data);
-	return rc;
-}
-
-/* ---- read / write: a window of commands in flight, completed in order ---- */
-
-struct io_slot {
-	struct vscsi_task *t;
-	bool done;
-	size_t nblocks;
-};
-
-static void io_done(struct vscsi_host *h, struct vscsi_task *t, void *priv)
-{
-	struct io_slot *s = priv;
-
-	(void)h;
-	(void)t;
-	s->done = true;
-}
-
-static int prepare_blocks(struct cli *c, uint32_t *bs, size_t *per_cmd)
-{
-	struct vscsi_host_info info;
-
-	if (c->bs) {
-		*bs = (uint32_t)c->bs;
-	} else {
-		uint64_t blocks;
-		int rc = read_capacity(c, true, &blocks, bs);
-
-		if (rc)
-			return rc;
-		if (!*bs) {
-			fprintf(stderr, "vscsi: the device reports a block size of 0; use --bs\n");
-			return SG_LIB_CAT_MALFORMED;
-		}
-	}
-	vscsi_get_info(c->host, &info);
-	*per_cmd = info.max_transfer / *bs;
-	if (*per_cmd > 65535)
-		*per_cmd = 65535;
-	if (!*per_cmd) {
-		fprintf(stderr, "vscsi: a %u-byte block exceeds the vhost's %zu-byte transfer limit\n",
-			*bs, info.max_transfer);
-		return EX_SYNTAX;
-	}
-	return EX_OK;
-}
-
-static int wait_slot(struct cli *c, struct io_slot *s)
-{
-	while (!s->done)
-		if (vscsi_run_once(c->host, 1000) < 0)
-			return EX_OTHER;
-	return EX_OK;
-}
-
-/* The window read and write share: up to --qd commands of at most per_cmd
- * blocks in flight from --lba on, completed in order. A write sends data
- * (never NULL); a read passes data NULL and gets its blocks written to out. */
-static int io_window(struct cli *c, uint32_t bs, size_t per_cmd, size_t left, const uint8_t *data,
-		     FILE *out)
-{
-	const char *what = data ? "write" : "read";
-	size_t head = 0, tail = 0;
-	uint64_t lba = c->lba;
-	struct io_slot *win = calloc((size_t)c->qd, sizeof(*win));
-	int rc = EX_OK;
-
-	if (!win) {
-		fprintf(stderr, "vscsi %s: out of memory for %d commands in flight\n", what, c->qd);
-		return EX_OTHER;
-	}
-	while ((left || head != tail) && !rc) {
-		while (left && tail - head < (size_t)c->qd) {
-			struct io_slot *s = &win[tail % (size_t)c->qd];
-			size_t n = left < per_cmd ? left : per_cmd;
-
-			s->done = false;
-			s->nblocks = n;
-			if (data)
-				s->t = vscsi_write16_task(c->host, &c->addr, lba, (uint32_t)n, bs,
-							  data + (lba - c->lba) * bs, io_done, s);
-			else
-				s->t = vscsi_read16_task(c->host, &c->addr, lba, (uint32_t)n, bs, NULL,
-							 io_done, s);
-			if (!s->t) {
-				fprintf(stderr, "vscsi %s: %s\n", what, strerror(errno));
-				rc = EX_OTHER;
-				break;
-			}
-			lba += n;
-			left -= n;
-			tail++;
-		}
-		if (head == tail)
-			break;
-		{
-			struct io_slot *s = &win[head % (size_t)c->qd];
-
-			rc = wait_slot(c, s);
-			if (!rc)
-				rc = cli_task_result(c, s->t, data ? "write(16)" : "read(16)");
-			if (!rc && !data && fwrite(s->t->buf, 1, s->t->xfer_done, out) != s->t->xfer_done) {
-				fprintf(stderr, "vscsi read: writing the output: %s\n", strerror(errno));
-				rc = EX_FILE;
-			}
-			vscsi_task_free(s->t);
-			s->t = NULL;
-			head++;
-		}
-	}
-	/* Let what is still in flight finish before freeing it. */
-	for (; head != tail; head++) {
-		struct io_slot *s = &win[head % (size_t)c->qd];
-
-		wait_slot(c, s);
-		vscsi_task_free(s->t);
-		s->t = NULL;
-	}
-	free(win);
-	return rc;
-}
-
-int cmd_read(struct cli *c)
-{
-	uint32_t bs;
-	size_t per_cmd;
-	FILE *out;
-	int rc = cli_open(c);
-
-	if (rc)
-		return rc;
-	rc = prepare_blocks(c, &bs, &per_cmd);
-	if (rc)
-		return rc;
-	out = c->outfile ? fopen(c->outfile, "wb") : stdout;
-	if (!out) {
-		fprintf(stderr, "vscsi read: cannot create %s: %s\n", c->outfile, strerror(errno));
-		return EX_FILE;
-	}
-	rc = io_window(c, bs, per_cmd, c->count < 0 ? 1 : (size_t)c->count, NULL, out);
-	if (out != stdout && fclose(out) != 0 && !rc) {
-		fprintf(stderr, "vscsi read: closing %s: %s\n", c->outfile, strerror(errno));
-		rc = EX_FILE;
-	}
-	return rc;
-}
-
-int cmd_write(struct cli *c)
-{
-	uint32_t bs;
-	size_t per_cmd, left, len;
-	uint8_t *data;
-	int rc;
-
-	if (!c->in_file) {
-		fprintf(stderr, "vscsi write: --input FILE is required\n");
-		return EX_SYNTAX;
-	}
-	data = read_file(c->in_file, &len);
-	if (!data) {
-		fprintf(stderr, "vscsi write: cannot read %s: %s\n", c->in_file, strerror(errno));
-		return EX_FILE;
-	}
-	rc = cli_open(c);
-	if (!rc)
-		rc = prepare_blocks(c, &bs, &per_cmd);
-	if (rc) {
-		free(data);
-		return rc;
-	}
-	left = c->count < 0 ? (len + bs - 1) / bs : (size_t)c->count;
-	if (left * bs > len) {
-		/* The last block is padded with zeros. */
-		uint8_t *nd = realloc(data, left * bs);
-
-		if (!nd) {
-			free(data);
-			return EX_OTHER;
-		}
-		memset(nd + len, 0, left * bs - len);
-		data = nd;
-		if (c->verbose)
-			fprintf(stderr, "vscsi write: input padded with zeros to %zu blocks\n", left);
-	}
-	rc = io_window(c, bs, per_cmd, left, data, NULL);
 	free(data);
 	return rc;
 }

@@ -45,6 +45,8 @@ static void usage(FILE *f)
 		"                       whole input; read: default 1)\n"
 		"  -b, --bs N           block size (default: from READ CAPACITY)\n"
 		"  -q, --qd N           read/write: commands in flight (default 8)\n"
+		"      --retries N      read/write: tries again per command after a transient\n"
+		"                       failure (transport lost, reset, busy; default 5)\n"
 		"      --map PATH=ADDR  run: map a virtual sg node to H:C:T:L (repeatable);\n"
 		"                       default: /dev/sgN.. for every LUN, in order\n"
 		"      --first-sg N     run: the first N of /dev/sgN (default 100)\n"
@@ -88,7 +90,7 @@ static int parse_page(const char *s)
 
 int main(int argc, char **argv)
 {
-	enum { O_IN = 256, O_OUT, O_LBA, O_MAP, O_FIRST_SG };
+	enum { O_IN = 256, O_OUT, O_LBA, O_MAP, O_FIRST_SG, O_RETRIES };
 	static const struct option opts[] = {
 		{ "device", required_argument, NULL, 'd' },
 		{ "vhost", required_argument, NULL, 'H' },
@@ -106,6 +108,7 @@ int main(int argc, char **argv)
 		{ "count", required_argument, NULL, 'n' },
 		{ "bs", required_argument, NULL, 'b' },
 		{ "qd", required_argument, NULL, 'q' },
+		{ "retries", required_argument, NULL, O_RETRIES },
 		{ "map", required_argument, NULL, O_MAP },
 		{ "first-sg", required_argument, NULL, O_FIRST_SG },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -114,7 +117,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli c = { .vhost = -1, .timeout_ms = 30000, .vpd_page = -1, .in_len = -1,
-			 .count = -1, .qd = 8, .first_sg = 100 };
+			 .count = -1, .qd = 8, .retries = 5, .first_sg = 100 };
 	const char *cmd;
 	long v;
 	int o, rc;
@@ -199,6 +202,13 @@ int main(int argc, char **argv)
 				return EX_SYNTAX;
 			}
 			c.qd = (int)v;
+			break;
+		case O_RETRIES:
+			if (parse_long(optarg, &v) < 0 || v > 100) {
+				fprintf(stderr, "vscsi: --retries %s: 0..100 expected\n", optarg);
+				return EX_SYNTAX;
+			}
+			c.retries = (int)v;
 			break;
 		case O_MAP: c.maps[c.nmaps++] = optarg; break;
 		case O_FIRST_SG:

@@ -184,6 +184,20 @@ void sftgt_stop(struct sftgt *t)
 	t->rundir[0] = 0;
 }
 
+int sftgt_cmd(struct sftgt *t, const char *cmd)
+{
+	return lab_cmd(cmd, t->rundir);
+}
+
+pid_t sftgt_pid(struct sftgt *t)
+{
+	char envfile[600], v[32];
+
+	snprintf(envfile, sizeof(envfile), "%s/tgtd.env", t->rundir);
+	env_value(envfile, "TGTD_PID", v, sizeof(v));
+	return (pid_t)atoi(v);
+}
+
 int sfenv_runl(struct sfenv *e, char *out, size_t outlen, const char *first, ...)
 {
 	char *argv[64];

@@ -47,6 +47,10 @@ struct sftgt {
 /* 0, or -1 if tgtd could not be started (e.g. not installed). */
 int sftgt_start(struct sftgt *t, const char *rundir);
 void sftgt_stop(struct sftgt *t);
+/* tgtd-lab.sh's kill (SIGKILL, the target gone) or restart, and tgtd's
+ * pid now (0 if unknown), for tests that take the target away. */
+int sftgt_cmd(struct sftgt *t, const char *cmd);
+pid_t sftgt_pid(struct sftgt *t);
 
 /* Runs argv inside the guest (xensim exec), output (stdout + stderr) in
  * out. Returns the exit status. */

@@ -12,7 +12,10 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include <json-c/json.h>
@@ -548,6 +551,152 @@ static void test_iscsi_test_cu(void **state)
 	free(direct);
 }
 
+/* ---- the target goes away under vscsi read ---- */
+
+#define DISK_BLOCKS 131072  /* tgtd-lab.sh's 64 MiB disk */
+
+/* Fills the disk LUN's backing file with random bytes (tgtd reads it
+ * through the page cache), so a hole in what is read back shows. */
+static void randomize_disk(void)
+{
+	size_t n = (size_t)DISK_BLOCKS * 512;
+	uint8_t *b = malloc(n);
+	int fd = open(tgt.disk_img, O_WRONLY);
+
+	assert_true(fd >= 0);
+	fill_random(b, n);
+	assert_int_equal(pwrite(fd, b, n, 0), (ssize_t)n);
+	close(fd);
+	free(b);
+}
+
+/* A child that waits for path to appear (vscsi read creates its output
+ * once the LUN answered), then freezes the target so commands pile up in
+ * flight, kills it (the iSCSI connection drops under them), and brings
+ * it back after restart_ms (never if negative). */
+static pid_t take_target_away(const char *path, int restart_ms)
+{
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct stat st;
+		pid_t tgtd = sftgt_pid(&tgt);
+
+		for (int i = 0; i < 60000 && stat(path, &st) != 0; i++)
+			usleep(1000);
+		kill(tgtd, SIGSTOP);
+		usleep(300000);
+		sftgt_cmd(&tgt, "kill");
+		if (restart_ms >= 0) {
+			usleep((useconds_t)restart_ms * 1000);
+			_exit(sftgt_cmd(&tgt, "restart") == 0 ? 0 : 1);
+		}
+		_exit(0);
+	}
+	return pid;
+}
+
+static int wait_child(pid_t pid)
+{
+	int st;
+
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+/* The target is back: a READ through the CLI works again (the backend
+ * reconnects with a back-off of up to 4 s). */
+static void wait_disk_back(void)
+{
+	int rc = -1;
+
+	for (int i = 0; i < 60 && rc != 0; i++) {
+		rc = VSCSI(out, OUT_MAX, "read", "-d", "0:0:0:0", "-n", "1", "--retries", "0",
+			   "-o", "/dev/null");
+		if (rc)
+			sleep(1);
+	}
+	if (rc)
+		fail_msg("the disk LUN did not come back: %d: %s", rc, out);
+}
+
+/* Bug: after the first command failed with TRANSPORT_DISRUPTED, vscsi read
+ * gave up (never retried a READ) and left a partial file. Now the failed
+ * commands go again and the whole disk arrives, byte for byte. */
+static void test_cli_read_rides_out_a_target_restart(void **state)
+{
+	char path[600], count[32];
+	uint8_t *got, *want;
+	size_t len;
+	pid_t killer;
+	int rc;
+
+	(void)state;
+	SKIP_WITHOUT_TGT();
+	randomize_disk();
+	snprintf(path, sizeof(path), "%s/blip.bin", env.sim.rundir);
+	unlink(path);
+	snprintf(count, sizeof(count), "%d", DISK_BLOCKS);
+	killer = take_target_away(path, 1000);
+	rc = VSCSI(out, OUT_MAX, "read", "-d", "0:0:0:0", "-n", count, "-q", "8", "-o", path);
+	assert_int_equal(wait_child(killer), 0);
+	if (rc)
+		fail_msg("vscsi read over a target restart: %d: %s", rc, out);
+	if (!strstr(out, "trying again (1 of 5)"))
+		fail_msg("no command was tried again (did the target go away mid-read?): %s", out);
+	got = read_whole(path, &len);
+	assert_int_equal(len, (size_t)DISK_BLOCKS * 512);
+	want = read_whole(tgt.disk_img, &len);
+	assert_memory_equal(got, want, len);
+	free(got);
+	free(want);
+}
+
+/* A target that stays away: vscsi read stops within its timeout (not
+ * waiting out every queued command), says how far it got, and the
+ * output holds exactly that many good blocks. */
+static void test_cli_read_says_how_far_it_got(void **state)
+{
+	char path[600], count[32];
+	const char *p;
+	uint8_t *got, *want;
+	unsigned long long stop, done, total, bytes;
+	size_t len, wlen;
+	pid_t killer;
+	int rc;
+
+	(void)state;
+	SKIP_WITHOUT_TGT();
+	snprintf(path, sizeof(path), "%s/cut.bin", env.sim.rundir);
+	unlink(path);
+	snprintf(count, sizeof(count), "%d", DISK_BLOCKS);
+	killer = take_target_away(path, -1);
+	rc = VSCSI(out, OUT_MAX, "read", "-d", "0:0:0:0", "-n", count, "-q", "8", "-t", "5",
+		   "--retries", "1", "-o", path);
+	assert_int_equal(wait_child(killer), 0);
+	assert_int_not_equal(rc, 0);
+	p = strstr(out, "vscsi read: stopped at block ");
+	if (!p || sscanf(p, "vscsi read: stopped at block %llu: %llu of %llu blocks read; ", &stop,
+			 &done, &total) != 3)
+		fail_msg("no account of how far the read got: %s", out);
+	assert_int_equal(stop, done);
+	assert_int_equal(total, DISK_BLOCKS);
+	assert_true(done < DISK_BLOCKS);
+	p = strstr(p, " holds the first ");
+	assert_non_null(p);
+	assert_int_equal(sscanf(p, " holds the first %*u (%llu bytes)", &bytes), 1);
+	assert_int_equal(bytes, done * 512);
+	got = read_whole(path, &len);
+	assert_int_equal(len, bytes);
+	want = read_whole(tgt.disk_img, &wlen);
+	assert_memory_equal(got, want, len);
+	free(got);
+	free(want);
+	assert_int_equal(sftgt_cmd(&tgt, "restart"), 0);
+	wait_disk_back();
+}
+
 static int setup(void **state)
 {
 	char dir[600];
@@ -607,6 +756,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_sg_dd),
 		cmocka_unit_test(test_mtx_and_tapeinfo),
 		cmocka_unit_test(test_iscsi_test_cu),
+		cmocka_unit_test(test_cli_read_rides_out_a_target_restart),
+		cmocka_unit_test(test_cli_read_says_how_far_it_got),
 	};
 
 	simenv_use_sim_libs(argc, argv);
