@@ -92,7 +92,30 @@ static void dev_set_state(struct vhost *vh, const char *dev, int state, const ch
 	xsu_printf_existing(vh->sb->xs, path, "%d", state);
 }
 
-enum scan_mode { SCAN_ADD_DEL, SCAN_UPDATE };
+/* SCAN_ADD_DEL: the guest connects or reconfigures: open what is new,
+ * close what goes. SCAN_EARLY: the same for a vhost no frontend is
+ * connected to, so that the toolstack learns whether a new LUN opens when
+ * it attaches it, not when the guest first connects (feature-early-open).
+ * SCAN_UPDATE: the guest took the LUNs it was offered. */
+enum scan_mode { SCAN_ADD_DEL, SCAN_EARLY, SCAN_UPDATE };
+
+/* LUNs whose dev-N entry the toolstack removed without the Closing step
+ * (on a vhost no guest is connected to it may): closed, or the guest's
+ * next connect would find a LUN that is no longer attached. */
+static void drop_removed_luns(struct vhost *vh, char **devs, unsigned n)
+{
+	for (unsigned i = vh->luns.n; i-- > 0;) {
+		unsigned devnum = vh->luns.v[i]->devnum, num;
+		bool listed = false;
+
+		for (unsigned k = 0; k < n && !listed; k++)
+			listed = vdev_parse_devname(devs[k], &num) == 0 && num == devnum;
+		if (!listed) {
+			log_info("%s: dev-%u: its entry is gone; closing it", vh->name, devnum);
+			vlun_remove(&vh->luns, devnum);
+		}
+	}
+}
 
 static void scan_luns(struct vhost *vh, enum scan_mode mode)
 {
@@ -101,6 +124,8 @@ static void scan_luns(struct vhost *vh, enum scan_mode mode)
 
 	snprintf(path, sizeof(path), "%s/vscsi-devs", vh->be_path);
 	devs = xs_directory(vh->sb->xs, XBT_NULL, path, &n);
+	if (mode != SCAN_UPDATE && (devs || errno == ENOENT))
+		drop_removed_luns(vh, devs, devs ? n : 0);
 	for (unsigned i = 0; devs && i < n; i++) {
 		const char *dev = devs[i];
 		int state = xsu_read_intf(vh->sb->xs, XBT_NULL, -1, "%s/vscsi-devs/%s/state", vh->be_path, dev);
@@ -166,6 +191,17 @@ static void scan_luns(struct vhost *vh, enum scan_mode mode)
 		free(vdev);
 	}
 	free(devs);
+}
+
+/* Any change under a vhost no frontend is connected to (a LUN attached
+ * or detached while the guest is not running or between two uses of the
+ * userspace frontend): its LUNs opened or closed now. */
+static void scan_early(struct vhost *vh)
+{
+	if (vhost_connected(vh) ||
+	    (vh->state != XenbusStateInitWait && vh->state != XenbusStateClosed))
+		return;
+	scan_luns(vh, SCAN_EARLY);
 }
 
 static int read_ring_nodes(struct vhost *vh, uint32_t *ref, uint32_t *port)
@@ -385,8 +421,10 @@ static void xenbus_reconcile(struct scsiback *sb, uint32_t domid, uint32_t devid
 		int st = xsu_read_intf(sb->xs, XBT_NULL, -1, "%s/state", be);
 
 		free(fe_path);
-		if (st != XenbusStateInitialising || vh->state == XenbusStateInitialising)
+		if (st != XenbusStateInitialising || vh->state == XenbusStateInitialising) {
+			scan_early(vh);
 			return;
+		}
 		log_info("%s: re-created by the toolstack; starting over", vh->name);
 		xenbus_destroy(sb, vh);
 		fe_path = xsu_readf(sb->xs, XBT_NULL, "%s/frontend", be);
@@ -440,6 +478,10 @@ static void xenbus_reconcile(struct scsiback *sb, uint32_t domid, uint32_t devid
 
 		snprintf(path, sizeof(path), "%s/feature-sg-grant", be);
 		xsu_printf_existing(sb->xs, path, "%u", VSCSI_BACK_MAX_SEGMENTS);
+		/* Ours, not the protocol's (docs/protocol.md): what scan_early
+		 * promises the toolstack. */
+		snprintf(path, sizeof(path), "%s/feature-early-open", be);
+		xsu_printf_existing(sb->xs, path, "1");
 	}
 	if (prev_state == XenbusStateConnected || prev_state == XenbusStateReconfigured) {
 		/* A previous daemon served it: keep the guest's view. */
@@ -447,6 +489,7 @@ static void xenbus_reconcile(struct scsiback *sb, uint32_t domid, uint32_t devid
 		log_info("%s: found connected (daemon restart)", vh->name);
 	} else {
 		set_state(vh, XenbusStateInitWait);
+		scan_early(vh);
 	}
 	{
 		char path[256], token[64];

@@ -276,6 +276,15 @@ static void check_good(const vscsiif_response_t *rsp)
 			 rsp->sense_buffer[12]);
 }
 
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
 static uint8_t inquiry_pdt(struct rawfront *f, uint16_t tgt, uint16_t lun)
 {
 	static const uint8_t cdb[6] = { 0x12, 0, 0, 0, 96, 0 };
@@ -348,10 +357,63 @@ static void test_attach_to_closed_vhost(void **state)
 		usleep(50000);
 	assert_int_equal(xsu_read_intf(xs0, XBT_NULL, -1, "%s", path), XenbusStateClosed);
 	expect(vscsictl("attach", "reuser", "null:disk", "0:0:0:1", NULL), 0, NULL);
-	assert_node("1", "%s/vscsi-devs/dev-1/state", be);
+	assert_node("3", "%s/vscsi-devs/dev-1/state", be);   /* opened at attach */
 	assert_int_equal(rawfront_open(&g, &env, dom, 0, 10000), 0);
 	assert_int_equal(inquiry_pdt(&g, 0, 1), 0);    /* the new LUN, a disk */
 	assert_int_equal(inquiry_pdt(&g, 0, 0), 0);
+	rawfront_close(&g);
+	assert_int_equal(simenv_destroy_domain(&env, dom), 0);
+}
+
+/* Bug: a LUN whose device cannot be opened (an iSCSI portal nobody
+ * listens at) attached with exit 0 while the guest was not connected; it
+ * showed only later, as a LUN missing in the guest. scsiback opens a LUN
+ * when its entry appears (feature-early-open): attach and apply refuse at
+ * once with the backend's reason, and leave nothing behind. */
+static void test_attach_refused_before_connect(void **state)
+{
+	char cfg[600], *before;
+	int dom = simenv_create_domain(&env, "unreach");
+
+	(void)state;
+	assert_true(dom > 0);
+	before = snapshot();
+	expect(vscsictl("attach", "unreach", "iscsi://127.0.0.1:1/iqn.2026-01.none:x/1", "0:0:0:0",
+			NULL), 1, "dev-0 (p-dev \"iscsi://127.0.0.1:1/iqn.2026-01.none:x/1\") failed "
+			"in the backend: ");
+	assert_non_null(strstr(out, "Connection refused"));
+	assert_same_store(before);
+	/* apply, as the guide's `xl create -p` recipe runs it. */
+	snprintf(cfg, sizeof(cfg), "%s/unreach.cfg", env.rundir);
+	write_file(cfg, "vscsi = [ \"null:disk,0:0:0:0\",\n"
+			"          \"iscsi://127.0.0.1:1/iqn.2026-01.none:x/1,0:0:0:1\" ]\n");
+	expect(vscsictl("apply", "unreach", cfg, NULL), 1, "Connection refused");
+	assert_same_store(before);
+	free(before);
+	/* What opens is attached and reported opened (3) before any guest. */
+	expect(vscsictl("attach", "unreach", "null:disk", "0:0:0:0", NULL), 0, NULL);
+	expect(vscsictl("list", "unreach", NULL), 0, "null:disk 0:0:0:0  3\n");
+	assert_int_equal(simenv_destroy_domain(&env, dom), 0);
+}
+
+/* Bug: a LUN detached while no guest was connected to its vhost (between
+ * two runs of the userspace frontend) stayed open in scsiback and was
+ * served again at the next connect. */
+static void test_detach_between_connects(void **state)
+{
+	struct rawfront g;
+	int dom = simenv_create_domain(&env, "between");
+
+	(void)state;
+	assert_true(dom > 0);
+	expect(vscsictl("attach", "between", "null:disk", "0:0:0:0", NULL), 0, NULL);
+	expect(vscsictl("attach", "between", "null:disk", "0:0:0:1", NULL), 0, NULL);
+	assert_int_equal(rawfront_open(&g, &env, dom, 0, 10000), 0);
+	assert_int_equal(report_luns(&g), 2);
+	rawfront_close(&g);
+	expect(vscsictl("detach", "between", "0:0:0:1", NULL), 0, NULL);
+	assert_int_equal(rawfront_open(&g, &env, dom, 0, 10000), 0);
+	assert_int_equal(report_luns(&g), 1);
 	rawfront_close(&g);
 	assert_int_equal(simenv_destroy_domain(&env, dom), 0);
 }
@@ -569,16 +631,18 @@ static void test_attach_list_connect(void **state)
 	expect(vscsictl("attach", id, "null:disk", "0:0:0:3", NULL), 0, NULL);
 	assert_node("null:disk", "%s/vscsi-devs/dev-0/p-dev", be1);
 	assert_node("0:0:0:3", "%s/vscsi-devs/dev-1/v-dev", be1);
-	assert_node("1", "%s/vscsi-devs/dev-1/state", be1);
+	/* scsiback opened both at attach (feature-early-open): 3. */
+	assert_node("1", "%s/feature-early-open", be1);
+	assert_node("3", "%s/vscsi-devs/dev-1/state", be1);
 	assert_node(fe1, "%s/frontend", be1);
 	assert_node(be1, "%s/backend", fe1);
 	assert_node("2", "/libxl/%d/vscsi/0/next_vscsidev_id", dom1);
 
-	/* Before the guest connects: backend InitWait, LUNs Initialising. */
+	/* Before the guest connects: backend InitWait, LUNs Initialised. */
 	expect(vscsictl("list", "guest1", NULL), 0, "Idx BE  state ctrl phy-hctl");
 	assert_null(strstr(out, "Domain "));           /* one domain: no label */
-	assert_non_null(strstr(out, "0   0   2     0    null:disk 0:0:0:0  1\n"));
-	assert_non_null(strstr(out, "1   0   2     0    null:disk 0:0:0:3  1\n"));
+	assert_non_null(strstr(out, "0   0   2     0    null:disk 0:0:0:0  3\n"));
+	assert_non_null(strstr(out, "1   0   2     0    null:disk 0:0:0:3  3\n"));
 
 	assert_int_equal(rawfront_open(&f1, &env, dom1, 0, 10000), 0);
 	assert_int_equal(inquiry_pdt(&f1, 0, 3), 0);   /* a disk */
@@ -712,15 +776,6 @@ struct bad_case {
 	int rc;
 	const char *msg;
 };
-
-static void write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
 
 /* Every bad input: its message, its exit code, and not one node written. */
 static void test_bad_inputs(void **state)
@@ -1227,15 +1282,54 @@ static void test_configfs_lookup(void **state)
 	assert_int_equal(lio_check_pdev(cfs, "naa.x:1", &l, err, sizeof(err)), -EINVAL);
 }
 
+/* The backend's sysfs: where test_kernel_backend_attach shows it which
+ * vhost the kernel's xen-scsiback is bound to (scsiback leaves those). */
+static char be_sysfs[600];
+
+/* What the kernel's xen-scsiback does with a new vhost it is bound to:
+ * InitWait (it opens LUNs only when the guest connects). A child, while
+ * the parent runs vscsictl. */
+static pid_t play_kernel_backend(const char *be)
+{
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct xs_handle *xs = simenv_xs_open(&env, 0);
+		char path[200];
+
+		snprintf(path, sizeof(path), "%s/state", be);
+		for (int i = 0; xs && i < 2000; i++) {
+			if (xsu_read_intf(xs, XBT_NULL, -1, "%s", path) == XenbusStateInitialising) {
+				xsu_printf(xs, XBT_NULL, path, "%d", XenbusStateInitWait);
+				_exit(0);
+			}
+			usleep(5000);
+		}
+		_exit(1);
+	}
+	return pid;
+}
+
 static void test_kernel_backend_attach(void **state)
 {
 	char path[700], be7[128], *before;
+	pid_t kernel;
+	int st;
 
 	(void)state;
 	snprintf(be7, sizeof(be7), "/local/domain/0/backend/vscsi/%d/7", dom2);
+	/* The kernel serves vhost 7 (xenbus binds it as the toolstack writes
+	 * it; here it is bound beforehand): scsiback stays away from it. */
+	snprintf(path, sizeof(path), "mkdir -p '%s/bus/xen-backend/devices/vscsi-%d-7/driver'",
+		 be_sysfs, dom2);
+	assert_int_equal(system(path), 0);
 	snprintf(path, sizeof(path), "%s/by-id/tape-link", lio);
+	kernel = play_kernel_backend(be7);
 	expect(vscsictl("--kernel-backend", "--configfs", cfs, "attach", "guest2", path, "7:0:0:0", NULL),
 	       0, NULL);
+	assert_int_equal(waitpid(kernel, &st, 0), kernel);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	assert_node("naa.6001405AABBCCDD0:3", "%s/vscsi-devs/dev-0/p-dev", be7);
 	assert_node(path, "%s/vscsi-devs/dev-0/p-devname", be7);
 	/* The naa form as such (no -k needed), checked in configfs. */
@@ -1265,9 +1359,17 @@ static void test_kernel_backend_attach(void **state)
 
 static pid_t start_backend(void)
 {
+	char conf[700], conftext[800];
 	char *argv[] = { (char *)simenv_prog("scsiback/scsiback"), "--state-dir", statedir,
-			 "--log-level", "debug", NULL };
-	pid_t pid = daemon_start(&env, 0, logfile, argv);
+			 "--config", conf, "--log-level", "debug", NULL };
+	pid_t pid;
+
+	snprintf(be_sysfs, sizeof(be_sysfs), "%s/backend-sysfs", env.rundir);
+	mkdir(be_sysfs, 0755);
+	snprintf(conf, sizeof(conf), "%s/scsiback.conf", env.rundir);
+	snprintf(conftext, sizeof(conftext), "[scsiback]\nsysfs-root = %s\n", be_sysfs);
+	write_file(conf, conftext);
+	pid = daemon_start(&env, 0, logfile, argv);
 
 	usleep(200000);
 	return pid;
@@ -1404,6 +1506,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_backend_survived),
 		cmocka_unit_test(test_list_shows_backend_view),
 		cmocka_unit_test(test_attach_to_closed_vhost),
+		cmocka_unit_test(test_attach_refused_before_connect),
+		cmocka_unit_test(test_detach_between_connects),
 		cmocka_unit_test(test_detach_all),
 	};
 

@@ -28,6 +28,14 @@ static long now_ms(void)
 
 int ts_wait_value(struct xs_handle *xs, const char *path, int want, int want2, unsigned timeout_ms)
 {
+	int set[2] = { want, want2 };
+
+	return ts_wait_in(xs, path, set, want2 >= 0 ? 2 : 1, timeout_ms);
+}
+
+int ts_wait_in(struct xs_handle *xs, const char *path, const int *set, unsigned n,
+	       unsigned timeout_ms)
+{
 	static unsigned seq;
 	long deadline = now_ms() + timeout_ms;
 	char token[48];
@@ -42,8 +50,12 @@ int ts_wait_value(struct xs_handle *xs, const char *path, int want, int want2, u
 		long left;
 		char **ev;
 
+		bool in = false;
+
 		v = xsu_read_intf(xs, XBT_NULL, -1, "%s", path);
-		if (v == want || (want2 >= 0 && v == want2))
+		for (unsigned i = 0; i < n; i++)
+			in |= v == set[i];
+		if (in)
 			break;
 		left = deadline - now_ms();
 		if (left <= 0) {
@@ -420,6 +432,14 @@ int ts_attach(struct xs_handle *xs, unsigned domid, const char *pdev, const char
 	return ts_attach_luns(xs, domid, &l, 1, o, err, errlen);
 }
 
+/* The backend opens a LUN when its entry appears, also before a guest
+ * connects, and says so in dev-N/state (our scsiback; the Linux backend
+ * opens LUNs only when the guest connects). */
+static bool early_open(struct xs_handle *xs, const char *be)
+{
+	return xsu_read_intf(xs, XBT_NULL, 0, "%s/feature-early-open", be) == 1;
+}
+
 static bool pdev_ok(const char *p)
 {
 	if (!p || !*p || strlen(p) > 255)
@@ -440,7 +460,7 @@ int ts_attach_luns(struct xs_handle *xs, unsigned domid, const struct ts_lun *lu
 	char vdev[VDEV_STR_LEN];
 	unsigned devnum[TS_MAX_LUNS], first = 0, host;
 	bool created = false, recorded;
-	int be_state = -1, s, c;
+	int be_state = -1, s, c, verdict = XenbusStateConnected;
 	long deadline = now_ms() + o->timeout_ms;
 
 	if (n == 0 || n > TS_MAX_LUNS) {
@@ -612,9 +632,11 @@ int ts_attach_luns(struct xs_handle *xs, unsigned domid, const struct ts_lun *lu
 				 host, domid, o->timeout_ms);
 			return -ETIMEDOUT;
 		}
-		if (s != XenbusStateConnected) {
-			if (!o->wait_connected)
+		if (s != XenbusStateConnected && !o->wait_connected) {
+			if (!early_open(xs, be))
 				return 0; /* the LUNs are opened when the guest connects */
+			verdict = XenbusStateInitialised;
+		} else if (s != XenbusStateConnected) {
 			if (ts_wait_value(xs, path, XenbusStateConnected, -1, o->timeout_ms) < 0) {
 				char why[256];
 
@@ -624,9 +646,11 @@ int ts_attach_luns(struct xs_handle *xs, unsigned domid, const struct ts_lun *lu
 				return -ETIMEDOUT;
 			}
 		}
-	} else if (be_state != XenbusStateConnected) {
-		if (!o->wait_connected)
+	} else if (be_state != XenbusStateConnected && !o->wait_connected) {
+		if (!early_open(xs, be))
 			return 0; /* taken up when the guest connects */
+		verdict = XenbusStateInitialised;
+	} else if (be_state != XenbusStateConnected) {
 		if (ts_wait_value(xs, path, XenbusStateConnected, -1, o->timeout_ms) < 0) {
 			for (unsigned i = 0; i < n; i++)
 				rm_dev_nodes(xs, be, fe, devnum[i]);
@@ -642,18 +666,20 @@ int ts_attach_luns(struct xs_handle *xs, unsigned domid, const struct ts_lun *lu
 		return -ETIMEDOUT;
 	}
 
-	/* The vhost is connected: each LUN's own verdict, 4 or 6. */
+	/* Each LUN's own verdict: 6 refused; 4 in a connected vhost, and in
+	 * one no guest is connected to 3 (opened early) or 4 (a guest
+	 * connected meanwhile and took it). */
 	{
 		unsigned good[TS_MAX_LUNS], ngood = 0, nbad = 0;
+		const int ends[3] = { XenbusStateConnected, XenbusStateClosed, verdict };
 		int rc = 0;
 
 		for (unsigned i = 0; i < n; i++) {
 			long left = deadline - now_ms();
 
 			xsu_pathf(path, sizeof(path), "%s/vscsi-devs/dev-%u/state", be, devnum[i]);
-			s = ts_wait_value(xs, path, XenbusStateConnected, XenbusStateClosed,
-					  left > 1000 ? (unsigned)left : 1000);
-			if (s == XenbusStateConnected) {
+			s = ts_wait_in(xs, path, ends, 3, left > 1000 ? (unsigned)left : 1000);
+			if (s == XenbusStateConnected || s == verdict) {
 				good[ngood++] = devnum[i];
 				continue;
 			}

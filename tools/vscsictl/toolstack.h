@@ -75,6 +75,9 @@ int ts_recorded_domains(struct xs_handle *xs, unsigned be_domid, unsigned **ids)
 /* Waits until the node reads one of the wanted decimal values (want2 may
  * be -1). Returns the value seen, or -ETIMEDOUT. */
 int ts_wait_value(struct xs_handle *xs, const char *path, int want, int want2, unsigned timeout_ms);
+/* The same for any of the n values of set. */
+int ts_wait_in(struct xs_handle *xs, const char *path, const int *set, unsigned n,
+	       unsigned timeout_ms);
 
 /* The dev-N of the vhost whose backend directory is be that has v's
  * (channel, target, lun), in *devnum. 0, or -ENOENT. */
