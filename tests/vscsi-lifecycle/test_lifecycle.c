@@ -6,6 +6,7 @@
  * runs. What is checked comes from outside the service: what the guest's
  * init found, data read back through a new domain, tgtd's INQUIRY answers,
  * the xenstore tree, and the record files. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -485,6 +486,62 @@ static void test_strict(void **state)
 	assert_nothing_left(d);
 }
 
+/* One host device, one guest: the disk given to a second guest, or a
+ * second time to the same guest, is refused by vscsictl and by the
+ * service at create, naming who has it; every entry saying "shared" lets
+ * a guest cluster share it; the domain a reboot leaves or a migration
+ * creates is the same guest (its UUID), not a second one. */
+static void test_one_device_one_guest(void **state)
+{
+	char v[1024], upper[300], *p;
+	int a, b, c;
+
+	(void)state;
+	write_cfg("owner1", NULL, NULL);
+	write_cfg("other1", NULL, NULL);
+	a = xl_create("owner1");
+	b = xl_create("other1");
+	init_output(a, 20000);
+	init_output(b, 20000);
+	assert_int_equal(vscsictl("attach", "owner1", lab.disk_url, "0:0:0:0", NULL), 0);
+	/* Another guest: refused, the holder named; nothing written. */
+	assert_int_equal(vscsictl("attach", "other1", lab.disk_url, "0:0:0:0", NULL), 3);
+	if (!strstr(out, "is in use: it is attached to domain owner1") || !strstr(out, "shared"))
+		fail_msg("vscsictl attach of a taken disk:\n%s", out);
+	assert_false(xs_exists("/local/domain/0/backend/vscsi/%d/0", b));
+	/* The same LUN spelt otherwise (the target's name in capitals: IQNs
+	 * are not case-sensitive) is the same device. */
+	snprintf(upper, sizeof(upper), "%s", lab.disk_url);
+	p = strstr(upper, "iqn.");
+	assert_non_null(p);
+	for (; *p && *p != '/'; p++)
+		*p = (char)toupper((unsigned char)*p);
+	assert_int_equal(vscsictl("attach", "other1", upper, "0:0:0:0", NULL), 3);
+	/* The same guest at a second v-dev. */
+	assert_int_equal(vscsictl("attach", "owner1", lab.disk_url, "0:0:0:1", NULL), 3);
+	if (!strstr(out, "attached to this domain already, as 0:0:0:0"))
+		fail_msg("vscsictl attach of the disk twice:\n%s", out);
+	/* "shared" on one side only is not enough. */
+	assert_int_equal(vscsictl("attach", "other1", lab.disk_url, "0:0:0:0", "shared", NULL), 3);
+	/* The service at create: the entry fails with the reason. */
+	snprintf(v, sizeof(v), "\"%s,0:0:0:0\"", lab.disk_url);
+	write_cfg("other2", v, NULL);
+	c = xl_create("other2");
+	if (daemon_wait_log(lclog, "is in use: it is attached to domain owner1", 15000) != 0)
+		fail_msg("the service attached a taken disk (see %s)", lclog);
+	assert_false(xs_exists("/local/domain/0/backend/vscsi/%d/0/vscsi-devs/dev-0", c));
+	assert_int_equal(run_prog(out, sizeof(out), "tools/xensim/xensim", "destroy-domain", "other2", NULL), 0);
+	/* Shared everywhere: a cluster's disk. */
+	assert_int_equal(vscsictl("detach", "owner1", "0:0:0:0", NULL), 0);
+	assert_int_equal(vscsictl("attach", "owner1", lab.disk_url, "0:0:0:0", "shared", NULL), 0);
+	assert_int_equal(vscsictl("attach", "other1", lab.disk_url, "0:0:0:0", "shared", NULL), 0);
+	assert_true(xs_exists("/local/domain/0/backend/vscsi/%d/0/vscsi-devs/dev-0/shared", b));
+	assert_int_equal(run_prog(out, sizeof(out), "tools/xensim/xensim", "destroy-domain", "other1", NULL), 0);
+	assert_int_equal(run_prog(out, sizeof(out), "tools/xensim/xensim", "destroy-domain", "owner1", NULL), 0);
+	assert_nothing_left(a);
+	assert_nothing_left(b);
+}
+
 /* A LUN attached by hand follows the domain through a reboot, like xl
  * block-attach; one detached by hand stays away. */
 static void test_hand_changes_survive_reboot(void **state)
@@ -725,6 +782,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_bad_entries),
 		cmocka_unit_test(test_backend_refuses),
 		cmocka_unit_test(test_strict),
+		cmocka_unit_test(test_one_device_one_guest),
 		cmocka_unit_test(test_hand_changes_survive_reboot),
 		cmocka_unit_test(test_config_edit_taken_at_reboot),
 		cmocka_unit_test(test_driver_domain),

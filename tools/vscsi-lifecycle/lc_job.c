@@ -101,7 +101,9 @@ static void attach_all(struct job_ctx *c)
 	long deadline = now_ms() + (long)o->timeout_ms;
 
 	for (int i = 0; i < c->n && !atomic_load(&c->j->stop); i++) {
-		struct ts_opts ts = { .be_domid = c->e[i].be_domid, .feature_host = c->e[i].spec.feature_host };
+		/* (devices of a driver domain are not seen here: p-devs compared) */
+		struct ts_opts ts = { .be_domid = c->e[i].be_domid, .feature_host = c->e[i].spec.feature_host,
+				      .sharing_sysfs = c->e[i].be_domid == 0 ? "/sys" : NULL };
 		struct ts_lun luns[64];
 		int idx[64];
 		unsigned k = vplan_group(c->e, c->n, i, idx, 64);
@@ -124,6 +126,7 @@ static void attach_all(struct job_ctx *c)
 			luns[m].pdev = c->e[idx[m]].ps.pdev;
 			luns[m].pdevname = c->e[idx[m]].ps.pdevname;
 			luns[m].vdev = c->e[idx[m]].spec.vdev;
+			luns[m].shared = c->e[idx[m]].spec.shared;
 		}
 		if (ts_attach_luns(c->xs, c->j->domid, luns, k, &ts, err, sizeof(err))) {
 			for (unsigned m = 0; m < k; m++) {

@@ -2,7 +2,8 @@
 XLUTIL_LIBS := $(call pc,--libs,xlutil)
 VSCSICTL_SRCS := tools/vscsictl/vscsictl.c tools/vscsictl/domains.c tools/vscsictl/inventory.c \
 	tools/vscsictl/pdevspec.c tools/vscsictl/lio.c tools/vscsictl/xlcfg.c \
-	tools/vscsictl/domrecord.c tools/vscsictl/vplan.c tools/vscsictl/health.c
+	tools/vscsictl/domrecord.c tools/vscsictl/vplan.c tools/vscsictl/health.c \
+	tools/vscsictl/sharing.c
 # libvscsictl.a: the toolstack code vscsictl, vscsi-lifecycle and the tests
 # share (writing and removing vhosts and LUNs, domains, records, xl
 # configs, the inventory, scsiback's status); its headers are those of

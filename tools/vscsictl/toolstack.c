@@ -14,6 +14,7 @@
 #include <xen/io/xenbus.h>
 
 #include "decimal.h"
+#include "sharing.h"
 #include "xsutil.h"
 
 #define TS_PATH 384
@@ -501,6 +502,22 @@ int ts_attach_luns(struct xs_handle *xs, unsigned domid, const struct ts_lun *lu
 		snprintf(err, errlen, "backend domain %u does not exist", o->be_domid);
 		return -ENOENT;
 	}
+	for (unsigned i = 0; i < n; i++) {
+		int r;
+
+		for (unsigned k = 0; k < i; k++)
+			if (sharing_same_device(luns[k].pdev, luns[i].pdev, o->sharing_sysfs) &&
+			    !(luns[k].shared && luns[i].shared)) {
+				snprintf(err, errlen, "v-devs %s and %s both name p-dev \"%s\": a device "
+					 "goes to one v-dev unless both entries say \"shared\"",
+					 luns[k].vdev, luns[i].vdev, luns[i].pdev);
+				return -EADDRINUSE;
+			}
+		r = sharing_check(xs, o->be_domid, domid, luns[i].pdev, luns[i].vdev, luns[i].shared,
+				  o->sharing_sysfs, err, errlen);
+		if (r)
+			return r;
+	}
 	ts_backend_path(xs, domid, host, o->be_domid, be, sizeof(be), &recorded);
 	if (recorded && be_domid_of(be) != o->be_domid) {
 		snprintf(err, errlen, "vhost %u of domain %u is served by backend domain %u, not %u",
@@ -608,6 +625,11 @@ int ts_attach_luns(struct xs_handle *xs, unsigned domid, const struct ts_lun *lu
 			xsu_printf(xs, t, path, "%s", luns[i].pdevname ? luns[i].pdevname : luns[i].pdev);
 			xsu_pathf(path, sizeof(path), "%s/vscsi-devs/dev-%u/v-dev", be, devnum[i]);
 			xsu_printf(xs, t, path, "%s", vdev_format(&v[i], vdev));
+			if (luns[i].shared) {
+				xsu_pathf(path, sizeof(path), "%s/vscsi-devs/dev-%u/" SHARING_NODE, be,
+					  devnum[i]);
+				xsu_printf(xs, t, path, "1");
+			}
 			xsu_pathf(path, sizeof(path), "%s/vscsi-devs/dev-%u/state", be, devnum[i]);
 			xsu_printf(xs, t, path, "%d", XenbusStateInitialising);
 		}

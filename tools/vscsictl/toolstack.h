@@ -27,6 +27,9 @@ struct ts_opts {
 	bool feature_host;
 	unsigned timeout_ms;     /* how long to wait for each step */
 	bool wait_connected;     /* also wait for the guest to connect */
+	const char *sharing_sysfs; /* where the backend's devices are seen, to
+				    * tell two names of one device apart
+				    * (sharing.h); NULL: compare p-devs */
 };
 
 /* One LUN to attach. pdevname is what the user named (NULL: pdev). */
@@ -34,6 +37,7 @@ struct ts_lun {
 	const char *pdev;
 	const char *pdevname;
 	const char *vdev;
+	bool shared;             /* other guests may have the device too */
 };
 
 /* Attaches LUNs that share one v-dev host to domain domid, in one

@@ -68,13 +68,14 @@ static void usage(FILE *f)
 		"the xenstore nodes the backend and the guest's frontend expect.\n"
 		"\n"
 		"Commands:\n"
-		"  attach DOMAIN PDEV VDEV [feature-host]\n"
+		"  attach DOMAIN PDEV VDEV [feature-host] [shared]\n"
 		"                        attach PDEV as VDEV (HOST:CHANNEL:TARGET:LUN; HOST\n"
-		"                        selects the guest's virtual HBA, the vhost)\n"
+		"                        selects the guest's virtual HBA, the vhost); a device\n"
+		"                        goes to one guest unless every entry says shared\n"
 		"  detach DOMAIN VDEV    detach a LUN (the vhost goes with its last LUN)\n"
 		"  detach --all DOMAIN   detach every LUN of the domain\n"
 		"  list [DOMAIN]...      list the LUNs of the domains (default: all)\n"
-		"  apply DOMAIN FILE     attach every entry of vscsi = [ \"pdev,vdev[,feature-host]\",\n"
+		"  apply DOMAIN FILE     attach every entry of vscsi = [ \"pdev,vdev[,option]...\",\n"
 		"                        ... ] in the xl domain configuration FILE (all or nothing)\n"
 		"\n"
 		"DOMAIN is a domain id or name. PDEV forms: H:C:T:L, /dev/sgN, /dev/sdX, /dev/stN,\n"
@@ -117,6 +118,7 @@ static int exit_for(int rc)
 		return EX_OK;
 	case -EINVAL:
 	case -EEXIST:
+	case -EADDRINUSE:
 		return EX_INVALID;
 	case -ENOENT:
 		return EX_NODOMAIN;
@@ -177,13 +179,23 @@ static int resolve_domain_or_gone(struct ctl *c, const char *spec, unsigned *dom
 	return rc == -ENOENT ? EX_NODOMAIN : EX_INVALID;
 }
 
+/* Where the sharing check resolves p-devs: here when the backend runs
+ * here, otherwise its devices are not ours to look up. */
+static void sharing_where(struct ctl *c)
+{
+	c->ts.sharing_sysfs = c->ts.be_domid == c->self ? (c->sysfs ? c->sysfs : "/sys") : NULL;
+}
+
 static int resolve_backend(struct ctl *c)
 {
-	if (!c->be_spec) {
+	int rc = EX_OK;
+
+	if (!c->be_spec)
 		c->ts.be_domid = 0;
-		return EX_OK;
-	}
-	return resolve_domain(c, c->be_spec, &c->ts.be_domid, "backend domain");
+	else
+		rc = resolve_domain(c, c->be_spec, &c->ts.be_domid, "backend domain");
+	sharing_where(c);
+	return rc;
 }
 
 static void pdev_opts(const struct ctl *c, struct pdevspec_opts *po)
@@ -237,11 +249,11 @@ static void record_close(struct domrec *r, const char *dir)
 }
 
 /* The entry that re-creates a LUN: the p-dev as the user named it. */
-static void entry_text(const char *pdev, const char *vdev, bool feature_host, const char *be,
-		       char *out, size_t len)
+static void entry_text(const char *pdev, const char *vdev, bool feature_host, bool shared,
+		       const char *be, char *out, size_t len)
 {
-	snprintf(out, len, "%s,%s%s%s%s", pdev, vdev, feature_host ? ",feature-host" : "",
-		 be ? ",backend=" : "", be ? be : "");
+	snprintf(out, len, "%s,%s%s%s%s%s", pdev, vdev, feature_host ? ",feature-host" : "",
+		 shared ? ",shared" : "", be ? ",backend=" : "", be ? be : "");
 }
 
 static void record_entries(struct ctl *c, unsigned domid, const struct vplan_entry *e, int n)
@@ -259,7 +271,7 @@ static void record_entries(struct ctl *c, unsigned domid, const struct vplan_ent
 			continue;
 		}
 		snprintf(be, sizeof(be), "%u", e[i].be_domid);
-		entry_text(e[i].spec.pdev, e[i].spec.vdev, e[i].spec.feature_host,
+		entry_text(e[i].spec.pdev, e[i].spec.vdev, e[i].spec.feature_host, e[i].spec.shared,
 			   e[i].be_domid ? be : NULL, text, sizeof(text));
 		domrec_put_entry(&r, text, e[i].spec.vdev);
 	}
@@ -276,16 +288,20 @@ static int cmd_attach(struct ctl *c, int argc, char **argv)
 	char err[1024];
 	int rc;
 
-	if (argc < 3 || argc > 4) {
-		errorf("attach takes DOMAIN PDEV VDEV [feature-host]");
+	memset(&lun, 0, sizeof(lun));
+	if (argc < 3 || argc > 5) {
+		errorf("attach takes DOMAIN PDEV VDEV [feature-host] [shared]");
 		return EX_USAGE;
 	}
-	if (argc == 4) {
-		if (strcmp(argv[3], "feature-host")) {
-			errorf("attach: unknown option \"%s\" (the only one is feature-host)", argv[3]);
+	for (int i = 3; i < argc; i++) {
+		if (!strcmp(argv[i], "feature-host")) {
+			c->ts.feature_host = true;
+		} else if (!strcmp(argv[i], "shared")) {
+			lun.shared = true;
+		} else {
+			errorf("attach: unknown option \"%s\" (options: feature-host, shared)", argv[i]);
 			return EX_USAGE;
 		}
-		c->ts.feature_host = true;
 	}
 	if ((rc = open_xs(c)) || (rc = resolve_domain(c, argv[0], &domid, "domain")) ||
 	    (rc = resolve_backend(c)))
@@ -313,7 +329,7 @@ static int cmd_attach(struct ctl *c, int argc, char **argv)
 		char text[512];
 
 		if (record_open(c, domid, &r, &dir)) {
-			entry_text(argv[1], argv[2], c->ts.feature_host,
+			entry_text(argv[1], argv[2], c->ts.feature_host, lun.shared,
 				   c->ts.be_domid != 0 ? c->be_spec : NULL, text, sizeof(text));
 			domrec_put_entry(&r, text, argv[2]);
 			record_close(&r, dir);
@@ -770,9 +786,11 @@ static int cmd_apply(struct ctl *c, int argc, char **argv)
 			luns[j].pdev = e[idx[j]].ps.pdev;
 			luns[j].pdevname = e[idx[j]].ps.pdevname;
 			luns[j].vdev = e[idx[j]].spec.vdev;
+			luns[j].shared = e[idx[j]].spec.shared;
 		}
 		c->ts.feature_host = e[i].spec.feature_host;
 		c->ts.be_domid = e[i].be_domid;
+		sharing_where(c);
 		r = ts_attach_luns(c->xs, domid, luns, k, &c->ts, err, sizeof(err));
 		if (r) {
 			errorf("apply %s to domain %u: vhost %u: %s", argv[1], domid, e[i].v.host, err);

@@ -23,12 +23,16 @@ static bool field(const char *s, size_t len, char *out, size_t outlen)
 	return true;
 }
 
-/* One option of an entry: "feature-host" or "backend=DOMAIN". */
+/* One option of an entry: "feature-host", "shared" or "backend=DOMAIN". */
 static int vspec_option(const char *s, const char *opt, struct vscsi_spec *out, char *err,
 			size_t errlen)
 {
 	if (!strcmp(opt, "feature-host")) {
 		out->feature_host = true;
+		return 0;
+	}
+	if (!strcmp(opt, "shared")) {
+		out->shared = true;
 		return 0;
 	}
 	if (!strncmp(opt, "backend=", 8)) {
@@ -43,7 +47,7 @@ static int vspec_option(const char *s, const char *opt, struct vscsi_spec *out, 
 		return 0;
 	}
 	snprintf(err, errlen, "\"%s\": unknown option \"%s\" (options: feature-host, "
-		 "backend=DOMAIN)", s, opt);
+		 "shared, backend=DOMAIN)", s, opt);
 	return -EINVAL;
 }
 

@@ -12,11 +12,12 @@ struct vscsi_spec {
 	char pdev[256];
 	char vdev[32];
 	bool feature_host;
+	bool shared;           /* other guests may have the device too */
 	char backend[64];      /* backend=DOMAIN (id or name); "" = domain 0 */
 };
 
-/* Parses one "pdev,vdev[,option]..." entry, options "feature-host" and
- * "backend=DOMAIN" (spaces around the fields are ignored). 0 or -EINVAL
+/* Parses one "pdev,vdev[,option]..." entry, options "feature-host",
+ * "shared" and "backend=DOMAIN" (spaces around the fields are ignored). 0 or -EINVAL
  * with a message. */
 int vspec_parse(const char *s, struct vscsi_spec *out, char *err, size_t errlen);
 
