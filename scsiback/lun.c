@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <scsi/sg_lib.h>
+#include <xen/io/vscsiif.h>
 
 #include "log.h"
 
@@ -469,6 +470,17 @@ void lun_log_result(const char *name, const struct lun_cmd *cmd)
 	lun_sense_summary(cmd->sense, cmd->sense_len, sense, sizeof(sense));
 	log_debug("lun %s: %s: status 0x%02x host %u resid %u %s", name, op, cmd->status, cmd->host,
 		  cmd->resid, sense);
+}
+
+void lun_answer_overrun(struct lun_cmd *cmd)
+{
+	/* A GOOD status would make the guest take 4 KiB for 32 (a READ) or
+	 * believe 32 KiB written of which 4 were (a WRITE: tgtd writes what
+	 * it got). CHECK CONDITION would claim the command was not run. */
+	cmd->status = 0;
+	cmd->sense_len = 0;
+	cmd->host = XEN_VSCSIIF_RSLT_HOST_ERROR;
+	cmd->resid = (uint32_t)cmd->xfer_len;
 }
 
 void fmt_into(char *buf, size_t len, const char *fmt, ...)

@@ -198,5 +198,11 @@ __attribute__((format(printf, 3, 4)))
 void fmt_into(char *buf, size_t len, const char *fmt, ...);
 /* A debug line for a command that did not end GOOD. */
 void lun_log_result(const char *name, const struct lun_cmd *cmd);
+/* The device's command wanted more data than the request's segments hold
+ * (its CDB asks for 32 KiB, the guest gave 4 KiB): whatever the device's
+ * status, part of the transfer never happened. Answered as an HBA answers
+ * a data overrun: host status ERROR, nothing of the buffer counted as
+ * transferred. Called by a driver whose device reported an overflow. */
+void lun_answer_overrun(struct lun_cmd *cmd);
 
 #endif

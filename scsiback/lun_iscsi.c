@@ -357,6 +357,10 @@ static void fill_result(struct icmd *c, int status, struct scsi_task *task)
 							    : (uint32_t)task->residual;
 	if (status == SCSI_STATUS_CHECK_CONDITION)
 		cmd->sense_len = copy_sense(task, cmd->sense);
+	/* The target's Overflow bit: the CDB wanted more than the expected
+	 * data transfer length (the request's segments). */
+	if (task->residual_status == SCSI_RESIDUAL_OVERFLOW && task->residual > 0)
+		lun_answer_overrun(cmd);
 }
 
 static void task_cb(struct iscsi_context *ctx, int status, void *data, void *priv)

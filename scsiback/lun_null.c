@@ -127,6 +127,10 @@ static void do_rw(struct lun_cmd *cmd, uint64_t lba, uint64_t count, bool write)
 		return;
 	}
 	bytes = count * NULL_BLOCK_SIZE;
+	if (bytes > cmd->xfer_len) {
+		lun_answer_overrun(cmd);   /* as the device drivers answer it */
+		return;
+	}
 	if (write) {
 		cmd->resid = cmd->xfer_len > bytes ? (uint32_t)(cmd->xfer_len - bytes) : 0;
 		return;

@@ -176,6 +176,11 @@ void lun_sg_fill_result(struct lun_sg_req *req, const struct sg_io_hdr *h)
 	memcpy(cmd->sense, req->sense, sb);
 	if (h->dxfer_direction == SG_DXFER_NONE || h->resid < 0)
 		cmd->resid = h->dxfer_direction == SG_DXFER_NONE ? (uint32_t)cmd->xfer_len : 0;
+	else if ((size_t)h->resid > cmd->xfer_len && cmd->host == XEN_VSCSIIF_RSLT_HOST_OK)
+		/* More missing than was asked: the LLD's overflow residual (the
+		 * kernel's iSCSI initiator reports the target's this way; an
+		 * HBA answers an overrun with DID_ERROR itself). */
+		lun_answer_overrun(cmd);
 	else if ((size_t)h->resid > cmd->xfer_len)
 		cmd->resid = (uint32_t)cmd->xfer_len;
 	else

@@ -201,6 +201,18 @@ static void test_read_zeros_write_dropped(void **state)
 	assert_int_equal(t.c.status, 0);
 	assert_int_equal(t.c.resid, 0);
 
+	/* more blocks asked than the buffer holds: a data overrun */
+	rd[8] = 16;
+	cmd_init(&t, rd, 10, LUN_DIR_FROM_DEV, 4096);
+	run_cmd(f, &t);
+	assert_int_equal(t.c.host, XEN_VSCSIIF_RSLT_HOST_ERROR);
+	assert_int_equal(t.c.resid, 4096);
+	assert_int_equal(t.buf[0], 0xaa);
+	wr[8] = 16;
+	cmd_init(&t, wr, 10, LUN_DIR_TO_DEV, 4096);
+	run_cmd(f, &t);
+	assert_int_equal(t.c.host, XEN_VSCSIIF_RSLT_HOST_ERROR);
+
 	/* past the end: LOGICAL BLOCK ADDRESS OUT OF RANGE */
 	uint8_t rd16[16] = { 0x88, 0, 0, 0, 0, 0, 0x80, 0, 0, 0, 0, 0, 0, 1, 0, 0 };
 	cmd_init(&t, rd16, 16, LUN_DIR_FROM_DEV, 512);

@@ -148,9 +148,18 @@ static void test_fill_result(void **state)
 	h.resid = -5;          /* nonsense from a driver: no residual */
 	lun_sg_fill_result(&req, &h);
 	assert_int_equal(cmd.resid, 0);
-	h.resid = 99999;       /* more than asked: clamp */
+	h.resid = 99999;       /* more missing than asked: the LLD's overflow */
+	h.status = 0;
 	lun_sg_fill_result(&req, &h);
+	assert_int_equal(cmd.host, XEN_VSCSIIF_RSLT_HOST_ERROR);   /* an overrun */
+	assert_int_equal(cmd.status, 0);
 	assert_int_equal(cmd.resid, 4096);
+	h.host_status = DID_SOFT_ERROR;  /* the LLD said what went wrong: kept */
+	lun_sg_fill_result(&req, &h);
+	assert_int_equal(cmd.host, XEN_VSCSIIF_RSLT_HOST_SOFT_ERROR);
+	assert_int_equal(cmd.resid, 4096);
+	h.host_status = 0;
+	h.status = 0x02;
 	h.sb_len_wr = 200;     /* never more than the protocol's 96 */
 	h.host_status = DID_TIME_OUT;
 	lun_sg_fill_result(&req, &h);

@@ -560,6 +560,76 @@ static void test_lun_reset_in_flight(void **state)
 	assert_int_equal(clear_unit_attention(DISK, 0), 0);
 }
 
+/* What the CDB asks and what the request's segments hold disagree (a
+ * hostile or broken frontend). A CDB that wants more than the segments
+ * hold was answered GOOD: a READ's guest took 4 KiB for 32, a WRITE's
+ * believed 32 KiB written of which tgtd wrote 4. Now it is a data
+ * overrun, as an HBA answers it: host ERROR, nothing counted as moved
+ * (the page is untouched). A CDB that wants less is an underflow: GOOD
+ * with the exact residual. Direct and indirect segments alike. */
+static void test_overrun_and_underflow(void **state)
+{
+	uint8_t cdb[10], pattern[65536], back[65536];
+	vscsiif_response_t rsp;
+	vscsiif_request_t req;
+
+	(void)state;
+	clear_unit_attention(DISK, 0);
+	fill(pattern, sizeof(pattern), 9);
+	memcpy(f.pool, pattern, sizeof(pattern));
+	rw10(0x2a, 20000, sizeof(pattern), cdb);
+	exec_good(DISK, 0, cdb, 10, 1, sizeof(pattern), &rsp);
+
+	/* READ(10) of 32 KiB into one 4 KiB page. */
+	memset(f.pool, 0xa5, 8192);
+	rw10(0x28, 20000, 32768, cdb);
+	assert_int_equal(rawfront_exec(&f, DISK, 0, cdb, 10, 2, 4096, &rsp), 0);
+	assert_int_equal(rsp.rslt, XEN_VSCSIIF_RSLT_HOST_ERROR << 16);
+	assert_int_equal(rsp.residual_len, 4096);
+	for (int i = 0; i < 8192; i++)
+		if (f.pool[i] != 0xa5)
+			fail_msg("byte %d of the overrun READ's pages was written", i);
+	/* The same through an indirect table: 64 KiB asked, 16 KiB given. */
+	rw10(0x28, 20000, 65536, cdb);
+	rawfront_cdb(&f, &req, 90, DISK, 0, cdb, 10, 2, 0, 16384, true);
+	rawfront_push(&f, &req);
+	assert_int_equal(rawfront_wait(&f, &rsp, 10000), 0);
+	assert_int_equal(rsp.rslt, XEN_VSCSIIF_RSLT_HOST_ERROR << 16);
+	/* WRITE(10) of 32 KiB from one 4 KiB page: not GOOD. */
+	memset(f.pool, 0x77, 4096);
+	rw10(0x2a, 20000, 32768, cdb);
+	assert_int_equal(rawfront_exec(&f, DISK, 0, cdb, 10, 1, 4096, &rsp), 0);
+	assert_int_equal(rsp.rslt, XEN_VSCSIIF_RSLT_HOST_ERROR << 16);
+	/* What the disk holds after it: tgtd wrote the 4 KiB it got, the rest
+	 * is as before (the guest was told the write failed). */
+	rw10(0x28, 20000, 32768, cdb);
+	exec_good(DISK, 0, cdb, 10, 2, 32768, &rsp);
+	memcpy(back, f.pool, 32768);
+	assert_memory_equal(back + 4096, pattern + 4096, 28672);
+
+	/* Underflow: READ(10) of 4 KiB into 32 KiB: GOOD, residual exact,
+	 * the 4 KiB in the first page. */
+	memset(f.pool, 0xa5, 32768);
+	rw10(0x28, 20008, 4096, cdb);
+	assert_int_equal(rawfront_exec(&f, DISK, 0, cdb, 10, 2, 32768, &rsp), 0);
+	check_good(&rsp);
+	assert_int_equal(rsp.residual_len, 28672);
+	assert_memory_equal(f.pool, pattern + 4096, 4096);
+	/* and WRITE(10) of 4 KiB from 32 KiB: GOOD, 4 KiB written. */
+	memset(f.pool, 0x33, 32768);
+	rw10(0x2a, 20008, 4096, cdb);
+	assert_int_equal(rawfront_exec(&f, DISK, 0, cdb, 10, 1, 32768, &rsp), 0);
+	check_good(&rsp);
+	assert_int_equal(rsp.residual_len, 28672);
+	rw10(0x28, 20008, 8192, cdb);
+	exec_good(DISK, 0, cdb, 10, 2, 8192, &rsp);
+	for (int i = 0; i < 4096; i++)
+		if (f.pool[i] != 0x33)
+			fail_msg("byte %d of the short WRITE did not land", i);
+	assert_memory_equal(f.pool + 4096, pattern + 8192, 4096);
+	assert_true(daemon_alive(backend));
+}
+
 /* A second request under an rqid still in flight is refused at once and
  * leaves the first alone: the first's answer carries its own data. */
 static void test_duplicate_rqid_in_flight(void **state)
@@ -837,6 +907,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_attach_withdrawn_while_opening),
 		cmocka_unit_test(test_abort_in_flight),
 		cmocka_unit_test(test_lun_reset_in_flight),
+		cmocka_unit_test(test_overrun_and_underflow),
 		cmocka_unit_test(test_duplicate_rqid_in_flight),
 		cmocka_unit_test(test_target_dies_and_returns),
 		cmocka_unit_test(test_backend_crash_with_commands_in_flight),
