@@ -62,3 +62,29 @@ void log_msg(enum log_level level, const char *fmt, ...)
 			level_names[level], line);
 	}
 }
+
+bool log_limit_pass_at(struct log_limit *l, const char *who, long long now_ms)
+{
+	if (!l->start_ms || now_ms - l->start_ms >= LOG_LIMIT_WINDOW_MS) {
+		if (l->dropped)
+			log_msg(LOG_LVL_WARN, "%s: %u more such lines not logged in the last %lld s", who,
+				l->dropped, (now_ms - l->start_ms) / 1000);
+		l->start_ms = now_ms ? now_ms : 1;
+		l->lines = 0;
+		l->dropped = 0;
+	}
+	if (l->lines < LOG_LIMIT_BURST) {
+		l->lines++;
+		return true;
+	}
+	l->dropped++;
+	return false;
+}
+
+bool log_limit_pass(struct log_limit *l, const char *who)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return log_limit_pass_at(l, who, (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}

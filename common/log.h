@@ -21,4 +21,25 @@ void log_msg(enum log_level level, const char *fmt, ...)
 #define log_info(...)  log_msg(LOG_LVL_INFO, __VA_ARGS__)
 #define log_debug(...) log_msg(LOG_LVL_DEBUG, __VA_ARGS__)
 
+/* Lines a guest can cause at will (one per request it puts on its ring)
+ * would let it fill dom0's disk: each source gets at most LOG_LIMIT_BURST
+ * of them per LOG_LIMIT_WINDOW_MS, and the next line after a window says
+ * how many were left out. Zero-initialised. */
+#define LOG_LIMIT_BURST 10
+#define LOG_LIMIT_WINDOW_MS 10000
+struct log_limit {
+	long long start_ms;
+	unsigned lines, dropped;
+};
+/* Whether one more line of who's may go out now (a line about the lines
+ * left out may go first); log_limit_pass_at takes the time (ms) for tests. */
+bool log_limit_pass(struct log_limit *l, const char *who);
+bool log_limit_pass_at(struct log_limit *l, const char *who, long long now_ms);
+
+#define log_warn_limited(l, who, ...) \
+	do { \
+		if (log_limit_pass((l), (who))) \
+			log_warn(__VA_ARGS__); \
+	} while (0)
+
 #endif

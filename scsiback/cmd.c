@@ -98,14 +98,14 @@ static int cmd_gather_segments(struct cmd *c)
 
 		if (data_copy(t->gnt, t->ring->fe_domid, &chunk, 1, (uint8_t *)(c->segs + c->nsegs),
 			      chunk.length, 0, &bad, &st) < 0) {
-			log_warn("%s: rqid %u: cannot read segment table page (gref %u): grant status %d",
+			log_warn_limited(&t->limit, t->name, "%s: rqid %u: cannot read segment table page (gref %u): grant status %d",
 				 t->name, r->rqid, chunk.gref, st);
 			return -EIO;
 		}
 		c->nsegs += n;
 	}
 	if (request_check_table(c->segs, c->nsegs, VSCSI_BACK_MAX_SEGMENTS, &c->data_len) != REQ_OK) {
-		log_warn("%s: rqid %u: indirect segment outside its page", t->name, r->rqid);
+		log_warn_limited(&t->limit, t->name, "%s: rqid %u: indirect segment outside its page", t->name, r->rqid);
 		return -EINVAL;
 	}
 	return 0;
@@ -146,7 +146,7 @@ static void cmd_scsi_done(struct lun_cmd *lc)
 
 		if (data_copy(t->gnt, t->ring->fe_domid, c->segs, c->nsegs, c->buf,
 			      c->data_len - resid, 1, &bad, &st) < 0) {
-			log_warn("%s: rqid %u: cannot write data to guest segment %u: grant status %d",
+			log_warn_limited(&t->limit, t->name, "%s: rqid %u: cannot write data to guest segment %u: grant status %d",
 				 t->name, c->req.rqid, bad, st);
 			rslt = vscsi_rslt(XEN_VSCSIIF_RSLT_HOST_ERROR, 0);
 			resid = 0;
@@ -157,9 +157,10 @@ static void cmd_scsi_done(struct lun_cmd *lc)
 
 static void cmd_tmf_log(const struct cmd *c, int rslt)
 {
-	log_info("%s: %s for rqid %u: %s", c->t->name,
-		 c->req.act == VSCSIIF_ACT_SCSI_ABORT ? "abort" : "LUN reset", c->req.ref_rqid,
-		 rslt == XEN_VSCSIIF_RSLT_RESET_SUCCESS ? "done" : "failed");
+	if (log_limit_pass(&c->t->limit, c->t->name))
+		log_info("%s: %s for rqid %u: %s", c->t->name,
+			 c->req.act == VSCSIIF_ACT_SCSI_ABORT ? "abort" : "LUN reset", c->req.ref_rqid,
+			 rslt == XEN_VSCSIIF_RSLT_RESET_SUCCESS ? "done" : "failed");
 }
 
 static void cmd_tmf_done(void *arg, int rslt)
@@ -273,7 +274,7 @@ static bool cmd_emulated(struct cmd_table *t, const struct vscsi_req *req, uint3
 	} else if (!policy_allows(vl->policy, req->cdb[0])) {
 		char vdev[VLUN_VDEV_LEN];
 
-		log_warn("%s: LUN %s: opcode 0x%02x denied by policy \"%s\"", t->name,
+		log_warn_limited(&t->limit, t->name, "%s: LUN %s: opcode 0x%02x denied by policy \"%s\"", t->name,
 			 vlun_vdev(vl, vdev), req->cdb[0], vl->policy->name);
 		emulate_denied(&er);
 	} else {
@@ -295,7 +296,7 @@ void cmd_start(struct cmd_table *t, const struct vscsi_req *req, uint32_t ring_i
 		return;
 	}
 	if (cmd_find_rqid(t, req->rqid)) {
-		log_warn("%s: rqid %u is already in flight; refused", t->name, req->rqid);
+		log_warn_limited(&t->limit, t->name, "%s: rqid %u is already in flight; refused", t->name, req->rqid);
 		cmd_answer_now(t, req, ring_idx, error, NULL, 0, 0);
 		return;
 	}
@@ -324,7 +325,7 @@ void cmd_start(struct cmd_table *t, const struct vscsi_req *req, uint32_t ring_i
 
 		if (data_copy(t->gnt, t->ring->fe_domid, c->segs, c->nsegs, c->buf, c->data_len, 0,
 			      &bad, &st) < 0) {
-			log_warn("%s: rqid %u: cannot read guest segment %u (gref %u): grant status %d",
+			log_warn_limited(&t->limit, t->name, "%s: rqid %u: cannot read guest segment %u (gref %u): grant status %d",
 				 t->name, req->rqid, bad, c->segs[bad].gref, st);
 			cmd_finish(c, error, NULL, 0, 0);
 			return;

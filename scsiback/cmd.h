@@ -10,6 +10,7 @@
 #include <sys/uio.h>
 #include <xengnttab.h>
 
+#include "log.h"
 #include "lun.h"
 #include "request.h"
 #include "ring.h"
@@ -51,6 +52,7 @@ struct cmd_table {
 
 	struct cmd slot[VSCSI_RING_SIZE];
 	unsigned busy;                /* outstanding, of this ring or earlier ones */
+	struct log_limit limit;       /* the guest's requests cause these lines */
 };
 
 /* Serves a request taken at ring_idx: answered at once (refusals,

@@ -241,7 +241,8 @@ enum ring_take_result ring_take(struct ring *r, struct vscsi_req *req, uint32_t 
 	e = request_parse(&raw, VSCSI_BACK_MAX_SEGMENTS, req);
 	if (e == REQ_OK)
 		return RING_TAKEN;
-	log_warn("%s: request rqid %u refused: %s", r->name, raw.rqid, req_error_str(e));
+	log_warn_limited(&r->limit, r->name, "%s: request rqid %u refused: %s", r->name, raw.rqid,
+			 req_error_str(e));
 	rec = ring_record(r, *idx, raw.rqid, raw.act);
 	ring_answer(r, rec, raw.rqid, vscsi_rslt(XEN_VSCSIIF_RSLT_HOST_ERROR, 0), NULL, 0, 0);
 	return RING_REFUSED;

@@ -10,6 +10,7 @@
 #include <xenevtchn.h>
 #include <xengnttab.h>
 
+#include "log.h"
 #include "request.h"
 #include "vscsi_ring.h"
 
@@ -28,6 +29,7 @@ struct ring {
 	uint32_t gen;                 /* counts attachments: tells a command of an
 				       * earlier ring from one of this ring */
 	bool halted;                  /* corrupt: no more requests are taken */
+	struct log_limit limit;       /* refusals: one line each, up to a limit */
 };
 
 /* Maps the frontend's ring page and binds its event channel. 0 or -errno,

@@ -75,10 +75,36 @@ static void test_one_readable_line_per_message(void **state)
 	free(out);
 }
 
+/* A guest that causes a warning per request gets LOG_LIMIT_BURST lines per
+ * window, then one line saying how many were left out. */
+static void test_limited_lines(void **state)
+{
+	struct log_limit l = { 0 };
+	unsigned passed = 0;
+	char *out;
+	FILE *f;
+	int saved;
+
+	(void)state;
+	log_init("tlog", LOG_LVL_INFO, false);
+	for (int i = 0; i < 1000; i++)
+		passed += log_limit_pass_at(&l, "vhost 6/0", 50000 + i);
+	assert_int_equal(passed, LOG_LIMIT_BURST);
+	capture_begin(&f, &saved);
+	/* still in the window: nothing; the next window: the account first */
+	assert_false(log_limit_pass_at(&l, "vhost 6/0", 50000 + LOG_LIMIT_WINDOW_MS - 1));
+	assert_true(log_limit_pass_at(&l, "vhost 6/0", 50000 + LOG_LIMIT_WINDOW_MS));
+	out = capture_end(f, saved);
+	if (!strstr(out, "tlog[warn]: vhost 6/0: 991 more such lines not logged in the last 10 s\n"))
+		fail_msg("log output:\n%s", out);
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_one_readable_line_per_message),
+		cmocka_unit_test(test_limited_lines),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
