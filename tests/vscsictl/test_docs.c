@@ -213,6 +213,19 @@ static void test_units_verify(void **state)
 	if (st != 0 || o[0])
 		fail_msg("systemd-analyze verify: status %d:\n%s", st, o);
 	free(o);
+	/* Their sandboxes: systemd's exposure score (0-10, "OK" below 5) must
+	 * not get worse than recorded in scsiback(8) and vscsi-lifecycle(8). */
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		const char *name = strrchr(units[i][0], '/') + 1;
+
+		snprintf(cmd, sizeof(cmd), "cd '%s' && systemd-analyze security --offline=true "
+			 "--threshold=%d %s 2>&1", dir, i == 0 ? 22 : 15, name);
+		o = run(cmd, &st);
+		if (st != 0)
+			fail_msg("%s exposes more than recorded (%s): %s", name, i == 0 ? "2.2" : "1.5",
+				 strstr(o, "Overall") ? strstr(o, "Overall") : o);
+		free(o);
+	}
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	assert_int_equal(system(cmd), 0);
 }

@@ -95,6 +95,22 @@ scsiback_pid() {
 	echo "$p"
 }
 
+# What the shipped units keep (the *.service.in files); setpriv drops the
+# rest from the bounding set, so root holds only these.
+SCSIBACK_CAPS=+sys_admin,+sys_rawio
+LIFECYCLE_CAPS=
+# sandbox CAPS: the command prefix that runs a daemon so.
+sandbox() {
+	command -v setpriv >/dev/null || return 0
+	echo "setpriv --no-new-privs --inh-caps=-all --bounding-set=-all${1:+,$1}"
+}
+
+# sandbox_report NAME PID: the fields of /proc/PID/status that show a
+# daemon's sandbox, on one line.
+sandbox_report() {
+	grep -E '^(Uid|CapEff|CapBnd|NoNewPrivs|Seccomp):' "/proc/$2/status" | tr -s '\t ' ' ' | paste -sd ' '
+}
+
 scsiback_start() {
 	local i pid
 	if scsiback_pid >/dev/null; then return 0; fi
@@ -102,7 +118,9 @@ scsiback_start() {
 	echo "===== scsiback start at $(up)" >>"$SCSIBACK_LOG"
 	# Its exit status goes to the log too: scsiback_stop and our_reports
 	# read it (a glibc abort leaves no kernel line).
-	( scsiback -l "${XT_SCSIBACK_LEVEL:-info}" -p "$SCSIBACK_PID" </dev/null
+	# With the capabilities and no_new_privs its systemd unit leaves it
+	# (scsiback/scsiback.service.in: CapabilityBoundingSet, NoNewPrivileges).
+	( $(sandbox "$SCSIBACK_CAPS") scsiback -l "${XT_SCSIBACK_LEVEL:-info}" -p "$SCSIBACK_PID" </dev/null
 	  echo "===== scsiback exited: status $? at $(up)" ) >>"$SCSIBACK_LOG" 2>&1 &
 	for i in $(seq 50); do
 		pid=$(scsiback_pid) && { say "scsiback running, pid $pid"; return 0; }
@@ -153,7 +171,7 @@ lifecycle_start() {
 	local i pid
 	if lifecycle_pid >/dev/null; then return 0; fi
 	echo "===== vscsi-lifecycle start at $(up): $*" >>"$LIFECYCLE_LOG"
-	( vscsi-lifecycle -p "$LIFECYCLE_PID" "$@" </dev/null
+	( $(sandbox "$LIFECYCLE_CAPS") vscsi-lifecycle -p "$LIFECYCLE_PID" "$@" </dev/null
 	  echo "===== vscsi-lifecycle exited: status $? at $(up)" ) >>"$LIFECYCLE_LOG" 2>&1 &
 	for i in $(seq 50); do
 		pid=$(lifecycle_pid) && { say "vscsi-lifecycle running, pid $pid"; return 0; }

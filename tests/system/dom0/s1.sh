@@ -30,6 +30,13 @@ G=xt-s1
 if [ -d /sys/module/xen_scsiback ]; then fail kernel-backend-unloaded "xen-scsiback is loaded"
 else pass kernel-backend-unloaded; fi
 scsiback_start || { fail scsiback-start; exit 1; }
+# Its sandbox as the unit sets it: root with CAP_SYS_ADMIN and CAP_SYS_RAWIO
+# only (0x220000), no_new_privs.
+sb=$(sandbox_report scsiback "$(scsiback_pid)")
+case "$sb" in
+*"CapEff: 0000000000220000"*"NoNewPrivs: 1"*) pass scsiback-sandbox "$sb" ;;
+*) fail scsiback-sandbox "$sb" ;;
+esac
 
 dom=$(guest_create $G 4 s1 xt_front=kernel) || { fail guest-create; exit 1; }
 BE=/local/domain/0/backend/vscsi/$dom/0

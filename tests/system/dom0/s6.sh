@@ -65,6 +65,12 @@ rm -rf "$CFGDIR" "$STATE" "$SAVE" "$W/s6-xs" "$CONSOLE_DIR"/guest-$G*.log "$CONS
 	/var/log/xen/xl-$G*.log /var/log/xen/xl-$GB*.log
 mkdir -p "$CFGDIR" "$STATE" "$W/s6-xs"
 lifecycle_start -c "$CFGDIR" -s "$STATE" -t 30 -v || { fail lifecycle-start; exit 1; }
+# As its unit runs it: root without any capability, no_new_privs.
+sb=$(sandbox_report vscsi-lifecycle "$(lifecycle_pid)")
+case "$sb" in
+*"CapEff: 0000000000000000"*"NoNewPrivs: 1"*) pass lifecycle-sandbox "$sb" ;;
+*) fail lifecycle-sandbox "$sb" ;;
+esac
 
 # guest_cfg NAME MODE NDEV VSCSI-ENTRIES: the xl config, in the service's dir.
 guest_cfg() {
