@@ -42,15 +42,15 @@ static struct json_object *status_lun(const struct vhost *vh, const struct vlun 
 
 	snprintf(vdev, sizeof(vdev), "%u:%u:%u:%u", vh->devid, vl->chn, vl->tgt, vl->lun);
 	status_add_int(o, "dev", vl->devnum);
-	status_add_str(o, "v-dev", vdev);
-	status_add_str(o, "p-dev", vl->pdev);
+	status_add_str(o, "v_dev", vdev);
+	status_add_str(o, "p_dev", vl->pdev);
 	status_add_str(o, "device", vl->dev.desc);
 	status_add_str(o, "state", vl->opening ? "opening" : vl->removing ? "removing" : "open");
 	status_add_int(o, "commands", (int64_t)vl->stats.cmds);
 	status_add_int(o, "errors", (int64_t)vl->stats.errors);
-	status_add_int(o, "bytes-read", (int64_t)vl->stats.bytes_in);
-	status_add_int(o, "bytes-written", (int64_t)vl->stats.bytes_out);
-	status_add_str(o, "last-error", vl->stats.last_error);
+	status_add_int(o, "bytes_read", (int64_t)vl->stats.bytes_in);
+	status_add_int(o, "bytes_written", (int64_t)vl->stats.bytes_out);
+	status_add_str(o, "last_error", vl->stats.last_error);
 	return o;
 }
 
@@ -62,7 +62,7 @@ static struct json_object *status_vhost(const struct vhost *vh)
 	status_add_int(o, "devid", vh->devid);
 	status_add_str(o, "guest", vh->guest);
 	status_add_str(o, "ring", status_ring_name(vh->rs));
-	status_add_int(o, "in-flight", vh->cmds.busy);
+	status_add_int(o, "in_flight", vh->cmds.busy);
 	for (unsigned i = 0; i < vh->luns.n; i++)
 		json_object_array_add(luns, status_lun(vh, vh->luns.v[i]));
 	json_object_object_add(o, "luns", luns);

@@ -1,5 +1,7 @@
 # Test support shared by the integration tests.
 SIMENV_OBJS = $(BUILD)/tests/support/simenv.o
+# The check that every key of the tools' JSON is snake_case.
+JSONKEYS_OBJS = $(BUILD)/tests/support/jsonkeys.o
 $(BUILD)/tests/%.o: CPPFLAGS += -Itests/support -Itools/xensim
 
 TESTS += $(BUILD)/tests/xensim/test_grant_evtchn
@@ -37,7 +39,8 @@ $(BUILD)/tests/scsiback/test_driver_domain: $(BUILD)/tests/scsiback/test_driver_
 	$(CC) $(LDFLAGS) -o $@ $^ $(XEN_LIBS) $(CMOCKA_LIBS)
 
 TESTS += $(BUILD)/tests/xensim/test_xensim_cli
-$(BUILD)/tests/xensim/test_xensim_cli: $(BUILD)/tests/xensim/test_xensim_cli.o $(SIMENV_OBJS) $(common_objs)
+$(BUILD)/tests/xensim/test_xensim_cli: $(BUILD)/tests/xensim/test_xensim_cli.o $(SIMENV_OBJS) $(JSONKEYS_OBJS) \
+		$(common_objs)
 	$(CC) $(LDFLAGS) -o $@ $^ $(XENSTORE_LIBS) $(JSON_LIBS) $(CMOCKA_LIBS)
 
 # xl's lifecycle in the simulator, through watches and the drop-in

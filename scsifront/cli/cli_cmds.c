@@ -177,7 +177,7 @@ static json_object *lun_json(const struct vscsi_lun_info *l, unsigned devid)
 	json_object_object_add(o, "product", json_object_new_string(l->product));
 	json_object_object_add(o, "revision", json_object_new_string(l->revision));
 	json_object_object_add(o, "removable", json_object_new_boolean(l->removable));
-	json_object_object_add(o, "pdev", json_object_new_string(l->pdev));
+	json_object_object_add(o, "p_dev", json_object_new_string(l->pdev));
 	return o;
 }
 

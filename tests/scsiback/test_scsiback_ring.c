@@ -692,7 +692,7 @@ static struct json_object *status_lun(struct json_object *st, int domid, const c
 		for (size_t k = 0; k < json_object_array_length(luns); k++) {
 			struct json_object *l = json_object_array_get_idx(luns, k);
 
-			if (json_object_object_get_ex(l, "v-dev", &v) &&
+			if (json_object_object_get_ex(l, "v_dev", &v) &&
 			    !strcmp(json_object_get_string(v), vdev))
 				return l;
 		}
@@ -748,7 +748,7 @@ static void test_status_file(void **state)
 	}
 	assert_int_equal(json_int(st, "pid"), backend);
 	assert_string_equal(json_str(vh, "guest"), "watched");
-	assert_string_equal(json_str(lun, "p-dev"), "null:disk");
+	assert_string_equal(json_str(lun, "p_dev"), "null:disk");
 	assert_string_equal(json_str(lun, "state"), "open");
 	assert_int_equal(json_int(lun, "commands"), 0);
 	assert_int_equal(json_int(lun, "errors"), 0);
@@ -773,11 +773,11 @@ static void test_status_file(void **state)
 	}
 	assert_int_equal(json_int(lun, "commands"), 4);
 	assert_int_equal(json_int(lun, "errors"), 1);
-	assert_int_equal(json_int(lun, "bytes-read"), bytes);
-	assert_int_equal(json_int(lun, "bytes-written"), 0);
-	if (!strstr(json_str(lun, "last-error"), "Illegal Request") ||
-	    !strstr(json_str(lun, "last-error"), "20/00"))
-		fail_msg("last-error: %s", json_str(lun, "last-error"));
+	assert_int_equal(json_int(lun, "bytes_read"), bytes);
+	assert_int_equal(json_int(lun, "bytes_written"), 0);
+	if (!strstr(json_str(lun, "last_error"), "Illegal Request") ||
+	    !strstr(json_str(lun, "last_error"), "20/00"))
+		fail_msg("last_error: %s", json_str(lun, "last_error"));
 	json_object_put(st);
 	rawfront_close(&g);
 	assert_int_equal(simenv_destroy_domain(&env, d), 0);

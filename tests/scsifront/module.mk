@@ -14,7 +14,7 @@ $(BUILD)/tests/scsifront/test_vscsifront_hostile: $(BUILD)/tests/scsifront/test_
 
 TESTS += $(BUILD)/tests/scsifront/test_vscsifront_tools
 $(BUILD)/tests/scsifront/test_vscsifront_tools: $(BUILD)/tests/scsifront/test_vscsifront_tools.o \
-		$(SFENV_OBJS) $(LIBVSCSIFRONT_A) $(common_objs) | $(BUILD)/scsiback/scsiback \
+		$(SFENV_OBJS) $(JSONKEYS_OBJS) $(LIBVSCSIFRONT_A) $(common_objs) | $(BUILD)/scsiback/scsiback \
 		$(SF_OUT)/vscsi $(SF_OUT)/ld_vscsi.so
 	$(CC) $(LDFLAGS) -o $@ $^ $(XEN_LIBS) $(CMOCKA_LIBS) $(JSON_LIBS) -lpthread
 

@@ -20,6 +20,7 @@
 #include <cmocka.h>
 #include <json-c/json.h>
 
+#include "jsonkeys.h"
 #include "sfenv.h"
 #include "vscsifront.h"
 
@@ -198,6 +199,26 @@ static void test_library_disk_data(void **state)
 }
 
 /* ---- the CLI ---- */
+
+/* The JSON of the vscsi CLI uses the style of every tool's JSON:
+ * snake_case keys (docs/user-guide.md, "JSON output"), in the vhosts and
+ * in each LUN. */
+static void test_cli_json_keys_snake_case(void **state)
+{
+	char bad[1200];
+	unsigned keys;
+	int rc;
+
+	(void)state;
+	SKIP_WITHOUT_TGT();
+	rc = VSCSI(out, OUT_MAX, "list", "--json");
+	assert_int_equal(rc, 0);
+	if (jsonkeys_snake_case_text(out, bad, sizeof(bad), &keys))
+		fail_msg("vscsi list --json: key %s is not snake_case:\n%s", bad, out);
+	/* the document 1, the vhost 6, five LUNs of 13 */
+	if (keys < 72)
+		fail_msg("vscsi list --json: %u keys, expected at least 72:\n%s", keys, out);
+}
 
 static void test_cli_list_json(void **state)
 {
@@ -746,6 +767,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_library_disk_data),
 		cmocka_unit_test(test_cli_list_json),
+		cmocka_unit_test(test_cli_json_keys_snake_case),
 		cmocka_unit_test(test_cli_write_read),
 		cmocka_unit_test(test_sg_inq),
 		cmocka_unit_test(test_sg_vpd_sn),

@@ -2,7 +2,7 @@
 # kernel backend's configfs lookup.
 TESTS += $(BUILD)/tests/vscsictl/test_vscsictl
 $(BUILD)/tests/vscsictl/test_vscsictl: $(BUILD)/tests/vscsictl/test_vscsictl.o \
-		$(RAWFRONT_OBJS) $(SIMENV_OBJS) $(VSCSICTL_LIB) $(common_objs) \
+		$(RAWFRONT_OBJS) $(SIMENV_OBJS) $(JSONKEYS_OBJS) $(VSCSICTL_LIB) $(common_objs) \
 		| $(BUILD)/tools/vscsictl/vscsictl $(BUILD)/scsiback/scsiback \
 		  $(BUILD)/tools/xensim/xensimd $(BUILD)/tools/xensim/xensim \
 		  $(BUILD)/tools/xensim/lib/libxengnttab.so.1 $(BUILD)/tools/xensim/lib/libxenevtchn.so.1

@@ -27,6 +27,7 @@
 #include <xen/io/xenbus.h>
 
 #include "daemon.h"
+#include "jsonkeys.h"
 #include "lio.h"
 #include "rawfront.h"
 #include "simenv.h"
@@ -465,7 +466,7 @@ static void test_list_shows_backend_view(void **state)
 	assert_string_equal(json_object_get_string(x), "running");
 	assert_true(json_object_object_get_ex(vh, "luns", &x));
 	l = json_object_array_get_idx(x, 0);
-	assert_true(json_object_object_get_ex(l, "backend-view", &bv));
+	assert_true(json_object_object_get_ex(l, "backend_view", &bv));
 	assert_non_null(bv);
 	assert_true(json_object_object_get_ex(bv, "state", &x));
 	assert_string_equal(json_object_get_string(x), "open");
@@ -473,7 +474,7 @@ static void test_list_shows_backend_view(void **state)
 	assert_int_equal(json_object_get_int64(x), 3);
 	assert_true(json_object_object_get_ex(bv, "errors", &x));
 	assert_int_equal(json_object_get_int64(x), 1);
-	assert_true(json_object_object_get_ex(bv, "bytes-read", &x));
+	assert_true(json_object_object_get_ex(bv, "bytes_read", &x));
 	assert_int_equal(json_object_get_int64(x), bytes);
 	json_object_put(all);
 	/* Another daemon's state directory, no status file: no view, no word. */
@@ -482,6 +483,158 @@ static void test_list_shows_backend_view(void **state)
 	assert_null(strstr(out, "no backend view"));
 	rawfront_close(&g);
 	expect(vscsictl("detach", "watched", "0:0:0:4", NULL), 0, NULL);
+	assert_int_equal(simenv_destroy_domain(&env, dom), 0);
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* Whether every key of the JSON document text (what names it) is
+ * snake_case and it has at least min_keys keys; if not, says which key
+ * and prints the document. */
+static bool snake_case(const char *what, const char *text, unsigned min_keys)
+{
+	char bad[1200];
+	unsigned keys;
+
+	if (jsonkeys_snake_case_text(text, bad, sizeof(bad), &keys)) {
+		print_error("%s: key %s is not snake_case in:\n%s\n", what, bad, text);
+		return false;
+	}
+	if (keys < min_keys) {
+		print_error("%s: %u keys, expected at least %u, in:\n%s\n", what, keys, min_keys, text);
+		return false;
+	}
+	return true;
+}
+
+/* The JSON vscsictl prints and scsiback writes uses one style: snake_case
+ * keys (docs/user-guide.md, "JSON output"), in every object down to the
+ * backend's view of a LUN and the entries vscsi-lifecycle failed. */
+static void test_json_keys_snake_case(void **state)
+{
+	static const uint8_t inq[6] = { 0x12, 0, 0, 0, 96, 0 };
+	char path[600], failed[128], *text, *libxl, wrong[128] = "";
+	vscsiif_response_t rsp;
+	struct rawfront g;
+	struct json_object *st;
+	int dom = simenv_create_domain(&env, "styled");
+
+	(void)state;
+	assert_true(dom > 0);
+	expect(vscsictl("attach", "styled", "null:disk", "0:0:0:0", NULL), 0, NULL);
+	assert_int_equal(rawfront_open(&g, &env, dom, 0, 10000), 0);
+	assert_int_equal(rawfront_exec(&g, 0, 0, inq, 6, 2, 96, &rsp), 0);
+	check_good(&rsp);
+	/* An entry the lifecycle service could not attach (inventory.c). */
+	libxl = xs_get(xs0, "/libxl/%d", dom);
+	snprintf(failed, sizeof(failed), "/libxl/%d/vscsi-failed/1", dom);
+	snprintf(path, sizeof(path), "%s/entry", failed);
+	assert_true(xs_write(xs0, XBT_NULL, path, "nowhere,0:0:0:7", 15));
+	snprintf(path, sizeof(path), "%s/error", failed);
+	assert_true(xs_write(xs0, XBT_NULL, path, "no such device", 14));
+	for (int waited = 0;; waited += 200) {
+		expect(vscsictl("--scsiback-state", statedir, "list", "styled", NULL), 0, NULL);
+		if (strstr(out, "backend: open, 1 commands"))
+			break;
+		if (waited > 5000)
+			fail_msg("scsiback's view did not show within 5 s:\n%s", out);
+		usleep(200000);
+	}
+	/* Each document is checked, then the test fails naming those that
+	 * are not snake_case. */
+	expect(vscsictl("--scsiback-state", statedir, "list", "--json", "styled", NULL), 0, NULL);
+	/* a domain 5, its vhost 10, a LUN 9, the backend's view 6, a failure 3 */
+	if (!snake_case("vscsictl list --json styled", out, 33))
+		strcat(wrong, " 'vscsictl list --json styled'");
+	expect(vscsictl("--scsiback-state", statedir, "list", "--json", NULL), 0, NULL);
+	if (!snake_case("vscsictl list --json", out, 33))
+		strcat(wrong, " 'vscsictl list --json'");
+	snprintf(path, sizeof(path), "%s/status.json", statedir);
+	st = json_object_from_file(path);
+	if (!st)
+		fail_msg("%s: %s", path, json_util_get_last_err());
+	text = strdup(json_object_to_json_string(st));
+	json_object_put(st);
+	/* the daemon 4, a vhost 6, a LUN 10 */
+	if (!snake_case(path, text, 20))
+		strcat(wrong, " status.json");
+	free(text);
+	if (wrong[0])
+		fail_msg("keys not snake_case in:%s", wrong);
+	if (libxl)
+		snprintf(path, sizeof(path), "/libxl/%d/vscsi-failed", dom);
+	else
+		snprintf(path, sizeof(path), "/libxl/%d", dom);
+	free(libxl);
+	assert_true(xs_rm(xs0, XBT_NULL, path));
+	rawfront_close(&g);
+	expect(vscsictl("detach", "styled", "0:0:0:0", NULL), 0, NULL);
+	assert_int_equal(simenv_destroy_domain(&env, dom), 0);
+}
+
+/* During an upgrade a new vscsictl may read the status file of an older
+ * scsiback, whose keys were kebab-case (bytes-read, last-error...):
+ * list still shows that backend's view, in the table and in the JSON. */
+static void test_list_reads_old_status_file(void **state)
+{
+	char dir[600], path[700], text[2048];
+	struct json_object *all, *x;
+	int dom = simenv_create_domain(&env, "upgraded");
+
+	(void)state;
+	assert_true(dom > 0);
+	expect(vscsictl("attach", "upgraded", "null:disk", "0:0:0:2", NULL), 0, NULL);
+	snprintf(dir, sizeof(dir), "%s/old-scsiback-state", env.rundir);
+	assert_true(mkdir(dir, 0755) == 0 || errno == EEXIST);
+	snprintf(path, sizeof(path), "%s/status.json", dir);
+	/* This test's pid: a scsiback that runs. */
+	snprintf(text, sizeof(text),
+		 "{ \"pid\": %d, \"updated\": \"2024-01-01 00:00:00\",\n"
+		 "  \"serving\": \"/local/domain/0/backend/vscsi\",\n"
+		 "  \"vhosts\": [ { \"domid\": %d, \"devid\": 0, \"guest\": \"upgraded\",\n"
+		 "    \"ring\": \"running\", \"in-flight\": 0,\n"
+		 "    \"luns\": [ { \"dev\": 0, \"v-dev\": \"0:0:0:2\", \"p-dev\": \"null:disk\",\n"
+		 "      \"device\": \"null disk\", \"state\": \"open\", \"commands\": 7,\n"
+		 "      \"errors\": 2, \"bytes-read\": 1000, \"bytes-written\": 512,\n"
+		 "      \"last-error\": \"READ(10): Medium Error 11/00\" } ] } ] }\n",
+		 (int)getpid(), dom);
+	write_file(path, text);
+	expect(vscsictl("--scsiback-state", dir, "list", "upgraded", NULL), 0,
+	       "backend: open, 7 commands, 2 errors, 1000 B read, 512 B written\n");
+	if (!strstr(out, "    last error: READ(10): Medium Error 11/00"))
+		fail_msg("no last error:\n%s", out);
+	expect(vscsictl("--scsiback-state", dir, "list", "--json", "upgraded", NULL), 0, NULL);
+	assert_true(snake_case("vscsictl list --json upgraded", out, 30));
+	all = json_tokener_parse(out);
+	assert_non_null(all);
+	assert_true(json_object_object_get_ex(json_object_array_get_idx(all, 0), "vhosts", &x));
+	assert_true(json_object_object_get_ex(json_object_array_get_idx(x, 0), "ring", &x));
+	assert_string_equal(json_object_get_string(x), "running");
+	assert_true(json_object_object_get_ex(json_object_array_get_idx(all, 0), "vhosts", &x));
+	assert_true(json_object_object_get_ex(json_object_array_get_idx(x, 0), "luns", &x));
+	assert_true(json_object_object_get_ex(json_object_array_get_idx(x, 0), "backend_view", &x));
+	assert_non_null(x);
+	{
+		struct json_object *v;
+
+		assert_true(json_object_object_get_ex(x, "bytes_read", &v));
+		assert_int_equal(json_object_get_int64(v), 1000);
+		assert_true(json_object_object_get_ex(x, "bytes_written", &v));
+		assert_int_equal(json_object_get_int64(v), 512);
+		assert_true(json_object_object_get_ex(x, "last_error", &v));
+		assert_string_equal(json_object_get_string(v), "READ(10): Medium Error 11/00");
+	}
+	json_object_put(all);
+	unlink(path);
+	rmdir(dir);
+	expect(vscsictl("detach", "upgraded", "0:0:0:2", NULL), 0, NULL);
 	assert_int_equal(simenv_destroy_domain(&env, dom), 0);
 }
 
@@ -663,9 +816,9 @@ static void test_attach_list_connect(void **state)
 	assert_int_equal(json_object_get_int(x), 0);
 	assert_true(json_object_object_get_ex(vh, "state", &x));
 	assert_int_equal(json_object_get_int(x), XenbusStateConnected);
-	assert_true(json_object_object_get_ex(vh, "frontend-state", &x));
+	assert_true(json_object_object_get_ex(vh, "frontend_state", &x));
 	assert_int_equal(json_object_get_int(x), XenbusStateConnected);
-	assert_true(json_object_object_get_ex(vh, "feature-host", &x));
+	assert_true(json_object_object_get_ex(vh, "feature_host", &x));
 	assert_false(json_object_get_boolean(x));
 	assert_true(json_object_object_get_ex(vh, "backend", &x));
 	assert_string_equal(json_object_get_string(x), be1);
@@ -674,15 +827,15 @@ static void test_attach_list_connect(void **state)
 	l = json_object_array_get_idx(luns, 1);
 	assert_true(json_object_object_get_ex(l, "idx", &x));
 	assert_int_equal(json_object_get_int(x), 1);
-	assert_true(json_object_object_get_ex(l, "v-dev", &x));
+	assert_true(json_object_object_get_ex(l, "v_dev", &x));
 	assert_string_equal(json_object_get_string(x), "0:0:0:3");
-	assert_true(json_object_object_get_ex(l, "p-dev", &x));
+	assert_true(json_object_object_get_ex(l, "p_dev", &x));
 	assert_string_equal(json_object_get_string(x), "null:disk");
 	assert_true(json_object_object_get_ex(l, "state", &x));
 	assert_int_equal(json_object_get_int(x), XenbusStateConnected);
-	assert_true(json_object_object_get_ex(l, "state-name", &x));
+	assert_true(json_object_object_get_ex(l, "state_name", &x));
 	assert_string_equal(json_object_get_string(x), "Connected");
-	assert_true(json_object_object_get_ex(l, "frontend-state", &x));
+	assert_true(json_object_object_get_ex(l, "frontend_state", &x));
 	assert_int_equal(json_object_get_int(x), XenbusStateConnected);
 	assert_true(json_object_object_get_ex(l, "error", &x));
 	assert_null(x);
@@ -1505,6 +1658,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_destroyed_guest_leftovers),
 		cmocka_unit_test(test_backend_survived),
 		cmocka_unit_test(test_list_shows_backend_view),
+		cmocka_unit_test(test_json_keys_snake_case),
+		cmocka_unit_test(test_list_reads_old_status_file),
 		cmocka_unit_test(test_attach_to_closed_vhost),
 		cmocka_unit_test(test_attach_refused_before_connect),
 		cmocka_unit_test(test_detach_between_connects),

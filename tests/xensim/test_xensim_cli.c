@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "jsonkeys.h"
 #include "simenv.h"
 
 static char rundir[256];
@@ -82,6 +83,15 @@ static void test_lifecycle(void **state)
 				    json_object_array_get_idx(arr, 1), "name")), "web");
 	assert_int_equal(json_object_get_int(json_object_object_get(
 				     json_object_array_get_idx(arr, 1), "memory_mib")), 64);
+	{
+		char bad[512];
+		unsigned keys;
+
+		/* Every tool's JSON keys are snake_case (docs/user-guide.md). */
+		if (jsonkeys_snake_case(arr, bad, sizeof(bad), &keys) || keys < 3 * 11)
+			fail_msg("xensim list --json: key %s is not snake_case (%u keys):\n%s", bad, keys,
+				 out);
+	}
 	json_object_put(arr);
 
 	/* exec by name, as the domain: the guest sees its own home. */

@@ -14,18 +14,35 @@ struct health {
 	struct json_object *top;
 };
 
+/* Member key of o, or else the same key in kebab-case ("bytes_read",
+ * else "bytes-read"): the keys of this file became snake_case with every
+ * tool's JSON, and between the two steps of an upgrade this vscsictl may
+ * read the file of an older scsiback. */
+static bool health_get(struct json_object *o, const char *key, struct json_object **v)
+{
+	char old[32];
+
+	if (json_object_object_get_ex(o, key, v))
+		return true;
+	snprintf(old, sizeof(old), "%s", key);
+	for (char *p = old; *p; p++)
+		if (*p == '_')
+			*p = '-';
+	return strcmp(old, key) && json_object_object_get_ex(o, old, v);
+}
+
 static int64_t health_int(struct json_object *o, const char *key)
 {
 	struct json_object *v;
 
-	return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : -1;
+	return health_get(o, key, &v) ? json_object_get_int64(v) : -1;
 }
 
 static const char *health_str(struct json_object *o, const char *key)
 {
 	struct json_object *v;
 
-	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : NULL;
+	return health_get(o, key, &v) ? json_object_get_string(v) : NULL;
 }
 
 struct health *health_load(const char *dir, char *why, size_t whylen)
@@ -106,7 +123,7 @@ bool health_find(const struct health *h, unsigned domid, unsigned devid, unsigne
 		return false;
 	for (size_t i = 0; i < json_object_array_length(luns); i++) {
 		struct json_object *l = json_object_array_get_idx(luns, i);
-		const char *s = health_str(l, "v-dev");
+		const char *s = health_str(l, "v_dev");
 		struct vdev v;
 
 		if (!s || vdev_parse(s, &v) < 0 || v.channel != channel || v.target != target ||
@@ -115,9 +132,9 @@ bool health_find(const struct health *h, unsigned domid, unsigned devid, unsigne
 		out->state = health_str(l, "state");
 		out->commands = health_int(l, "commands");
 		out->errors = health_int(l, "errors");
-		out->bytes_read = health_int(l, "bytes-read");
-		out->bytes_written = health_int(l, "bytes-written");
-		out->last_error = health_str(l, "last-error");
+		out->bytes_read = health_int(l, "bytes_read");
+		out->bytes_written = health_int(l, "bytes_written");
+		out->last_error = health_str(l, "last_error");
 		if (!out->state)
 			out->state = "?";
 		if (!out->last_error)

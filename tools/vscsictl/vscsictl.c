@@ -437,9 +437,9 @@ static json_object *backend_view_json(const struct health *h, unsigned domid,
 	json_object_object_add(o, "state", json_object_new_string(hl.state));
 	json_object_object_add(o, "commands", json_object_new_int64(hl.commands));
 	json_object_object_add(o, "errors", json_object_new_int64(hl.errors));
-	json_object_object_add(o, "bytes-read", json_object_new_int64(hl.bytes_read));
-	json_object_object_add(o, "bytes-written", json_object_new_int64(hl.bytes_written));
-	json_object_object_add(o, "last-error", json_object_new_string(hl.last_error));
+	json_object_object_add(o, "bytes_read", json_object_new_int64(hl.bytes_read));
+	json_object_object_add(o, "bytes_written", json_object_new_int64(hl.bytes_written));
+	json_object_object_add(o, "last_error", json_object_new_string(hl.last_error));
 	return o;
 }
 
@@ -455,12 +455,12 @@ static json_object *domain_json(unsigned domid, const char *name, bool exists,
 		json_object *h = json_object_new_object(), *luns = json_object_new_array();
 
 		json_object_object_add(h, "devid", json_object_new_int((int)v[i].devid));
-		json_object_object_add(h, "backend-id", json_object_new_int((int)v[i].be_domid));
+		json_object_object_add(h, "backend_id", json_object_new_int((int)v[i].be_domid));
 		json_object_object_add(h, "backend", json_object_new_string(v[i].be));
 		json_object_object_add(h, "state", json_state(v[i].state));
-		json_object_object_add(h, "state-name", json_object_new_string(inv_state_name(v[i].state)));
-		json_object_object_add(h, "frontend-state", json_state(v[i].fe_state));
-		json_object_object_add(h, "feature-host", json_object_new_boolean(v[i].feature_host));
+		json_object_object_add(h, "state_name", json_object_new_string(inv_state_name(v[i].state)));
+		json_object_object_add(h, "frontend_state", json_state(v[i].fe_state));
+		json_object_object_add(h, "feature_host", json_object_new_boolean(v[i].feature_host));
 		json_object_object_add(h, "error", json_str_or_null(v[i].error));
 		json_object_object_add(h, "ring", json_str_or_null(health_ring(hv, domid, v[i].devid)));
 		for (unsigned k = 0; k < v[i].nluns; k++) {
@@ -468,14 +468,14 @@ static json_object *domain_json(unsigned domid, const char *name, bool exists,
 			json_object *o = json_object_new_object();
 
 			json_object_object_add(o, "idx", json_object_new_int((int)l->idx));
-			json_object_object_add(o, "p-dev", json_str_or_null(l->pdev));
-			json_object_object_add(o, "p-devname", json_str_or_null(l->pdevname));
-			json_object_object_add(o, "v-dev", json_str_or_null(l->vdev));
+			json_object_object_add(o, "p_dev", json_str_or_null(l->pdev));
+			json_object_object_add(o, "p_devname", json_str_or_null(l->pdevname));
+			json_object_object_add(o, "v_dev", json_str_or_null(l->vdev));
 			json_object_object_add(o, "state", json_state(l->state));
-			json_object_object_add(o, "state-name", json_object_new_string(inv_state_name(l->state)));
-			json_object_object_add(o, "frontend-state", json_state(l->fe_state));
+			json_object_object_add(o, "state_name", json_object_new_string(inv_state_name(l->state)));
+			json_object_object_add(o, "frontend_state", json_state(l->fe_state));
 			json_object_object_add(o, "error", json_str_or_null(l->error));
-			json_object_object_add(o, "backend-view", backend_view_json(hv, domid, &v[i], l));
+			json_object_object_add(o, "backend_view", backend_view_json(hv, domid, &v[i], l));
 			json_object_array_add(luns, o);
 		}
 		json_object_object_add(h, "luns", luns);
