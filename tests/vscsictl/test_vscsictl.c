@@ -486,15 +486,6 @@ static void test_list_shows_backend_view(void **state)
 	assert_int_equal(simenv_destroy_domain(&env, dom), 0);
 }
 
-static void write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
-
 /* Whether every key of the JSON document text (what names it) is
  * snake_case and it has at least min_keys keys; if not, says which key
  * and prints the document. */
