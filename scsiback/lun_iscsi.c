@@ -135,8 +135,10 @@ struct iscsi_lun {
 	struct iscsi_context *ctx;
 	enum session_state state;
 	enum conn_state conn;
-	char conn_error[256];
-	int sock_error;
+	char conn_error[256];           /* why the connect + login failed */
+	int sock_error;                 /* the connection's socket error, once seen */
+	bool tcp_up;                    /* connected to the portal (login may follow) */
+	char warned[256];               /* the reconnect failure logged last */
 
 	struct lun_watch io, timer;
 	int timer_fd;
@@ -145,7 +147,7 @@ struct iscsi_lun {
 
 	struct list_link active, held, orphans, tmfs, tmf_done, orphan_tmfs;
 	bool in_service;                /* libiscsi may be running our callbacks */
-	char lost_why[256];             /* ST_LOST: why */
+	char lost_why[256];             /* ST_LOST: why, recorded at the drop */
 	struct icmd *cancelling;        /* being cancelled in libiscsi */
 	bool tearing_down;
 	uint8_t teardown_host;
@@ -213,10 +215,160 @@ static struct iscsi_context *new_context(struct iscsi_lun *d)
 	return ctx;
 }
 
+/* ------------------------------------------------------------------ */
+/* causes                                                              */
+/*
+ * A log line or a LUN's reason names what went wrong in our words, from
+ * what we record when it happens: the phase (connect to the portal,
+ * login, the session), the socket's own error (read before libiscsi
+ * reads and clears it) or the target's end of the stream. libiscsi's
+ * error text is the last resort, and then only its meaningful part: it
+ * prefixes some texts with its function names, adds errno numbers, and
+ * while it handles a lost connection it writes its own bookkeeping over
+ * the cause ("iscsi_service_reconnect_if_loggedin. Can not reconnect
+ * right now."), so iscsi_get_error read later may describe libiscsi
+ * rather than the target.
+ */
+
+/* Copies text[0..n) into out: control characters as spaces, errno
+ * numbers glued to a word ("refused(111)") left out, trimmed. */
+static void copy_text(char *out, size_t len, const char *text, size_t n)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n && o + 1 < len; i++) {
+		if (text[i] == '(' && i > 0 && text[i - 1] != ' ') {
+			size_t digits = strspn(text + i + 1, "0123456789");
+
+			if (digits && i + 1 + digits < n && text[i + 1 + digits] == ')') {
+				i += digits + 1;
+				continue;
+			}
+		}
+		out[o++] = (unsigned char)text[i] < 0x20 ? ' ' : text[i];
+	}
+	while (o && (out[o - 1] == ' ' || out[o - 1] == '.'))
+		o--;
+	out[o] = 0;
+}
+
+/* The meaningful part of a libiscsi error text; "" when it has none. */
+static void lib_text(const char *text, char *out, size_t len)
+{
+	static const char *const wrappers[] = {
+		"Couldn't connect transport: ", "Connect failed with errno : ", "socket error ",
+	};
+	const char *p = text ? text : "", *end;
+	bool again = true;
+
+	out[0] = 0;
+	while (again) {
+		size_t n;
+
+		again = false;
+		p += strspn(p, " \t\r\n");
+		/* one of its function names: "iscsi_service: ", "..._loggedin. " */
+		n = strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789_");
+		if (n && memchr(p, '_', n) && (p[n] == ':' || p[n] == '.') && p[n + 1] == ' ') {
+			p += n + 2;
+			again = true;
+		}
+		for (size_t i = 0; i < sizeof(wrappers) / sizeof(wrappers[0]); i++) {
+			if (!strncmp(p, wrappers[i], strlen(wrappers[i]))) {
+				p += strlen(wrappers[i]);
+				again = true;
+			}
+		}
+	}
+	if (!strncmp(p, "Can not reconnect", 17))
+		return;                 /* its bookkeeping, not a cause */
+	if (!strncmp(p, "POLLHUP", 7)) {
+		fmt_into(out, len, "connection closed");
+		return;
+	}
+	if (!strncmp(p, "POLLERR", 7)) {
+		fmt_into(out, len, "socket error");
+		return;
+	}
+	if (!strncmp(p, "Invalid target:", 15) && strstr(p, "Can not resolv")) {
+		fmt_into(out, len, "cannot resolve the host name");
+		return;
+	}
+	end = strstr(p, " while connecting");
+	copy_text(out, len, p, end ? (size_t)(end - p) : strlen(p));
+}
+
+/* libiscsi's text now, its meaningful part, else fallback. */
+static void lib_error(struct iscsi_lun *d, char *out, size_t len, const char *fallback)
+{
+	lib_text(d->ctx ? iscsi_get_error(d->ctx) : NULL, out, len);
+	if (!out[0])
+		fmt_into(out, len, "%s", fallback);
+}
+
+/* Remembers a pending socket error before libiscsi reads (and clears) it:
+ * the first one is the cause. */
+static void peek_socket_error(struct iscsi_lun *d, int revents)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (d->sock_error || !(revents & (POLLERR | POLLHUP)))
+		return;
+	if (getsockopt(iscsi_get_fd(d->ctx), SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err)
+		d->sock_error = err;
+}
+
+/* Why the connection failed, as the socket tells it now: its error, or
+ * the target's end of the stream; "" when the socket looks well. */
+static void socket_cause(struct iscsi_lun *d, char *out, size_t len)
+{
+	int fd = d->ctx ? iscsi_get_fd(d->ctx) : -1;
+	char byte;
+	ssize_t r;
+
+	out[0] = 0;
+	if (fd < 0)
+		return;
+	peek_socket_error(d, POLLERR);
+	if (d->sock_error) {
+		fmt_into(out, len, "%s", strerror(d->sock_error));
+		return;
+	}
+	if (!d->tcp_up)
+		return;
+	r = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+	if (r == 0)
+		fmt_into(out, len, "the target closed the connection");
+	else if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+		fmt_into(out, len, "%s", strerror(errno));
+}
+
+/* Why libiscsi gave up the connection, found at the moment it does: the
+ * socket's cause, else libiscsi's text, else fallback. */
+static void conn_cause(struct iscsi_lun *d, char *out, size_t len, const char *fallback)
+{
+	socket_cause(d, out, len);
+	if (!out[0])
+		lib_error(d, out, len, fallback);
+}
+
+/* A connect + login with no outcome in time. */
+static void no_answer(struct iscsi_lun *d, char *out, size_t len, int ms)
+{
+	fmt_into(out, len, "connect to %s: %s within %d s", d->url.portal,
+		 d->tcp_up ? "no login" : "no answer", ms / 1000);
+}
+
+/* ------------------------------------------------------------------ */
+/* connect and login                                                   */
+
 static void login_cb(struct iscsi_context *ctx, int status, void *data, void *priv)
 {
 	struct iscsi_lun *d = priv;
+	char why[200];
 
+	(void)ctx;
 	(void)data;
 	if (d->conn != CONN_PENDING)
 		return;
@@ -224,38 +376,43 @@ static void login_cb(struct iscsi_context *ctx, int status, void *data, void *pr
 		d->conn = CONN_OK;
 	} else {
 		d->conn = CONN_FAILED;
-		fmt_into(d->conn_error, sizeof(d->conn_error), "login: %s", iscsi_get_error(ctx));
+		lib_error(d, why, sizeof(why), "refused by the target");
+		fmt_into(d->conn_error, sizeof(d->conn_error), "login: %s", why);
 	}
 }
 
 static void connect_cb(struct iscsi_context *ctx, int status, void *data, void *priv)
 {
 	struct iscsi_lun *d = priv;
+	char why[200];
 
+	(void)ctx;
 	(void)data;
 	if (d->conn != CONN_PENDING)
 		return;
 	if (status != SCSI_STATUS_GOOD) {
 		d->conn = CONN_FAILED;
-		if (d->sock_error)
-			fmt_into(d->conn_error, sizeof(d->conn_error), "connect to %s: %s",
-				 d->url.portal, strerror(d->sock_error));
-		else
-			fmt_into(d->conn_error, sizeof(d->conn_error), "connect to %s: %s",
-				 d->url.portal, iscsi_get_error(ctx));
+		conn_cause(d, why, sizeof(why), "connection failed");
+		fmt_into(d->conn_error, sizeof(d->conn_error), "connect to %s: %s", d->url.portal,
+			 why);
 		return;
 	}
+	d->tcp_up = true;
 	if (iscsi_login_async(ctx, login_cb, d)) {
 		d->conn = CONN_FAILED;
-		fmt_into(d->conn_error, sizeof(d->conn_error), "login: %s", iscsi_get_error(ctx));
+		lib_error(d, why, sizeof(why), "cannot start it");
+		fmt_into(d->conn_error, sizeof(d->conn_error), "login: %s", why);
 	}
 }
 
 /* Starts connect + login on a new context. */
 static int start_connect(struct iscsi_lun *d)
 {
+	char why[200];
+
 	d->conn = CONN_PENDING;
 	d->sock_error = 0;
+	d->tcp_up = false;
 	d->conn_error[0] = 0;
 	d->ctx = new_context(d);
 	if (!d->ctx) {
@@ -264,25 +421,12 @@ static int start_connect(struct iscsi_lun *d)
 		return -ENOMEM;
 	}
 	if (iscsi_connect_async(d->ctx, d->url.portal, connect_cb, d)) {
-		fmt_into(d->conn_error, sizeof(d->conn_error), "connect to %s: %s", d->url.portal,
-			 iscsi_get_error(d->ctx));
+		lib_error(d, why, sizeof(why), "cannot start it");
+		fmt_into(d->conn_error, sizeof(d->conn_error), "connect to %s: %s", d->url.portal, why);
 		d->conn = CONN_FAILED;
 		return -EIO;
 	}
 	return 0;
-}
-
-/* Remembers a pending socket error before libiscsi reads (and clears) it,
- * for a clear message ("Connection refused"). */
-static void peek_socket_error(struct iscsi_lun *d, int revents)
-{
-	int err = 0;
-	socklen_t len = sizeof(err);
-
-	if (d->conn != CONN_PENDING || !(revents & (POLLERR | POLLHUP)))
-		return;
-	if (getsockopt(iscsi_get_fd(d->ctx), SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err)
-		d->sock_error = err;
 }
 
 /* ------------------------------------------------------------------ */
@@ -368,6 +512,7 @@ static void task_cb(struct iscsi_context *ctx, int status, void *data, void *pri
 	struct icmd *c = priv;
 	struct iscsi_lun *d = c->d;
 
+	(void)ctx;
 	(void)data;
 	if (d->cancelling == c)
 		d->cancelling = NULL;
@@ -389,17 +534,20 @@ static void task_cb(struct iscsi_context *ctx, int status, void *data, void *pri
 		} else {
 			/* libiscsi gave up the session (its deferred reconnect) */
 			set_host_only(c->cmd, XEN_VSCSIIF_RSLT_HOST_TRANSPORT_DISRUPTED);
-			session_drop(d, iscsi_get_error(ctx));
+			session_drop(d, NULL);
 		}
 		break;
 	case SCSI_STATUS_TIMEOUT:
 		set_host_only(c->cmd, XEN_VSCSIIF_RSLT_HOST_TIME_OUT);
 		break;
-	case SCSI_STATUS_ERROR:
-		log_warn("lun %s: command 0x%02x failed: %s", d->name, c->cmd->cdb[0],
-			 iscsi_get_error(ctx));
+	case SCSI_STATUS_ERROR: {
+		char why[200];
+
+		lib_error(d, why, sizeof(why), "no cause given");
+		log_warn("lun %s: command 0x%02x failed: %s", d->name, c->cmd->cdb[0], why);
 		set_host_only(c->cmd, XEN_VSCSIIF_RSLT_HOST_ERROR);
 		break;
+	}
 	default:
 		if (status < 0 || status > 0xff) {
 			log_warn("lun %s: command 0x%02x: unexpected status 0x%x", d->name,
@@ -436,8 +584,10 @@ static int send_cmd(struct iscsi_lun *d, struct icmd *c)
 	c->state = IC_ACTIVE;
 	list_add_tail(&d->active, &c->link);
 	if (iscsi_scsi_command_async(d->ctx, d->url.lun, task, task_cb, NULL, c)) {
-		log_warn("lun %s: cannot queue command 0x%02x: %s", d->name, cmd->cdb[0],
-			 iscsi_get_error(d->ctx));
+		char why[200];
+
+		lib_error(d, why, sizeof(why), "no cause given");
+		log_warn("lun %s: cannot queue command 0x%02x: %s", d->name, cmd->cdb[0], why);
 		list_del(&c->link);
 		free_task(c);
 		c->state = IC_HELD;
@@ -559,13 +709,18 @@ static void tmf_flush(struct iscsi_lun *d)
 	}
 }
 
-/* The session is unusable: after_service tears it down (ST_LOST). */
+/* The session is unusable: after_service tears it down (ST_LOST). why
+ * NULL: libiscsi gave it up; the cause is found now, while the socket
+ * still tells it. */
 static void session_drop(struct iscsi_lun *d, const char *why)
 {
 	if (d->state != ST_UP)
 		return;
 	d->state = ST_LOST;
-	fmt_into(d->lost_why, sizeof(d->lost_why), "%s", why);
+	if (why)
+		fmt_into(d->lost_why, sizeof(d->lost_why), "%s", why);
+	else
+		conn_cause(d, d->lost_why, sizeof(d->lost_why), "no cause given");
 }
 
 static void tmf_cb(struct iscsi_context *ctx, int status, void *data, void *priv)
@@ -735,8 +890,9 @@ static void schedule_attempt(struct iscsi_lun *d)
 
 static void session_lost(struct iscsi_lun *d)
 {
-	log_warn("lun %s: session lost (%s); commands in flight end with TRANSPORT_DISRUPTED, "
-		 "reconnecting", d->name, d->lost_why[0] ? d->lost_why : "connection closed");
+	log_warn("lun %s: session to %s/%s lost (%s); commands in flight end with "
+		 "TRANSPORT_DISRUPTED, reconnecting", d->name, d->url.portal, d->url.target,
+		 d->lost_why[0] ? d->lost_why : "no cause given");
 	teardown_ctx(d, XEN_VSCSIIF_RSLT_HOST_TRANSPORT_DISRUPTED);
 	if (d->state == ST_CLOSED)
 		return;
@@ -744,15 +900,21 @@ static void session_lost(struct iscsi_lun *d)
 		d->down_since = now_ms();
 	d->backoff_ms = 0;
 	d->attempts = 0;
+	d->warned[0] = 0;
 	schedule_attempt(d);
 }
 
+/* One line for the first failure of an outage, and one when the cause
+ * changes (the portal answers again, but the login fails); the other
+ * attempts at debug level. */
 static void attempt_failed(struct iscsi_lun *d, const char *why)
 {
-	if (d->attempts++ == 0)
+	if (d->attempts++ == 0 || strcmp(why, d->warned)) {
 		log_warn("lun %s: reconnect: %s; retrying", d->name, why);
-	else
+		fmt_into(d->warned, sizeof(d->warned), "%s", why);
+	} else {
 		log_debug("lun %s: reconnect attempt %u: %s", d->name, d->attempts, why);
+	}
 	teardown_ctx(d, XEN_VSCSIIF_RSLT_HOST_TRANSPORT_DISRUPTED);
 	if (d->state != ST_CLOSED)
 		schedule_attempt(d);
@@ -870,27 +1032,29 @@ static void service(struct iscsi_lun *d, int revents)
 
 	if (!d->ctx || d->in_service)
 		return;
-	if (d->state == ST_CONNECTING || d->state == ST_OPENING)
-		peek_socket_error(d, revents);
+	peek_socket_error(d, revents);
 	d->in_service = true;
 	rc = iscsi_service(d->ctx, revents);
 	d->in_service = false;
 	if (rc < 0 && d->state != ST_CLOSED) {
-		if (d->state == ST_UP)
-			session_drop(d, iscsi_get_error(d->ctx));
-		else if (d->state == ST_OPENING && d->conn == CONN_OK) {
+		char why[200];
+
+		if (d->state == ST_UP) {
+			session_drop(d, NULL);
+		} else if (d->state == ST_OPENING && d->conn == CONN_OK) {
 			d->conn = CONN_FAILED;   /* lost while asking INQUIRY */
-			fmt_into(d->conn_error, sizeof(d->conn_error), "INQUIRY: %s",
-				 iscsi_get_error(d->ctx));
+			conn_cause(d, why, sizeof(why), "no cause given");
+			fmt_into(d->conn_error, sizeof(d->conn_error), "INQUIRY: session lost (%s)",
+				 why);
 		} else if ((d->state == ST_CONNECTING || d->state == ST_OPENING) &&
 			   d->conn == CONN_PENDING) {
 			d->conn = CONN_FAILED;
-			if (d->sock_error)
-				fmt_into(d->conn_error, sizeof(d->conn_error), "connect to %s: %s",
-					 d->url.portal, strerror(d->sock_error));
+			conn_cause(d, why, sizeof(why), "connection lost");
+			if (d->tcp_up)
+				fmt_into(d->conn_error, sizeof(d->conn_error), "login: %s", why);
 			else
-				fmt_into(d->conn_error, sizeof(d->conn_error), "%s",
-					 iscsi_get_error(d->ctx));
+				fmt_into(d->conn_error, sizeof(d->conn_error), "connect to %s: %s",
+					 d->url.portal, why);
 		}
 	}
 }
@@ -930,8 +1094,7 @@ static void on_timer(void *arg, uint32_t events)
 		try_connect(d);
 	} else if (d->state == ST_CONNECTING && now >= d->connect_deadline) {
 		d->conn = CONN_FAILED;
-		fmt_into(d->conn_error, sizeof(d->conn_error), "no login within %d ms",
-			 ISCSI_CONNECT_TIMEOUT_MS);
+		no_answer(d, d->conn_error, sizeof(d->conn_error), ISCSI_CONNECT_TIMEOUT_MS);
 	}
 	if (d->state == ST_CLOSED)
 		return;
@@ -940,8 +1103,9 @@ static void on_timer(void *arg, uint32_t events)
 	bool failfast = !has_session(d) && d->down_since &&
 			now >= d->down_since + ISCSI_REPLACEMENT_TIMEOUT_MS;
 	if (failfast && !d->failfast) {
-		log_warn("lun %s: target unreachable for %d s; failing commands until it is back",
-			 d->name, ISCSI_REPLACEMENT_TIMEOUT_MS / 1000);
+		log_warn("lun %s: target unreachable for %d s (%s); failing commands until it is "
+			 "back", d->name, ISCSI_REPLACEMENT_TIMEOUT_MS / 1000,
+			 d->warned[0] ? d->warned : "no cause given");
 		d->failfast = true;
 	}
 	for (struct list_link *l = d->held.next; l != &d->held && d->state != ST_CLOSED;) {
@@ -1056,9 +1220,10 @@ static void send_open_inquiry(struct iscsi_lun *d)
 	d->inq_iov = (struct scsi_iovec){ d->inq, sizeof(d->inq) };
 	scsi_task_set_iov_in(d->inq_task, &d->inq_iov, 1);
 	if (iscsi_scsi_command_async(d->ctx, d->url.lun, d->inq_task, inquiry_cb, NULL, d)) {
-		char why[300];
+		char cause[200], why[300];
 
-		fmt_into(why, sizeof(why), "INQUIRY: %s", iscsi_get_error(d->ctx));
+		lib_error(d, cause, sizeof(cause), "cannot send it");
+		fmt_into(why, sizeof(why), "INQUIRY: %s", cause);
 		open_finish(d, -EIO, why);
 	}
 }
@@ -1076,8 +1241,7 @@ static void open_progress(struct iscsi_lun *d, bool timed_out)
 	} else if (d->conn == CONN_PENDING) {
 		if (!timed_out)
 			return;
-		fmt_into(why, sizeof(why), "connect to %s: no login within %d s", d->url.portal,
-			 ISCSI_OPEN_TIMEOUT_MS / 1000);
+		no_answer(d, why, sizeof(why), ISCSI_OPEN_TIMEOUT_MS);
 		open_finish(d, -ETIMEDOUT, why);
 	} else if (!d->inq_sent) {
 		send_open_inquiry(d);
@@ -1087,9 +1251,18 @@ static void open_progress(struct iscsi_lun *d, bool timed_out)
 		lun_sense_summary(d->inq_sense, d->inq_sense_len, s, sizeof(s));
 		fmt_into(why, sizeof(why), "INQUIRY failed: %s", s);
 		open_finish(d, -EIO, why);
+	} else if (d->inq_done && d->inq_status == SCSI_STATUS_CANCELLED) {
+		char cause[200];
+
+		/* libiscsi gave up the session under it */
+		conn_cause(d, cause, sizeof(cause), "no cause given");
+		fmt_into(why, sizeof(why), "INQUIRY failed: session lost (%s)", cause);
+		open_finish(d, d->sock_error ? -d->sock_error : -EIO, why);
 	} else if (d->inq_done && d->inq_status != SCSI_STATUS_GOOD) {
-		fmt_into(why, sizeof(why), "INQUIRY failed: %s",
-			 d->ctx ? iscsi_get_error(d->ctx) : "session lost");
+		char cause[200];
+
+		lib_error(d, cause, sizeof(cause), "no cause given");
+		fmt_into(why, sizeof(why), "INQUIRY failed: %s", cause);
 		open_finish(d, -EIO, why);
 	} else if (d->inq_done && d->inq[0] >> 5) {
 		fmt_into(why, sizeof(why), "target has no LUN %u (peripheral qualifier %u)", d->url.lun,
@@ -1263,11 +1436,19 @@ static int iscsi_abort(struct lun *lun, struct lun_cmd *cmd, struct lun_tmf *t)
 		/* our timeout abort is out already: answer the guest with it */
 		c->abort_tmf->t = t;
 	} else {
+		int rc;
+
 		c->cancel_host = XEN_VSCSIIF_RSLT_HOST_ABORT;
-		if (send_abort(d, c, t)) {
+		rc = send_abort(d, c, t);
+		if (rc) {
+			char why[200];
+
 			c->cancel_host = 0;
-			log_warn("lun %s: cannot send ABORT TASK: %s", d->name,
-				 d->ctx ? iscsi_get_error(d->ctx) : "no session");
+			if (rc == -ENOMEM)
+				fmt_into(why, sizeof(why), "out of memory");
+			else
+				lib_error(d, why, sizeof(why), "no cause given");
+			log_warn("lun %s: cannot send ABORT TASK: %s", d->name, why);
 			lun_tmf_done(t, XEN_VSCSIIF_RSLT_RESET_FAILED);
 		} else {
 			flush_out(d);
@@ -1298,7 +1479,10 @@ static int iscsi_reset(struct lun *lun, struct lun_tmf *t)
 	m->deadline = now_ms() + ISCSI_TMF_TIMEOUT_MS;
 	list_add_tail(&d->tmfs, &m->link);
 	if (iscsi_task_mgmt_async(d->ctx, d->url.lun, ISCSI_TM_LUN_RESET, 0xffffffff, 0, tmf_cb, m)) {
-		log_warn("lun %s: cannot send LOGICAL UNIT RESET: %s", d->name, iscsi_get_error(d->ctx));
+		char why[200];
+
+		lib_error(d, why, sizeof(why), "no cause given");
+		log_warn("lun %s: cannot send LOGICAL UNIT RESET: %s", d->name, why);
 		tmf_answer(d, m, XEN_VSCSIIF_RSLT_RESET_FAILED);
 	} else {
 		arm_at(d, m->deadline);
@@ -1394,11 +1578,16 @@ static void iscsi_close(struct lun *lun)
 }
 
 /* ------------------------------------------------------------------ */
-/* lun_iscsi.h: for test_lun_iscsi_timeouts                           */
+/* lun_iscsi.h: for the driver's tests                                 */
 
 uint64_t lun_iscsi_test_deadline(const struct lun_cmd *cmd)
 {
 	return ((const struct icmd *)cmd->drv)->deadline;
+}
+
+void lun_iscsi_test_lib_text(const char *text, char *out, size_t len)
+{
+	lib_text(text, out, len);
 }
 
 const struct lun_ops lun_iscsi_ops = {

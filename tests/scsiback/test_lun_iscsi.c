@@ -23,6 +23,7 @@
 #include "evloop.h"
 #include "log.h"
 #include "lun.h"
+#include "lun_iscsi.h"
 #include "lun_open.h"
 
 static char rundir[256];
@@ -153,10 +154,13 @@ static int setup(void **state)
 	return 0;
 }
 
+static char *log_capture_end(void);
+
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
+	free(log_capture_end());   /* a test that failed while capturing */
 	if (f->open)
 		lun_close(&f->lun);
 	evloop_free(f->loop);
@@ -297,6 +301,66 @@ static void rw10(uint8_t *cdb, bool write, uint32_t lba, unsigned blocks)
 	cdb[0] = write ? 0x2a : 0x28;
 	sg_put_unaligned_be32(lba, &cdb[2]);
 	sg_put_unaligned_be16(blocks, &cdb[7]);
+}
+
+/* ------------------------------------------------------------------ */
+/* the log                                                             */
+
+/* The driver logs to stderr: between log_capture_begin and
+ * log_capture_end it goes to a file, then on to stderr as well. */
+static int saved_stderr = -1;
+static FILE *capture;
+
+static void log_capture_begin(void)
+{
+	fflush(stderr);
+	capture = tmpfile();
+	assert_non_null(capture);
+	saved_stderr = dup(2);
+	assert_true(saved_stderr >= 0);
+	assert_int_equal(dup2(fileno(capture), 2), 2);
+}
+
+/* What was logged since log_capture_begin (malloc'd); NULL if nothing
+ * was being captured. */
+static char *log_capture_end(void)
+{
+	off_t len;
+	char *text;
+
+	if (saved_stderr < 0)
+		return NULL;
+	fflush(stderr);
+	dup2(saved_stderr, 2);
+	close(saved_stderr);
+	saved_stderr = -1;
+	len = lseek(fileno(capture), 0, SEEK_END);
+	text = calloc(1, (size_t)(len > 0 ? len : 0) + 1);
+	if (text && len > 0 && pread(fileno(capture), text, (size_t)len, 0) != len)
+		text[0] = 0;
+	fclose(capture);
+	capture = NULL;
+	if (text)
+		fputs(text, stderr);
+	return text;
+}
+
+/* How many lines of log, debug lines aside (libiscsi's own), hold text. */
+static int log_lines(const char *log, const char *text)
+{
+	int n = 0;
+
+	for (const char *l = log; l && *l;) {
+		const char *end = strchr(l, '\n');
+		size_t len = end ? (size_t)(end - l) : strlen(l);
+		char line[2048];
+
+		snprintf(line, sizeof(line), "%.*s", (int)len, l);
+		if (!strstr(line, "[debug]") && strstr(line, text))
+			n++;
+		l += len + (end ? 1 : 0);
+	}
+	return n;
 }
 
 /* ------------------------------------------------------------------ */
@@ -959,6 +1023,7 @@ static void test_target_killed_and_restarted(void **state)
 	}
 	for (int i = 0; i < 5; i++)
 		evloop_run_once(f->loop, 10);
+	log_capture_begin();
 	assert_int_equal(lab("kill"), 0);
 	int done = 0;
 	double end = now_s() + 10;
@@ -968,7 +1033,13 @@ static void test_target_killed_and_restarted(void **state)
 		for (int i = 0; i < N; i++)
 			done += t[i].done;
 	}
+	char *log = log_capture_end();
 	assert_int_equal(done, N);
+	/* it died with our commands unread: the connection was reset, and
+	 * the log says so in our words */
+	assert_int_equal(log_lines(log, "iscsi_service"), 0);
+	assert_int_equal(log_lines(log, "lost (Connection reset by peer)"), 1);
+	free(log);
 	for (int i = 0; i < N; i++)
 		assert_int_equal(t[i].c.host, XEN_VSCSIIF_RSLT_HOST_TRANSPORT_DISRUPTED);
 
@@ -1003,6 +1074,92 @@ static void test_target_killed_and_restarted(void **state)
 	assert_int_equal(w.c.status, 0);
 }
 
+/* What the driver keeps of libiscsi's error texts when it has nothing
+ * better (libiscsi 1.19's words): the meaningful part, without its
+ * function names, errno numbers or reconnect bookkeeping. */
+static void test_libiscsi_texts(void **state)
+{
+	static const struct { const char *in, *out; } cases[] = {
+		{ "iscsi_service_reconnect_if_loggedin. Can not reconnect right now.\n", "" },
+		{ "iscsi_service: socket error Connection reset by peer(104).",
+		  "Connection reset by peer" },
+		{ "iscsi_service: socket error Connection refused(111) while connecting.",
+		  "Connection refused" },
+		{ "Couldn't connect transport: Connect failed with errno : Network is unreachable(101)",
+		  "Network is unreachable" },
+		{ "Invalid target:nosuch.invalid:3260  Can not resolv into IPv4/v6.",
+		  "cannot resolve the host name" },
+		{ "iscsi_service: POLLHUP, socket error.", "connection closed" },
+		{ "Failed to log in to target. Status: Authentication failure(513)",
+		  "Failed to log in to target. Status: Authentication failure" },
+		{ "Invalid data size received from target (70000)",
+		  "Invalid data size received from target (70000)" },
+		{ "", "" },
+	};
+	char out[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		lun_iscsi_test_lib_text(cases[i].in, out, sizeof(out));
+		assert_string_equal(out, cases[i].out);
+	}
+	lun_iscsi_test_lib_text(NULL, out, sizeof(out));
+	assert_string_equal(out, "");
+}
+
+/* The target dies with nothing in flight and stays down. The log names
+ * the causes in our words, once each: the session to the portal and
+ * target lost because the target closed the connection, and the portal
+ * refusing the reconnects (one line, not one per attempt); never the
+ * bookkeeping text libiscsi puts in place of its error while it handles
+ * a lost connection ("iscsi_service_reconnect_if_loggedin. Can not
+ * reconnect right now."). A LUN opened meanwhile fails with the connect
+ * error. Once the target is back, the LUN serves again. */
+static void test_target_down_names_the_cause(void **state)
+{
+	struct fixture *f = *state;
+	struct lun other = { .loop = f->loop };
+	char want[400], *log;
+	double end;
+
+	if (lab("status") != 0) {   /* a test before failed with it down */
+		assert_int_equal(lab("restart"), 0);
+		assert_int_equal(load_env(), 0);
+	}
+	open_lun(f, disk_url);
+	tur_ready(f);
+	log_capture_begin();
+	assert_int_equal(lab("kill"), 0);
+	/* the loss, then attempts at 0, 250, 750 and 1750 ms */
+	end = now_s() + 2;
+	while (now_s() < end)
+		evloop_run_once(f->loop, 50);
+	int rc = open_wait(f->loop, &other, disk_url, NULL);
+	log = log_capture_end();
+
+	assert_int_equal(log_lines(log, "Can not reconnect"), 0);
+	assert_int_equal(log_lines(log, "iscsi_service"), 0);
+	snprintf(want, sizeof(want),
+		 "session to 127.0.0.1:%d/iqn.2026-11.vscsi.test:disk lost (the target closed "
+		 "the connection)", tgtd_port);
+	assert_int_equal(log_lines(log, want), 1);
+	snprintf(want, sizeof(want), "reconnect: connect to 127.0.0.1:%d: Connection refused; retrying",
+		 tgtd_port);
+	assert_int_equal(log_lines(log, want), 1);
+	/* not a line per attempt: one, or two if the first attempt raced the
+	 * target's last moments (then it failed another way) */
+	assert_in_range(log_lines(log, "reconnect: "), 1, 2);
+	free(log);
+	assert_int_equal(rc, -ECONNREFUSED);
+	snprintf(want, sizeof(want), "lun %s: connect to 127.0.0.1:%d: Connection refused", disk_url,
+		 tgtd_port);
+	assert_string_equal(other.error, want);
+
+	assert_int_equal(lab("restart"), 0);
+	assert_int_equal(load_env(), 0);
+	tur_ready(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1022,9 +1179,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_completes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_target_killed_and_restarted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_target_down_names_the_cause, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_libiscsi_texts, setup, teardown),
 	};
 
 	log_init("test_lun_iscsi", getenv("VSCSI_DEBUG") ? LOG_LVL_DEBUG : LOG_LVL_INFO, false);
+	/* only the tests whose names match (a glob), as make mutants does */
+	if (getenv("VSCSI_TEST_ONLY"))
+		cmocka_set_test_filter(getenv("VSCSI_TEST_ONLY"));
 	signal(SIGPIPE, SIG_IGN);
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
