@@ -8,9 +8,11 @@
 #       PROGRAM is FUZZ_BUILD/.../fuzz_NAME. Target NAME fuzzes for N seconds
 #       from its corpus FUZZ_BUILD/fuzz/corpus/NAME, seeded with
 #       tests/fuzz-seeds/NAME/ (read, never written) and using
-#       tests/fuzz-seeds/NAME.dict as its dictionary when there is one. A
-#       crash, a sanitizer report, a leak, a slow input (over 10 s) or more
-#       than 2 GB of memory fails the target and leaves the input in
+#       tests/fuzz-seeds/NAME.dict as its dictionary and
+#       tests/fuzz-seeds/NAME.lsan as its LeakSanitizer suppressions when
+#       there are. A crash, a sanitizer report, a leak, a slow input (over
+#       10 s) or more than 2 GB of memory fails the target and leaves the
+#       input in
 #       FUZZ_BUILD/fuzz/artifacts/NAME/; libFuzzer's output is in
 #       FUZZ_BUILD/fuzz/logs/NAME.log.
 # Prints per target the executions, executions per second, coverage
@@ -64,6 +66,7 @@ for spec in "$@"; do
 	log="$fbuild/fuzz/logs/$name.log"
 	seeds="$src/tests/fuzz-seeds/$name"
 	dict="$src/tests/fuzz-seeds/$name.dict"
+	lsan="$src/tests/fuzz-seeds/$name.lsan"
 	mkdir -p "$corpus" "$artifacts"
 	args=(-max_total_time="$seconds" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048
 	      -artifact_prefix="$artifacts/" "${opts[@]}")
@@ -72,9 +75,13 @@ for spec in "$@"; do
 	[ -d "$seeds" ] && dirs+=("$seeds")
 	echo "=== fuzz $name: ${seconds} s"
 	start=$(date +%s)
-	# Quiet sanitizer options: abort on the first report, whole stacks.
+	# Every report stops the target, with its stack; leaks of libraries
+	# not ours can be suppressed by NAME.lsan.
+	lsan_opts=
+	[ -f "$lsan" ] && lsan_opts="suppressions=$lsan"
 	ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1} \
 	UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
+	LSAN_OPTIONS=${LSAN_OPTIONS:-$lsan_opts} \
 		"$prog" "${args[@]}" "${dirs[@]}" >"$log" 2>&1
 	rc=$?
 	took=$(($(date +%s) - start))
