@@ -298,6 +298,16 @@ refuse:
 	return NULL;
 }
 
+/* err, a problem found at line of path, becomes "path:line: problem". */
+static int name_line(char *err, size_t errlen, const char *path, int line)
+{
+	char detail[256];
+
+	snprintf(detail, sizeof(detail), "%s", err[0] ? err : "syntax error");
+	snprintf(err, errlen, "%s:%d: %s", path, line, detail);
+	return -EINVAL;
+}
+
 int config_load(const char *path, struct scsiback_config *cfg, char *err, size_t errlen)
 {
 	struct parse_ctx c = { cfg, err, errlen, NULL, 0, NULL };
@@ -317,13 +327,8 @@ int config_load(const char *path, struct scsiback_config *cfg, char *err, size_t
 		for (unsigned i = 0; i < c.n_sections; i++)
 			free(c.sections[i]);
 		free(c.sections);
-		if (e == EINVAL && err[0]) {
-			char detail[256];
-
-			snprintf(detail, sizeof(detail), "%s", err);
-			snprintf(err, errlen, "%s:%d: %s", path, line, detail);
-			return -EINVAL;
-		}
+		if (e == EINVAL && err[0])
+			return name_line(err, errlen, path, line);
 		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(e));
 		return -ENOENT;
 	}
@@ -337,13 +342,8 @@ int config_load(const char *path, struct scsiback_config *cfg, char *err, size_t
 		snprintf(err, errlen, "%s: cannot parse: out of memory", path);
 		return -ENOMEM;
 	}
-	if (line > 0) {
-		char detail[256];
-
-		snprintf(detail, sizeof(detail), "%s", err[0] ? err : "syntax error");
-		snprintf(err, errlen, "%s:%d: %s", path, line, detail);
-		return -EINVAL;
-	}
+	if (line > 0)
+		return name_line(err, errlen, path, line);
 	/* Every [lun] must name a policy that exists. */
 	for (unsigned i = 0; i < cfg->n_luns; i++) {
 		bool found = !cfg->luns[i].policy[0];
