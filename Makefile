@@ -4,7 +4,8 @@
 #   make SAN=1           the same with ASan + UBSan, into build-san/
 #   make check           install missing Debian packages, build, run tests
 #                        (plain and sanitizer builds); last line "N passed, N failed"
-#   make fuzz            build and run the libFuzzer targets (clang)
+#   make fuzz            build the libFuzzer targets (clang) into build-fuzz/ and run
+#                        each for FUZZ_SECONDS (default 60; FUZZ_ONLY="NAME..." picks)
 #   make mutants         plant each bug of tests/mutants/*.list in a scratch copy,
 #                        run its tests, print which were caught (not in CI)
 #   make install PREFIX=/usr/local DESTDIR=
@@ -14,6 +15,13 @@ SAN ?= 0
 ifeq ($(SAN),1)
 BUILD ?= build-san
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else ifeq ($(SAN),fuzz)
+# The libFuzzer flavour (make fuzz): clang, coverage for the fuzzer, ASan
+# and UBSan, every report fatal.
+BUILD ?= build-fuzz
+CC := clang
+SANFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
 else
 BUILD ?= build
 SANFLAGS :=
@@ -41,13 +49,18 @@ CMOCKA_LIBS := $(call pc,--libs,cmocka)
 JSON_LIBS := $(call pc,--libs,json-c)
 JSON_CFLAGS := $(call pc,--cflags,json-c)
 
-.PHONY: all check check-plain check-san test deps fuzz install clean demo bench mutants
+.PHONY: all check check-plain check-san check-fuzz test deps fuzz fuzz-bins install clean demo \
+	bench mutants
 all:
 
-# Every folder describes itself in a module.mk: programs, libraries, tests.
+# Every folder describes itself in a module.mk: programs, libraries, tests,
+# libFuzzer targets (FUZZ_BINS: $(BUILD)/DIR/fuzz_NAME, linked with
+# $(FUZZ_LINK), its libFuzzer options in FUZZ_OPTS_NAME).
 BINS :=
 LIBS_SO :=
 TESTS :=
+FUZZ_BINS :=
+FUZZ_LINK = $(CC) $(LDFLAGS) -fsanitize=fuzzer
 INSTALL_BINS :=
 INSTALL_SBINS :=
 include $(sort $(wildcard */module.mk */*/module.mk))
@@ -72,7 +85,40 @@ check: deps
 	@$(MAKE) --no-print-directory SAN=1 all
 	@bash tests/run-tests.sh --summary-file $(CURDIR)/build/check-plain.sum build $(patsubst build-san/%,build/%,$(TESTS)) ; \
 	 bash tests/run-tests.sh --summary-file $(CURDIR)/build/check-san.sum build-san $(patsubst build/%,build-san/%,$(TESTS)) ; \
-	 bash tests/summarize.sh build/check-plain.sum build/check-san.sum
+	 $(MAKE) --no-print-directory check-fuzz ; \
+	 bash tests/summarize.sh build/check-plain.sum build/check-san.sum build/check-fuzz.sum
+
+# Fuzzing (tests/run-fuzz.sh): the targets built in the SAN=fuzz flavour
+# into build-fuzz/ (never into the other builds' directories, whatever
+# BUILD says), run one after another; corpora, crash inputs and logs stay
+# in build-fuzz/. make check runs each for CHECK_FUZZ_SECONDS and skips
+# them, saying so, where clang cannot build a libFuzzer program.
+FUZZ_BUILD := build-fuzz
+FUZZ_SECONDS ?= 60
+CHECK_FUZZ_SECONDS ?= 12
+FUZZ_ONLY ?=
+fuzz_names = $(patsubst fuzz_%,%,$(notdir $(FUZZ_BINS)))
+fuzz_picked = $(if $(FUZZ_ONLY),$(filter $(addprefix %/fuzz_,$(FUZZ_ONLY)),$(FUZZ_BINS)),$(FUZZ_BINS))
+fuzz_args = $(foreach b,$(fuzz_picked),'$(patsubst $(BUILD)/%,$(FUZZ_BUILD)/%,$(b)) $(FUZZ_OPTS_$(patsubst fuzz_%,%,$(notdir $(b))))')
+fuzz_make = $(MAKE) --no-print-directory SAN=fuzz BUILD=$(FUZZ_BUILD) CC=clang
+
+fuzz-bins: $(FUZZ_BINS)
+
+fuzz:
+	@$(if $(fuzz_picked),,echo "fuzz: FUZZ_ONLY=\"$(FUZZ_ONLY)\" names no target (targets: $(fuzz_names))"; exit 2;)
+	@bash tests/run-fuzz.sh --probe
+	@$(fuzz_make) $(patsubst $(BUILD)/%,$(FUZZ_BUILD)/%,$(fuzz_picked))
+	@bash tests/run-fuzz.sh --seconds $(FUZZ_SECONDS) $(FUZZ_BUILD) $(fuzz_args)
+
+CHECK_FUZZ_SUMMARY ?= build/check-fuzz.sum
+check-fuzz:
+	@mkdir -p $(dir $(CHECK_FUZZ_SUMMARY))
+	@rm -f $(CHECK_FUZZ_SUMMARY)
+	@if bash tests/run-fuzz.sh --probe; then \
+		$(fuzz_make) fuzz-bins && \
+		bash tests/run-fuzz.sh --summary-file $(CHECK_FUZZ_SUMMARY) \
+			--seconds $(CHECK_FUZZ_SECONDS) $(FUZZ_BUILD) $(fuzz_args); \
+	 else echo "0 0 $(words $(FUZZ_BINS))" >$(CHECK_FUZZ_SUMMARY); fi
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib/vscsi/xensim

@@ -39,7 +39,7 @@ static int entry_line(const struct parse_ctx *c, unsigned tok, const char *name)
 			inside = !strncmp(q, header, hlen);
 		} else if (inside && !strncmp(q, name, nlen)) {
 			q += nlen;
-			q += strspn(q, " \t");
+			q += strspn(q, " \t\f\v\r"); /* inih strips what isspace says */
 			if (*q == '=' || *q == ':')
 				found = line + 1;
 		}
@@ -86,7 +86,18 @@ static void *section_entry(struct parse_ctx *c, const char *kind, const char *ke
 	return ENTRY_OF(cfg->luns, cfg->n_luns, pdev, key);
 }
 
+/* inih goes on after an error and reports the line of the first: keep its
+ * message (and stop taking settings). */
 #define FAIL(...) do { snprintf(c->err, c->errlen, __VA_ARGS__); return 0; } while (0)
+
+/* on_entry's value into field whole: one that does not fit is refused,
+ * never cut (a cut state-dir is another directory, a cut password another
+ * password, a cut policy name another policy). */
+#define SET(field) do { \
+	if (strlen(value) >= sizeof(field)) \
+		FAIL("[%.40s] %s: longer than %zu characters", section, name, sizeof(field) - 1); \
+	memcpy(field, value, strlen(value) + 1); \
+} while (0)
 
 static int on_entry(void *user, const char *section, const char *name, const char *value)
 {
@@ -94,8 +105,12 @@ static int on_entry(void *user, const char *section, const char *name, const cha
 	struct scsiback_config *cfg = c->cfg;
 	char kind[16] = "", key[256] = "";
 	int key_end = 0;
+	size_t key_max;
 	unsigned tok = 0;
 	void *e;
+
+	if (c->err[0])
+		return 0;
 
 	if (section[0] == '#' && (unsigned)atoi(section + 1) < c->n_sections) {
 		tok = (unsigned)atoi(section + 1);
@@ -106,11 +121,11 @@ static int on_entry(void *user, const char *section, const char *name, const cha
 			if ((cfg->log_level = log_level_parse(value)) < 0)
 				FAIL("[scsiback] log-level \"%s\": want err, warn, info or debug", value);
 		} else if (!strcmp(name, "initiator-name")) {
-			snprintf(cfg->initiator_name, sizeof(cfg->initiator_name), "%s", value);
+			SET(cfg->initiator_name);
 		} else if (!strcmp(name, "state-dir")) {
-			snprintf(cfg->state_dir, sizeof(cfg->state_dir), "%s", value);
+			SET(cfg->state_dir);
 		} else if (!strcmp(name, "sysfs-root")) {
-			snprintf(cfg->sysfs_root, sizeof(cfg->sysfs_root), "%s", value);
+			SET(cfg->sysfs_root);
 		} else {
 			FAIL("[scsiback]: unknown setting \"%s\"", name);
 		}
@@ -120,8 +135,14 @@ static int on_entry(void *user, const char *section, const char *name, const cha
 	    (strcmp(kind, "iscsi") && strcmp(kind, "policy") && strcmp(kind, "lun")))
 		FAIL("unknown section [%s] (want [scsiback], [iscsi IQN], [policy NAME] or [lun P-DEV])",
 		     section);
-	if (section[key_end] && !strchr(" \t", section[key_end]))
-		FAIL("[%.40s...]: name longer than 255 characters", section);
+	/* The name whole, as long as its field holds (an IQN has at most 223
+	 * characters): two names cut to the same would be one entry. */
+	key_max = !strcmp(kind, "iscsi") ? sizeof(cfg->iscsi->iqn) - 1
+		: !strcmp(kind, "policy") ? sizeof(cfg->policies->name) - 1 : sizeof(cfg->luns->pdev) - 1;
+	if ((section[key_end] && !strchr(" \t", section[key_end])) || strlen(key) > key_max)
+		FAIL("[%.40s...]: name longer than %zu characters", section, key_max);
+	if (section[key_end + strspn(section + key_end, " \t")])
+		FAIL("[%s]: one name after \"%s\", not two", section, kind);
 	e = section_entry(c, kind, key);
 	if (!e)
 		FAIL("out of memory");
@@ -129,10 +150,10 @@ static int on_entry(void *user, const char *section, const char *name, const cha
 		struct config_iscsi *i = e;
 
 		if (!strcmp(name, "chap-user")) {
-			snprintf(i->user, sizeof(i->user), "%s", value);
+			SET(i->user);
 			i->user_line = entry_line(c, tok, name);
 		} else if (!strcmp(name, "chap-password")) {
-			snprintf(i->password, sizeof(i->password), "%s", value);
+			SET(i->password);
 			i->password_line = entry_line(c, tok, name);
 		} else {
 			FAIL("[%s]: unknown setting \"%s\"", section, name);
@@ -157,7 +178,7 @@ static int on_entry(void *user, const char *section, const char *name, const cha
 		uint64_t secs;
 
 		if (!strcmp(name, "policy")) {
-			snprintf(l->policy, sizeof(l->policy), "%s", value);
+			SET(l->policy);
 			l->policy_line = entry_line(c, tok, name);
 		} else if (!strcmp(name, "timeout")) {
 			if (!dec_parse_str(value, CONFIG_TIMEOUT_MAX_S, &secs))
@@ -179,15 +200,25 @@ static int on_entry(void *user, const char *section, const char *name, const cha
  * (a line for a line: errors keep their line numbers); on_entry looks the
  * full name up. A header is a header even when indented (inih would take
  * an indented line after a setting as that value's continuation: a
- * section swallowed into a password). Returns the text (malloc'd) or
- * NULL with errno. */
-static char *load_text(const char *path, struct parse_ctx *c)
+ * section swallowed into a password).
+ *
+ * inih also reads a line longer than its buffer (INI_MAX_LINE) as two, the
+ * rest of "chap-password = ...state-dir = /x" a setting of its own, and
+ * the text it parses ends at a NUL byte: a line inih would not read whole
+ * and a NUL byte are refused here, with the line in *bad_line and the
+ * reason in c->err (errno EINVAL).
+ *
+ * Returns the text (malloc'd) or NULL with errno. */
+#define CONFIG_LINE_MAX (INI_MAX_LINE - 2)
+
+static char *load_text(const char *path, struct parse_ctx *c, int *bad_line)
 {
 	FILE *f = fopen(path, "r");
 	char *line = NULL, *out = NULL;
 	size_t cap = 0, outlen = 0;
 	ssize_t n;
 	FILE *o;
+	int lineno = 0;
 
 	if (!f)
 		return NULL;
@@ -198,7 +229,13 @@ static char *load_text(const char *path, struct parse_ctx *c)
 	}
 	for (bool first = true; (n = getline(&line, &cap, f)) >= 0; first = false) {
 		char *p = line, *end, **grown;
+		size_t len = (size_t)n - (n && line[n - 1] == '\n');
 
+		lineno++;
+		if (memchr(line, 0, (size_t)n)) {
+			snprintf(c->err, c->errlen, "a NUL byte (not a text file?)");
+			goto refuse;
+		}
 		if (first && !strncmp(p, "\xef\xbb\xbf", 3))
 			p += 3;   /* a UTF-8 BOM, as inih skips it */
 		p += strspn(p, " \t\f\v\r");
@@ -209,6 +246,13 @@ static char *load_text(const char *path, struct parse_ctx *c)
 			for (char *q = p + 1; q < end; q++)
 				if (*q == ';' && (q[-1] == ' ' || q[-1] == '\t'))
 					end = NULL;
+		}
+		if (end) /* what inih will read: "[#N" and the rest */
+			len = (size_t)snprintf(NULL, 0, "[#%u", c->n_sections) + strlen(end) -
+			      (end[strlen(end) - 1] == '\n');
+		if (len > CONFIG_LINE_MAX) {
+			snprintf(c->err, c->errlen, "line longer than %d characters", CONFIG_LINE_MAX);
+			goto refuse;
 		}
 		if (!end) {
 			fputs(line, o);
@@ -244,13 +288,31 @@ static char *load_text(const char *path, struct parse_ctx *c)
 		return NULL;
 	}
 	return out;
+refuse:
+	*bad_line = lineno;
+	free(line);
+	fclose(f);
+	fclose(o);
+	free(out);
+	errno = EINVAL;
+	return NULL;
+}
+
+/* err, a problem found at line of path, becomes "path:line: problem". */
+static int name_line(char *err, size_t errlen, const char *path, int line)
+{
+	char detail[256];
+
+	snprintf(detail, sizeof(detail), "%s", err[0] ? err : "syntax error");
+	snprintf(err, errlen, "%s:%d: %s", path, line, detail);
+	return -EINVAL;
 }
 
 int config_load(const char *path, struct scsiback_config *cfg, char *err, size_t errlen)
 {
 	struct parse_ctx c = { cfg, err, errlen, NULL, 0, NULL };
 	char *text;
-	int line;
+	int line = 0;
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->log_level = -1;
@@ -258,12 +320,16 @@ int config_load(const char *path, struct scsiback_config *cfg, char *err, size_t
 	err[0] = 0;
 	if (!path)
 		return 0;
-	text = load_text(path, &c);
+	text = load_text(path, &c, &line);
 	if (!text) {
-		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+		int e = errno;
+
 		for (unsigned i = 0; i < c.n_sections; i++)
 			free(c.sections[i]);
 		free(c.sections);
+		if (e == EINVAL && err[0])
+			return name_line(err, errlen, path, line);
+		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(e));
 		return -ENOENT;
 	}
 	c.text = text;
@@ -276,13 +342,8 @@ int config_load(const char *path, struct scsiback_config *cfg, char *err, size_t
 		snprintf(err, errlen, "%s: cannot parse: out of memory", path);
 		return -ENOMEM;
 	}
-	if (line > 0) {
-		char detail[256];
-
-		snprintf(detail, sizeof(detail), "%s", err[0] ? err : "syntax error");
-		snprintf(err, errlen, "%s:%d: %s", path, line, detail);
-		return -EINVAL;
-	}
+	if (line > 0)
+		return name_line(err, errlen, path, line);
 	/* Every [lun] must name a policy that exists. */
 	for (unsigned i = 0; i < cfg->n_luns; i++) {
 		bool found = !cfg->luns[i].policy[0];

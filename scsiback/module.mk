@@ -27,14 +27,17 @@ $(BUILD)/tests/scsiback/test_request: $(BUILD)/tests/scsiback/test_request.o $(B
 		$(BUILD)/scsiback/emulate.o $(BUILD)/scsiback/policy.o $(BUILD)/scsiback/config.o $(common_objs)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(CMOCKA_LIBS)
 
-# make fuzz: libFuzzer over request validation (not part of make check).
-.PHONY: fuzz-request
-fuzz: fuzz-request
-fuzz-request: build-fuzz/fuzz_request
-	build-fuzz/fuzz_request -max_total_time=$(FUZZ_SECONDS) -max_len=4096
-build-fuzz/fuzz_request: scsiback/fuzz_request.c scsiback/request.c
-	@mkdir -p build-fuzz
-	clang -g -O1 -std=gnu11 -D_GNU_SOURCE -Icommon -Iscsiback -fsanitize=fuzzer,address,undefined -o $@ $^
+# libFuzzer targets (make fuzz): the request validator, the config file.
+FUZZ_BINS += $(BUILD)/scsiback/fuzz_request
+# (a request and a full segment table of 256 entries)
+FUZZ_OPTS_request := -max_len=2300
+$(BUILD)/scsiback/fuzz_request: $(BUILD)/scsiback/fuzz_request.o $(BUILD)/scsiback/request.o
+	$(FUZZ_LINK) -o $@ $^
+FUZZ_BINS += $(BUILD)/scsiback/fuzz_config
+FUZZ_OPTS_config := -max_len=4096
+$(BUILD)/scsiback/fuzz_config: $(BUILD)/scsiback/fuzz_config.o $(BUILD)/scsiback/config.o \
+		$(BUILD)/scsiback/policy.o $(common_objs)
+	$(FUZZ_LINK) -o $@ $^ $(INIH_LIBS)
 
 # make install ships a systemd unit and a sample configuration.
 $(BUILD)/scsiback/scsiback.service: scsiback/scsiback.service.in

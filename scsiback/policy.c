@@ -23,7 +23,7 @@ int policy_set_opcodes(struct policy *p, const char *list, char *err, size_t err
 
 	memset(p->listed, 0, sizeof(p->listed));
 	while (*s) {
-		char tok[32], *end;
+		char *end;
 		size_t n = 0;
 		unsigned long v;
 
@@ -31,16 +31,17 @@ int policy_set_opcodes(struct policy *p, const char *list, char *err, size_t err
 			s++;
 		if (!*s)
 			break;
-		while (s[n] && !isspace((unsigned char)s[n]) && s[n] != ',' && n < sizeof(tok) - 1)
+		while (s[n] && !isspace((unsigned char)s[n]) && s[n] != ',')
 			n++;
-		memcpy(tok, s, n);
-		tok[n] = 0;
-		s += n;
-		v = strtoul(tok, &end, 0);
-		if (*end || end == tok || v > 0xff) {
-			snprintf(err, errlen, "\"%s\" is not an opcode (0x00..0xff)", tok);
+		/* The whole token is the number (a copy cut to a buffer's size
+		 * would read one long token as two opcodes). */
+		v = strtoul(s, &end, 0);
+		if (end != s + n || v > 0xff) {
+			snprintf(err, errlen, "\"%.*s%s\" is not an opcode (0x00..0xff)",
+				 (int)(n > 32 ? 32 : n), s, n > 32 ? "..." : "");
 			return -EINVAL;
 		}
+		s += n;
 		p->listed[v / 8] |= (uint8_t)(1u << (v % 8));
 	}
 	return 0;

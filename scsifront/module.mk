@@ -54,3 +54,10 @@ INSTALL_EXTRA += install -D -m 644 $(SF_OUT)/ld_vscsi.so $(DESTDIR)$(PREFIX)/lib
 # the tests to it.
 .PHONY: scsifront
 scsifront: $(LIBVSCSIFRONT_A) $(LIBVSCSIFRONT_SO) $(SF_OUT)/vscsi $(SF_OUT)/ld_vscsi.so
+
+# libFuzzer target (make fuzz): the backend's responses against outstanding
+# tasks, on a host built in memory (the Xen calls answered by the target).
+FUZZ_BINS += $(BUILD)/scsifront/fuzz_response
+FUZZ_OPTS_response := -max_len=4096
+$(BUILD)/scsifront/fuzz_response: $(BUILD)/scsifront/fuzz_response.o $(LIBVSCSIFRONT_A) $(common_objs)
+	$(FUZZ_LINK) -o $@ $^ $(XEN_LIBS) -lpthread

@@ -230,10 +230,11 @@ out:
 		vf_ring_push(h);
 }
 
-static void escalate(struct vscsi_host *h, struct vf_task *t, struct vf_deliver *dl, const char *why)
+/* now: the time of the pass that escalates (its timeouts are measured
+ * against it). */
+static void escalate(struct vscsi_host *h, struct vf_task *t, struct vf_deliver *dl, const char *why,
+		     uint64_t now)
 {
-	uint64_t now = vf_now_ns();
-
 	if (t->tmf == VF_TMF_ABORT) {
 		vf_warn("%s: %u:%u:%u rqid %d: ABORT %s; trying LUN RESET", h->name,
 			t->pub.addr.channel, t->pub.addr.target, t->pub.addr.lun, t->slot, why);
@@ -307,7 +308,7 @@ static void tmf_response(struct vscsi_host *h, int rqid, const vscsiif_response_
 		return; /* its victim is gone already */
 	t->tmf_slot = -1;
 	if (!ok) {
-		escalate(h, t, dl, "failed");
+		escalate(h, t, dl, "failed", vf_now_ns());
 		return;
 	}
 	vf_info("%s: %u:%u:%u: command 0x%02x %s, %s succeeded", h->name, t->pub.addr.channel,
@@ -373,7 +374,7 @@ void vf_task_timeouts(struct vscsi_host *h, struct vf_deliver *dl, uint64_t now)
 			s->task = NULL;
 			s->zombie_until_ns = now + VF_ZOMBIE_GRACE_NS;
 			t->tmf_slot = -1;
-			escalate(h, t, dl, "got no answer");
+			escalate(h, t, dl, "got no answer", now);
 			continue;
 		}
 		if (s->state == VF_SLOT_CDB && t && t->state == VF_TASK_RING && t->deadline_ns <= now) {
@@ -388,7 +389,7 @@ void vf_task_timeouts(struct vscsi_host *h, struct vf_deliver *dl, uint64_t now)
 		n = t->next;
 		if (t->tmf_deadline_ns <= now) {
 			tmf_unqueue(h, t);
-			escalate(h, t, dl, "could not be sent (ring full)");
+			escalate(h, t, dl, "could not be sent (ring full)", now);
 			/* escalate may have re-queued t at the tail: n is still valid */
 		}
 	}

@@ -6,6 +6,6 @@ for f in "$@"; do
 	read -r p fl s <"$f"
 	pass=$((pass + p)); fail=$((fail + fl)); skip=$((skip + s))
 done
-echo "check: plain and sanitizer builds together"
+echo "check: plain and sanitizer builds and the short fuzz runs together"
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]

@@ -5,6 +5,9 @@ set -euo pipefail
 
 PKGS=(
 	build-essential pkg-config clang
+	# libFuzzer's runtime for make fuzz (only recommended by clang, and
+	# recommends are not installed here)
+	libclang-rt-14-dev
 	libxen-dev xenstore-utils
 	libiscsi-dev libiscsi-bin
 	libsgutils2-dev sg3-utils

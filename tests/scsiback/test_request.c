@@ -205,6 +205,28 @@ static void test_policy(void **state)
 	assert_int_equal(policy_mode_parse("deny"), -1);
 }
 
+/* A long token is one number (fuzz_config found "000...0001", 34
+ * characters, read as the opcodes 0 and 1: cut at 31 into two tokens). */
+static void test_policy_long_tokens(void **state)
+{
+	struct policy p = { .mode = POLICY_DENY_LIST };
+	char err[128];
+
+	(void)state;
+	assert_int_equal(policy_set_opcodes(&p, "0000000000000000000000000000000001", err,
+					    sizeof(err)), 0);
+	assert_false(policy_allows(&p, 0x01));
+	assert_true(policy_allows(&p, 0x00));
+	assert_int_equal(policy_set_opcodes(&p, "0x000000000000000000000000000000000000003b,0x04", err,
+					    sizeof(err)), 0);
+	assert_false(policy_allows(&p, 0x3b));
+	assert_false(policy_allows(&p, 0x04));
+	assert_true(policy_allows(&p, 0x00));
+	assert_int_equal(policy_set_opcodes(&p, "0x0000000000000000000000000000000000000100", err,
+					    sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "...\" is not an opcode"));
+}
+
 static void write_file(const char *path, const char *text)
 {
 	FILE *f = fopen(path, "w");
@@ -277,6 +299,9 @@ static void test_config_errors_name_their_line(void **state)
 		  "chap-user without chap-password" },
 		{ "[iscsi iqn.2026-11.t:disk]\nchap-password = s3cret\n", ":2:",
 		  "chap-password without chap-user" },
+		/* the first error's message with the first error's line */
+		{ "[policy p]\nmode = sometimes\n[lun null:disk]\nfrob = 1\n", ":2:",
+		  "mode \"sometimes\"" },
 	};
 	char path[] = "/tmp/scsiback-conf-XXXXXX", err[512];
 	struct scsiback_config cfg;
@@ -357,6 +382,97 @@ static void test_config_long_names(void **state)
 	unlink(path);
 }
 
+/* Nothing of the file is cut or read as something else; what inih would
+ * not read whole is refused, naming the line (found by fuzz_config). */
+static void test_config_nothing_cut(void **state)
+{
+	static const struct { const char *line, *says; } bad[] = {
+		/* two "[policy]" of 64 characters cut to one name: the deny
+		 * list in one entry, allow-all in the other, and the [lun]
+		 * got the allow-all one */
+		{ ":2:", "name longer than 63 characters" },
+		{ ":3:", "[lun null:disk] policy: longer than 63 characters" },
+		{ ":2:", "chap-password: longer than 127 characters" },
+		{ ":2:", "name longer than 223 characters" },
+		{ ":2:", "[lun null:disk null:tape]: one name after \"lun\", not two" },
+		/* the rest of a long line read as a setting of its own */
+		{ ":3:", "line longer than 198 characters" },
+		{ ":2:", "a NUL byte" },
+	};
+	char path[] = "/tmp/scsiback-conf-XXXXXX", err[512], text[1024], name[300];
+	struct scsiback_config cfg;
+	int fd = mkstemp(path);
+	FILE *f;
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(name, 'p', sizeof(name));
+		switch (i) {
+		case 0:
+			snprintf(text, sizeof(text), "[policy %.64s]\nmode = deny-list\nopcodes = 0x3b\n"
+				 "[lun null:disk]\npolicy = %.64s\n", name, name);
+			break;
+		case 1:
+			snprintf(text, sizeof(text), "[policy %.63s]\n[lun null:disk]\npolicy = %.64s\n",
+				 name, name);
+			break;
+		case 2:
+			snprintf(text, sizeof(text), "[iscsi iqn.x:y]\nchap-password = %.128s\n"
+				 "chap-user = u\n", name);
+			break;
+		case 3:
+			snprintf(text, sizeof(text), "[iscsi iqn.%.220s]\nchap-user = u\n", name);
+			break;
+		case 4:
+			snprintf(text, sizeof(text), "[lun null:disk null:tape]\ntimeout = 5\n");
+			break;
+		case 5:
+			snprintf(text, sizeof(text), "[scsiback]\n; a comment\ninitiator-name = "
+				 "iqn.%.190s state-dir = /tmp\n", name);
+			break;
+		}
+		f = fopen(path, "w");
+		assert_non_null(f);
+		if (i == 6)
+			fwrite("[scsiback]\nlog-level = info\0\n", 1, 30, f);
+		else
+			fputs(text, f);
+		fclose(f);
+		assert_int_equal(config_load(path, &cfg, err, sizeof(err)), -EINVAL);
+		if (strncmp(err, path, strlen(path)) || !strstr(err, bad[i].line) ||
+		    !strstr(err, bad[i].says))
+			fail_msg("config %u: \"%s\": want %s%s and \"%s\"", i, err, path, bad[i].line,
+				 bad[i].says);
+		config_free(&cfg);
+	}
+	/* The longest of each loads whole; a form feed before "=" (inih's
+	 * blank) still lets an error name the setting's line. */
+	memset(name, 'p', sizeof(name));
+	snprintf(text, sizeof(text), "[policy %.63s]\nmode = deny-list\n[lun null:disk]\n"
+		 "policy = %.63s\n[iscsi iqn.%.180s]\nchap-user = u\nchap-password = %.127s\n",
+		 name, name, name, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	if (config_load(path, &cfg, err, sizeof(err)))
+		fail_msg("%s", err);
+	assert_int_equal(cfg.n_policies, 1);
+	assert_int_equal(strlen(cfg.luns[0].policy), 63);
+	assert_int_equal(strlen(cfg.iscsi[0].password), 127);
+	config_free(&cfg);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("[iscsi iqn.x:y]\n\nchap-user\f= u\n", f);
+	fclose(f);
+	assert_int_equal(config_load(path, &cfg, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, ":3: [iscsi iqn.x:y] chap-user without chap-password"));
+	config_free(&cfg);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -367,8 +483,10 @@ int main(void)
 		cmocka_unit_test(test_report_luns_every_address_method),
 		cmocka_unit_test(test_config_errors_name_their_line),
 		cmocka_unit_test(test_policy),
+		cmocka_unit_test(test_policy_long_tokens),
 		cmocka_unit_test(test_config),
 		cmocka_unit_test(test_config_long_names),
+		cmocka_unit_test(test_config_nothing_cut),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -924,8 +924,8 @@ struct bad_case {
 /* Every bad input: its message, its exit code, and not one node written. */
 static void test_bad_inputs(void **state)
 {
-	char cfg[8][600], sys[600], cfs[600];
-	static const char *const cfg_text[8] = {
+	char cfg[10][600], sys[600], cfs[600];
+	static const char *const cfg_text[10] = {
 		"name = \"guest1\"\nvscsi = [ \"null:disk,0:0:0:9\", \n",               /* syntax */
 		"vscsi = [ \"null:disk,0:0:0:9\", \"null:disk,0:0:0:9\" ]\n",           /* dup */
 		"vscsi = [ \"null:disk,5:0:0:0\", \"null:disk,5:0:0:1,feature-host\" ]\n", /* mixed */
@@ -934,15 +934,23 @@ static void test_bad_inputs(void **state)
 		"vscsi = [ \"/dev/sg0,host\" ]\n",                                     /* xm host mode */
 		"vscsi = [ \"iscsi://127.0.0.1/iqn.2026-01.x:y/0,0:0:0:0\" ]\n",     /* v-dev taken */
 		"vscsi = [ \"null:disk\" ]\n",                                         /* no v-dev */
+		"vscsi = \"null:disk,0:0:0:9\"\n",                                     /* no list */
+		"name = \"guest1\"\nvscsi = [ \"null:disk",  /* and a NUL byte (below) */
 	};
 	char missing[600];
 	char *before;
+	FILE *f;
 
 	(void)state;
-	for (int i = 0; i < 8; i++) {
+	for (int i = 0; i < 10; i++) {
 		snprintf(cfg[i], sizeof(cfg[i]), "%s/bad%d.cfg", env.rundir, i);
 		write_file(cfg[i], cfg_text[i]);
 	}
+	/* libxlutil aborted on a NUL byte in a string (found by fuzz_xlcfg) */
+	f = fopen(cfg[9], "a");
+	assert_non_null(f);
+	fwrite("\0,0:0:0:9\" ]\n", 1, 13, f);
+	fclose(f);
 	snprintf(missing, sizeof(missing), "%s/missing.cfg", env.rundir);
 	snprintf(sys, sizeof(sys), "%s/empty-sysfs", env.rundir);
 	mkdir(sys, 0755);
@@ -999,6 +1007,10 @@ static void test_bad_inputs(void **state)
 		{ { "apply", "guest1", cfg[5] }, 3, "whole-host mode" },
 		{ { "apply", "guest1", cfg[6] }, 3, "v-dev 0:0:0:0 of domain" },
 		{ { "apply", "guest1", cfg[7] }, 3, "is not \"pdev,vdev[,option]...\"" },
+		/* libxlutil's word, naming the line (it was lost) */
+		{ { "apply", "guest1", cfg[8] }, 3, "bad8.cfg:1: warning: parameter `vscsi' is a single "
+		  "value but should be a list" },
+		{ { "apply", "guest1", cfg[9] }, 3, "bad9.cfg:2: a NUL byte" },
 		{ { "apply", "ghost", cfg[6] }, 4, "no domain named \"ghost\"" },
 	};
 

@@ -123,8 +123,10 @@ static char *get_string(XLU_Config *cfg, const char *key)
 	return xlu_cfg_get_string(cfg, key, &v, 1) ? NULL : strdup(v);
 }
 
-/* The vscsi list into d; 0 or -errno with a message. */
-static int get_vscsi(XLU_Config *cfg, FILE *rep, char *msgs, const char *file,
+/* The vscsi list into d; 0 or -errno with a message (libxlutil's, which
+ * names the line, when it wrote one into rep, whose text *msgs gets when
+ * rep is flushed). */
+static int get_vscsi(XLU_Config *cfg, FILE *rep, char **msgs, const char *file,
 		     struct xlcfg_domain *d, char *err, size_t errlen)
 {
 	XLU_ConfigList *list;
@@ -137,7 +139,7 @@ static int get_vscsi(XLU_Config *cfg, FILE *rep, char *msgs, const char *file,
 
 		fflush(rep);
 		snprintf(fallback, sizeof(fallback), "%s: vscsi is not a list of strings", file);
-		report(msgs, fallback, err, errlen);
+		report(*msgs, fallback, err, errlen);
 		return -rc;
 	}
 	d->vscsi = calloc((size_t)n + 1, sizeof(*d->vscsi));
@@ -158,35 +160,89 @@ static int get_vscsi(XLU_Config *cfg, FILE *rep, char *msgs, const char *file,
 	return 0;
 }
 
+/* The whole of file (malloc'd, *len bytes), or NULL with errno. */
+static char *read_all(const char *file, size_t *len)
+{
+	FILE *f = fopen(file, "r");
+	char *text = NULL;
+	size_t cap = 0;
+	int e;
+
+	*len = 0;
+	if (!f)
+		return NULL;
+	for (;;) {
+		if (*len == cap) {
+			char *grown = cap < (1u << 30) ? realloc(text, cap ? cap * 2 : 4096) : NULL;
+
+			if (!grown) {
+				e = cap < (1u << 30) ? ENOMEM : EFBIG;
+				goto fail;
+			}
+			text = grown;
+			cap = cap ? cap * 2 : 4096;
+		}
+		*len += fread(text + *len, 1, cap - *len, f);
+		if (*len < cap)
+			break;
+	}
+	if (ferror(f)) {
+		e = EIO;
+		goto fail;
+	}
+	fclose(f);
+	return text;
+fail:
+	fclose(f);
+	free(text);
+	errno = e;
+	return NULL;
+}
+
 int xlcfg_read_domain(const char *file, struct xlcfg_domain *d, char *err, size_t errlen)
 {
-	char *msgs = NULL;
-	size_t msglen = 0;
-	FILE *rep, *f;
+	char *msgs = NULL, *text, *nul;
+	size_t msglen = 0, len;
+	FILE *rep;
 	XLU_Config *cfg;
 	long strict;
 	int rc;
 
 	memset(d, 0, sizeof(*d));
 	d->strict = -1;
-	/* libxlutil's own message for an unreadable file lost errno. */
-	f = fopen(file, "r");
-	if (!f) {
+	/* Read here and handed over as data: libxlutil's own message for an
+	 * unreadable file lost errno, and it aborts the program (an
+	 * assertion) on a NUL byte inside a string, which is refused first. */
+	text = read_all(file, &len);
+	if (!text) {
 		rc = errno;
 		snprintf(err, errlen, "%s: %s", file, strerror(rc));
 		return -rc;
 	}
-	fclose(f);
+	nul = memchr(text, 0, len);
+	if (nul) {
+		int line = 1;
+
+		for (const char *p = text; p < nul; p++)
+			line += *p == '\n';
+		snprintf(err, errlen, "%s:%d: a NUL byte (not a text file?)", file, line);
+		free(text);
+		return -EINVAL;
+	}
 	rep = open_memstream(&msgs, &msglen);
-	if (!rep)
+	if (!rep) {
+		free(text);
 		return -errno;
+	}
 	cfg = xlu_cfg_init(rep, file);
 	if (!cfg) {
 		fclose(rep);
 		free(msgs);
+		free(text);
 		return -ENOMEM;
 	}
-	rc = xlu_cfg_readfile(cfg, file);
+	rc = xlu_cfg_readdata(cfg, text, (int)len);
+	free(text);
 	if (rc) {
 		char fallback[512];
 
@@ -199,7 +255,7 @@ int xlcfg_read_domain(const char *file, struct xlcfg_domain *d, char *err, size_
 	}
 	d->name = get_string(cfg, "name");
 	d->uuid = get_string(cfg, "uuid");
-	rc = get_vscsi(cfg, rep, msgs, file, d, err, errlen);
+	rc = get_vscsi(cfg, rep, &msgs, file, d, err, errlen);
 	if (!rc) {
 		int r = xlu_cfg_get_long(cfg, "vscsi_strict", &strict, 1);
 
