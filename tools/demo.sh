@@ -127,9 +127,13 @@ guest_sg sg_turs /dev/sg102 && echo "    drive 0 is ready with the cartridge loa
 guest_sg mtx -f /dev/sg103 status | head -4
 guest_sg mtx -f /dev/sg103 unload 1 0 || fail "mtx unload"
 
-step "detach the tape drive while the guest stays up"
+step "detach the disk and the tape drive while the guest stays up (backup1 gets them next)"
+echo "    dom0# vscsictl detach guest1 0:0:1:0; vscsictl detach guest1 0:0:0:0"
 "$xensim" exec 0 -- "$vscsictl" detach guest1 0:0:1:0 2>&1 | show
+"$xensim" exec 0 -- "$vscsictl" detach guest1 0:0:0:0 2>&1 | show
 guest "$vscsi" list
+# A device goes to one guest at a time (vscsictl(8), ONE DEVICE, ONE GUEST):
+# while guest1 had the disk, backup1 would have been refused it.
 
 step "start vscsi-lifecycle in dom0: LUNs from the guests' xl configs, at every start"
 mkdir -p "$work/xen" "$work/records"

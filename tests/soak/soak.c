@@ -46,6 +46,8 @@ enum role { R_DISK0, R_DISK1, R_DISK2, R_TAPE, R_CHANGER, R_HOSTILE, NROLES };
 static const char *const role_name[NROLES] = { "disk0", "disk1", "disk2", "tape", "changer",
 					       "hostile" };
 enum fault { F_BACKEND, F_TARGET, F_HOTPLUG, F_GUEST, NFAULTS };
+/* SOAK_FAULTS=backend,target,hotplug,guest picks the kinds (default all) */
+static const char *const fault_key[NFAULTS] = { "backend", "target", "hotplug", "guest" };
 static const char *const fault_name[NFAULTS] = {
 	"scsiback SIGKILLed and restarted", "tgtd killed and restarted",
 	"LUN hot-removed and added back", "guest destroyed mid-I/O and re-created",
@@ -58,10 +60,11 @@ struct shared {
 	struct {
 		uint64_t cmds, bytes, errors, corrupt, checked;
 	} r[NROLES];
-	/* per disk block: the last version acknowledged, and one whose
-	 * write ended without an answer (it may or may not have landed) */
+	/* per disk block: the last version acknowledged, and the versions
+	 * written since whose writes ended without an answer (each may or may
+	 * not have landed): pending..newest, 0 when none */
 	struct {
-		uint32_t acked, pending;
+		uint32_t acked, pending, newest;
 	} blk[NDISK][REGION_BLOCKS];
 };
 
@@ -75,6 +78,7 @@ static int domid[NROLES];
 static pid_t worker[NROLES];
 static unsigned faults[NFAULTS];
 static unsigned tgt_deaths;
+static uint64_t t0;
 static uint64_t seed;
 
 static uint64_t rnd(void)
@@ -114,12 +118,21 @@ static void block_fill(uint8_t *b, unsigned g, unsigned blk, uint32_t v)
 	}
 }
 
+static uint32_t stamp_version(const uint8_t *b)
+{
+	struct stamp s;
+
+	memcpy(&s, b, sizeof(s));
+	return memcmp(s.magic, "VSCSOAK", 8) ? 0 : s.version;
+}
+
 /* 1 if b holds version acked (or pending, or never-written zeros while
  * nothing was acknowledged), else 0. */
 static int block_ok(const uint8_t *b, unsigned g, unsigned blk)
 {
 	static uint8_t want[BLK];
 	uint32_t acked = sh->blk[g][blk].acked, pending = sh->blk[g][blk].pending;
+	uint32_t newest = sh->blk[g][blk].newest;
 	struct stamp s;
 
 	memcpy(&s, b, sizeof(s));
@@ -129,7 +142,8 @@ static int block_ok(const uint8_t *b, unsigned g, unsigned blk)
 				return 0;
 		return acked == 0;
 	}
-	if (s.guest != g || s.block != blk || (s.version != acked && (!pending || s.version != pending)))
+	if (s.guest != g || s.block != blk ||
+	    (s.version != acked && (!pending || s.version < pending || s.version > newest)))
 		return 0;
 	block_fill(want, g, blk, s.version);
 	return !memcmp(b, want, BLK);
@@ -153,6 +167,19 @@ static struct vscsi_host *guest_open(int role)
 		usleep(200000);
 	}
 	return NULL;
+}
+
+/* A vhost the backend closed (its last LUN was detached, and a new
+ * vhost came with the next attach) is gone for good: connect again, as
+ * a guest's frontend would to the new device. */
+static struct vscsi_host *guest_reopen_if_gone(struct vscsi_host *h, int role)
+{
+	enum vscsi_host_state st = vscsi_get_state(h);
+
+	if (st != VSCSI_HOST_DISCONNECTED && st != VSCSI_HOST_FAILED)
+		return h;
+	vscsi_close(h);
+	return guest_open(role);
 }
 
 static bool task_ok(int role, struct vscsi_task *t, size_t bytes)
@@ -180,21 +207,24 @@ static void disk_guest(int role)
 	const struct vscsi_addr a = { 0, 0, 0 };
 	unsigned g = (unsigned)role;
 
-	while (h && !sh->stop) {
+	while (h && !sh->stop && (h = guest_reopen_if_gone(h, role))) {
 		unsigned blk = (unsigned)(rnd() % REGION_BLOCKS);
 		uint64_t lba = ((uint64_t)g * REGION_BLOCKS + blk) * (BLK / 512);
 		struct vscsi_task *t;
 
 		if (rnd() % 10 < 6) {
-			uint32_t v = (sh->blk[g][blk].pending > sh->blk[g][blk].acked ?
-				      sh->blk[g][blk].pending : sh->blk[g][blk].acked) + 1;
+			uint32_t v = (sh->blk[g][blk].newest > sh->blk[g][blk].acked ?
+				      sh->blk[g][blk].newest : sh->blk[g][blk].acked) + 1;
 
 			block_fill(buf, g, blk, v);
-			sh->blk[g][blk].pending = v;
+			if (!sh->blk[g][blk].pending)
+				sh->blk[g][blk].pending = v;
+			sh->blk[g][blk].newest = v;
 			t = vscsi_write16_sync(h, &a, lba, BLK / 512, 512, buf);
 			if (task_ok(role, t, BLK)) {
 				sh->blk[g][blk].acked = v;
 				sh->blk[g][blk].pending = 0;
+				sh->blk[g][blk].newest = 0;
 			}
 		} else {
 			t = vscsi_read16_sync(h, &a, lba, BLK / 512, 512, buf);
@@ -202,9 +232,9 @@ static void disk_guest(int role)
 				sh->r[role].checked++;
 				if (!block_ok(buf, g, blk)) {
 					sh->r[role].corrupt++;
-					fprintf(stderr, "soak: %s: block %u reads wrong (acked v%u, pending v%u)\n",
+					fprintf(stderr, "soak: %s: block %u reads wrong (acked v%u, pending v%u..v%u)\n",
 						role_name[role], blk, sh->blk[g][blk].acked,
-						sh->blk[g][blk].pending);
+						sh->blk[g][blk].pending, sh->blk[g][blk].newest);
 				}
 			}
 		}
@@ -235,7 +265,7 @@ static void tape_guest(int role)
 	struct vscsi_host *h = guest_open(role);
 	uint32_t round = 0;
 
-	while (h && !sh->stop) {
+	while (h && !sh->stop && (h = guest_reopen_if_gone(h, role))) {
 		uint8_t rew[6] = { 0x01 }, wfm[6] = { 0x10, 0, 0, 0, 1, 0 };
 		uint8_t wr[6] = { 0x0a, 0, 0, BLK >> 8, BLK & 0xff, 0 }, rd[6] = { 0x08, 0, 0, BLK >> 8,
 									  BLK & 0xff, 0 };
@@ -317,7 +347,7 @@ static void changer_guest(int role)
 	struct vscsi_host *h = guest_open(role);
 	const struct vscsi_addr a = { 0, 0, 0 };
 
-	while (h && !sh->stop) {
+	while (h && !sh->stop && (h = guest_reopen_if_gone(h, role))) {
 		uint16_t addr[64], arm = 0;   /* 0: the default medium transport */
 		bool full[64], after[64];
 		int n = changer_slots(h, role, addr, full, 64), src = -1, dst = -1;
@@ -379,9 +409,13 @@ static void hostile_guest(int role)
 			for (int i = 0; i < 16; i++) {
 				for (int k = 0; k < 16; k++)
 					cdb[k] = (uint8_t)rnd();
+				bool ind = rnd() % 2;
+				/* (direct: the request's 26 segments at most) */
+				uint32_t len = (uint32_t)(rnd() % ((ind ? 64u : 26u) * 4096));
+
 				rawfront_cdb(&f, &req, rqid++, (uint16_t)(rnd() % 3), (uint16_t)(rnd() % 3), cdb,
 					     (uint8_t)(1 + rnd() % 16), (uint8_t)(rnd() % 4),
-					     (unsigned)(rnd() % 64), (uint32_t)(rnd() % (256 * 1024)), rnd() % 2);
+					     (unsigned)(rnd() % 64), len, ind);
 				if (rnd() % 4 == 0 && req.nr_segments)
 					req.seg[0].gref = (grant_ref_t)rnd();
 				if (rnd() % 8 == 0)
@@ -520,8 +554,6 @@ static struct usage usage_of(pid_t pid)
 	return u;
 }
 
-static uint64_t t0;
-
 static void inject(enum fault k)
 {
 	int role = (int)(rnd() % NDISK);
@@ -590,9 +622,10 @@ static unsigned verify_backing(void)
 			assert_int_equal(pread(fd, b, BLK, off), BLK);
 			if (!block_ok(b, g, blk)) {
 				if (lost < 10)
-					fprintf(stderr, "soak: disk%u block %u holds something else than "
-						"acknowledged v%u (pending v%u)\n", g, blk,
-						sh->blk[g][blk].acked, sh->blk[g][blk].pending);
+					fprintf(stderr, "soak: disk%u block %u holds v%u, not acknowledged "
+						"v%u (nor pending v%u..v%u)\n", g, blk, stamp_version(b),
+						sh->blk[g][blk].acked, sh->blk[g][blk].pending,
+						sh->blk[g][blk].newest);
 				lost++;
 			}
 		}
@@ -600,11 +633,38 @@ static unsigned verify_backing(void)
 	return lost;
 }
 
+/* false, after printing the end of its log, if scsiback died on its own. */
+static bool backend_alive(void)
+{
+	static bool told;
+	char cmd[700];
+
+	int st = 0;
+	pid_t r = waitpid(backend, &st, WNOHANG);
+
+	if (r == 0)
+		return true;
+	if (!told) {
+		told = true;
+		printf("soak: %6.1f s: scsiback (pid %d) ended on its own (%s %d); its log ends:\n",
+		       (double)(now_ms() - t0) / 1000, (int)backend,
+		       r != backend ? "already reaped" : WIFSIGNALED(st) ? "signal" : "exit status",
+		       r != backend ? 0 : WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+		fflush(stdout);
+		snprintf(cmd, sizeof(cmd), "grep -v soak-hostile '%s' | tail -n 40", logfile);
+		if (system(cmd) != 0)
+			printf("(no log)\n");
+		fflush(stdout);
+	}
+	return false;
+}
+
 static void test_soak(void **state)
 {
 	const char *s = getenv("SOAK_SECONDS");
 	unsigned seconds = s && *s ? (unsigned)strtoul(s, NULL, 10) : 120;
 	uint64_t end, next, acked = 0, seed0 = seed;
+	const char *only = getenv("SOAK_FAULTS");
 	struct usage u0, u1;
 	unsigned lost, corrupt = 0, total_faults = 0, hostile_lines, line_cap;
 	bool progress = true;
@@ -632,6 +692,8 @@ static void test_soak(void **state)
 	end = now_ms() + (uint64_t)seconds * 1000;
 	next = now_ms() + 3000 + rnd() % 5000;
 	while (now_ms() < end) {
+		if (!backend_alive())
+			break;
 		if (lab.pid > 0 && kill(lab.pid, 0) != 0) {
 			/* Not a fault we injected: tgtd itself died. */
 			char cmd[700];
@@ -646,7 +708,12 @@ static void test_soak(void **state)
 			tgtlab_cmd(&lab, "restart");
 		}
 		if (now_ms() >= next && now_ms() + 10000 < end) {
-			inject((enum fault)(rnd() % NFAULTS));
+			enum fault k;
+
+			do
+				k = (enum fault)(rnd() % NFAULTS);
+			while (only && !strstr(only, fault_key[k]));
+			inject(k);
 			next = now_ms() + 3000 + rnd() % 5000;
 		}
 		usleep(200000);
@@ -697,7 +764,7 @@ static void test_soak(void **state)
 		printf("  tgtd died on its own %u times (restarted)\n", tgt_deaths);
 	fflush(stdout);
 
-	assert_true(daemon_alive(backend));
+	assert_true(backend_alive());
 	assert_int_equal(lost, 0);
 	assert_int_equal(corrupt, 0);
 	assert_true(progress);
