@@ -1371,6 +1371,7 @@ static int iscsi_submit(struct lun *lun, struct lun_cmd *cmd)
 	struct iscsi_lun *d = lun->priv;
 	struct icmd *c;
 	size_t total = 0;
+	uint64_t deadline;
 
 	if (cmd->cdb_len == 0 || cmd->cdb_len > sizeof(cmd->cdb))
 		return -EINVAL;
@@ -1394,6 +1395,9 @@ static int iscsi_submit(struct lun *lun, struct lun_cmd *cmd)
 		c->siov[i].iov_len = cmd->iov[i].iov_len;
 	}
 	c->deadline = now_ms() + (cmd->timeout_ms ? cmd->timeout_ms : d->default_timeout_ms);
+	/* c may be answered and freed below (a write that finds the
+	 * connection reset drops the session; failfast answers at once). */
+	deadline = c->deadline;
 	cmd->drv = c;
 
 	if (d->state == ST_UP) {
@@ -1414,7 +1418,7 @@ static int iscsi_submit(struct lun *lun, struct lun_cmd *cmd)
 		}
 	}
 	if (d->state != ST_CLOSED)
-		arm_at(d, c->deadline);
+		arm_at(d, deadline);
 	return 0;
 }
 

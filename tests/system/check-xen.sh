@@ -21,7 +21,8 @@
 # XT_STALL (seconds of a silent console after which dom0 counts as stopped,
 # default 300), XT_FREEZE_DOM0=SCEN (the harness's own test: on the first
 # boot dom0 stops itself at the start of SCEN; the second boot must run
-# SCEN and what follows it).
+# SCEN and what follows it), XT_STICK_DOM0=SCEN (the same with dom0's
+# heartbeat alive: it must report XT-STUCK).
 # A dom0 that stops (a silent console) or dies without finishing gets one
 # more boot for the scenarios it did not report; their result lines say so.
 # Logs: build/check-xen/ (serial.log, dom0 logs and guest consoles in logs/).
@@ -128,7 +129,8 @@ STALL=${XT_STALL:-300}
 
 # boot SCENARIOS SERIAL RESULTS_IMG: one boot of Xen + dom0 running the
 # given scenarios. Sets BOOT_END: done (dom0 said XT-DONE), timeout (QEMU's
-# limit), stalled (the console silent for $STALL s) or died (QEMU ended
+# limit), stalled (the console silent for $STALL s, or dom0's heartbeat
+# saw a scenario stuck past its limit: XT-STUCK) or died (QEMU ended
 # without XT-DONE: a panic, a reset).
 boot() {
 	local scens=$1 serial=$2 img=$3 cmdline deadline shown=0 n size last_size=-1 last_change
@@ -140,6 +142,7 @@ boot() {
 	[ -n "${XT_SCSIBACK_LEVEL:-}" ] && cmdline+=" xt_scsiback_level=$XT_SCSIBACK_LEVEL"
 	[ -n "${XT_KILL_TGTD:-}" ] && cmdline+=" xt_kill_tgtd=$XT_KILL_TGTD"
 	[ -n "${XT_FREEZE_DOM0:-}" ] && [ "$serial" = "$OUT/serial.log" ] && cmdline+=" xt_freeze=$XT_FREEZE_DOM0"
+	[ -n "${XT_STICK_DOM0:-}" ] && [ "$serial" = "$OUT/serial.log" ] && cmdline+=" xt_stick=$XT_STICK_DOM0"
 	rm -f "$serial"
 	truncate -s 0 "$img" && truncate -s 256M "$img"
 	export TMPDIR=$OUT   # QEMU's snapshot overlay of the cached rootfs
@@ -162,6 +165,11 @@ boot() {
 		if [ "$size" != "$last_size" ]; then last_size=$size; last_change=$(date +%s)
 		elif [ $(( $(date +%s) - last_change )) -ge "$STALL" ]; then
 			BOOT_END=stalled; xt_log "dom0 silent on the console for $STALL s: stalled"; stop_qemu; break
+		fi
+		if grep -aq '^XT-STUCK' "$serial" 2>/dev/null; then
+			BOOT_END=stalled; xt_log "dom0 stuck past a scenario's limit (XT-STUCK): stalled"
+			tr -d '\r' <"$serial" | grep -a '^XT-STUCK' | sed 's/^/  /'
+			stop_qemu; break
 		fi
 		n=0
 		[ -f "$serial" ] && n=$(wc -l <"$serial")

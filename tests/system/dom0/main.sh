@@ -41,6 +41,7 @@ for kv in $(cat /proc/cmdline); do
 	xt_scsiback_level=*) export XT_SCSIBACK_LEVEL=${kv#*=} ;;
 	xt_kill_tgtd=*) KILL_TGTD=${kv#*=} ;;
 	xt_freeze=*) FREEZE=${kv#*=} ;;
+	xt_stick=*) STICK=${kv#*=} ;;
 	esac
 done
 say "dom0 userspace up; kernel $(uname -r)"
@@ -94,6 +95,14 @@ run_scenario() {
 		kill -STOP "$HEARTBEAT"
 		while :; do nap 3600; done
 	fi
+	if [ "${STICK:-}" = "$id" ]; then
+		# The harness's own test (XT_STICK_DOM0): run_scenario hangs with
+		# a 10 s limit while the heartbeat goes on; the heartbeat must
+		# report XT-STUCK and the host boot again.
+		say "sticking run_scenario (XT_STICK_DOM0)"
+		echo "$id $(up) 10" >"$W/running"
+		while :; do nap 3600; done
+	fi
 	local attempt=1 crashes note=
 	while :; do
 		: >"$W/checks/$id"
@@ -108,6 +117,8 @@ run_scenario() {
 		fi
 		XT_SCEN=$id timeout -k 10 "$limit" bash "$XT/dom0/$id.sh" >"$W/logs/$id.log" 2>&1 &
 		local spid=$!
+		# For the heartbeat: this loop must end the attempt by its limit.
+		echo "$id $(up) $limit" >"$W/running"
 		# Without tgtd the scenario can only wait for its time limit. (Gone
 		# three checks in a row: one missed look must not end a scenario.)
 		local gone=0 t0=$SECONDS shown=0
@@ -132,6 +143,7 @@ run_scenario() {
 		done
 		wait "$spid"
 		rc=$?
+		rm -f "$W/running"
 		[ -n "$killer" ] && { kill "$killer" 2>/dev/null; wait "$killer" 2>/dev/null; }
 		[ $rc -eq 124 ] || [ $rc -eq 137 ] && echo "FAIL $id-timeout scenario exceeded $limit s" >>"$W/checks/$id"
 		[ $rc -ne 0 ] && [ $rc -ne 124 ] && [ $rc -ne 137 ] && echo "FAIL $id-script exit status $rc" >>"$W/checks/$id"
@@ -210,6 +222,18 @@ run_scenario() {
 		cur=$(ls -t "$W"/logs/s?.log 2>/dev/null | head -1)
 		if [ -n "$cur" ]; then echo "XT-HB: [$(up)] $(basename "$cur" .log): $(tail -1 "$cur" | cut -c1-150)"
 		else echo "XT-HB: [$(up)] setup"; fi >/dev/console
+		# A scenario well past its limit means run_scenario itself is stuck
+		# (seen in CI: s5 ran 1000 s past it, the console showing only
+		# heartbeats until QEMU's limit). XT-STUCK tells the host to boot
+		# again for what is left, and shows where it stood.
+		if read -r rid rstart rlimit <"$W/running" 2>/dev/null &&
+			over=$(awk -v u="$(up)" -v s="$rstart" -v l="$rlimit" 'BEGIN { printf "%d", u - s - l }') &&
+			[ "$over" -ge 90 ]; then
+			{ echo "XT-STUCK: [$(up)] $rid: still running $over s past its limit of $rlimit s; the newest processes:"
+			  ps -eo pid,ppid,stat,etime,time,wchan:20,args --sort=start_time | grep -v -e ' \[' -e ' ps -eo ' |
+				tail -12 | cut -c1-150 | sed 's/^/XT-STUCK:   /'
+			} >/dev/console
+		fi
 	done
 ) &
 HEARTBEAT=$!
