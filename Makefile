@@ -8,7 +8,8 @@
 #                        each for FUZZ_SECONDS (default 60; FUZZ_ONLY="NAME..." picks)
 #   make mutants         plant each bug of tests/mutants/*.list in a scratch copy,
 #                        run its tests, print which were caught (not in CI)
-#   make install PREFIX=/usr/local DESTDIR=
+#   make install PREFIX=/usr/local DESTDIR=   (LIBDIR, INCLUDEDIR, UNITDIR too)
+#   make deb             the Debian packages (debian/), into build/deb/
 #   make clean
 
 SAN ?= 0
@@ -29,10 +30,21 @@ endif
 
 PREFIX ?= /usr/local
 DESTDIR ?=
+# Where make install puts the shared library and its pkg-config file, the
+# header, and the systemd units (debian/rules: the multiarch directory and
+# /lib/systemd/system).
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+UNITDIR ?= $(PREFIX)/lib/systemd/system
 CC ?= cc
 PKG_CONFIG ?= pkg-config
 
 CFLAGS ?= -O2 -g
+# For what must never carry a sanitizer (the shim, the simulator's
+# libraries, loaded into programs we did not build): hardening flags only
+# (debian/rules: dpkg-buildflags').
+HARDEN_CFLAGS ?=
+HARDEN_LDFLAGS ?=
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -fPIC $(SANFLAGS)
 CPPFLAGS += -I. -Icommon -MMD -MP
 LDFLAGS += $(SANFLAGS)
@@ -49,8 +61,8 @@ CMOCKA_LIBS := $(call pc,--libs,cmocka)
 JSON_LIBS := $(call pc,--libs,json-c)
 JSON_CFLAGS := $(call pc,--cflags,json-c)
 
-.PHONY: all check check-plain check-san check-fuzz test deps fuzz fuzz-bins install clean demo \
-	bench mutants
+.PHONY: all progs check check-plain check-san check-fuzz test deps fuzz fuzz-bins install clean demo \
+	bench mutants deb
 all:
 
 # Every folder describes itself in a module.mk: programs, libraries, tests,
@@ -63,9 +75,13 @@ FUZZ_BINS :=
 FUZZ_LINK = $(CC) $(LDFLAGS) -fsanitize=fuzzer
 INSTALL_BINS :=
 INSTALL_SBINS :=
+# tests that build nothing of their own in the sanitizer flavour
+PLAIN_ONLY_TESTS :=
 include $(sort $(wildcard */module.mk */*/module.mk))
 
-all: $(BINS) $(LIBS_SO) $(TESTS)
+# progs: what make install ships (no tests: a package build needs no cmocka).
+progs: $(BINS) $(LIBS_SO)
+all: progs $(TESTS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -84,7 +100,8 @@ check: deps
 	@$(MAKE) --no-print-directory SAN=0 all
 	@$(MAKE) --no-print-directory SAN=1 all
 	@bash tests/run-tests.sh --summary-file $(CURDIR)/build/check-plain.sum build $(patsubst build-san/%,build/%,$(TESTS)) ; \
-	 bash tests/run-tests.sh --summary-file $(CURDIR)/build/check-san.sum build-san $(patsubst build/%,build-san/%,$(TESTS)) ; \
+	 bash tests/run-tests.sh --summary-file $(CURDIR)/build/check-san.sum build-san \
+		$(patsubst build/%,build-san/%,$(filter-out $(PLAIN_ONLY_TESTS),$(TESTS))) ; \
 	 $(MAKE) --no-print-directory check-fuzz ; \
 	 bash tests/summarize.sh build/check-plain.sum build/check-san.sum build/check-fuzz.sum
 
@@ -120,7 +137,7 @@ check-fuzz:
 			--seconds $(CHECK_FUZZ_SECONDS) $(FUZZ_BUILD) $(fuzz_args); \
 	 else echo "0 0 $(words $(FUZZ_BINS))" >$(CHECK_FUZZ_SUMMARY); fi
 
-install: all
+install: progs
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib/vscsi/xensim
 	$(if $(INSTALL_BINS),install -m 755 $(INSTALL_BINS) $(DESTDIR)$(PREFIX)/bin/)
 	$(if $(INSTALL_SBINS),install -m 755 $(INSTALL_SBINS) $(DESTDIR)$(PREFIX)/sbin/)
@@ -129,6 +146,12 @@ install: all
 
 clean:
 	rm -rf build build-san build-fuzz
+
+# The Debian packages, built by the standard tools from this tree
+# (dpkg-buildpackage in a scratch copy, so the tree stays clean); the
+# .debs and the build's log land in build/deb/.
+deb: deps
+	@bash tools/make-deb.sh build/deb
 
 mutants: deps
 	@bash tests/mutants/run.sh

@@ -43,7 +43,7 @@ $(BUILD)/scsiback/fuzz_config: $(BUILD)/scsiback/fuzz_config.o $(BUILD)/scsiback
 $(BUILD)/scsiback/scsiback.service: scsiback/scsiback.service.in
 	@mkdir -p $(dir $@)
 	sed 's|@SBINDIR@|$(PREFIX)/sbin|g' $< > $@
-all: $(BUILD)/scsiback/scsiback.service
-INSTALL_EXTRA += install -D -m 644 $(BUILD)/scsiback/scsiback.service $(DESTDIR)$(PREFIX)/lib/systemd/system/scsiback.service; \
+progs: $(BUILD)/scsiback/scsiback.service
+INSTALL_EXTRA += install -D -m 644 $(BUILD)/scsiback/scsiback.service $(DESTDIR)$(UNITDIR)/scsiback.service; \
 	install -D -m 644 scsiback/scsiback.conf.sample $(DESTDIR)$(PREFIX)/share/doc/vscsi/scsiback.conf.sample; \
 	[ -e $(DESTDIR)/etc/vscsi/scsiback.conf ] || install -D -m 600 scsiback/scsiback.conf.sample $(DESTDIR)/etc/vscsi/scsiback.conf;

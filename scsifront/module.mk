@@ -18,8 +18,17 @@ $(LIBVSCSIFRONT_A): $(libvscsifront_objs)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(LIBVSCSIFRONT_SO): $(libvscsifront_objs)
-	$(CC) $(LDFLAGS) -shared -Wl,-soname,libvscsifront.so.0 -o $@ $^ $(XEN_LIBS) -lpthread
+# Only the vscsi_* API is exported (scsifront/libvscsifront.map).
+$(LIBVSCSIFRONT_SO): $(libvscsifront_objs) scsifront/libvscsifront.map
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,libvscsifront.so.0 \
+		-Wl,--version-script=scsifront/libvscsifront.map -o $@ $(filter %.o,$^) $(XEN_LIBS) -lpthread
+
+# Its pkg-config file, for the paths make install uses.
+$(SF_OUT)/vscsifront.pc: scsifront/vscsifront.pc.in VERSION
+	@mkdir -p $(dir $@)
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+		-e 's|@VERSION@|$(VERSION)|' $< >$@
+progs: $(SF_OUT)/vscsifront.pc
 
 # The CLI.
 VSCSI_CLI_SRCS := scsifront/cli/vscsi.c scsifront/cli/cli_cmds.c scsifront/cli/cli_io.c \
@@ -31,13 +40,13 @@ $(SF_OUT)/vscsi: $(patsubst %.c,$(BUILD)/%.o,$(VSCSI_CLI_SRCS)) $(BUILD)/common/
 # no sanitizer in any flavour, the library compiled in, and only the libc
 # entry points it interposes exported.
 SHIM_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -fPIC -O2 -g -fvisibility=hidden \
-	-I. -Icommon -Iscsifront/include -Iscsifront $(XEN_CFLAGS)
+	-I. -Icommon -Iscsifront/include -Iscsifront $(XEN_CFLAGS) $(HARDEN_CFLAGS)
 SHIM_SRCS := scsifront/shim/ld_vscsi.c $(LIBVSCSIFRONT_SRCS)
 $(SF_OUT)/shim/%.pic.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(SHIM_CFLAGS) -MMD -MP -c -o $@ $<
 $(SF_OUT)/ld_vscsi.so: $(patsubst %.c,$(SF_OUT)/shim/%.pic.o,$(SHIM_SRCS))
-	$(CC) -shared -Wl,-soname,ld_vscsi.so -Wl,-z,defs -o $@ $^ $(XEN_LIBS) -ldl -lpthread
+	$(CC) $(HARDEN_LDFLAGS) -shared -Wl,-soname,ld_vscsi.so -Wl,-z,defs -o $@ $^ $(XEN_LIBS) -ldl -lpthread
 
 BINS += $(SF_OUT)/vscsi
 LIBS_SO += $(LIBVSCSIFRONT_SO) $(LIBVSCSIFRONT_A) $(SF_OUT)/ld_vscsi.so
@@ -45,10 +54,11 @@ INSTALL_BINS += $(SF_OUT)/vscsi
 # The library, its header, the shim where vscsi run looks for it (the man
 # page is in docs/man).
 INSTALL_EXTRA += install -D -m 644 $(SF_OUT)/ld_vscsi.so $(DESTDIR)$(PREFIX)/lib/vscsi/ld_vscsi.so; \
-	install -D -m 644 $(LIBVSCSIFRONT_SO) $(DESTDIR)$(PREFIX)/lib/libvscsifront.so.0; \
-	ln -sf libvscsifront.so.0 $(DESTDIR)$(PREFIX)/lib/libvscsifront.so; \
-	install -D -m 644 $(LIBVSCSIFRONT_A) $(DESTDIR)$(PREFIX)/lib/libvscsifront.a; \
-	install -D -m 644 scsifront/include/vscsifront.h $(DESTDIR)$(PREFIX)/include/vscsifront.h;
+	install -D -m 644 $(LIBVSCSIFRONT_SO) $(DESTDIR)$(LIBDIR)/libvscsifront.so.0; \
+	ln -sf libvscsifront.so.0 $(DESTDIR)$(LIBDIR)/libvscsifront.so; \
+	install -D -m 644 $(LIBVSCSIFRONT_A) $(DESTDIR)$(LIBDIR)/libvscsifront.a; \
+	install -D -m 644 $(SF_OUT)/vscsifront.pc $(DESTDIR)$(LIBDIR)/pkgconfig/vscsifront.pc; \
+	install -D -m 644 scsifront/include/vscsifront.h $(DESTDIR)$(INCLUDEDIR)/vscsifront.h;
 
 # "make scsifront" builds all of the above; tests/scsifront/module.mk adds
 # the tests to it.

@@ -15,6 +15,8 @@ PKGS=(
 	libcmocka-dev libjson-c-dev libinih-dev
 	procps psmisc iproute2
 	groff-base
+	# make deb (and make check-xen, which installs the packages)
+	dpkg-dev debhelper lintian adduser
 )
 
 missing=()

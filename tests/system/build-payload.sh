@@ -1,30 +1,32 @@
 #!/usr/bin/env bash
 # Builds the per-run payload disk of the real-Xen system test: the freshly
-# built project (as `make install` laid it out), the dom0 test scripts and
-# the domU initramfs (busybox, SCSI modules, sg3_utils, mtx, mt-st,
-# iscsi-test-cu, xenstore tools, our vscsi CLI and shim, the guest scripts).
+# built project's Debian packages (dom0 installs them with dpkg), the dom0
+# test scripts and the domU initramfs (busybox, SCSI modules, sg3_utils,
+# mtx, mt-st, iscsi-test-cu, xenstore tools, the guest tools package's
+# vscsi CLI and shim, the guest scripts).
 #
-#   build-payload.sh ROOTFS_CACHE_DIR STAGE_DIR OUT_DIR
+#   build-payload.sh ROOTFS_CACHE_DIR STAGE_DIR OUT_DIR DEB...
 #
+# STAGE_DIR holds the packages' files (dpkg-deb -x of each DEB): the
+# initramfs, which has no dpkg, takes the guest tools from there.
 # Writes OUT_DIR/payload.ext4 (dom0 mounts it on /xt) and OUT_DIR/domu/ (the
 # initramfs tree, kept for inspection).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
 
-[ $# -eq 3 ] || { echo "usage: $0 ROOTFS_CACHE_DIR STAGE_DIR OUT_DIR" >&2; exit 2; }
+[ $# -ge 4 ] || { echo "usage: $0 ROOTFS_CACHE_DIR STAGE_DIR OUT_DIR DEB..." >&2; exit 2; }
 C=$1 STAGE=$2 OUT=$3
+shift 3
 R=$C/rootfs
 KVER=$(cat "$C/kver")
 P=$OUT/payload
 D=$OUT/domu
 rm -rf "$P" "$D"
-mkdir -p "$P/dom0" "$P/domu" "$P/stage" "$D"
+mkdir -p "$P/dom0" "$P/domu" "$P/debs" "$D"
 
-# ---- the project, without the simulator's libraries (real Xen here)
-cp -a "$STAGE/." "$P/stage/"
-rm -rf "$P/stage/usr/lib/vscsi/xensim" "$P/stage/usr/bin/xensim" "$P/stage/usr/bin/xensimd" \
-	"$P/stage/usr/include" "$P/stage/usr/lib/libvscsifront.a"
+# ---- the project: its packages (not the simulator's: real Xen here)
+cp "$@" "$P/debs/"
 cp "$HERE"/dom0/*.sh "$P/dom0/"
 # iscsi-test-cu's output turned into one outcome per test (scsifront's tests use it too)
 cp "$HERE/../scsifront/testcu-outcomes.sh" "$P/dom0/"
@@ -63,10 +65,13 @@ for t in $tools; do
 	xt_copy_from_root "$R" "$D" "$t"
 done
 for t in read write ls rm list exists chmod watch; do ln -sf xenstore "$D/usr/bin/xenstore-$t"; done
-# Our frontend: the CLI, the library and the shim from the staged install.
+# Our frontend: the CLI and the shim as the guest tools package lays them
+# out, and the library.
 install -m 755 "$STAGE/usr/bin/vscsi" "$D/usr/bin/vscsi"
 install -m 755 "$STAGE/usr/lib/vscsi/ld_vscsi.so" "$D/usr/lib/vscsi/ld_vscsi.so"
-[ -e "$STAGE/usr/lib/libvscsifront.so.0" ] && install -m 755 "$STAGE/usr/lib/libvscsifront.so.0" "$D/usr/lib/"
+for so in "$STAGE"/usr/lib/*/libvscsifront.so.0; do
+	install -D -m 755 "$so" "$D/${so#"$STAGE"/}"
+done
 elfs=()
 for t in $tools; do [ -e "$D$t" ] && elfs+=("$D$t"); done
 elfs+=("$D/usr/bin/vscsi" "$D/usr/lib/vscsi/ld_vscsi.so")

@@ -2,7 +2,7 @@
 # make check-xen: the PV SCSI stack under real Xen 4.17, booted under QEMU
 # (TCG, no KVM, no network). Phases, each timed:
 #   packages  host packages (qemu-system-x86, debootstrap, ...)
-#   build     make all + make install into a staging tree
+#   build     make all, and make deb: the packages dom0 installs with dpkg
 #   rootfs    the dom0 root filesystem, built once and cached in
 #             $VSCSI_XEN_CACHE (default /var/cache/vscsi-xen), keyed by a
 #             hash of its inputs
@@ -73,7 +73,7 @@ abort() { # the harness itself failed before any scenario ran
 }
 
 mkdir -p "$OUT"
-rm -rf "$OUT/logs" "$OUT/logs-2" "$OUT/stage" "$OUT/payload" "$OUT/domu" "$OUT"/*.img "$OUT"/*.ext4 "$OUT"/serial*.log "$OUT/results" "$OUT/qemu.log"
+rm -rf "$OUT/logs" "$OUT/logs-2" "$OUT/stage" "$OUT/deb" "$OUT/payload" "$OUT/domu" "$OUT"/*.img "$OUT"/*.ext4 "$OUT"/serial*.log "$OUT/results" "$OUT/qemu.log"
 
 # ---------------------------------------------------------------- packages
 phase_start packages
@@ -86,13 +86,22 @@ phase_end
 phase_start build
 make -C "$TOP" --no-print-directory -j2 SAN=0 all >"$OUT/build.log" 2>&1 ||
 	{ tail -20 "$OUT/build.log"; abort "make all failed (see $OUT/build.log)"; }
-make -C "$TOP" --no-print-directory SAN=0 install DESTDIR="$OUT/stage" PREFIX=/usr >>"$OUT/build.log" 2>&1 ||
-	{ tail -20 "$OUT/build.log"; abort "make install failed"; }
+# What a user installs: the Debian packages (make deb). dom0 installs them
+# with dpkg; the guests' initramfs gets the guest packages' files.
+bash "$TOP/tools/make-deb.sh" "$OUT/deb" >>"$OUT/build.log" 2>&1 ||
+	{ tail -20 "$OUT/build.log"; abort "make deb failed (see $OUT/build.log)"; }
+DEBS=()
+for p in scsiback vscsictl libvscsifront0 vscsifront-utils; do
+	d=$(ls "$OUT"/deb/"${p}"_*.deb 2>/dev/null | head -1)
+	[ -n "$d" ] || abort "make deb built no $p package"
+	DEBS+=("$d")
+	dpkg-deb -x "$d" "$OUT/stage"
+done
 for f in usr/sbin/scsiback usr/sbin/vscsictl usr/bin/vscsi usr/lib/vscsi/ld_vscsi.so; do
-	[ -e "$OUT/stage/$f" ] || abort "make install did not install /$f"
+	[ -e "$OUT/stage/$f" ] || abort "the packages hold no /$f"
 done
 # The Debian packages our binaries need at run time (for the dom0 rootfs).
-for f in "$OUT"/stage/usr/bin/* "$OUT"/stage/usr/sbin/* "$OUT"/stage/usr/lib/vscsi/*.so "$OUT"/stage/usr/lib/*.so*; do
+for f in "$OUT"/stage/usr/bin/* "$OUT"/stage/usr/sbin/* "$OUT"/stage/usr/lib/vscsi/*.so "$OUT"/stage/usr/lib/*/*.so*; do
 	[ -f "$f" ] && readelf -h "$f" >/dev/null 2>&1 && ldd "$f" 2>/dev/null
 done | awk '/=> \// { print $3 }' | sort -u | while read -r lib; do
 	b=${lib##*/}
@@ -110,7 +119,7 @@ phase_end
 
 # ---------------------------------------------------------------- payload
 phase_start payload
-bash "$HERE/build-payload.sh" "$ROOTFS" "$OUT/stage" "$OUT" || abort "payload build failed"
+bash "$HERE/build-payload.sh" "$ROOTFS" "$OUT/stage" "$OUT" "${DEBS[@]}" || abort "payload build failed"
 phase_end
 
 # ---------------------------------------------------------------- boot+run

@@ -19,7 +19,7 @@ $(BUILD)/tools/vscsi-lifecycle/vscsi-lifecycle.service: tools/vscsi-lifecycle/vs
 
 BINS += $(BUILD)/tools/vscsi-lifecycle/vscsi-lifecycle
 INSTALL_SBINS += $(BUILD)/tools/vscsi-lifecycle/vscsi-lifecycle
-all: $(BUILD)/tools/vscsi-lifecycle/vscsi-lifecycle.service
+progs: $(BUILD)/tools/vscsi-lifecycle/vscsi-lifecycle.service
 INSTALL_EXTRA += install -D -m 644 $(BUILD)/tools/vscsi-lifecycle/vscsi-lifecycle.service \
-	$(DESTDIR)$(PREFIX)/lib/systemd/system/vscsi-lifecycle.service; \
+	$(DESTDIR)$(UNITDIR)/vscsi-lifecycle.service; \
 	install -d -m 755 $(DESTDIR)/var/lib/vscsi/domains;

@@ -20,7 +20,7 @@ $(XS_OUT)/xensim: $(XS_OUT)/xensim.o $(XS_OUT)/xensim_xl.o $(XS_OUT)/sim_client.
 # The drop-in libraries are built without sanitizers in every flavour: they
 # are loaded into programs we did not build (xenstore-utils, sg3_utils).
 SIMLIB_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -fPIC -O2 -g \
-	-fvisibility=hidden -I. -Icommon -Itools/xensim -Itools/xensim/lib
+	-fvisibility=hidden -I. -Icommon -Itools/xensim -Itools/xensim/lib $(HARDEN_CFLAGS)
 $(XS_OUT)/lib/%.pic.o: tools/xensim/lib/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(SIMLIB_CFLAGS) -MMD -MP -c -o $@ $<
@@ -30,10 +30,10 @@ $(XS_OUT)/lib/sim_client.pic.o: tools/xensim/sim_client.c
 
 SIMLIB_COMMON = $(XS_OUT)/lib/sim_client.pic.o $(XS_OUT)/lib/sim_peer.pic.o
 $(XS_OUT)/lib/libxengnttab.so.1: $(XS_OUT)/lib/libxengnttab.pic.o $(SIMLIB_COMMON) tools/xensim/lib/libxengnttab.map
-	$(CC) -shared -Wl,-soname,libxengnttab.so.1 -Wl,--version-script=tools/xensim/lib/libxengnttab.map \
+	$(CC) $(HARDEN_LDFLAGS) -shared -Wl,-soname,libxengnttab.so.1 -Wl,--version-script=tools/xensim/lib/libxengnttab.map \
 		-Wl,-z,defs -o $@ $(filter %.o,$^) -lpthread
 $(XS_OUT)/lib/libxenevtchn.so.1: $(XS_OUT)/lib/libxenevtchn.pic.o $(XS_OUT)/lib/sim_client.pic.o tools/xensim/lib/libxenevtchn.map
-	$(CC) -shared -Wl,-soname,libxenevtchn.so.1 -Wl,--version-script=tools/xensim/lib/libxenevtchn.map \
+	$(CC) $(HARDEN_LDFLAGS) -shared -Wl,-soname,libxenevtchn.so.1 -Wl,--version-script=tools/xensim/lib/libxenevtchn.map \
 		-Wl,-z,defs -o $@ $(filter %.o,$^) -lpthread
 
 # libxenctrl: the lifecycle calls in libxenctrl.c, every other symbol of
@@ -53,7 +53,7 @@ $(XS_OUT)/lib/xenctrl-stubs.pic.o: $(XS_OUT)/lib/xenctrl-stubs.c
 	$(CC) $(SIMLIB_CFLAGS) -c -o $@ $<
 $(XS_OUT)/lib/libxenctrl.so.4.17: $(XS_OUT)/lib/libxenctrl.pic.o $(XS_OUT)/lib/xenctrl-stubs.pic.o \
 		$(XS_OUT)/lib/sim_client.pic.o $(XS_OUT)/lib/libxenctrl.map
-	$(CC) -shared -Wl,-soname,libxenctrl.so.4.17 -Wl,--version-script=$(XS_OUT)/lib/libxenctrl.map \
+	$(CC) $(HARDEN_LDFLAGS) -shared -Wl,-soname,libxenctrl.so.4.17 -Wl,--version-script=$(XS_OUT)/lib/libxenctrl.map \
 		-Wl,-z,defs -o $@ $(filter %.o,$^) -lpthread -Wl,--no-as-needed $(XENCTRL_NEEDED)
 
 BINS += $(XS_OUT)/xensimd $(XS_OUT)/xensim

@@ -50,9 +50,15 @@ say "dom0 userspace up; kernel $(uname -r)"
 # owns backend/vscsi until scenario 2 lifts this.
 echo "install xen-scsiback /bin/false" >/etc/modprobe.d/xt-no-kernel-scsiback.conf
 
-# The freshly built project.
-cp -a /xt/stage/. /
-ldconfig
+# The freshly built project, as a user installs it: its Debian packages,
+# their dependencies from the image. (The postinst enables the units;
+# nothing starts them without systemd: the scenarios start the daemons.)
+if ! dpkg -i /xt/debs/*.deb >"$W/logs/dpkg.log" 2>&1; then
+	tail -20 "$W/logs/dpkg.log" >/dev/console
+	echo "XT-RESULT: setup FAIL dpkg -i of the packages"; echo "setup FAIL dpkg" >>"$W/results"
+	exit 1
+fi
+say "installed: $(dpkg-query -W -f '${Package} ${Version}, ' scsiback vscsictl libvscsifront0 vscsifront-utils)"
 
 # Xen userspace.
 for m in xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs configfs; do modprobe "$m"; done
