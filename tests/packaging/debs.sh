@@ -128,19 +128,19 @@ root_up() {
 	rm -rf "$t"; mkdir -p "$t/up" "$t/work" "$t/m"
 	mount -t overlay overlay -o "lowerdir=/,upperdir=$t/up,workdir=$t/work" "$t/m" || return 1
 	ROOT=$t/m UP=$t/up
-	mount --bind /dev "$ROOT/dev" && mount -t proc proc "$ROOT/proc"
+	mount --rbind /dev "$ROOT/dev" && mount -t proc proc "$ROOT/proc"
 }
 root_down() {
 	[ -n "$ROOT" ] || return 0
-	umount "$ROOT/proc" 2>/dev/null; umount "$ROOT/dev" 2>/dev/null; umount "$ROOT"
+	umount "$ROOT/proc" 2>/dev/null; umount -R "$ROOT/dev" 2>/dev/null; umount "$ROOT"
 }
 in_root() { chroot "$ROOT" "$@"; }
-# Files our packages leave in the root's changes: anything but dpkg's and
-# debconf's bookkeeping, man-db's index, /run (adduser's lock) and the
+# Files our packages leave in the root's changes: anything but dpkg's, apt's
+# and debconf's bookkeeping, man-db's index, /run (adduser's lock) and the
 # account files (compared on their own).
 leftovers() {
 	(cd "$UP" && find . -mindepth 1 ! -type d | sed 's|^\./||') | grep -vE \
-		'^(var/lib/dpkg/|var/log/dpkg\.log$|var/cache/debconf/|var/log/apt/|etc/(passwd|group|shadow|gshadow|subuid|subgid)-?$|etc/\.pwd\.lock$|etc/ld\.so\.cache$|var/cache/ldconfig/|var/cache/man/|run/)'
+		'^(var/lib/dpkg/|var/log/dpkg\.log$|var/cache/debconf/|var/log/apt/|var/lib/apt/extended_states$|var/cache/apt/|etc/(passwd|group|shadow|gshadow|subuid|subgid)-?$|etc/\.pwd\.lock$|etc/ld\.so\.cache$|var/cache/ldconfig/|var/cache/man/|run/)'
 	# directories that are new (not copied up from /)
 	(cd "$UP" && find . -mindepth 1 -type d | sed 's|^\./||') | while read -r d; do
 		[ -e "/$d" ] || echo "$d/"
@@ -164,8 +164,11 @@ step_purge() {
 	trap root_down EXIT
 	mkdir -p "$ROOT/tmp/debs" && cp "${debs[@]}" "$ROOT/tmp/debs/"
 	local inside=()
-	for p in "${debs[@]}"; do inside+=("/tmp/debs/${p##*/}"); done
-	check "dpkg -i installs all six" eval "in_root dpkg -i ${inside[*]} >'$DIR/dpkg-install.log' 2>&1 ||
+	for p in "${debs[@]}"; do inside+=("./${p##*/}"); done
+	# as README.md says: apt install of the files (their dependencies are
+	# installed on this machine: apt downloads nothing)
+	check "apt install ./…deb installs all six" eval "in_root sh -c 'cd /tmp/debs &&
+		DEBIAN_FRONTEND=noninteractive apt-get install -y ${inside[*]}' >'$DIR/dpkg-install.log' 2>&1 ||
 		{ tail -20 '$DIR/dpkg-install.log'; false; }"
 	rm -rf "$ROOT/tmp/debs"
 	check "the _scsiback system user exists" eval "in_root getent passwd _scsiback | grep -q ':/nonexistent:/usr/sbin/nologin$'"
