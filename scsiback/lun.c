@@ -341,6 +341,16 @@ void lun_close(struct lun *lun)
 	leave(core);
 }
 
+void lun_link(const struct lun *lun, char *buf, size_t len)
+{
+	const struct lun_core *core = lun->core;
+
+	if (len)
+		buf[0] = 0;
+	if (core && core->state == LUN_OPEN && core->ops->link)
+		core->ops->link(lun, buf, len);
+}
+
 void lun_complete(struct lun_core *core, struct lun_cmd *cmd)
 {
 	if (!core->in_call) {

@@ -101,6 +101,10 @@ int lun_reset(struct lun *lun, lun_tmf_done_fn done, void *arg);
  * before it returns; the caller may free lun then, even from inside one of
  * lun's own callbacks. A no-op on a LUN that is not open. */
 void lun_close(struct lun *lun);
+/* The state of the LUN's link to its device in a few words, for
+ * status.json and vscsictl list ("up", "reconnecting (cause)"); "" when
+ * the driver has no link to speak of (sg, null) or the LUN is not open. */
+void lun_link(const struct lun *lun, char *buf, size_t len);
 
 /* The driver for a p-dev kind: PDEV_ISCSI -> iscsi, PDEV_NULL -> null
  * (benchmarking aid), PDEV_SG -> sg. */
@@ -139,6 +143,9 @@ struct lun_ops {
 	/* Optional, first in lun_close while the LUN still takes commands:
 	 * a moment for running commands to finish truthfully. */
 	void (*drain)(struct lun *lun);
+	/* Optional: lun_link's text (no clock in it: status.json is rewritten
+	 * when it changes). */
+	void (*link)(const struct lun *lun, char *buf, size_t len);
 	/* Completes (lun_complete) every command in flight and answers every
 	 * TMF it holds; stops its watches. lun_submit is refused from here. */
 	void (*close)(struct lun *lun);

@@ -1594,12 +1594,42 @@ void lun_iscsi_test_lib_text(const char *text, char *out, size_t len)
 	lib_text(text, out, len);
 }
 
+/* The session as an admin wants it in vscsictl list: up, or why not and
+ * what commands get meanwhile. */
+static void iscsi_link(const struct lun *lun, char *buf, size_t len)
+{
+	const struct iscsi_lun *d = lun->priv;
+	const char *why;
+
+	if (!d)
+		return;
+	why = d->warned[0] ? d->warned : d->lost_why[0] ? d->lost_why : "";
+	switch (d->state) {
+	case ST_UP:
+		fmt_into(buf, len, "up");
+		break;
+	case ST_LOST:
+	case ST_DOWN:
+	case ST_CONNECTING:
+		if (d->failfast)
+			fmt_into(buf, len, "target unreachable, commands fail at once%s%s%s",
+				 why[0] ? " (" : "", why, why[0] ? ")" : "");
+		else
+			fmt_into(buf, len, "reconnecting, commands wait%s%s%s",
+				 why[0] ? " (" : "", why, why[0] ? ")" : "");
+		break;
+	default:
+		break;
+	}
+}
+
 const struct lun_ops lun_iscsi_ops = {
 	.name = "iscsi",
 	.open = iscsi_open,
 	.submit = iscsi_submit,
 	.abort = iscsi_abort,
 	.reset = iscsi_reset,
+	.link = iscsi_link,
 	.close = iscsi_close,
 	.release = iscsi_release,
 };

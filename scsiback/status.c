@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "lun.h"
 #include "vhost.h"
 
 static struct evloop_handler status_timer = { .fd = -1 };
@@ -38,7 +39,7 @@ static void status_add_int(struct json_object *o, const char *key, int64_t v)
 static struct json_object *status_lun(const struct vhost *vh, const struct vlun *vl)
 {
 	struct json_object *o = json_object_new_object();
-	char vdev[48];
+	char vdev[48], link[320];
 
 	snprintf(vdev, sizeof(vdev), "%u:%u:%u:%u", vh->devid, vl->chn, vl->tgt, vl->lun);
 	status_add_int(o, "dev", vl->devnum);
@@ -51,6 +52,10 @@ static struct json_object *status_lun(const struct vhost *vh, const struct vlun 
 	status_add_int(o, "bytes_read", (int64_t)vl->stats.bytes_in);
 	status_add_int(o, "bytes_written", (int64_t)vl->stats.bytes_out);
 	status_add_str(o, "last_error", vl->stats.last_error);
+	/* only where the driver has a link (iSCSI): "up", "reconnecting..." */
+	lun_link(&vl->dev, link, sizeof(link));
+	if (link[0])
+		status_add_str(o, "link", link);
 	return o;
 }
 
@@ -111,6 +116,7 @@ int status_write(struct scsiback *sb)
 static uint64_t status_signature(const struct scsiback *sb)
 {
 	uint64_t h = 14695981039346656037ull;
+	char link[320];
 
 #define STATUS_MIX(v) (h = (h ^ (uint64_t)(v)) * 1099511628211ull)
 	for (const struct vhost *vh = sb->vhosts; vh; vh = vh->next) {
@@ -126,6 +132,9 @@ static uint64_t status_signature(const struct scsiback *sb)
 			STATUS_MIX(vl->opening | vl->removing << 1);
 			STATUS_MIX(vl->stats.cmds);
 			STATUS_MIX(vl->stats.errors);
+			lun_link(&vl->dev, link, sizeof(link));
+			for (const char *c = link; *c; c++)
+				STATUS_MIX((unsigned char)*c);
 		}
 	}
 #undef STATUS_MIX

@@ -22,7 +22,7 @@ TGTLAB_OBJS = $(BUILD)/tests/support/tgtlab.o
 TESTS += $(BUILD)/tests/scsiback/test_scsiback_iscsi
 $(BUILD)/tests/scsiback/test_scsiback_iscsi: $(BUILD)/tests/scsiback/test_scsiback_iscsi.o \
 		$(RAWFRONT_OBJS) $(SIMENV_OBJS) $(TGTLAB_OBJS) $(VSCSICTL_LIB) $(common_objs) | $(BUILD)/scsiback/scsiback
-	$(CC) $(LDFLAGS) -o $@ $^ $(XEN_LIBS) $(CMOCKA_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(XEN_LIBS) $(JSON_LIBS) $(CMOCKA_LIBS)
 
 # scsiback's own lifecycle: exit statuses, the lock, --daemon, SIGHUP, the
 # SIGTERM drain (one case waits out the 30 s limit).

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <json-c/json.h>
 #include "be_fields.h"
 #include <xenstore.h>
 #include <xen/io/xenbus.h>
@@ -677,6 +678,38 @@ static int log_lines(const char *text)
 	return n;
 }
 
+/* The "link" scsiback's status.json shows for LUN 0:0:0:0 ("" if none),
+ * once it is want (or after 10 s, whatever it is then). */
+static void disk_link_becomes(const char *want, char *out, size_t len)
+{
+	char path[600];
+	time_t give_up = time(NULL) + 10;
+
+	snprintf(path, sizeof(path), "%s/status.json", statedir);
+	do {
+		struct json_object *top = json_object_from_file(path), *vhosts, *luns, *l, *v;
+
+		out[0] = 0;
+		if (top && json_object_object_get_ex(top, "vhosts", &vhosts))
+			for (size_t i = 0; i < json_object_array_length(vhosts); i++) {
+				if (!json_object_object_get_ex(json_object_array_get_idx(vhosts, i), "luns",
+							       &luns))
+					continue;
+				for (size_t j = 0; j < json_object_array_length(luns); j++) {
+					l = json_object_array_get_idx(luns, j);
+					if (json_object_object_get_ex(l, "v_dev", &v) &&
+					    !strcmp(json_object_get_string(v), "0:0:0:0") &&
+					    json_object_object_get_ex(l, "link", &v))
+						snprintf(out, len, "%s", json_object_get_string(v));
+				}
+			}
+		json_object_put(top);
+		if (!strcmp(out, want))
+			return;
+		usleep(250 * 1000);
+	} while (time(NULL) < give_up);
+}
+
 static void test_target_dies_and_returns(void **state)
 {
 	uint8_t cdb[10], want[65536];
@@ -709,6 +742,15 @@ static void test_target_dies_and_returns(void **state)
 	assert_int_equal(errors + ok, 4);
 	assert_true(errors > 0);
 	assert_true(daemon_alive(backend));
+	/* what vscsictl list shows meanwhile: the session's state and why */
+	{
+		char want[300], link[300];
+
+		snprintf(want, sizeof(want), "reconnecting, commands wait (connect to 127.0.0.1:%d: "
+			 "Connection refused)", lab.port);
+		disk_link_becomes(want, link, sizeof(link));
+		assert_string_equal(link, want);
+	}
 
 	assert_int_equal(tgtlab_cmd(&lab, "restart"), 0);
 	/* Recovery: the same data comes back once the target is up again
@@ -727,6 +769,12 @@ static void test_target_dies_and_returns(void **state)
 	}
 	check_good(&rsp);
 	assert_memory_equal(f.pool, want, sizeof(want));
+	{
+		char link[300];
+
+		disk_link_becomes("up", link, sizeof(link));
+		assert_string_equal(link, "up");
+	}
 	/* While it was down, the log named the causes in our words (issue 16,
 	 * bug 7), never the text libiscsi puts in place of its error while it
 	 * reconnects. Checked last: a failure leaves the target up. */

@@ -456,6 +456,8 @@ static void test_list_shows_backend_view(void **state)
 	}
 	if (!strstr(out, "    last error: ") || !strstr(out, "Illegal Request"))
 		fail_msg("no last error:\n%s", out);
+	/* a null LUN has no link to its device: no line for it */
+	assert_null(strstr(out, "    link: "));
 	expect(vscsictl("--scsiback-state", statedir, "list", "--json", "watched", NULL), 0, NULL);
 	all = json_tokener_parse(out);
 	assert_non_null(all);
@@ -626,6 +628,51 @@ static void test_list_reads_old_status_file(void **state)
 	unlink(path);
 	rmdir(dir);
 	expect(vscsictl("detach", "upgraded", "0:0:0:2", NULL), 0, NULL);
+	assert_int_equal(simenv_destroy_domain(&env, dom), 0);
+}
+
+/* An iSCSI LUN whose session is down: list says so under the LUN, and
+ * --json has it in backend_view (scsiback's status.json "link"). */
+static void test_list_shows_link_state(void **state)
+{
+	static const char link[] = "reconnecting, commands wait (connect to 127.0.0.1:3260: "
+				   "Connection refused)";
+	char dir[600], path[700], text[2048], want[256];
+	struct json_object *all, *x, *v;
+	int dom = simenv_create_domain(&env, "linked");
+
+	(void)state;
+	assert_true(dom > 0);
+	expect(vscsictl("attach", "linked", "null:disk", "0:0:0:3", NULL), 0, NULL);
+	snprintf(dir, sizeof(dir), "%s/link-scsiback-state", env.rundir);
+	assert_true(mkdir(dir, 0755) == 0 || errno == EEXIST);
+	snprintf(path, sizeof(path), "%s/status.json", dir);
+	snprintf(text, sizeof(text),
+		 "{ \"pid\": %d, \"updated\": \"2026-12-05 12:00:00\",\n"
+		 "  \"serving\": \"/local/domain/0/backend/vscsi\",\n"
+		 "  \"vhosts\": [ { \"domid\": %d, \"devid\": 0, \"guest\": \"linked\",\n"
+		 "    \"ring\": \"running\", \"in_flight\": 2,\n"
+		 "    \"luns\": [ { \"dev\": 0, \"v_dev\": \"0:0:0:3\", \"p_dev\": \"null:disk\",\n"
+		 "      \"device\": \"iscsi 127.0.0.1:3260\", \"state\": \"open\", \"commands\": 5,\n"
+		 "      \"errors\": 1, \"bytes_read\": 4096, \"bytes_written\": 0,\n"
+		 "      \"last_error\": \"\", \"link\": \"%s\" } ] } ] }\n",
+		 (int)getpid(), dom, link);
+	write_file(path, text);
+	snprintf(want, sizeof(want), "    backend: open, 5 commands, 1 errors, 4.0 KiB read, 0 B written\n"
+		 "    link: %s\n", link);
+	expect(vscsictl("--scsiback-state", dir, "list", "linked", NULL), 0, want);
+	expect(vscsictl("--scsiback-state", dir, "list", "--json", "linked", NULL), 0, NULL);
+	all = json_tokener_parse(out);
+	assert_non_null(all);
+	assert_true(json_object_object_get_ex(json_object_array_get_idx(all, 0), "vhosts", &x));
+	assert_true(json_object_object_get_ex(json_object_array_get_idx(x, 0), "luns", &x));
+	assert_true(json_object_object_get_ex(json_object_array_get_idx(x, 0), "backend_view", &x));
+	assert_true(json_object_object_get_ex(x, "link", &v));
+	assert_string_equal(json_object_get_string(v), link);
+	json_object_put(all);
+	unlink(path);
+	rmdir(dir);
+	expect(vscsictl("detach", "linked", "0:0:0:3", NULL), 0, NULL);
 	assert_int_equal(simenv_destroy_domain(&env, dom), 0);
 }
 
@@ -1663,6 +1710,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_list_shows_backend_view),
 		cmocka_unit_test(test_json_keys_snake_case),
 		cmocka_unit_test(test_list_reads_old_status_file),
+
+		cmocka_unit_test(test_list_shows_link_state),
 		cmocka_unit_test(test_attach_to_closed_vhost),
 		cmocka_unit_test(test_attach_refused_before_connect),
 		cmocka_unit_test(test_detach_between_connects),

@@ -135,6 +135,9 @@ bool health_find(const struct health *h, unsigned domid, unsigned devid, unsigne
 		out->bytes_read = health_int(l, "bytes_read");
 		out->bytes_written = health_int(l, "bytes_written");
 		out->last_error = health_str(l, "last_error");
+		out->link = health_str(l, "link");
+		if (!out->link)
+			out->link = "";
 		if (!out->state)
 			out->state = "?";
 		if (!out->last_error)

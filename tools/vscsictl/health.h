@@ -15,6 +15,8 @@ struct health_lun {
 	const char *state;            /* "open", "opening", "removing" */
 	int64_t commands, errors, bytes_read, bytes_written;
 	const char *last_error;       /* "" when none */
+	const char *link;             /* the device link (iSCSI): "up", "reconnecting
+	                               * ..."; "" when scsiback shows none */
 };
 
 /* Loads the status file of the scsiback whose state directory is dir.

@@ -440,6 +440,8 @@ static json_object *backend_view_json(const struct health *h, unsigned domid,
 	json_object_object_add(o, "bytes_read", json_object_new_int64(hl.bytes_read));
 	json_object_object_add(o, "bytes_written", json_object_new_int64(hl.bytes_written));
 	json_object_object_add(o, "last_error", json_object_new_string(hl.last_error));
+	if (hl.link[0])
+		json_object_object_add(o, "link", json_object_new_string(hl.link));
 	return o;
 }
 
@@ -522,6 +524,8 @@ static void backend_view_line(const struct health *h, unsigned domid, const stru
 	human_bytes(hl.bytes_written, wr, sizeof(wr));
 	printf("    backend: %s, %lld commands, %lld errors, %s read, %s written\n", hl.state,
 	       (long long)hl.commands, (long long)hl.errors, rd, wr);
+	if (hl.link[0])
+		printf("    link: %s\n", hl.link);
 	if (hl.last_error[0])
 		printf("    last error: %s\n", hl.last_error);
 }
