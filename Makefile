@@ -60,6 +60,13 @@ XENSTORE_LIBS := $(call pc,--libs,xenstore)
 CMOCKA_LIBS := $(call pc,--libs,cmocka)
 JSON_LIBS := $(call pc,--libs,json-c)
 JSON_CFLAGS := $(call pc,--cflags,json-c)
+SECCOMP_LIBS := $(call pc,--libs,libseccomp)
+# The test-only hooks (VSCSI_TEST_HOOKS in the code): in every build but
+# the packages' (debian/rules: TEST_HOOKS=0).
+TEST_HOOKS ?= 1
+ifeq ($(TEST_HOOKS),1)
+CPPFLAGS += -DVSCSI_TEST_HOOKS
+endif
 
 .PHONY: all progs check check-plain check-san check-fuzz test deps fuzz fuzz-bins install clean demo \
 	bench mutants deb

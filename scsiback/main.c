@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "sandbox.h"
 #include "status.h"
 #include "vhost.h"
 #include "xenbus.h"
@@ -30,6 +31,40 @@
  * start, 2 for a bad command line, and this one when another scsiback
  * holds our lock. */
 #define EXIT_LOCKED 3
+
+#ifdef VSCSI_TEST_HOOKS
+#include <sys/mount.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+/* Test builds only (not the packages: debian/rules sets TEST_HOOKS=0):
+ * VSCSI_TEST_SECCOMP_PROBE=CALL makes the daemon attempt CALL once its
+ * filter is on, as a guest that took it over would (test_scsiback_daemon). */
+static void test_probe_seccomp(void)
+{
+	const char *call = getenv("VSCSI_TEST_SECCOMP_PROBE");
+	char *argv[] = { "true", NULL };
+	long r = 0;
+
+	if (!call)
+		return;
+	log_info("test probe: calling %s", call);
+	if (!strcmp(call, "execve"))
+		r = execve("/bin/true", argv, environ);
+	else if (!strcmp(call, "ptrace"))
+		r = ptrace(PTRACE_TRACEME, 0, NULL, NULL);
+	else if (!strcmp(call, "init_module"))
+		r = syscall(SYS_init_module, NULL, 0UL, "");
+	else if (!strcmp(call, "mount"))
+		r = mount("none", "/mnt", "tmpfs", 0, NULL);
+	else if (!strcmp(call, "setuid"))
+		r = syscall(SYS_setuid, 0);   /* glibc's setuid() has every thread call it */
+	log_info("test probe: %s returned %ld (%s)", call, r, r < 0 ? strerror(errno) : "ok");
+}
+#else
+static void test_probe_seccomp(void)
+{
+}
+#endif
 
 static void usage(FILE *f)
 {
@@ -48,6 +83,8 @@ static void usage(FILE *f)
 		"      --poll-us US       after work, poll rings and devices this long before\n"
 		"                         sleeping (default %d; 0: always sleep at once)\n"
 		"      --syslog           log to syslog instead of stderr\n"
+		"      --no-seccomp       serve without the seccomp filter (scsiback(8),\n"
+		"                         SECURITY: for a system call it lacks)\n"
 		"  -V, --version          show the version\n"
 		"  -h, --help             show this help\n\n"
 		"Signals: SIGTERM/SIGINT finish in-flight commands and release the rings,\n"
@@ -312,12 +349,13 @@ int main(int argc, char **argv)
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "syslog", no_argument, NULL, 'S' },
 		{ "poll-us", required_argument, NULL, 'P' },
+		{ "no-seccomp", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 }
 	};
 	const char *config_path = NULL, *state_dir = NULL, *pidfile = NULL;
-	bool daemonize = false, use_syslog = false;
+	bool daemonize = false, use_syslog = false, use_seccomp = true;
 	int level = -1, c;
 	long poll_us = DEFAULT_POLL_US;
 	struct scsiback sb;
@@ -339,6 +377,7 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'S': use_syslog = true; break;
+		case 'N': use_seccomp = false; break;
 		case 'P': {
 			char *end;
 
@@ -442,6 +481,14 @@ int main(int argc, char **argv)
 		return 1;
 	if ((c = status_start(&sb)) < 0)
 		log_warn("cannot keep %s/%s: %s", sb.statedir, STATUS_FILE, strerror(-c));
+	if (use_seccomp) {
+		if (sandbox_apply(use_syslog || daemonize, err, sizeof(err)) < 0) {
+			log_err("cannot apply the seccomp filter: %s (--no-seccomp serves without it)", err);
+			return 1;
+		}
+		log_debug("seccomp filter applied");
+	}
+	test_probe_seccomp();
 	if (ready_fd >= 0)
 		detach_done(ready_fd);
 

@@ -6,13 +6,13 @@ INIH_LIBS := $(call pc,--libs,inih)
 SCSIBACK_CORE_SRCS := scsiback/request.c scsiback/emulate.c scsiback/policy.c scsiback/data.c \
 	scsiback/inflight.c scsiback/ring.c scsiback/vlun.c scsiback/cmd.c scsiback/vhost.c scsiback/xenbus.c \
 	scsiback/status.c scsiback/config.c
-SCSIBACK_SRCS := scsiback/main.c $(SCSIBACK_CORE_SRCS) $(LUN_SRCS)
+SCSIBACK_SRCS := scsiback/main.c scsiback/sandbox.c $(SCSIBACK_CORE_SRCS) $(LUN_SRCS)
 scsiback_core_objs = $(patsubst %.c,$(BUILD)/%.o,$(SCSIBACK_CORE_SRCS) $(LUN_SRCS))
 
 $(BUILD)/scsiback/%.o $(BUILD)/tests/scsiback/%.o: CPPFLAGS += -Iscsiback
 
-$(BUILD)/scsiback/scsiback: $(BUILD)/scsiback/main.o $(scsiback_core_objs) $(common_objs)
-	$(CC) $(LDFLAGS) -o $@ $^ $(XEN_LIBS) $(ISCSI_LIBS) $(INIH_LIBS) $(JSON_LIBS) -lsgutils2
+$(BUILD)/scsiback/scsiback: $(BUILD)/scsiback/main.o $(BUILD)/scsiback/sandbox.o $(scsiback_core_objs) $(common_objs)
+	$(CC) $(LDFLAGS) -o $@ $^ $(XEN_LIBS) $(ISCSI_LIBS) $(INIH_LIBS) $(JSON_LIBS) $(SECCOMP_LIBS) -lsgutils2
 
 BINS += $(BUILD)/scsiback/scsiback
 INSTALL_SBINS += $(BUILD)/scsiback/scsiback

@@ -12,7 +12,7 @@ PKGS=(
 	libiscsi-dev libiscsi-bin
 	libsgutils2-dev sg3-utils
 	tgt mtx mt-st
-	libcmocka-dev libjson-c-dev libinih-dev
+	libcmocka-dev libjson-c-dev libinih-dev libseccomp-dev
 	procps psmisc iproute2
 	groff-base
 	# make deb (and make check-xen, which installs the packages)

@@ -115,6 +115,9 @@ EOC
 		v=$("$x/$b" --version 2>&1 | head -1)
 		check "/$b --version: $v" eval "grep -qw -- '$VERSION' <<<'$v'"
 	done
+	# The test-only hooks (VSCSI_TEST_HOOKS) are compiled out of the packages.
+	check "the packaged scsiback has no test hook" eval \
+		"! grep -q VSCSI_TEST_SECCOMP_PROBE '$x/usr/sbin/scsiback' && grep -q VSCSI_TEST_SECCOMP_PROBE '${VSCSI_BUILD:-$TOP/build}/scsiback/scsiback'"
 	# No file in two packages.
 	local dups
 	dups=$(for p in "${PKGS[@]}"; do dpkg-deb -c "$(deb "$p")" | awk '$1 !~ /^d/ { print $6 }'; done | sort | uniq -d)

@@ -4,7 +4,7 @@
  * directory and per pidfile (a second one refused while the first goes on
  * serving), --daemon, SIGHUP with a broken file, and SIGTERM's drain:
  * commands in flight finish, at most 30 s, and those still running then
- * are answered host RESET. The device is tgtd's disk over iSCSI (frozen
+ * are answered host RESET; the seccomp filter. The device is tgtd's disk over iSCSI (frozen
  * with SIGSTOP to keep commands in flight) beside a null LUN. */
 #include <errno.h>
 #include <fcntl.h>
@@ -861,6 +861,84 @@ static void test_xenstore_lost_exits_1(void **state)
 	assert_true(log_has(logfile, "stopped (xenstore lost)"));
 }
 
+/* --- the seccomp filter (scsiback(8), SECURITY) ----------------------- */
+
+/* The field of /proc/PID/status, e.g. "Seccomp" -> "2". */
+static void proc_status_field(pid_t pid, const char *field, char *out, size_t len)
+{
+	char path[64], line[256];
+	size_t n = strlen(field);
+	FILE *sf;
+
+	out[0] = 0;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	sf = fopen(path, "r");
+	assert_non_null(sf);
+	while (fgets(line, sizeof(line), sf))
+		if (!strncmp(line, field, n) && line[n] == ':') {
+			snprintf(out, len, "%s", line + n + 1 + strspn(line + n + 1, " \t"));
+			out[strcspn(out, "\n")] = 0;
+		}
+	fclose(sf);
+}
+
+/* The serving daemon runs under its filter, with no_new_privs; a daemon
+ * made to attempt what a guest that took it over would want (a program,
+ * a debugger, a kernel module, a mount, another uid) dies of SIGSYS at
+ * that call, with a line naming it; the next daemon serves the guest as
+ * after any crash. With --no-seccomp the same call goes through: the
+ * filter is what stops it. */
+static void test_seccomp_kills_forbidden_calls(void **state)
+{
+	const char *calls[] = { "execve", "ptrace", "init_module", "mount", "setuid" };
+	bool san = strstr(getenv("VSCSI_BUILD") ? getenv("VSCSI_BUILD") : "", "build-san") != NULL;
+	char v[64], want[128];
+	pid_t pid;
+	int status;
+
+	(void)state;
+	ensure_backend();
+	proc_status_field(backend, "Seccomp", v, sizeof(v));
+	assert_string_equal(v, "2");
+	proc_status_field(backend, "NoNewPrivs", v, sizeof(v));
+	assert_string_equal(v, "1");
+	stop_backend();
+	for (size_t i = 0; i < sizeof(calls) / sizeof(*calls); i++) {
+		/* LeakSanitizer needs ptrace: the sanitizer build allows it */
+		if (san && !strcmp(calls[i], "ptrace"))
+			continue;
+		setenv("VSCSI_TEST_SECCOMP_PROBE", calls[i], 1);
+		pid = start_daemon(NULL, NULL, NULL);
+		unsetenv("VSCSI_TEST_SECCOMP_PROBE");
+		assert_true(pid > 0);
+		remember(pid);
+		status = wait_exit(pid, 30000);
+		forget(pid);
+		if (status == -1)
+			fail_msg("scsiback still runs 30 s after its probe of %s", calls[i]);
+		if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGSYS)
+			fail_msg("scsiback after calling %s: wait status 0x%x, not killed by SIGSYS",
+				 calls[i], status);
+		snprintf(want, sizeof(want), "killed by its seccomp filter: system call %s (", calls[i]);
+		if (!log_has(logfile, want))
+			fail_msg("no \"%s\" in %s", want, logfile);
+		assert_false(log_has(logfile, "returned"));
+	}
+	/* without the filter the probe's call is made and returns */
+	setenv("VSCSI_TEST_SECCOMP_PROBE", "setuid", 1);
+	backend = start_daemon("--no-seccomp", NULL, NULL);
+	unsetenv("VSCSI_TEST_SECCOMP_PROBE");
+	assert_true(backend > 0);
+	assert_int_equal(daemon_wait_log(logfile, "test probe: setuid returned 0", 30000), 0);
+	proc_status_field(backend, "Seccomp", v, sizeof(v));
+	assert_string_equal(v, "0");
+	wait_serving();
+	stop_backend();
+	/* and the guest is served again, as after any crash */
+	ensure_backend();
+	wait_serving();
+}
+
 static void attach(const char *pdev, const char *vdev)
 {
 	char err[512];
@@ -918,6 +996,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_sighup_broken_config_keeps_policy),
 		cmocka_unit_test(test_sigterm_drains_in_flight_commands),
 		cmocka_unit_test(test_sigterm_drain_limit),
+		cmocka_unit_test(test_seccomp_kills_forbidden_calls),
 		cmocka_unit_test(test_xenstore_lost_exits_1),
 	};
 
