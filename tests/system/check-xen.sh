@@ -176,8 +176,10 @@ boot() {
 			BOOT_END=stalled; xt_log "dom0 silent on the console for $STALL s: stalled"; stop_qemu; break
 		fi
 		if grep -aq '^XT-STUCK' "$serial" 2>/dev/null; then
+			# the process list that follows, then the end
+			for _ in $(seq 15); do grep -aq '^XT-STUCK-END' "$serial" && break; sleep 2; done
 			BOOT_END=stalled; xt_log "dom0 stuck past a scenario's limit (XT-STUCK): stalled"
-			tr -d '\r' <"$serial" | grep -a '^XT-STUCK' | sed 's/^/  /'
+			tr -d '\r' <"$serial" | grep -a '^XT-STUCK:' | sed 's/^/  /'
 			stop_qemu; break
 		fi
 		n=0

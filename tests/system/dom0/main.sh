@@ -238,6 +238,7 @@ run_scenario() {
 			{ echo "XT-STUCK: [$(up)] $rid: still running $over s past its limit of $rlimit s; the newest processes:"
 			  ps -eo pid,ppid,stat,etime,time,wchan:20,args --sort=start_time | grep -v -e ' \[' -e ' ps -eo ' |
 				tail -12 | cut -c1-150 | sed 's/^/XT-STUCK:   /'
+			  echo "XT-STUCK-END"
 			} >/dev/console
 		fi
 	done
