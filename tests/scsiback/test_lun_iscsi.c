@@ -252,6 +252,22 @@ static void wait_done(struct fixture *f, int *flag, int want, double secs)
 		evloop_run_once(f->loop, 50);
 }
 
+/* Runs the loop until all n commands of t are done or secs pass; how
+ * many are done. */
+static int wait_all(struct fixture *f, const struct tcmd *t, int n, double secs)
+{
+	double end = now_s() + secs;
+	int done = 0;
+
+	do {
+		evloop_run_once(f->loop, 50);
+		done = 0;
+		for (int i = 0; i < n; i++)
+			done += t[i].done;
+	} while (done < n && now_s() < end);
+	return done;
+}
+
 static void run(struct fixture *f, struct tcmd *t)
 {
 	assert_int_equal(lun_submit(&f->lun, &t->c), 0);
@@ -474,13 +490,7 @@ static void test_many_in_flight(void **state)
 		cmd_init(&t[i], cdb, 10, LUN_DIR_TO_DEV, bufs[i], sizeof(bufs[i]), 4);
 		assert_int_equal(lun_submit(&f->lun, &t[i].c), 0);
 	}
-	double end = now_s() + 30;
-	while (done < N && now_s() < end) {
-		evloop_run_once(f->loop, 50);
-		done = 0;
-		for (int i = 0; i < N; i++)
-			done += t[i].done;
-	}
+	done = wait_all(f, t, N, 30);
 	assert_int_equal(done, N);
 	for (int i = 0; i < N; i++) {
 		assert_int_equal(t[i].c.status, 0);
@@ -1035,14 +1045,7 @@ static void test_target_killed_and_restarted(void **state)
 		evloop_run_once(f->loop, 10);
 	log_capture_begin();
 	assert_int_equal(lab("kill"), 0);
-	int done = 0;
-	double end = now_s() + 10;
-	while (done < N && now_s() < end) {
-		evloop_run_once(f->loop, 50);
-		done = 0;
-		for (int i = 0; i < N; i++)
-			done += t[i].done;
-	}
+	int done = wait_all(f, t, N, 10);
 	char *log = log_capture_end();
 	assert_int_equal(done, N);
 	/* it died with our commands unread: the connection was reset, and
@@ -1127,13 +1130,7 @@ static void test_submit_into_a_reset_connection(void **state)
 	assert_true(disrupted >= 1 && disrupted < N);
 	assert_int_equal(lab("restart"), 0);
 	assert_int_equal(load_env(), 0);
-	double end = now_s() + 15;
-	while (done < N && now_s() < end) {
-		evloop_run_once(f->loop, 50);
-		done = 0;
-		for (int i = 0; i < N; i++)
-			done += t[i].done;
-	}
+	done = wait_all(f, t, N, 15);
 	assert_int_equal(done, N);
 	for (int i = 0; i < N; i++) {
 		if (t[i].c.host == XEN_VSCSIIF_RSLT_HOST_TRANSPORT_DISRUPTED)
