@@ -167,6 +167,7 @@ run_scenario() {
 			esac
 			tail -n +$((hung_before + 1)) "$W/logs/hangs" 2>/dev/null
 			guest_crashes "$CONSOLE_DIR"/guest-xt-$id*.log | sed 's/^/guest: /'
+			guest_reruns "$CONSOLE_DIR"/guest-xt-$id*.log | sed 's/^/guest: /'
 			our_reports "$sb_from" "$lc_from"; } )
 		# tgtd dying (glibc's heap checks abort it: no kernel line) takes
 		# every LUN with it; a new one lets the next scenarios run.
