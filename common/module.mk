@@ -3,7 +3,7 @@
 # p-dev parsing, host byte names). One archive: a program takes the members it uses (the
 # simulator, without libxenstore, never takes xsutil.o).
 COMMON_SRCS := common/log.c common/evloop.c common/decimal.c common/vdev.c common/xsutil.c \
-	common/pdev.c common/vscsi_host.c
+	common/pdev.c common/vscsi_host.c common/iport.c
 COMMON_LIB = $(BUILD)/common/libvscsi-common.a
 common_objs = $(COMMON_LIB)
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "decimal.h"
+#include "iport.h"
 #include "log.h"
 
 struct parse_ctx {
@@ -122,6 +123,21 @@ static int on_entry(void *user, const char *section, const char *name, const cha
 				FAIL("[scsiback] log-level \"%s\": want err, warn, info or debug", value);
 		} else if (!strcmp(name, "initiator-name")) {
 			SET(cfg->initiator_name);
+			if (iport_check_name(value, c->err, c->errlen))
+				return 0;
+		} else if (!strcmp(name, "guest-initiator-prefix")) {
+			char probe[IPORT_NAME_MAX + 64], why[300] = "too long";
+
+			/* "off", or a prefix that makes a valid name with a UUID. */
+			snprintf(probe, sizeof(probe), "%s.00000000-0000-0000-0000-000000000000", value);
+			if (strcmp(value, "off") &&
+			    (strlen(probe) > IPORT_NAME_MAX || iport_check_name(probe, why, sizeof(why))))
+				FAIL("[scsiback] guest-initiator-prefix \"%.80s\": want \"off\" or the start "
+				     "of an iSCSI name, at most %d bytes (%s)", value,
+				     IPORT_NAME_MAX - 1 - IPORT_UUID_LEN, why);
+			SET(cfg->guest_initiator_prefix);
+			if (!strcmp(value, "off"))
+				cfg->guest_initiator_prefix[0] = 0;
 		} else if (!strcmp(name, "state-dir")) {
 			SET(cfg->state_dir);
 		} else if (!strcmp(name, "sysfs-root")) {
@@ -317,6 +333,8 @@ int config_load(const char *path, struct scsiback_config *cfg, char *err, size_t
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->log_level = -1;
 	snprintf(cfg->sysfs_root, sizeof(cfg->sysfs_root), "/sys");
+	snprintf(cfg->guest_initiator_prefix, sizeof(cfg->guest_initiator_prefix), "%s",
+		 IPORT_PREFIX_DEFAULT);
 	err[0] = 0;
 	if (!path)
 		return 0;

@@ -5,6 +5,7 @@
  *   [scsiback]
  *   log-level = info
  *   initiator-name = iqn.2026-11.org.example:dom0
+ *   guest-initiator-prefix = iqn.2026-11.org.example:guest   ; or "off"
  *   state-dir = /run/scsiback
  *
  *   [iscsi iqn.2026-11.org.example:disk]     ; per target IQN
@@ -47,6 +48,9 @@ struct config_lun {
 struct scsiback_config {
 	int log_level;                 /* -1: not set */
 	char initiator_name[224];
+	/* Guests' iSCSI names are PREFIX.UUID (common/iport.h); "" when
+	 * "off": every LUN logs in as initiator_name, ISID at random. */
+	char guest_initiator_prefix[224];
 	char state_dir[256];
 	char sysfs_root[256];
 	struct config_iscsi *iscsi;

@@ -58,6 +58,8 @@ typedef void (*lun_tmf_done_fn)(void *arg, int rslt);
 /* Backend-side settings for a LUN that never come from xenstore. */
 struct lun_config {
 	const char *initiator_iqn;    /* iscsi: our initiator name */
+	const uint8_t *isid;          /* iscsi: the session's ISID (6 bytes, random
+				       * format: common/iport.h); NULL: libiscsi's */
 	const char *chap_user;        /* iscsi: CHAP, from the config file */
 	const char *chap_password;
 	unsigned default_timeout_ms;  /* 0: per device type */

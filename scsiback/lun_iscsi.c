@@ -129,6 +129,8 @@ struct iscsi_lun {
 	struct pdev_info url;
 	char name[300];
 	char initiator[256];
+	uint8_t isid[6];
+	bool has_isid;                /* else libiscsi picks one per context */
 	char *chap_user, *chap_password;
 	unsigned default_timeout_ms;
 
@@ -198,6 +200,14 @@ static struct iscsi_context *new_context(struct iscsi_lun *d)
 
 	if (!ctx)
 		return NULL;
+	/* Every context of a LUN, reconnects too: one initiator port, so the
+	 * target finds the guest's registrations again (common/iport.h). */
+	if (d->has_isid &&
+	    iscsi_set_isid_random(ctx, (uint32_t)d->isid[1] << 16 | (uint32_t)d->isid[2] << 8 | d->isid[3],
+				  (uint32_t)d->isid[4] << 8 | d->isid[5])) {
+		iscsi_destroy_context(ctx);
+		return NULL;
+	}
 	if (iscsi_set_targetname(ctx, d->url.target) ||
 	    iscsi_set_session_type(ctx, ISCSI_SESSION_NORMAL) ||
 	    iscsi_set_header_digest(ctx, ISCSI_HEADER_DIGEST_NONE_CRC32C)) {
@@ -1301,6 +1311,10 @@ static int iscsi_open(struct lun *lun, const struct pdev_info *pdev, const struc
 	fmt_into(d->initiator, sizeof(d->initiator), "%s",
 		 cfg && cfg->initiator_iqn && cfg->initiator_iqn[0] ? cfg->initiator_iqn
 								   : ISCSI_DEFAULT_INITIATOR);
+	if (cfg && cfg->isid) {
+		memcpy(d->isid, cfg->isid, sizeof(d->isid));
+		d->has_isid = true;
+	}
 	d->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (d->timer_fd < 0) {
 		rc = -errno;

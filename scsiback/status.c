@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "iport.h"
 #include "log.h"
 #include "lun.h"
 #include "vhost.h"
@@ -39,7 +40,7 @@ static void status_add_int(struct json_object *o, const char *key, int64_t v)
 static struct json_object *status_lun(const struct vhost *vh, const struct vlun *vl)
 {
 	struct json_object *o = json_object_new_object();
-	char vdev[48], link[320];
+	char vdev[48], link[320], port[IPORT_TEXT_LEN];
 
 	snprintf(vdev, sizeof(vdev), "%u:%u:%u:%u", vh->devid, vl->chn, vl->tgt, vl->lun);
 	status_add_int(o, "dev", vl->devnum);
@@ -56,6 +57,9 @@ static struct json_object *status_lun(const struct vhost *vh, const struct vlun 
 	lun_link(&vl->dev, link, sizeof(link));
 	if (link[0])
 		status_add_str(o, "link", link);
+	/* the I_T nexus the guest's reservations belong to (iport.h) */
+	if (vl->has_port)
+		status_add_str(o, "initiator_port", iport_format(&vl->port, port, sizeof(port)));
 	return o;
 }
 

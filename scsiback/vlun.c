@@ -132,14 +132,52 @@ static void vlun_opened(struct lun *dev, int rc)
 		t->opened(t->arg, devnum, pdev, rc, err);
 }
 
+int vlun_port(const struct vlun_table *t, const char *pdev, uint16_t chn, uint16_t tgt, uint16_t lun,
+	      const struct vlun_entry *e, struct iport *port, char *err, size_t errlen)
+{
+	static const struct vlun_entry none;
+	char vdev[VLUN_VDEV_LEN];
+	const char *prefix = t->cfg->guest_initiator_prefix;
+
+	if (!e)
+		e = &none;
+	if (strncmp(pdev, "iscsi://", 8)) {
+		if (e->initiator || e->isid) {
+			snprintf(err, errlen, "iscsi-%s is for iscsi:// p-devs (this one logs in as nothing)",
+				 e->initiator ? "initiator" : "isid");
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (!t->uuid[0] || !prefix[0]) {
+		/* Without the guest's identity an entry needs both to have one. */
+		if (!e->initiator || !e->isid)
+			return 0;
+		memset(port, 0, sizeof(*port));
+	} else {
+		snprintf(vdev, sizeof(vdev), "%u:%u:%u:%u", t->host, chn, tgt, lun);
+		if (iport_default(port, prefix, t->uuid, vdev, err, errlen))
+			return -EINVAL;
+	}
+	if (e->initiator) {
+		if (iport_check_name(e->initiator, err, errlen))
+			return -EINVAL;
+		snprintf(port->name, sizeof(port->name), "%s", e->initiator);
+	}
+	if (e->isid && iport_parse_isid(e->isid, port->isid, err, errlen))
+		return -EINVAL;
+	return 1;
+}
+
 int vlun_add(struct vlun_table *t, unsigned devnum, const char *pdev, uint16_t chn, uint16_t tgt,
-	     uint16_t lun, char *err, size_t errlen)
+	     uint16_t lun, const struct vlun_entry *e, char *err, size_t errlen)
 {
 	struct vlun *vl, **grown;
 	struct lun_config lcfg;
 	struct pdev_info info;
-	char vdev[VLUN_VDEV_LEN];
-	int r;
+	struct iport port;
+	char vdev[VLUN_VDEV_LEN], ports[IPORT_TEXT_LEN];
+	int r, has_port;
 
 	vl = vlun_find(t, chn, tgt, lun);
 	if (vl && vl->opening && vl->devnum == devnum)
@@ -153,6 +191,9 @@ int vlun_add(struct vlun_table *t, unsigned devnum, const char *pdev, uint16_t c
 	 * what this found. */
 	if (pdev_resolve(pdev, t->cfg->sysfs_root, &info, err, errlen) < 0)
 		return -EINVAL;
+	has_port = vlun_port(t, pdev, chn, tgt, lun, e, &port, err, errlen);
+	if (has_port < 0)
+		return has_port;
 	vl = calloc(1, sizeof(*vl));
 	grown = realloc(t->v, (t->n + 1) * sizeof(*grown));
 	if (!vl || !grown) {
@@ -170,6 +211,20 @@ int vlun_add(struct vlun_table *t, unsigned devnum, const char *pdev, uint16_t c
 	vl->dev.loop = t->loop;
 	vl->dev.opened = vlun_opened;
 	config_lun_settings(t->cfg, pdev, &lcfg, &vl->policy);
+	if (has_port) {
+		vl->has_port = true;
+		vl->port = port;
+		lcfg.initiator_iqn = vl->port.name;
+		lcfg.isid = vl->port.isid;
+		log_info("%s: dev-%u: %s logs in as %s", t->name, devnum, pdev,
+			 iport_format(&vl->port, ports, sizeof(ports)));
+	} else if (info.kind == PDEV_ISCSI) {
+		log_warn("%s: dev-%u: %s logs in as the backend (%s), its ISID at random: %s; the "
+			 "guest's SCSI reservations on it end with its session", t->name, devnum, pdev,
+			 lcfg.initiator_iqn ? lcfg.initiator_iqn : "scsiback's default name",
+			 t->cfg->guest_initiator_prefix[0] ? "the guest's UUID is unknown"
+							   : "guest-initiator-prefix = off");
+	}
 	r = lun_open(&vl->dev, &info, &lcfg);
 	if (r < 0 && r != -EINPROGRESS) {
 		snprintf(err, errlen, "%s", vl->dev.error[0] ? vl->dev.error : strerror(-r));

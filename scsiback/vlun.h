@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "evloop.h"
+#include "iport.h"
 #include "lun.h"
 #include "policy.h"
 
@@ -34,7 +35,16 @@ struct vlun {
 	struct vlun_table *table;
 	bool removing;
 	bool opening;                 /* its driver is still connecting */
+	bool has_port;                /* iSCSI with a stable initiator port: */
+	struct iport port;            /* the one it logs in with */
 	struct vlun_stats stats;
+};
+
+/* A LUN entry's own settings (iport.h's IPORT_*_NODE): NULL where it has
+ * none. */
+struct vlun_entry {
+	const char *initiator;
+	const char *isid;
 };
 
 struct vlun_table {
@@ -44,6 +54,7 @@ struct vlun_table {
 	unsigned host;                /* H of the v-devs H:C:T:L (the vhost's devid) */
 	struct evloop *loop;
 	const struct scsiback_config *cfg;
+	char uuid[IPORT_UUID_LEN + 1]; /* the guest's, "" when unknown (iport.h) */
 	/* The end of an open vlun_add left under way: rc 0, it serves;
 	 * otherwise err says why, and it is out of the table already. */
 	void (*opened)(void *arg, unsigned devnum, const char *pdev, int rc, const char *err);
@@ -72,10 +83,18 @@ bool vlun_opening(const struct vlun_table *t);
  * status other than GOOD is an error). */
 void vlun_count(struct vlun *vl, const struct lun_cmd *lc, uint32_t bytes);
 
+/* The initiator port an iSCSI p-dev at v-dev chn:tgt:lun of this table
+ * logs in with: the entry's, else the guest's default (iport.h). 1: port
+ * set; 0: none (not iSCSI, or the guest's UUID unknown: the LUN logs in
+ * as the backend, ISID at random); -EINVAL with err: a bad entry setting. */
+int vlun_port(const struct vlun_table *t, const char *pdev, uint16_t chn, uint16_t tgt, uint16_t lun,
+	      const struct vlun_entry *e, struct iport *port, char *err, size_t errlen);
+
 /* 0: added; -EINPROGRESS: added, opening (t->opened tells the end; also
- * for a devnum already opening); else -errno and err. */
+ * for a devnum already opening); else -errno and err. e: the entry's own
+ * settings (NULL: none). */
 int vlun_add(struct vlun_table *t, unsigned devnum, const char *pdev, uint16_t chn, uint16_t tgt,
-	     uint16_t lun, char *err, size_t errlen);
+	     uint16_t lun, const struct vlun_entry *e, char *err, size_t errlen);
 void vlun_remove(struct vlun_table *t, unsigned devnum);
 void vlun_remove_all(struct vlun_table *t);
 /* Points every LUN at its policy in cfg (after a reload). */

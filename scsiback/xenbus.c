@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "decimal.h"
+#include "iport.h"
 #include "log.h"
 #include "vdev.h"
 #include "vhost.h"
@@ -117,6 +118,65 @@ static void drop_removed_luns(struct vhost *vh, char **devs, unsigned n)
 	}
 }
 
+/* A LUN of another vhost that logs in to the same target with port p:
+ * the same guest (same UUID) as another domain, the sender of a
+ * migration or a domain not yet gone. A target keeps one session per
+ * initiator port (a second login reinstates it, dropping the first), so
+ * only one of them may hold it. */
+static struct vlun *port_holder(const struct vhost *vh, const char *pdev, const struct iport *p)
+{
+	const char *slash = strrchr(pdev, '/');
+	size_t tlen = slash ? (size_t)(slash - pdev) : strlen(pdev);
+
+	for (struct vhost *o = vh->sb->vhosts; o; o = o->next) {
+		if (o == vh)
+			continue;
+		for (unsigned i = 0; i < o->luns.n; i++) {
+			struct vlun *vl = o->luns.v[i];
+
+			if (vl->has_port && iport_equal(&vl->port, p) && strlen(vl->pdev) > tlen &&
+			    vl->pdev[tlen] == '/' && !strncasecmp(vl->pdev, pdev, tlen))
+				return vl;
+		}
+	}
+	return NULL;
+}
+
+/* Whether a LUN about to open must first take its initiator port from
+ * the same guest's other domain (see port_holder), and whether it may:
+ * 1: open it later, at the guest's connect (an early open would drop the
+ * session of a sender that still runs); 0: go on (the holder's LUN, if
+ * any, is closed now: its domain is suspended or on its way out). */
+static int port_take_over(struct vhost *vh, enum scan_mode mode, unsigned devnum, const char *pdev,
+			  const struct vdev *v, const struct vlun_entry *e)
+{
+	struct iport p;
+	struct vlun *holder;
+	char err[300], ps[IPORT_TEXT_LEN], name[VLUN_VDEV_LEN];
+	size_t gl = strlen(vh->guest);
+	bool incoming = gl > 10 && !strcmp(vh->guest + gl - 10, "--incoming");
+
+	if (vlun_port(&vh->luns, pdev, (uint16_t)v->channel, (uint16_t)v->target, (uint16_t)v->lun, e,
+		      &p, err, sizeof(err)) != 1)
+		return 0;  /* vlun_add says what is wrong, if anything */
+	holder = port_holder(vh, pdev, &p);
+	if (mode == SCAN_EARLY && (holder || incoming)) {
+		log_info("%s: dev-%u: %s opens when the guest connects: %s holds its initiator port "
+			 "%s until then", vh->name, devnum, pdev,
+			 holder ? holder->table->name : "the sender of this incoming migration",
+			 iport_format(&p, ps, sizeof(ps)));
+		return 1;
+	}
+	if (holder) {
+		log_warn("%s: dev-%u: takes the initiator port %s over from %s dev-%u (v-dev %s, the "
+			 "same guest: a migration or restore); closing that LUN", vh->name, devnum,
+			 iport_format(&p, ps, sizeof(ps)), holder->table->name, holder->devnum,
+			 vlun_vdev(holder, name));
+		vlun_remove(holder->table, holder->devnum);
+	}
+	return 0;
+}
+
 static void scan_luns(struct vhost *vh, enum scan_mode mode)
 {
 	char path[256], **devs;
@@ -131,7 +191,8 @@ static void scan_luns(struct vhost *vh, enum scan_mode mode)
 		int state = xsu_read_intf(vh->sb->xs, XBT_NULL, -1, "%s/vscsi-devs/%s/state", vh->be_path, dev);
 		unsigned devnum;
 		struct vdev v;
-		char *pdev, *vdev, err[300];
+		struct vlun_entry e;
+		char *pdev, *vdev, *ini, *isid, err[300];
 
 		/* One name per number ("dev-01" is not "dev-1"): the LUN's
 		 * node is found again from its number. */
@@ -155,6 +216,10 @@ static void scan_luns(struct vhost *vh, enum scan_mode mode)
 		}
 		pdev = xsu_readf(vh->sb->xs, XBT_NULL, "%s/vscsi-devs/%s/p-dev", vh->be_path, dev);
 		vdev = xsu_readf(vh->sb->xs, XBT_NULL, "%s/vscsi-devs/%s/v-dev", vh->be_path, dev);
+		e.initiator = ini = xsu_readf(vh->sb->xs, XBT_NULL, "%s/vscsi-devs/%s/" IPORT_INITIATOR_NODE,
+					      vh->be_path, dev);
+		e.isid = isid = xsu_readf(vh->sb->xs, XBT_NULL, "%s/vscsi-devs/%s/" IPORT_ISID_NODE,
+					  vh->be_path, dev);
 		if (!pdev || !vdev) {
 			snprintf(err, sizeof(err), "%s missing", !pdev ? "p-dev" : "v-dev");
 		} else if (vdev_parse(vdev, &v) < 0) {
@@ -167,15 +232,20 @@ static void scan_luns(struct vhost *vh, enum scan_mode mode)
 			int r;
 
 			err[0] = 0;
-			if (!vl) {
+			if (!vl && !port_take_over(vh, mode, devnum, pdev, &v, &e)) {
 				r = vlun_add(&vh->luns, devnum, pdev, (uint16_t)v.channel, (uint16_t)v.target,
-					     (uint16_t)v.lun, err, sizeof(err));
+					     (uint16_t)v.lun, &e, err, sizeof(err));
 				if (r == 0 || r == -EINPROGRESS)
 					err[0] = 0;
 			}
+		} else if (port_take_over(vh, mode, devnum, pdev, &v, &e)) {
+			/* Opened at the guest's connect (3 now: attached, nothing
+			 * known against it). */
+			dev_set_state(vh, dev, XenbusStateInitialised, NULL);
+			err[0] = 0;
 		} else {
 			int r = vlun_add(&vh->luns, devnum, pdev, (uint16_t)v.channel, (uint16_t)v.target,
-					 (uint16_t)v.lun, err, sizeof(err));
+					 (uint16_t)v.lun, &e, err, sizeof(err));
 
 			/* Opening: xenbus_lun_opened() moves it on. */
 			if (r == 0 || r == -EINPROGRESS)
@@ -189,6 +259,8 @@ static void scan_luns(struct vhost *vh, enum scan_mode mode)
 		}
 		free(pdev);
 		free(vdev);
+		free(ini);
+		free(isid);
 	}
 	free(devs);
 }
@@ -470,6 +542,19 @@ static void xenbus_reconcile(struct scsiback *sb, uint32_t domid, uint32_t devid
 
 		vhost_set_guest(vh, name ? name : "");
 		free(name);
+	}
+	{
+		/* The guest's UUID names its iSCSI initiator ports (iport.h):
+		 * "/vm/UUID", kept by reboot, save/restore and migration. */
+		char *vm = xsu_readf(sb->xs, XBT_NULL, "/local/domain/%u/vm", domid);
+		const char *u = vm ? strrchr(vm, '/') : NULL;
+
+		if (u && !iport_check_uuid(u + 1))
+			snprintf(vh->luns.uuid, sizeof(vh->luns.uuid), "%s", u + 1);
+		else
+			log_warn("%s: the guest's UUID is unknown (/local/domain/%u/vm: %s)", vh->name,
+				 domid, vm ? vm : strerror(errno));
+		free(vm);
 	}
 
 	prev_state = xsu_read_intf(sb->xs, XBT_NULL, XenbusStateUnknown, "%s/state", be);

@@ -247,7 +247,7 @@ static void test_config(void **state)
 	(void)state;
 	assert_true(fd >= 0);
 	close(fd);
-	write_file(path, "[scsiback]\nlog-level = debug\ninitiator-name = iqn.x:me\n"
+	write_file(path, "[scsiback]\nlog-level = debug\ninitiator-name = iqn.2026-11.t:me\n"
 			 "[iscsi iqn.2026-11.t:disk]\nchap-user = alice\nchap-password = s3cret\n"
 			 "[policy safe]\nmode = deny-list\nopcodes = 0x3b\n"
 			 "[lun iscsi://h/iqn.2026-11.t:disk/1]\npolicy = safe\ntimeout = 90\n");
@@ -257,7 +257,7 @@ static void test_config(void **state)
 	assert_false(policy_allows(pol, 0x3b));
 	assert_string_equal(lc.chap_user, "alice");
 	assert_string_equal(lc.chap_password, "s3cret");
-	assert_string_equal(lc.initiator_iqn, "iqn.x:me");
+	assert_string_equal(lc.initiator_iqn, "iqn.2026-11.t:me");
 	assert_int_equal(lc.default_timeout_ms, 90000);
 	/* A target whose IQN only starts the same gets no credentials. */
 	config_lun_settings(&cfg, "iscsi://h/iqn.2026-11.t:disk2/1", &lc, &pol);

@@ -9,11 +9,15 @@
 #   tgtd-lab.sh restart RUNDIR   start again on the same ports with the
 #                                same backing files
 #   tgtd-lab.sh status  RUNDIR   exit 0 if running
+#   tgtd-lab.sh show    RUNDIR   tgtadm's view of the targets: LUNs and
+#                                I_T nexuses (initiator names, connections)
 #
 # start writes RUNDIR/tgtd.env (shell syntax):
 #   TGTD_PID TGTD_PORT TGTD_CONTROL_PORT
 #   DISK_URL TAPE_URL VTL_DRIVE1_URL VTL_DRIVE2_URL CHANGER_URL
 #   CHAP_URL CHAP_USER CHAP_PASSWORD (an 8 MiB disk that wants CHAP)
+#   SHARED_URL SHARED2_URL (two 8 MiB disks of one target, for
+#   reservations between initiators)
 # Backing files live in RUNDIR; tgtd's log is RUNDIR/tgtd.log.
 # Exit codes: 0 ok, 1 failure, 2 usage.
 set -u
@@ -27,7 +31,7 @@ CHAP_USER=vscsi-user
 CHAP_PASSWORD=vscsi-secret-1
 
 die() { echo "tgtd-lab: $*" >&2; exit 1; }
-usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' >&2; exit "${1:-2}"; }
+usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' >&2; exit "${1:-2}"; }
 
 case ${1:-} in -h|--help) usage 0 ;; esac
 [ $# -eq 2 ] || usage
@@ -82,6 +86,8 @@ VTL_DRIVE1_URL=$base/$IQN_BASE:vtl/1
 VTL_DRIVE2_URL=$base/$IQN_BASE:vtl/2
 CHANGER_URL=$base/$IQN_BASE:vtl/3
 CHAP_URL=$base/$IQN_BASE:chap/1
+SHARED_URL=$base/$IQN_BASE:shared/1
+SHARED2_URL=$base/$IQN_BASE:shared/2
 CHAP_USER=$CHAP_USER
 CHAP_PASSWORD=$CHAP_PASSWORD
 EOF
@@ -94,9 +100,10 @@ make_media() {
 	if [ ! -f "$rundir/disk.img" ]; then
 		truncate -s ${DISK_MB}M "$rundir/disk.img" || return 1
 	fi
-	if [ ! -f "$rundir/chap.img" ]; then
-		truncate -s ${CHAP_MB}M "$rundir/chap.img" || return 1
-	fi
+	local f
+	for f in chap shared1 shared2; do
+		[ -f "$rundir/$f.img" ] || truncate -s ${CHAP_MB}M "$rundir/$f.img" || return 1
+	done
 	local b
 	for b in SOLO0001 TAPE0001 TAPE0002 TAPE0003 TAPE0004; do
 		[ -f "$rundir/vtl/$b" ] && continue
@@ -150,7 +157,14 @@ configure() {
 		--bstype rdwr -b "$rundir/chap.img" &&
 	tgtadm_lab --lld iscsi --op bind --mode target --tid 4 -I ALL &&
 	tgtadm_lab --lld iscsi --op new --mode account --user $CHAP_USER --password $CHAP_PASSWORD &&
-	tgtadm_lab --lld iscsi --op bind --mode account --tid 4 --user $CHAP_USER
+	tgtadm_lab --lld iscsi --op bind --mode account --tid 4 --user $CHAP_USER || return 1
+	# tid 5: two disks a cluster shares (persistent reservations)
+	tgtadm_lab --lld iscsi --op new --mode target --tid 5 -T $IQN_BASE:shared &&
+	tgtadm_lab --lld iscsi --op new --mode logicalunit --tid 5 --lun 1 \
+		--bstype rdwr -b "$rundir/shared1.img" &&
+	tgtadm_lab --lld iscsi --op new --mode logicalunit --tid 5 --lun 2 \
+		--bstype rdwr -b "$rundir/shared2.img" &&
+	tgtadm_lab --lld iscsi --op bind --mode target --tid 5 -I ALL
 }
 
 # Waits until the management socket answers (tgtd is up) or it died.
@@ -283,7 +297,7 @@ do_stop() {
 		fi
 	fi
 	clean_sockets
-	rm -rf "$rundir/vtl" "$rundir/disk.img" "$rundir/chap.img" "$envfile" "$envfile.tmp" "$rundir/tgtd.log"
+	rm -rf "$rundir/vtl" "$rundir/disk.img" "$rundir/chap.img" "$rundir/shared1.img" "$rundir/shared2.img" "$envfile" "$envfile.tmp" "$rundir/tgtd.log"
 	rmdir "$rundir" 2>/dev/null
 	return 0
 }
@@ -294,5 +308,7 @@ stop) do_stop ;;
 kill) do_kill ;;
 restart) do_restart ;;
 status) load_env; is_our_tgtd "$TGTD_PID" ;;
+show) load_env; [ -n "$TGTD_CONTROL_PORT" ] || die "no tgtd in $rundir"
+	tgtadm_lab --lld iscsi --op show --mode target ;;
 *) usage ;;
 esac

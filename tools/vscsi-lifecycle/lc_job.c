@@ -127,6 +127,8 @@ static void attach_all(struct job_ctx *c)
 			luns[m].pdevname = c->e[idx[m]].ps.pdevname;
 			luns[m].vdev = c->e[idx[m]].spec.vdev;
 			luns[m].shared = c->e[idx[m]].spec.shared;
+			luns[m].initiator = c->e[idx[m]].spec.initiator;
+			luns[m].isid = c->e[idx[m]].spec.isid;
 		}
 		if (ts_attach_luns(c->xs, c->j->domid, luns, k, &ts, err, sizeof(err))) {
 			for (unsigned m = 0; m < k; m++) {

@@ -28,6 +28,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "iport.h"
 #include "pdev.h"
 #include "vdev.h"
 #include "xlcfg.h"
@@ -85,13 +86,17 @@ static void check_entry(const char *s)
 	CHECK(trimmed(sp.pdev) && trimmed(sp.vdev) && strcmp(sp.vdev, "host"));
 	CHECK(strspn(sp.backend, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") ==
 	      strlen(sp.backend));
-	snprintf(text, sizeof(text), "%s,%s%s%s%s%s", sp.pdev, sp.vdev,
-		 sp.feature_host ? ",feature-host" : "", sp.shared ? ",shared" : "",
-		 sp.backend[0] ? ",backend=" : "", sp.backend);
+	CHECK(WHOLE(sp.initiator) && WHOLE(sp.isid));
+	/* An initiator port only for iSCSI, and only a valid one. */
+	CHECK(!(sp.initiator[0] || sp.isid[0]) || !strncmp(sp.pdev, "iscsi://", 8));
+	CHECK(!sp.initiator[0] || iport_check_name(sp.initiator, err, sizeof(err)) == 0);
+	CHECK(!sp.isid[0] || iport_parse_isid(sp.isid, NULL, err, sizeof(err)) == 0);
+	vspec_format(&sp, sp.pdev, sp.backend[0] ? sp.backend : NULL, text, sizeof(text));
 	CHECK(vspec_parse(text, &again, err, sizeof(err)) == 0);
 	CHECK(!strcmp(sp.pdev, again.pdev) && !strcmp(sp.vdev, again.vdev) &&
 	      !strcmp(sp.backend, again.backend) && sp.feature_host == again.feature_host &&
-	      sp.shared == again.shared);
+	      sp.shared == again.shared && !strcmp(sp.initiator, again.initiator) &&
+	      !strcmp(sp.isid, again.isid));
 	if (vdev_parse(sp.vdev, &v) == 0)
 		CHECK(!strcmp(vdev_format(&v, buf), sp.vdev));
 	check_pdev(sp.pdev);

@@ -138,6 +138,9 @@ bool health_find(const struct health *h, unsigned domid, unsigned devid, unsigne
 		out->link = health_str(l, "link");
 		if (!out->link)
 			out->link = "";
+		out->initiator_port = health_str(l, "initiator_port");
+		if (!out->initiator_port)
+			out->initiator_port = "";
 		if (!out->state)
 			out->state = "?";
 		if (!out->last_error)

@@ -17,6 +17,7 @@ struct health_lun {
 	const char *last_error;       /* "" when none */
 	const char *link;             /* the device link (iSCSI): "up", "reconnecting
 	                               * ..."; "" when scsiback shows none */
+	const char *initiator_port;   /* iSCSI: "NAME,i,0xISID" it logs in as; "" */
 };
 
 /* Loads the status file of the scsiback whose state directory is dir.

@@ -106,6 +106,16 @@ static int sharing_scan_vhost(struct xs_handle *xs, const char *be, unsigned hol
 						 "(p-dev \"%s\")", name ? name : "?", holder, v, p);
 				free(name);
 				rc = -EADDRINUSE;
+			} else if (!strcmp(other, key) && holder != domid && strncmp(p, "iscsi://", 8)) {
+				/* Shared on purpose, but not through a per-guest iSCSI
+				 * port (common/iport.h): the target sees one initiator. */
+				char *name = xsu_readf(xs, XBT_NULL, "/local/domain/%u/name", holder);
+
+				fprintf(stderr, "warning: p-dev \"%s\" is shared with domain %s (%u) through "
+					"this host's own initiator: the device sees both guests as one "
+					"I_T nexus, so SCSI reservations cannot tell them apart (use an "
+					"iscsi:// p-dev for a guest cluster)\n", p, name ? name : "?", holder);
+				free(name);
 			}
 		}
 		free(p);

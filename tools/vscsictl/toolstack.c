@@ -14,6 +14,7 @@
 #include <xen/io/xenbus.h>
 
 #include "decimal.h"
+#include "iport.h"
 #include "sharing.h"
 #include "xsutil.h"
 
@@ -629,6 +630,16 @@ int ts_attach_luns(struct xs_handle *xs, unsigned domid, const struct ts_lun *lu
 				xsu_pathf(path, sizeof(path), "%s/vscsi-devs/dev-%u/" SHARING_NODE, be,
 					  devnum[i]);
 				xsu_printf(xs, t, path, "1");
+			}
+			if (luns[i].initiator && luns[i].initiator[0]) {
+				xsu_pathf(path, sizeof(path), "%s/vscsi-devs/dev-%u/" IPORT_INITIATOR_NODE,
+					  be, devnum[i]);
+				xsu_printf(xs, t, path, "%s", luns[i].initiator);
+			}
+			if (luns[i].isid && luns[i].isid[0]) {
+				xsu_pathf(path, sizeof(path), "%s/vscsi-devs/dev-%u/" IPORT_ISID_NODE, be,
+					  devnum[i]);
+				xsu_printf(xs, t, path, "%s", luns[i].isid);
 			}
 			xsu_pathf(path, sizeof(path), "%s/vscsi-devs/dev-%u/state", be, devnum[i]);
 			xsu_printf(xs, t, path, "%d", XenbusStateInitialising);

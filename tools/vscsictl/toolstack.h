@@ -38,6 +38,9 @@ struct ts_lun {
 	const char *pdevname;
 	const char *vdev;
 	bool shared;             /* other guests may have the device too */
+	const char *initiator;   /* iSCSI: the name it logs in as (NULL or "": the
+				  * guest's default, common/iport.h) */
+	const char *isid;        /* iSCSI: its ISID (NULL or "": the default) */
 };
 
 /* Attaches LUNs that share one v-dev host to domain domid, in one

@@ -68,7 +68,7 @@ static void usage(FILE *f)
 		"the xenstore nodes the backend and the guest's frontend expect.\n"
 		"\n"
 		"Commands:\n"
-		"  attach DOMAIN PDEV VDEV [feature-host] [shared]\n"
+		"  attach DOMAIN PDEV VDEV [feature-host] [shared] [initiator=IQN] [isid=HEX]\n"
 		"                        attach PDEV as VDEV (HOST:CHANNEL:TARGET:LUN; HOST\n"
 		"                        selects the guest's virtual HBA, the vhost); a device\n"
 		"                        goes to one guest unless every entry says shared\n"
@@ -248,14 +248,6 @@ static void record_close(struct domrec *r, const char *dir)
 	domrec_free(r);
 }
 
-/* The entry that re-creates a LUN: the p-dev as the user named it. */
-static void entry_text(const char *pdev, const char *vdev, bool feature_host, bool shared,
-		       const char *be, char *out, size_t len)
-{
-	snprintf(out, len, "%s,%s%s%s%s%s", pdev, vdev, feature_host ? ",feature-host" : "",
-		 shared ? ",shared" : "", be ? ",backend=" : "", be ? be : "");
-}
-
 static void record_entries(struct ctl *c, unsigned domid, const struct vplan_entry *e, int n)
 {
 	struct domrec r;
@@ -271,8 +263,7 @@ static void record_entries(struct ctl *c, unsigned domid, const struct vplan_ent
 			continue;
 		}
 		snprintf(be, sizeof(be), "%u", e[i].be_domid);
-		entry_text(e[i].spec.pdev, e[i].spec.vdev, e[i].spec.feature_host, e[i].spec.shared,
-			   e[i].be_domid ? be : NULL, text, sizeof(text));
+		vspec_format(&e[i].spec, e[i].spec.pdev, e[i].be_domid ? be : NULL, text, sizeof(text));
 		domrec_put_entry(&r, text, e[i].spec.vdev);
 	}
 	record_close(&r, dir);
@@ -282,6 +273,7 @@ static int cmd_attach(struct ctl *c, int argc, char **argv)
 {
 	struct pdevspec_opts po;
 	struct pdevspec ps;
+	struct vscsi_spec spec;
 	struct vdev v;
 	struct ts_lun lun;
 	unsigned domid;
@@ -289,20 +281,29 @@ static int cmd_attach(struct ctl *c, int argc, char **argv)
 	int rc;
 
 	memset(&lun, 0, sizeof(lun));
-	if (argc < 3 || argc > 5) {
-		errorf("attach takes DOMAIN PDEV VDEV [feature-host] [shared]");
+	memset(&spec, 0, sizeof(spec));
+	if (argc < 3) {
+		errorf("attach takes DOMAIN PDEV VDEV [OPTION]... (feature-host, shared, "
+		       "initiator=IQN, isid=HEX)");
 		return EX_USAGE;
 	}
+	/* The options of an xl config entry, but backend= (--backend). */
 	for (int i = 3; i < argc; i++) {
-		if (!strcmp(argv[i], "feature-host")) {
-			c->ts.feature_host = true;
-		} else if (!strcmp(argv[i], "shared")) {
-			lun.shared = true;
-		} else {
-			errorf("attach: unknown option \"%s\" (options: feature-host, shared)", argv[i]);
+		if (!strncmp(argv[i], "backend=", 8)) {
+			errorf("attach: the backend is chosen with --backend DOMAIN, not \"%s\"", argv[i]);
+			return EX_USAGE;
+		}
+		if (vspec_option(argv[1], argv[i], &spec, err, sizeof(err))) {
+			errorf("attach: %s", err);
 			return EX_USAGE;
 		}
 	}
+	if (vspec_check_pdev(&spec, argv[1], err, sizeof(err))) {
+		errorf("attach: %s", err);
+		return EX_USAGE;
+	}
+	if (spec.feature_host)
+		c->ts.feature_host = true;
 	if ((rc = open_xs(c)) || (rc = resolve_domain(c, argv[0], &domid, "domain")) ||
 	    (rc = resolve_backend(c)))
 		return rc;
@@ -318,6 +319,9 @@ static int cmd_attach(struct ctl *c, int argc, char **argv)
 	lun.pdev = ps.pdev;
 	lun.pdevname = ps.pdevname;
 	lun.vdev = argv[2];
+	lun.shared = spec.shared;
+	lun.initiator = spec.initiator;
+	lun.isid = spec.isid;
 	rc = ts_attach_luns(c->xs, domid, &lun, 1, &c->ts, err, sizeof(err));
 	if (rc) {
 		errorf("attach %s %s to domain %u: %s", argv[1], argv[2], domid, err);
@@ -329,8 +333,10 @@ static int cmd_attach(struct ctl *c, int argc, char **argv)
 		char text[512];
 
 		if (record_open(c, domid, &r, &dir)) {
-			entry_text(argv[1], argv[2], c->ts.feature_host, lun.shared,
-				   c->ts.be_domid != 0 ? c->be_spec : NULL, text, sizeof(text));
+			snprintf(spec.vdev, sizeof(spec.vdev), "%s", argv[2]);
+			spec.feature_host = c->ts.feature_host;
+			vspec_format(&spec, argv[1], c->ts.be_domid != 0 ? c->be_spec : NULL, text,
+				     sizeof(text));
 			domrec_put_entry(&r, text, argv[2]);
 			record_close(&r, dir);
 		}
@@ -442,6 +448,8 @@ static json_object *backend_view_json(const struct health *h, unsigned domid,
 	json_object_object_add(o, "last_error", json_object_new_string(hl.last_error));
 	if (hl.link[0])
 		json_object_object_add(o, "link", json_object_new_string(hl.link));
+	if (hl.initiator_port[0])
+		json_object_object_add(o, "initiator_port", json_object_new_string(hl.initiator_port));
 	return o;
 }
 
@@ -526,6 +534,8 @@ static void backend_view_line(const struct health *h, unsigned domid, const stru
 	       (long long)hl.commands, (long long)hl.errors, rd, wr);
 	if (hl.link[0])
 		printf("    link: %s\n", hl.link);
+	if (hl.initiator_port[0])
+		printf("    initiator port: %s\n", hl.initiator_port);
 	if (hl.last_error[0])
 		printf("    last error: %s\n", hl.last_error);
 }
@@ -791,6 +801,8 @@ static int cmd_apply(struct ctl *c, int argc, char **argv)
 			luns[j].pdevname = e[idx[j]].ps.pdevname;
 			luns[j].vdev = e[idx[j]].spec.vdev;
 			luns[j].shared = e[idx[j]].spec.shared;
+			luns[j].initiator = e[idx[j]].spec.initiator;
+			luns[j].isid = e[idx[j]].spec.isid;
 		}
 		c->ts.feature_host = e[i].spec.feature_host;
 		c->ts.be_domid = e[i].be_domid;

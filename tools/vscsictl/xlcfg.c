@@ -7,6 +7,8 @@
 #include <string.h>
 #include <libxlutil.h>
 
+#include "iport.h"
+
 /* Copies s[0..len) without surrounding blanks. */
 static bool field(const char *s, size_t len, char *out, size_t outlen)
 {
@@ -23,10 +25,10 @@ static bool field(const char *s, size_t len, char *out, size_t outlen)
 	return true;
 }
 
-/* One option of an entry: "feature-host", "shared" or "backend=DOMAIN". */
-static int vspec_option(const char *s, const char *opt, struct vscsi_spec *out, char *err,
-			size_t errlen)
+int vspec_option(const char *s, const char *opt, struct vscsi_spec *out, char *err, size_t errlen)
 {
+	char why[300];
+
 	if (!strcmp(opt, "feature-host")) {
 		out->feature_host = true;
 		return 0;
@@ -46,9 +48,45 @@ static int vspec_option(const char *s, const char *opt, struct vscsi_spec *out, 
 		strcpy(out->backend, d);
 		return 0;
 	}
+	if (!strncmp(opt, "initiator=", 10)) {
+		if (iport_check_name(opt + 10, why, sizeof(why))) {
+			snprintf(err, errlen, "\"%s\": %s", s, why);
+			return -EINVAL;
+		}
+		snprintf(out->initiator, sizeof(out->initiator), "%s", opt + 10);
+		return 0;
+	}
+	if (!strncmp(opt, "isid=", 5)) {
+		if (iport_parse_isid(opt + 5, NULL, why, sizeof(why))) {
+			snprintf(err, errlen, "\"%s\": %s", s, why);
+			return -EINVAL;
+		}
+		snprintf(out->isid, sizeof(out->isid), "%s", opt + 5);
+		return 0;
+	}
 	snprintf(err, errlen, "\"%s\": unknown option \"%s\" (options: feature-host, "
-		 "shared, backend=DOMAIN)", s, opt);
+		 "shared, backend=DOMAIN, initiator=IQN, isid=HEX)", s, opt);
 	return -EINVAL;
+}
+
+int vspec_check_pdev(const struct vscsi_spec *sp, const char *pdev, char *err, size_t errlen)
+{
+	if ((sp->initiator[0] || sp->isid[0]) && strncmp(pdev, "iscsi://", 8)) {
+		snprintf(err, errlen, "%s= is for iscsi:// p-devs: \"%s\" is reached through the host's "
+			 "own initiator, whose nexus every guest of the host shares",
+			 sp->initiator[0] ? "initiator" : "isid", pdev);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+void vspec_format(const struct vscsi_spec *sp, const char *pdev, const char *be, char *out,
+		  size_t len)
+{
+	snprintf(out, len, "%s,%s%s%s%s%s%s%s%s%s", pdev, sp->vdev,
+		 sp->feature_host ? ",feature-host" : "", sp->shared ? ",shared" : "",
+		 be ? ",backend=" : "", be ? be : "", sp->initiator[0] ? ",initiator=" : "",
+		 sp->initiator, sp->isid[0] ? ",isid=" : "", sp->isid);
 }
 
 int vspec_parse(const char *s, struct vscsi_spec *out, char *err, size_t errlen)
@@ -88,7 +126,7 @@ int vspec_parse(const char *s, struct vscsi_spec *out, char *err, size_t errlen)
 			return -EINVAL;
 		c2 = next;
 	}
-	return 0;
+	return vspec_check_pdev(out, out->pdev, err, errlen);
 }
 
 void xlcfg_free(char **items, int n)

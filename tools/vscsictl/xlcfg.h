@@ -14,12 +14,24 @@ struct vscsi_spec {
 	bool feature_host;
 	bool shared;           /* other guests may have the device too */
 	char backend[64];      /* backend=DOMAIN (id or name); "" = domain 0 */
+	char initiator[224];   /* initiator=NAME: the iSCSI name it logs in as ("": the
+				* guest's default, common/iport.h) */
+	char isid[16];         /* isid=80XXXXXXXXXX ("": the default) */
 };
 
 /* Parses one "pdev,vdev[,option]..." entry, options "feature-host",
- * "shared" and "backend=DOMAIN" (spaces around the fields are ignored). 0 or -EINVAL
+ * "shared", "backend=DOMAIN", "initiator=NAME" and "isid=HEX" (the last two
+ * for iscsi:// p-devs; spaces around the fields are ignored). 0 or -EINVAL
  * with a message. */
 int vspec_parse(const char *s, struct vscsi_spec *out, char *err, size_t errlen);
+/* One option into out (s: the entry, for messages). 0 or -EINVAL. */
+int vspec_option(const char *s, const char *opt, struct vscsi_spec *out, char *err, size_t errlen);
+/* Options that need an iscsi:// p-dev have one. 0 or -EINVAL. */
+int vspec_check_pdev(const struct vscsi_spec *sp, const char *pdev, char *err, size_t errlen);
+/* The entry "pdev,vdev[,option]..." that vspec_parse reads back as sp
+ * (with pdev as given, and backend= be when be is not NULL). */
+void vspec_format(const struct vscsi_spec *sp, const char *pdev, const char *be, char *out,
+		  size_t len);
 
 /* Reads the vscsi list of an xl config file: *items gets a malloc'd array
  * of malloc'd strings. Returns the number of entries (0 if the file has
