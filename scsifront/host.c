@@ -192,6 +192,7 @@ int vf_process_locked(struct vscsi_host *h, struct vf_deliver *dl, bool arm,
 		if (read(h->kickfd, &x, sizeof(x)) < 0)
 			(void)0;
 	}
+	vf_task_answer_local(h, dl);
 	if (evt)
 		drain_evtchn(h);
 	if (timer) {

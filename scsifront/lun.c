@@ -93,7 +93,42 @@ static bool power_on_ua(const struct vscsi_task *p)
 	uint8_t key, asc;
 
 	return !p->error && p->status == VSCSI_STATUS_CHECK_CONDITION &&
-	       vscsi_task_sense(p, &key, &asc, NULL) && key == 6 && (asc == 0x29 || asc == 0x2a);
+	       vscsi_task_sense(p, &key, &asc, NULL) && key == 6 && asc == 0x29;
+}
+
+/* Any other UNIT ATTENTION the probe's TEST UNIT READY took belongs to
+ * whoever uses the LUN: RESERVATIONS or REGISTRATIONS PREEMPTED (2Ah) is
+ * how a cluster node learns it was fenced. Kept for the LUN's next
+ * command. */
+static void keep_ua(struct vscsi_host *h, struct vf_lun *l, const struct vscsi_task *p)
+{
+	uint8_t key, asc, ascq;
+
+	if (p->error || p->status != VSCSI_STATUS_CHECK_CONDITION ||
+	    !vscsi_task_sense(p, &key, &asc, &ascq) || key != 6 || !p->sense_len)
+		return;
+	memcpy(l->ua_sense, p->sense, p->sense_len);
+	l->ua_len = p->sense_len;
+	vf_info("%s: LUN %u:%u:%u: UNIT ATTENTION %02xh/%02xh kept for its next command", h->name,
+		l->info.addr.channel, l->info.addr.target, l->info.addr.lun, asc, ascq);
+}
+
+bool vf_lun_take_ua(struct vscsi_host *h, struct vf_task *t)
+{
+	struct vscsi_task *p = &t->pub;
+	struct vf_lun *l = lun_by_addr(h, &p->addr);
+	uint8_t op = p->cdb[0];
+
+	if (!l || !l->ua_len || op == 0x12 || op == 0xa0 || op == 0x03)
+		return false;
+	p->status = VSCSI_STATUS_CHECK_CONDITION;
+	memcpy(p->sense, l->ua_sense, l->ua_len);
+	p->sense_len = l->ua_len;
+	p->rslt = VSCSI_STATUS_CHECK_CONDITION;
+	p->xfer_done = 0;
+	p->residual = (uint32_t)p->buf_len;
+	l->ua_len = 0;
+	return true;
 }
 
 void vf_lun_probe_done(struct vscsi_host *h, struct vf_task *t, struct vf_deliver *dl)
@@ -106,6 +141,8 @@ void vf_lun_probe_done(struct vscsi_host *h, struct vf_task *t, struct vf_delive
 		if (power_on_ua(p) && t->probe_step < 4 && h->state == VSCSI_HOST_CONNECTED &&
 		    submit_probe(h, l, t->probe_step + 1) == 0)
 			goto out;
+		if (!power_on_ua(p))
+			keep_ua(h, l, p);
 		h->probing--;
 		if (h->state == VSCSI_HOST_CONNECTED)
 			lun_ready(h, l, dl);

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vf_internal.h"
 
@@ -63,6 +64,8 @@ void vf_task_complete(struct vscsi_host *h, struct vf_task *t, int error, struct
 
 	if (t->state == VF_TASK_QUEUED)
 		list_remove(&h->q_head, &h->q_tail, t);
+	if (t->state == VF_TASK_LOCAL)
+		list_remove(&h->local_head, &h->local_tail, t);
 	tmf_unqueue(h, t);
 	if (t->tmf_slot >= 0 && h->slots[t->tmf_slot].task == t)
 		h->slots[t->tmf_slot].task = NULL; /* its answer will be ignored */
@@ -99,6 +102,12 @@ void vf_task_complete(struct vscsi_host *h, struct vf_task *t, int error, struct
 	else
 		dl->done_head = t;
 	dl->done_tail = t;
+}
+
+void vf_task_answer_local(struct vscsi_host *h, struct vf_deliver *dl)
+{
+	while (h->local_head)
+		vf_task_complete(h, h->local_head, 0, dl, NULL);
 }
 
 static void slot_free(struct vscsi_host *h, int rqid)
@@ -157,6 +166,18 @@ int vf_task_submit_locked(struct vscsi_host *h, struct vf_task *t, vscsi_task_cb
 	t->cancelled = false;
 	t->submit_ns = vf_now_ns();
 	t->deadline_ns = t->submit_ns + ms_ns(p->timeout_ms);
+	if (!t->internal && vf_lun_take_ua(h, t)) {
+		uint64_t one = 1;
+
+		/* Completed by the next pass (vf_task_answer_local), with the
+		 * callback outside the lock like any answer. */
+		t->state = VF_TASK_LOCAL;
+		list_append(&h->local_head, &h->local_tail, t);
+		h->outstanding++;
+		if (h->kickfd >= 0 && write(h->kickfd, &one, sizeof(one)) < 0)
+			(void)0;
+		return 0;
+	}
 	t->state = VF_TASK_QUEUED;
 	list_append(&h->q_head, &h->q_tail, t);
 	h->outstanding++;
@@ -421,6 +442,7 @@ uint64_t vf_task_next_deadline(struct vscsi_host *h)
 
 void vf_task_fail_all(struct vscsi_host *h, int error, const char *why, struct vf_deliver *dl)
 {
+	vf_task_answer_local(h, dl);  /* answered already */
 	while (h->q_head)
 		vf_task_complete(h, h->q_head, error, dl, "%s", why);
 	while (h->tmf_head)

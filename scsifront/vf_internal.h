@@ -43,6 +43,7 @@ enum vf_task_state {
 	VF_TASK_QUEUED,     /* waiting for a ring slot / pool pages */
 	VF_TASK_RING,       /* on the ring */
 	VF_TASK_TIMED_OUT,  /* on the ring, past its deadline: ABORT / RESET running */
+	VF_TASK_LOCAL,      /* answered here with a UNIT ATTENTION the probe took (lun.c) */
 };
 
 enum vf_tmf_stage { VF_TMF_NONE, VF_TMF_ABORT, VF_TMF_RESET };
@@ -101,6 +102,11 @@ enum vf_lun_state { VF_LUN_PROBING, VF_LUN_READY };
 struct vf_lun {
 	struct vscsi_lun_info info;
 	enum vf_lun_state state;
+	/* A UNIT ATTENTION the probe's TEST UNIT READY took that is the
+	 * application's (not the attach-time 29h): the LUN's next command
+	 * gets it instead, as from the device. */
+	uint8_t ua_sense[VSCSI_SENSE_MAX];
+	uint8_t ua_len;
 };
 
 /* ---- deliverables (run after the lock is dropped) ---- */
@@ -163,6 +169,7 @@ struct vscsi_host {
 	/* Tasks. */
 	struct vf_task *q_head, *q_tail;     /* FIFO of commands waiting for the ring */
 	struct vf_task *tmf_head, *tmf_tail; /* victims waiting to send a TMF */
+	struct vf_task *local_head, *local_tail; /* answered here (VF_TASK_LOCAL) */
 	unsigned outstanding;                /* submitted, not completed (incl. internal) */
 
 	/* LUNs. */
@@ -203,6 +210,9 @@ void vf_lun_delete_pass(struct vscsi_host *h, struct vf_deliver *dl);
 void vf_lun_probe_done(struct vscsi_host *h, struct vf_task *t, struct vf_deliver *dl);
 void vf_lun_drop_all(struct vscsi_host *h);
 struct vf_lun *vf_lun_by_devnum(struct vscsi_host *h, unsigned devnum);
+/* Answers t with its LUN's kept UNIT ATTENTION, if it has one that t
+ * must get (any command but INQUIRY, REPORT LUNS and REQUEST SENSE). */
+bool vf_lun_take_ua(struct vscsi_host *h, struct vf_task *t);
 
 /* pool.c */
 int vf_pool_share(struct vscsi_host *h, unsigned want_pages, char *err, size_t errlen);
@@ -225,6 +235,8 @@ bool vf_ring_arm(struct vscsi_host *h);
 bool vf_ring_peek(struct vscsi_host *h);
 
 /* task.c */
+/* Completes the tasks answered without the ring (VF_TASK_LOCAL). */
+void vf_task_answer_local(struct vscsi_host *h, struct vf_deliver *dl);
 void vf_task_dispatch(struct vscsi_host *h);
 void vf_task_on_response(struct vscsi_host *h, int rqid, const vscsiif_response_t *rsp,
 			 struct vf_deliver *dl);

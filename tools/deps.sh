@@ -12,6 +12,8 @@ PKGS=(
 	libiscsi-dev libiscsi-bin
 	libsgutils2-dev sg3-utils
 	tgt mtx mt-st
+	# a second iSCSI target, which keeps reservations per initiator port
+	istgt
 	libcmocka-dev libjson-c-dev libinih-dev libseccomp-dev
 	procps psmisc iproute2
 	groff-base

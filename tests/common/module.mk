@@ -19,3 +19,7 @@ $(BUILD)/tests/common/test_log: $(BUILD)/tests/common/test_log.o $(common_objs)
 TESTS += $(BUILD)/tests/common/test_pdev
 $(BUILD)/tests/common/test_pdev: $(BUILD)/tests/common/test_pdev.o $(common_objs)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
+
+TESTS += $(BUILD)/tests/common/test_iport
+$(BUILD)/tests/common/test_iport: $(BUILD)/tests/common/test_iport.o $(common_objs)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)

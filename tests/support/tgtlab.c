@@ -80,6 +80,12 @@ static int read_env(struct tgtlab *lab)
 		env_value(l, "VTL_DRIVE1_URL", lab->vtl_drive1_url, sizeof(lab->vtl_drive1_url));
 		env_value(l, "VTL_DRIVE2_URL", lab->vtl_drive2_url, sizeof(lab->vtl_drive2_url));
 		env_value(l, "CHANGER_URL", lab->changer_url, sizeof(lab->changer_url));
+		env_value(l, "SHARED_URL", lab->shared_url, sizeof(lab->shared_url));
+		env_value(l, "SHARED2_URL", lab->shared2_url, sizeof(lab->shared2_url));
+		num[0] = 0;
+		env_value(l, "TGTD_CONTROL_PORT", num, sizeof(num));
+		if (num[0])
+			lab->control_port = atoi(num);
 		num[0] = 0;
 		env_value(l, "TGTD_PID", num, sizeof(num));
 		if (num[0])

@@ -11,6 +11,9 @@ struct tgtlab {
 	char vtl_drive1_url[256];
 	char vtl_drive2_url[256];
 	char changer_url[256];
+	char shared_url[256];      /* two disks of one target (reservations) */
+	char shared2_url[256];
+	int control_port;          /* tgtadm -C */
 };
 
 /* Runs `tgtd-lab.sh CMD rundir`; start also reads the env file. */
