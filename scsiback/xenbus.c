@@ -161,8 +161,9 @@ static int port_take_over(struct vhost *vh, enum scan_mode mode, unsigned devnum
 		return 0;  /* vlun_add says what is wrong, if anything */
 	holder = port_holder(vh, pdev, &p);
 	if (mode == SCAN_EARLY && (holder || incoming)) {
-		log_info("%s: dev-%u: %s opens when the guest connects: %s holds its initiator port "
-			 "%s until then", vh->name, devnum, pdev,
+		/* (debug: every watch event on the vhost comes here) */
+		log_debug("%s: dev-%u: %s opens when the guest connects: %s holds its initiator port "
+			  "%s until then", vh->name, devnum, pdev,
 			 holder ? holder->table->name : "the sender of this incoming migration",
 			 iport_format(&p, ps, sizeof(ps)));
 		return 1;

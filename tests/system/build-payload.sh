@@ -58,7 +58,7 @@ for m in xen-scsifront sd_mod sg st ch xen-evtchn xen-gntalloc xen-gntdev; do
 done
 # Tools from the rootfs, and everything they link.
 tools="/usr/bin/sg_inq /usr/bin/sg_readcap /usr/bin/sg_turs /usr/bin/sg_dd /usr/bin/sg_luns
- /usr/bin/sg_raw /usr/bin/sg_vpd /usr/bin/sg_map26 /usr/bin/sg_reset /usr/bin/lsscsi
+ /usr/bin/sg_raw /usr/bin/sg_vpd /usr/bin/sg_map26 /usr/bin/sg_reset /usr/bin/sg_persist /usr/bin/lsscsi
  /usr/sbin/mtx /usr/sbin/tapeinfo /usr/bin/mt-st /usr/bin/iscsi-test-cu /usr/bin/xenstore"
 for t in $tools; do
 	[ -e "$R$t" ] || { [ -e "$R/bin/${t##*/}" ] && t=/bin/${t##*/}; }

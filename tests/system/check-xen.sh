@@ -12,8 +12,8 @@
 #             power off; a hard timeout kills QEMU by PID
 #   report    one line per scenario, then "N passed, N failed"
 #
-# Environment: XT_SCENARIOS ("s1 s4 s3 s5 s6 s2" by default), XT_TIMEOUT (QEMU's
-# hard limit in seconds, default 1500), VSCSI_XEN_CACHE, XT_KEEP=1 (keep the
+# Environment: XT_SCENARIOS ("s1 s4 s3 s5 s6 s7 s2" by default), XT_TIMEOUT (QEMU's
+# hard limit in seconds, default 1700), VSCSI_XEN_CACHE, XT_KEEP=1 (keep the
 # run directory's large files), XT_SCSIBACK_LEVEL (scsiback --log-level),
 # XT_CPU (QEMU -cpu), XT_VERBOSE=1 (show every check while it runs),
 # XT_KILL_TGTD=SCEN (the harness's own test: tgtd is killed 20 s into the
@@ -34,8 +34,8 @@ TOP=$(cd "$HERE/../.." && pwd)
 BUILD_DIR=${BUILD:-build}
 OUT=$TOP/$BUILD_DIR/check-xen
 CACHE=${VSCSI_XEN_CACHE:-/var/cache/vscsi-xen}
-QEMU_TIMEOUT=${XT_TIMEOUT:-1500}
-SCENARIOS=${XT_SCENARIOS:-s1 s4 s3 s5 s6 s2}
+QEMU_TIMEOUT=${XT_TIMEOUT:-1700}
+SCENARIOS=${XT_SCENARIOS:-s1 s4 s3 s5 s6 s7 s2}
 declare -A NAMES=(
 	[s1]="1 kernel xen-scsifront -> scsiback"
 	[s2]="2 libvscsifront -> kernel xen-scsiback"
@@ -43,6 +43,7 @@ declare -A NAMES=(
 	[s4]="4 iscsi-test-cu transparency"
 	[s5]="5 guest destroy, scsiback kill/restart"
 	[s6]="6 xl lifecycle with vscsi-lifecycle"
+	[s7]="7 a guest cluster's shared LUN"
 )
 
 [ "$(id -u)" -eq 0 ] || { echo "check-xen: needs root (apt, debootstrap, QEMU images)"; echo "0 passed, 1 failed"; exit 1; }

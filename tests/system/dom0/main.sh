@@ -246,8 +246,8 @@ run_scenario() {
 ) &
 HEARTBEAT=$!
 
-SCENARIOS="s1 s4 s3 s5 s6 s2"
-BUDGET=1400   # dom0 uptime by which the results must be on their disk
+SCENARIOS="s1 s4 s3 s5 s6 s7 s2"
+BUDGET=1600   # dom0 uptime by which the results must be on their disk
 for kv in $(cat /proc/cmdline); do
 	case $kv in
 	xt_scenarios=*) SCENARIOS=${kv#*=}; SCENARIOS=${SCENARIOS//+/ } ;;
@@ -262,6 +262,7 @@ for s in $SCENARIOS; do
 	s4) run_scenario s4 360 "iscsi-test-cu through kernel front + scsiback vs dom0 direct" ;;
 	s5) run_scenario s5 360 "guest destroyed mid-I/O, scsiback killed/restarted, next guest" ;;
 	s6) run_scenario s6 420 "xl create/reboot/save+restore/migrate/destroy with vscsi-lifecycle, a failed entry" ;;
+	s7) run_scenario s7 300 "two kernel-front guests share an iscsi:// LUN: persistent reservations" ;;
 	esac
 done
 lifecycle_stop

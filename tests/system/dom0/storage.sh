@@ -5,6 +5,7 @@
 #   hp    (16 MiB, random)         -> open-iscsi; hot-added in scenario 1
 #   cu    (64 MiB)                 -> open-iscsi; iscsi-test-cu's LUN (scenario 4)
 #   lib   (32 MiB, random)         -> not logged in: scsiback's iscsi:// LUN
+#   pr    (8 MiB)                  -> not logged in: scenario 7's shared LUN
 # and writes $W/storage.env (shell syntax) naming the dom0 nodes.
 . /xt/dom0/lib.sh
 set -u
@@ -70,5 +71,6 @@ TAPE_NST=/dev/n$(ls "/sys/class/scsi_device/$TAPE_HCTL/device/scsi_tape" | grep 
 CHG_HCTL=$CHG_HCTL
 CHG_SG=/dev/$(sgof "$CHG_HCTL")
 LIB_URL=iscsi://127.0.0.1:3260/$IQN:lib/1
+PR_URL=iscsi://127.0.0.1:3260/$IQN:pr/1
 EOF
 cat "$W/storage.env"

@@ -42,5 +42,11 @@ smc element_type=4,address=2,tid=$VT,lun=1
 smc element_type=2,address=1000,barcode=XT0001L6,sides=1
 smc element_type=2,address=1001,barcode=XT0002L6,sides=1
 ta --op bind --mode target --tid $VT -I ALL
+# tid 6: a guest cluster's shared disk (scenario 7), reached only through
+# scsiback's iscsi:// LUNs
+[ -f "$S/pr.img" ] || truncate -s 8M "$S/pr.img"
+ta --op new --mode target --tid 6 -T "$IQN:pr"
+lu --op new --tid 6 --lun 1 -b "$S/pr.img"
+ta --op bind --mode target --tid 6 -I ALL
 
 echo "[$(up)] tgtd configured"
