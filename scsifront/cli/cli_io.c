@@ -21,7 +21,14 @@ struct io_slot {
 	uint64_t lba;
 	size_t nblocks;
 	int tries;                 /* sent again this many times */
+	int attentions;            /* of which after a unit attention */
 };
+
+/* A device reports each pending unit attention once, to the next command
+ * (a reset, a reservation preempted or released, mode parameters
+ * changed...), and may have queued several: these retries drain them and
+ * count apart from --retries, up to this many per command. */
+#define IO_ATTENTIONS_MAX 32
 
 /* One read or write: the window and how far it got. */
 struct io_run {
@@ -58,7 +65,7 @@ static int io_prepare(struct cli *c, uint32_t *bs, size_t *per_cmd)
 
 		/* A unit attention is reported once (after a reset, a
 		 * reservation released...): the next command gets the answer. */
-		for (int tries = 0; rc == SG_LIB_CAT_UNIT_ATTENTION && tries < c->retries; tries++) {
+		for (int tries = 0; rc == SG_LIB_CAT_UNIT_ATTENTION && tries < IO_ATTENTIONS_MAX; tries++) {
 			fprintf(stderr, "vscsi: read capacity: trying again after the unit attention\n");
 			rc = cli_read_capacity(c, true, &blocks, bs);
 		}
@@ -125,6 +132,14 @@ static const char *io_retry_reason(const struct vscsi_task *t, char *buf, size_t
 	return NULL;
 }
 
+static bool io_attention(const struct vscsi_task *t)
+{
+	uint8_t key;
+
+	return !t->error && !t->host_status && t->status == VSCSI_STATUS_CHECK_CONDITION &&
+	       vscsi_task_sense(t, &key, NULL, NULL) && key == 0x6;
+}
+
 /* What a try waits before going out: 0.25 s, doubling, at most 4 s, so
  * five tries cover about 8 s of a target coming back. */
 static unsigned io_backoff_ms(int tries)
@@ -189,6 +204,14 @@ static int io_complete_head(struct io_run *r)
 	if (rc)
 		return rc;
 	retry = io_retry_reason(s->t, why, sizeof(why));
+	if (retry && io_attention(s->t) && s->attentions < IO_ATTENTIONS_MAX) {
+		s->attentions++;
+		fprintf(stderr, "vscsi %s: blocks %" PRIu64 "..%" PRIu64 ": %s; trying again\n", r->what,
+			s->lba, s->lba + s->nblocks - 1, retry);
+		vscsi_task_free(s->t);
+		s->t = NULL;
+		return io_send(r, s);
+	}
 	if (retry && s->tries < c->retries) {
 		s->tries++;
 		fprintf(stderr, "vscsi %s: blocks %" PRIu64 "..%" PRIu64 ": %s; trying again (%d of %d)\n",
@@ -263,6 +286,7 @@ static int io_run(struct cli *c, uint32_t bs, size_t per_cmd, size_t count, cons
 			s->lba = r.next_lba;
 			s->nblocks = r.left < per_cmd ? r.left : per_cmd;
 			s->tries = 0;
+			s->attentions = 0;
 			rc = io_send(&r, s);
 			if (rc)
 				break;
