@@ -13,12 +13,19 @@
 # checks: guest:pr-a-register guest:pr-a-reserve guest:pr-a-write guest:pr-b-write-conflict
 # checks: guest:pr-b-read guest:pr-b-sees-a-reserved guest:pr-b-register guest:pr-b-preempt
 # checks: guest:pr-a-told-preempted guest:pr-a-write-conflict guest:pr-a-sees-b-reserved
-# checks: guest:pr-a-lun-reset guest:pr-b-reservation-kept guest:pr-b-write guest:pr-b-clear
+# checks: guest:pr-a-lun-reset guest:pr-b-told-reset guest:pr-b-reservation-kept guest:pr-b-write
+# checks: guest:pr-b-clear fresh-lun
 . /xt/dom0/lib.sh
 . "$W/storage.env"
 A=xt-s7a
 B=xt-s7b
 scsiback_start || { fail scsiback-start; exit 1; }
+# A fresh LUN (an earlier attempt's registrations would stay: tgtd ties
+# them to sessions that are gone, so no one could clear them).
+t 30 tgtadm --lld iscsi --op delete --mode logicalunit --tid 6 --lun 1
+rm -f "$STORE/pr.img"
+truncate -s 8M "$STORE/pr.img"
+expect fresh-lun t 30 tgtadm --lld iscsi --op new --mode logicalunit --tid 6 --lun 1 -b "$STORE/pr.img"
 da=$(guest_create $A 1 s7 xt_front=kernel xt_role=a) || { fail guest-create; exit 1; }
 db=$(guest_create $B 1 s7 xt_front=kernel xt_role=b) || { fail guest-create; exit 1; }
 expect attach-a t 60 vscsictl attach $A "$PR_URL" 0:0:0:0 shared
@@ -53,10 +60,10 @@ step() {
 	return 1
 }
 ok=1
-for s in 1:$da 2:$da 3:$da 4:$db 5:$db 6:$db 7:$db 8:$db 9:$da 10:$da 11:$da 12:$da 13:$db 14:$db 15:$db; do
+for s in 1:$da 2:$da 3:$da 4:$db 5:$db 6:$db 7:$db 8:$db 9:$da 10:$da 11:$da 12:$da 13:$db 14:$db 15:$db 16:$db; do
 	step "${s%%:*}" "${s#*:}" || { fail steps "step ${s%%:*} did not end in domain ${s#*:}"; ok=0; break; }
 done
-[ $ok = 1 ] && pass steps "15 steps"
+[ $ok = 1 ] && pass steps "16 steps"
 xenstore-write "/local/domain/$da/data/xt-step" end
 xenstore-write "/local/domain/$db/data/xt-step" end
 guest_finish $A 60

@@ -39,9 +39,11 @@ role_step() {
 	a:11) ckout pr-a-sees-b-reserved 'Key=0xb' pin --read-reservation ;;
 	# a LOGICAL UNIT RESET by A (xen-scsifront -> scsiback -> the target)
 	a:12) ck_rc pr-a-lun-reset 0 sg_reset -d "$D" ;;
-	b:13) ckout pr-b-reservation-kept 'Key=0xb' pin --read-reservation ;;
-	b:14) ck_rc pr-b-write 0 wr ;;
-	b:15) ck_rc pr-b-clear 0 pout --clear --param-rk=0xb ;;
+	# which B hears of (BUS DEVICE RESET), with its reservation kept
+	b:13) ck_rc pr-b-told-reset 6 sg_turs "$D" ;;
+	b:14) ckout pr-b-reservation-kept 'Key=0xb' pin --read-reservation ;;
+	b:15) ck_rc pr-b-write 0 wr ;;
+	b:16) ck_rc pr-b-clear 0 pout --clear --param-rk=0xb ;;
 	esac
 }
 
