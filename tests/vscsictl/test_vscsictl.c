@@ -1021,6 +1021,13 @@ static void test_bad_inputs(void **state)
 		{ { "--sysfs", sys, "attach", "guest1", "250:0:0:0", "0:0:0:9" }, 3,
 		  "no SCSI device 250:0:0:0 on this host" },
 		{ { "attach", "guest1", "null:tape", "0:0:0:9" }, 3, "unknown null kind" },
+		/* an initiator port only for iSCSI, only a valid one (issue 18) */
+		{ { "attach", "guest1", "null:disk", "0:0:0:9", "isid=80aabbccddee" }, 2,
+		  "isid= is for iscsi:// p-devs" },
+		{ { "attach", "guest1", "iscsi://127.0.0.1/iqn.2026-01.x:y/0", "0:0:0:9",
+		    "initiator=IQN.2026-01.x:y" }, 2, "character 'I' at 1 is not allowed" },
+		{ { "attach", "guest1", "iscsi://127.0.0.1/iqn.2026-01.x:y/0", "0:0:0:9", "isid=8011" }, 2,
+		  "ISID \"8011\" is not 12 hex digits" },
 		{ { "attach", "guest1", "iscsi://127.0.0.1:99999/iqn.2026-01.x:y/0", "0:0:0:9" }, 3,
 		  "port 99999 out of range" },
 		{ { "attach", "guest1", "iscsi://u:secret@127.0.0.1/iqn.2026-01.x:y/0", "0:0:0:9" }, 3,
