@@ -14,6 +14,8 @@ PKGS=(
 	tgt mtx mt-st
 	# a second iSCSI target, which keeps reservations per initiator port
 	istgt
+	# fence_scsi, a cluster agent run in test_shared_lun's guests
+	fence-agents
 	libcmocka-dev libjson-c-dev libinih-dev libseccomp-dev
 	procps psmisc iproute2
 	groff-base

@@ -10,7 +10,10 @@
  * sg v3 async command (write()) has completed, so poll/select/epoll work
  * natively. fstat/stat say "character device, major 21" (sg), as
  * sg3_utils checks. ioctl implements SG_IO and the sg ioctls the tools use;
- * read/write the sg v3 async interface. Every other fd and path goes to
+ * read/write the sg v3 async interface. A path named like a SCSI disk's
+ * block node ("/dev/sdX") is a block device (major 8) instead, for the
+ * programs that insist on one (fence_scsi): SG_IO only, no read or write
+ * of data (EOPNOTSUPP, said on stderr). Every other fd and path goes to
  * libc untouched. VSCSI_SHIM_TRACE=1 logs each call on a virtual node
  * (and each ioctl we do not know) to stderr.
  *
@@ -78,6 +81,7 @@ struct vmap {
 	unsigned devid;
 	struct vscsi_addr addr;
 	unsigned minor;
+	bool block;                  /* a "/dev/sdX" name: a block node, SG_IO only */
 };
 
 static struct vmap *maps;
@@ -119,6 +123,19 @@ static unsigned minor_of(const char *path, int index)
 	return 200u + (unsigned)index;
 }
 
+/* "/dev/sda" ... "/dev/sdzz": how Linux names a SCSI disk's block node. */
+static bool is_disk_name(const char *path)
+{
+	const char *p;
+
+	if (strncmp(path, "/dev/sd", 7) || !path[7])
+		return false;
+	for (p = path + 7; *p; p++)
+		if (*p < 'a' || *p > 'z')
+			return false;
+	return true;
+}
+
 __attribute__((constructor)) static void shim_init(void)
 {
 	const char *m = getenv("VSCSI_SG_MAP");
@@ -152,8 +169,11 @@ __attribute__((constructor)) static void shim_init(void)
 		maps[nmaps].devid = (unsigned)hst;
 		maps[nmaps].addr = a;
 		maps[nmaps].minor = minor_of(maps[nmaps].path, nmaps);
-		tracef("ld_vscsi: %s -> %u:%u:%u:%u (sg minor %u)", maps[nmaps].path, hst, a.channel,
-		       a.target, a.lun, maps[nmaps].minor);
+		maps[nmaps].block = is_disk_name(maps[nmaps].path);
+		if (maps[nmaps].block)
+			maps[nmaps].minor = 16u * (unsigned)(nmaps + 10);  /* sd's minors step by 16 */
+		tracef("ld_vscsi: %s -> %u:%u:%u:%u (%s minor %u)", maps[nmaps].path, hst, a.channel,
+		       a.target, a.lun, maps[nmaps].block ? "block" : "sg", maps[nmaps].minor);
 		nmaps++;
 	}
 	free(copy);
@@ -636,12 +656,24 @@ static void async_done(struct vscsi_host *h, struct vscsi_task *t, void *priv)
 		(void)0;
 }
 
+/* A block node has SG_IO only: its read and write would be data. */
+static ssize_t block_rw(struct vfd *v, const char *what)
+{
+	fprintf(stderr, "ld_vscsi: %s of data on %s is not supported (a block node stands for "
+		"SG_IO only; map an sg name such as /dev/sg100 for the sg interface)\n", what,
+		v->map->path);
+	errno = EOPNOTSUPP;
+	return -1;
+}
+
 static ssize_t vwrite(struct vfd *v, const void *buf, size_t count)
 {
 	const sg_io_hdr_t *in = buf;
 	struct vreq *q;
 	int err, r;
 
+	if (v->map->block)
+		return block_rw(v, "write");
 	if (count < sizeof(sg_io_hdr_t)) {
 		tracef("ld_vscsi: fd %d write of %zu bytes: not an sg v3 header", v->fd, count);
 		errno = EINVAL;
@@ -711,10 +743,13 @@ static ssize_t vread(struct vfd *v, void *buf, size_t count)
 {
 	sg_io_hdr_t *out = buf;
 	int pack_id = -1;
-	bool nonblock = REAL(fcntl)(v->fd, F_GETFL) & O_NONBLOCK;
+	bool nonblock;
 	struct vreq *q;
 	uint64_t x;
 
+	if (v->map->block)
+		return block_rw(v, "read");
+	nonblock = REAL(fcntl)(v->fd, F_GETFL) & O_NONBLOCK;
 	if (count < sizeof(sg_io_hdr_t)) {
 		errno = EINVAL;
 		return -1;
@@ -918,11 +953,11 @@ static void fill_stat(const struct vmap *m, struct stat *st)
 	memset(st, 0, sizeof(*st));
 	st->st_dev = makedev(0, 5);
 	st->st_ino = 0x5c5100u + m->minor;
-	st->st_mode = S_IFCHR | 0660;
+	st->st_mode = (m->block ? S_IFBLK : S_IFCHR) | 0660;
 	st->st_nlink = 1;
 	st->st_uid = 0;
 	st->st_gid = 6;  /* "disk" on Debian */
-	st->st_rdev = makedev(SG_MAJOR, m->minor);
+	st->st_rdev = makedev(m->block ? 8 /* SCSI_DISK0_MAJOR */ : SG_MAJOR, m->minor);
 	st->st_blksize = 4096;
 	clock_gettime(CLOCK_REALTIME, &st->st_atim);
 	st->st_mtim = st->st_ctim = st->st_atim;

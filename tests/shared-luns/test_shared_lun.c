@@ -743,6 +743,82 @@ static void test_other_guests_reconnect_keeps_reservation(void **state)
 	pr_clear(lab.shared_url);
 }
 
+/* ---- a cluster agent nobody here wrote ---- */
+
+/* fence_scsi (Debian's fence-agents) with ARGS inside domid, on the LUN at
+ * 0:0:0:0 as the block node /dev/sdz the shim makes (fence_scsi wants a
+ * block device), keeping its key store under node_dir (a private mount
+ * on /run, where it writes /var/run/cluster/). Its exit status. */
+static int guest_fence(int domid, const char *node_dir, const char *args)
+{
+	char script[1024];
+	char *argv[] = { (char *)simenv_prog("scsifront/vscsi"), "run", "--map", "/dev/sdz=0:0:0:0",
+			 "--", "unshare", "-m", "sh", "-c", script, NULL };
+
+	snprintf(script, sizeof(script), "mount --bind '%s' /run && exec fence_scsi --devices=/dev/sdz %s",
+		 node_dir, args);
+	return simenv_runv(&env, domid, out, sizeof(out), NULL, argv);
+}
+
+/* Unfencing (on), status and fencing (off) as fence_scsi does them, each
+ * node in its own guest. tgtd, the lab target whose reservations follow
+ * SPC this far, does not implement PREEMPT AND ABORT, fence_scsi's way to
+ * fence: "off" must end as the target answers that command straight
+ * (istgt 0.4 answers it by dropping the preempting node's own key). */
+static void test_fence_scsi(void **state)
+{
+	char dir[2][600];
+	struct direct d;
+	struct pr_state s;
+	int a, b;
+
+	(void)state;
+	if (access("/usr/sbin/fence_scsi", X_OK))
+		fail_msg("fence_scsi is not installed (Debian package fence-agents; tools/deps.sh)");
+	pr_clear(lab.shared_url);
+	pr_clear(lab.shared2_url);
+	a = guest_create("fna", lab.shared_url, NULL);
+	b = guest_create("fnb", lab.shared_url, NULL);
+	wait_served(a);
+	wait_served(b);
+	for (int i = 0; i < 2; i++) {
+		snprintf(dir[i], sizeof(dir[i]), "%s/fence-node%d", env.rundir, i + 1);
+		mkdir(dir[i], 0755);
+	}
+	/* Both nodes unfence themselves: each registers, the first reserves
+	 * Write Exclusive, Registrants Only (type 5). */
+	if (guest_fence(a, dir[0], "--action=on --key=a1") != 0)
+		fail_msg("fence_scsi on, node 1: %s", out);
+	if (guest_fence(b, dir[1], "--action=on --key=b2") != 0)
+		fail_msg("fence_scsi on, node 2: %s", out);
+	assert_int_equal(guest_fence(a, dir[0], "--action=status --key=a1"), 0);
+	assert_int_equal(guest_fence(b, dir[1], "--action=status --key=b2"), 0);
+	/* a key nobody registered is "off" (exit 2) */
+	assert_int_equal(guest_fence(b, dir[1], "--action=status --key=c3"), 2);
+	direct_open(&d, lab.shared_url, "iqn.2026-11.vscsi.test:observer");
+	direct_pr_state(&d, &s);
+	assert_int_equal(s.nkeys, 2);
+	assert_true(s.keys[0] == 0xa1 && s.keys[1] == 0xb2);
+	assert_true(s.holder == 0xa1 && s.type == 5);
+	assert_int_equal(guest_rw(a, true), 0);
+	assert_int_equal(guest_rw(b, true), 0);  /* a registrant: may write */
+	direct_close(&d);
+	/* Node 2 fences node 1: PREEMPT AND ABORT, which the target refuses
+	 * the same way straight. */
+	assert_int_equal(guest_fence(b, dir[1], "--action=off --key=a1 --verbose"), 1);
+	if (!strstr(out, "sg_persist -n -o -A -T 5 -K b2 -S a1") || !strstr(out, "Preempt and abort"))
+		fail_msg("fence_scsi off did not send PREEMPT AND ABORT as expected:\n%s", out);
+	direct_open(&d, lab.shared2_url, "iqn.2026-11.vscsi.test:direct-b");
+	assert_int_equal(direct_prout(&d, 0, 0, 0, 0xb2), 0);
+	assert_int_equal(direct_prout(&d, 5, 5, 0xb2, 0xa1), SG_LIB_CAT_ILLEGAL_REQ);
+	direct_close(&d);
+	assert_int_equal(guest_fence(a, dir[0], "--action=status --key=a1"), 0);
+	guest_destroy("fna");
+	guest_destroy("fnb");
+	pr_clear(lab.shared_url);
+	pr_clear(lab.shared2_url);
+}
+
 /* ---- setup ---- */
 
 static int istgt(const char *cmd)
@@ -846,8 +922,11 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_reservation_survives_backend_restart),
 		cmocka_unit_test(test_reservation_survives_save_restore_migrate),
 		cmocka_unit_test(test_other_guests_reconnect_keeps_reservation),
+		cmocka_unit_test(test_fence_scsi),
 	};
 
 	simenv_use_sim_libs(argc, argv);
+	if (getenv("VSCSI_TEST_ONLY"))
+		cmocka_set_test_filter(getenv("VSCSI_TEST_ONLY"));
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
