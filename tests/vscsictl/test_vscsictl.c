@@ -1667,6 +1667,50 @@ static void test_backend_survived(void **state)
 	assert_int_equal(inquiry_pdt(&f1, 0, 0), 0);
 }
 
+static void put_node(const char *dir, const char *node, const char *value)
+{
+	char p[900];
+
+	snprintf(p, sizeof(p), "%s/%s", dir, node);
+	assert_int_equal(xsu_printf(xs0, XBT_NULL, p, "%s", value), 0);
+}
+
+/* A host device shared on purpose by two guests of this host: both reach
+ * it through the host's own initiator, one I_T nexus, so reservations
+ * cannot tell them apart: attach says so (user guide, "Shared LUNs and
+ * clusters"). The holder's entry is written by hand; the host device is
+ * a fake sysfs's 3:0:1:2 (scsiback, on the real /sys, then refuses it). */
+static void test_shared_host_device_warns(void **state)
+{
+	char sys[600], path[700];
+
+	(void)state;
+	snprintf(sys, sizeof(sys), "%s/sysfs-shared", env.rundir);
+	snprintf(path, sizeof(path), "%s/bus/scsi/devices/3:0:1:2/scsi_generic/sg7", sys);
+	{
+		char cmd[800];
+
+		snprintf(cmd, sizeof(cmd), "mkdir -p '%s'", path);
+		assert_int_equal(system(cmd), 0);
+	}
+	snprintf(path, sizeof(path), "/local/domain/0/backend/vscsi/%d/5/vscsi-devs/dev-0", dom2);
+	put_node(path, "p-dev", "3:0:1:2");
+	put_node(path, "v-dev", "5:0:0:0");
+	put_node(path, "state", "4");
+	put_node(path, "shared", "1");
+	vscsictl("--sysfs", sys, "attach", "guest3", "3:0:1:2", "6:0:0:0", "shared", NULL);
+	if (!strstr(out, "warning: p-dev \"3:0:1:2\" is shared with domain guest2") ||
+	    !strstr(out, "SCSI reservations cannot tell them apart"))
+		fail_msg("no warning for a host device shared by two guests:\n%s", out);
+	/* An iSCSI LUN shared the same way: each guest its own initiator. */
+	put_node(path, "p-dev", "iscsi://127.0.0.1:1/iqn.2026-01.x:y/0");
+	vscsictl("attach", "guest3", "iscsi://127.0.0.1:1/iqn.2026-01.x:y/0", "6:0:0:0", "shared", NULL);
+	if (strstr(out, "warning:"))
+		fail_msg("a warning for an iSCSI LUN shared by two guests:\n%s", out);
+	snprintf(path, sizeof(path), "/local/domain/0/backend/vscsi/%d/5", dom2);
+	xs_rm(xs0, XBT_NULL, path);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -1723,6 +1767,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_attach_refused_before_connect),
 		cmocka_unit_test(test_detach_between_connects),
 		cmocka_unit_test(test_detach_all),
+		cmocka_unit_test(test_shared_host_device_warns),
 	};
 
 	simenv_use_sim_libs(argc, argv);
