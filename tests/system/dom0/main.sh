@@ -127,8 +127,20 @@ run_scenario() {
 		echo "$id $(up) $limit" >"$W/running"
 		# Without tgtd the scenario can only wait for its time limit. (Gone
 		# three checks in a row: one missed look must not end a scenario.)
-		local gone=0 t0=$SECONDS shown=0
+		local gone=0 t0=$SECONDS shown=0 st
 		while kill -0 "$spid" 2>/dev/null; do
+			# An ended scenario not yet reaped is a zombie, which kill -0
+			# still finds: over (wait below reaps it). Builtins only.
+			st=
+			read -r _ _ st _ <"/proc/$spid/stat" 2>/dev/null
+			[ "$st" = Z ] && break
+			# timeout(1) ends it at the limit; should timeout itself be
+			# stuck, this loop does (CI: dom0 looped here past s1's end).
+			if [ $((SECONDS - t0)) -ge $((limit + 20)) ]; then
+				say "$id: still running 20 s past its limit; killing it"
+				kill -KILL "$spid" 2>/dev/null
+				break
+			fi
 			if tgtd_alive; then gone=0; else gone=$((gone + 1)); fi
 			if [ $gone -ge 3 ]; then
 				say "tgtd is gone: ending $id"
