@@ -58,6 +58,17 @@ ckout() {
 	return 1
 }
 
+# ck_rc NAME WANT CMD...: CMD must exit with WANT (an sg3_utils category:
+# 24 RESERVATION CONFLICT, 6 UNIT ATTENTION...).
+ck_rc() {
+	_n=$1 _want=$2
+	shift 2
+	echo "XTG-RUN $_n: $*"
+	run_step "$_n" "$@"
+	sed -n '1,30s/^/  | /p' /tmp/ck.out
+	if [ "$_rc" = "$_want" ]; then ok "$_n" "exit $_rc"; else bad "$_n" "exit $_rc, not $_want: $*"; fi
+}
+
 md5() { set -- $(md5sum "$1"); echo "$1"; }
 report_md5() { echo "XTG-MD5 $1 $(md5 "$2")"; }
 

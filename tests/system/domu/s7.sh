@@ -12,16 +12,6 @@ rd() { sg_raw -r 512 "$D" 28 0 0 0 0 0 0 0 1 0; }
 pout() { sg_persist --out --no-inquiry "$@" "$D"; }
 pin() { sg_persist --in --no-inquiry "$@" "$D"; }
 
-# ck_rc NAME WANT CMD...: CMD must exit with WANT.
-ck_rc() {
-	_n=$1 _want=$2
-	shift 2
-	echo "XTG-RUN $_n: $*"
-	run_step "$_n" "$@"
-	sed -n '1,30s/^/  | /p' /tmp/ck.out
-	if [ "$_rc" = "$_want" ]; then ok "$_n" "exit $_rc"; else bad "$_n" "exit $_rc, not $_want: $*"; fi
-}
-
 role_step() {
 	case $1:$2 in
 	a:1) ck_rc pr-a-register 0 pout --register --param-sark=0xa ;;
