@@ -289,6 +289,10 @@ static void test_config_errors_name_their_line(void **state)
 {
 	static const struct { const char *text, *line, *says; } bad[] = {
 		{ "[lun null:disk]\ntimeout = -5\n", ":2:", "timeout \"-5\"" },
+		/* iSCSI names (issue 18): upper case, and a prefix no UUID fits */
+		{ "[scsiback]\ninitiator-name = iqn.2026-11.Org.x:me\n", ":2:", "character 'O'" },
+		{ "[scsiback]\n\nguest-initiator-prefix = node1\n", ":3:",
+		  "guest-initiator-prefix \"node1\": want \"off\"" },
 		{ "[lun null:disk]\n\ntimeout = 4294968\n", ":3:", "timeout \"4294968\"" },
 		{ "[lun null:disk]\ntimeout = 604801\n", ":2:", "604800" },
 		{ "[lun null:disk]\ntimeout = 1m\n", ":2:", "whole seconds" },
