@@ -29,7 +29,10 @@ static inline int32_t vscsi_rslt(uint8_t host, uint8_t status)
 }
 
 /* How many data segments scsiback accepts per command (feature-sg-grant):
- * 256 pages = 1 MiB, enough for the largest common tape block. */
-#define VSCSI_BACK_MAX_SEGMENTS 256
+ * 4096 pages = 16 MiB. A tape block is one command and cannot be split,
+ * and READ BLOCK LIMITS and READ(6)/WRITE(6) carry a block's length in 24
+ * bits, so no tape block is larger. The indirect form carries it in 8
+ * segment-table pages (it allows 26). */
+#define VSCSI_BACK_MAX_SEGMENTS 4096
 
 #endif

@@ -12,6 +12,10 @@
 #include "log.h"
 
 #define OP_REPORT_LUNS 0xa0
+/* The part of a bounce buffer that stays resident between commands:
+ * tape blocks of 1 MiB and smaller reuse their pages, a rarer larger
+ * command gives the rest back when it ends. */
+#define CMD_BUF_KEEP (1u << 20)
 
 static struct cmd *cmd_alloc(struct cmd_table *t)
 {
@@ -49,11 +53,23 @@ static void cmd_answer_now(struct cmd_table *t, const struct vscsi_req *req, uin
 	ring_answer(t->ring, rec, req->rqid, rslt, sense, sense_len, resid);
 }
 
+/* Gives back the pages a large command touched beyond CMD_BUF_KEEP, so
+ * that a vhost's memory follows what its guest does now, not the largest
+ * command it ever sent (16 slots of 16 MiB). */
+static void cmd_trim_buffer(struct cmd *c)
+{
+	if (c->buf_touched <= CMD_BUF_KEEP)
+		return;
+	madvise(c->buf + CMD_BUF_KEEP, c->buf_touched - CMD_BUF_KEEP, MADV_DONTNEED);
+	c->buf_touched = CMD_BUF_KEEP;
+}
+
 static void cmd_finish(struct cmd *c, int32_t rslt, const uint8_t *sense, uint8_t sense_len,
 		       uint32_t resid)
 {
 	if (cmd_live(c))
 		ring_answer(c->t->ring, c->rec, c->req.rqid, rslt, sense, sense_len, resid);
+	cmd_trim_buffer(c);
 	c->kind = CMD_FREE;
 	c->t->busy--;
 }
@@ -113,19 +129,23 @@ static int cmd_gather_segments(struct cmd *c)
 
 static int cmd_ensure_buffer(struct cmd *c, size_t len)
 {
-	size_t cap = VSCSI_BACK_MAX_SEGMENTS * VSCSIIF_PAGE_SIZE;
+	size_t cap = (size_t)VSCSI_BACK_MAX_SEGMENTS * VSCSIIF_PAGE_SIZE;
 
-	if (c->buf)
-		return 0;
-	(void)len;
-	/* Reserved once at the largest size; pages are touched only as
-	 * commands use them, so small I/O keeps the vhost small. */
-	c->buf = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (c->buf == MAP_FAILED) {
-		c->buf = NULL;
-		return -ENOMEM;
+	if (!c->buf) {
+		/* Reserved once at the largest size, without committing
+		 * memory; pages are touched only as commands use them. */
+		c->buf = mmap(NULL, cap, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (c->buf == MAP_FAILED) {
+			c->buf = NULL;
+			return -ENOMEM;
+		}
+		c->buf_cap = cap;
+		c->buf_touched = 0;
 	}
-	c->buf_cap = cap;
+	len = (len + VSCSIIF_PAGE_SIZE - 1) & ~(size_t)(VSCSIIF_PAGE_SIZE - 1);
+	if (len > c->buf_touched)
+		c->buf_touched = len;
 	return 0;
 }
 

@@ -34,6 +34,7 @@ struct cmd {
 	struct iovec iov;
 	uint8_t *buf;                 /* bounce buffer, kept between commands */
 	size_t buf_cap;
+	size_t buf_touched;           /* bytes from buf's start commands used */
 	unsigned nsegs;               /* data segments (direct or from the table) */
 	uint32_t data_len;
 	struct scsiif_request_segment segs[VSCSI_BACK_MAX_SEGMENTS];

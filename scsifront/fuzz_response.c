@@ -214,7 +214,7 @@ static struct vscsi_host *host_new(unsigned max_segments)
 	}
 	SHARED_RING_INIT((vscsiif_sring_t *)h->ring_page);
 	FRONT_RING_INIT(&h->ring, (vscsiif_sring_t *)h->ring_page, VF_PAGE);
-	h->feature_sg_grant = max_segments > VSCSIIF_SG_TABLESIZE ? 256 : 0;
+	h->feature_sg_grant = max_segments > VSCSIIF_SG_TABLESIZE ? VSCSI_BACK_MAX_SEGMENTS : 0;
 	h->max_segments = max_segments;
 	h->state = VSCSI_HOST_CONNECTED;
 	return h;

@@ -1,6 +1,6 @@
 /* The persistent page pool. A userspace frontend can only grant pages it
- * shares up front (gntalloc), so the ring page, one read-only indirect
- * segment table per ring slot and a pool of data pages are shared once at
+ * shares up front (gntalloc), so the ring page, read-only indirect segment
+ * tables for each ring slot and a pool of data pages are shared once at
  * connect and reused for every command: data is copied in and out, no
  * grant is made or ended per I/O. */
 #include <errno.h>
@@ -12,20 +12,59 @@
 
 #define VF_POOL_MIN 32u
 
+/* A request's seg[] holds at most VSCSIIF_SG_TABLESIZE table pages. */
+#define VF_MAX_TABLES VSCSIIF_SG_TABLESIZE
+
+/* Shares the pool and enough table pages for a command to use all of it
+ * (up to what one request can describe). 0, or -errno with nothing left
+ * shared. */
+static int pool_share_with_tables(struct vscsi_host *h, unsigned n)
+{
+	unsigned tps = (unsigned)((n + VF_SEGS_PER_TABLE - 1) / VF_SEGS_PER_TABLE);
+
+	if (tps > VF_MAX_TABLES)
+		tps = VF_MAX_TABLES;
+	h->pool = xengntshr_share_pages(h->shr, (uint32_t)h->be_domid, (int)n, h->pool_refs, 1);
+	if (!h->pool)
+		return -errno;
+	h->table_refs = calloc((size_t)VF_SLOTS * tps, sizeof(*h->table_refs));
+	if (!h->table_refs) {
+		xengntshr_unshare(h->shr, h->pool, n);
+		h->pool = NULL;
+		return -ENOMEM;
+	}
+	h->tables = xengntshr_share_pages(h->shr, (uint32_t)h->be_domid, VF_SLOTS * (int)tps,
+					  h->table_refs, 0);
+	if (!h->tables) {
+		int e = -errno;
+
+		xengntshr_unshare(h->shr, h->pool, n);
+		h->pool = NULL;
+		free(h->table_refs);
+		h->table_refs = NULL;
+		return e;
+	}
+	h->pool_pages = n;
+	h->tables_per_slot = tps;
+	return 0;
+}
+
+unsigned vf_pool_max_segments(const struct vscsi_host *h)
+{
+	size_t cap = (size_t)h->tables_per_slot * VF_SEGS_PER_TABLE;
+
+	return h->pool_pages < cap ? h->pool_pages : (unsigned)cap;
+}
+
 int vf_pool_share(struct vscsi_host *h, unsigned want, char *err, size_t errlen)
 {
 	unsigned per_slot;
+	int r = -ENOMEM;
 
 	h->ring_page = xengntshr_share_pages(h->shr, (uint32_t)h->be_domid, 1, &h->ring_ref, 1);
 	if (!h->ring_page) {
 		snprintf(err, errlen, "%s: cannot share the ring page with domain %d: %s", h->name,
 			 h->be_domid, strerror(errno));
-		return -errno;
-	}
-	h->tables = xengntshr_share_pages(h->shr, (uint32_t)h->be_domid, VF_SLOTS, h->table_refs, 0);
-	if (!h->tables) {
-		snprintf(err, errlen, "%s: cannot share %d indirect table pages: %s", h->name, VF_SLOTS,
-			 strerror(errno));
 		return -errno;
 	}
 	if (want < VF_POOL_MIN)
@@ -36,17 +75,15 @@ int vf_pool_share(struct vscsi_host *h, unsigned want, char *err, size_t errlen)
 	/* A system's grant limit (gntalloc's is 1024 pages by default) may be
 	 * lower than asked: settle for less rather than fail. */
 	for (unsigned n = want; n >= VF_POOL_MIN; n /= 2) {
-		h->pool = xengntshr_share_pages(h->shr, (uint32_t)h->be_domid, (int)n, h->pool_refs, 1);
-		if (h->pool) {
-			h->pool_pages = n;
+		r = pool_share_with_tables(h, n);
+		if (!r)
 			break;
-		}
-		vf_debug("%s: sharing %u pool pages failed (%s), trying fewer", h->name, n,
-			 strerror(errno));
+		vf_debug("%s: sharing %u pool pages and their tables failed (%s), trying fewer",
+			 h->name, n, strerror(-r));
 	}
-	if (!h->pool) {
+	if (r) {
 		snprintf(err, errlen, "%s: cannot share a data page pool with domain %d: %s", h->name,
-			 h->be_domid, strerror(errno));
+			 h->be_domid, strerror(-r));
 		return -ENOMEM;
 	}
 	if (h->pool_pages < want)
@@ -57,7 +94,7 @@ int vf_pool_share(struct vscsi_host *h, unsigned want, char *err, size_t errlen)
 	for (unsigned i = 0; i < h->pool_pages; i++)
 		h->free_pages[i] = h->pool_pages - 1 - i;
 	h->nfree = h->pool_pages;
-	per_slot = h->pool_pages < VF_SEGS_PER_TABLE ? h->pool_pages : VF_SEGS_PER_TABLE;
+	per_slot = vf_pool_max_segments(h);
 	for (int i = 0; i < VF_SLOTS; i++) {
 		h->slots[i].pages = calloc(per_slot, sizeof(uint32_t));
 		if (!h->slots[i].pages)
@@ -71,12 +108,15 @@ void vf_pool_unshare(struct vscsi_host *h)
 	if (h->pool)
 		xengntshr_unshare(h->shr, h->pool, h->pool_pages);
 	if (h->tables)
-		xengntshr_unshare(h->shr, h->tables, VF_SLOTS);
+		xengntshr_unshare(h->shr, h->tables, VF_SLOTS * h->tables_per_slot);
 	if (h->ring_page)
 		xengntshr_unshare(h->shr, h->ring_page, 1);
 	h->pool = h->tables = NULL;
 	h->ring_page = NULL;
 	free(h->pool_refs);
+	free(h->table_refs);
+	h->table_refs = NULL;
+	h->tables_per_slot = 0;
 	free(h->free_pages);
 	h->pool_refs = h->free_pages = NULL;
 	for (int i = 0; i < VF_SLOTS; i++) {

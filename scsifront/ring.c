@@ -52,11 +52,20 @@ void vf_ring_put_cdb(struct vscsi_host *h, int rqid, struct vf_task *t)
 		struct scsiif_request_segment *seg = req.seg;
 
 		if (s->npages > VSCSIIF_SG_TABLESIZE) {
-			seg = (struct scsiif_request_segment *)(h->tables + (size_t)rqid * VF_PAGE);
-			req.seg[0].gref = h->table_refs[rqid];
-			req.seg[0].offset = 0;
-			req.seg[0].length = (uint16_t)(s->npages * sizeof(*seg));
-			req.nr_segments = VSCSIIF_SG_GRANT | 1;
+			/* The slot's table pages are one mapping: the list runs on
+			 * from one page into the next; seg[] names each page. */
+			unsigned first = (unsigned)rqid * h->tables_per_slot, ntab = 0;
+
+			seg = (struct scsiif_request_segment *)(h->tables + (size_t)first * VF_PAGE);
+			for (unsigned i = 0; i < s->npages; i += VF_SEGS_PER_TABLE, ntab++) {
+				unsigned k = s->npages - i < VF_SEGS_PER_TABLE ? s->npages - i
+									 : (unsigned)VF_SEGS_PER_TABLE;
+
+				req.seg[ntab].gref = h->table_refs[first + ntab];
+				req.seg[ntab].offset = 0;
+				req.seg[ntab].length = (uint16_t)(k * sizeof(*seg));
+			}
+			req.nr_segments = (uint8_t)(VSCSIIF_SG_GRANT | ntab);
 		} else {
 			req.nr_segments = (uint8_t)s->npages;
 		}

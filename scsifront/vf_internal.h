@@ -151,8 +151,9 @@ struct vscsi_host {
 	unsigned pool_pages;
 	uint32_t *free_pages;            /* stack of free pool page indices */
 	unsigned nfree;
-	uint8_t *tables;                 /* VF_SLOTS read-only indirect table pages */
-	uint32_t table_refs[VF_SLOTS];
+	uint8_t *tables;                 /* read-only indirect table pages: */
+	unsigned tables_per_slot;        /* this many for each ring slot */
+	uint32_t *table_refs;
 	struct vf_slot slots[VF_SLOTS];
 	unsigned slots_busy;
 
@@ -217,6 +218,9 @@ bool vf_lun_take_ua(struct vscsi_host *h, struct vf_task *t);
 /* pool.c */
 int vf_pool_share(struct vscsi_host *h, unsigned want_pages, char *err, size_t errlen);
 void vf_pool_unshare(struct vscsi_host *h);
+/* The most data pages one command may use: the pool, as far as the
+ * slot's table pages can list it. */
+unsigned vf_pool_max_segments(const struct vscsi_host *h);
 int vf_pool_get(struct vscsi_host *h, struct vf_slot *s, size_t len);
 void vf_pool_put(struct vscsi_host *h, struct vf_slot *s);
 void vf_pool_copy_in(struct vscsi_host *h, const struct vf_slot *s, const void *buf, size_t len);

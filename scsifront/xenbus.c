@@ -224,7 +224,7 @@ int vf_xb_start(struct vscsi_host *h, char *err, size_t errlen)
 static void read_limits(struct vscsi_host *h)
 {
 	int f = xsu_read_intf(h->xs, XBT_NULL, 0, "%s/feature-sg-grant", h->be_path);
-	unsigned cap = h->pool_pages < VF_SEGS_PER_TABLE ? h->pool_pages : VF_SEGS_PER_TABLE;
+	unsigned cap = vf_pool_max_segments(h);
 	unsigned m;
 
 	h->feature_sg_grant = f > 0 ? (unsigned)f : 0;

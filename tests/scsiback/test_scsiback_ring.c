@@ -91,30 +91,63 @@ static void test_inquiry(void **state)
 	assert_int_equal(f1.pool[n], 0xee);                        /* nothing copied beyond */
 }
 
+/* A READ of len zeros from the null LUN. A length beyond the pool goes
+ * round it (rawfront_cdb): all of the pool is then zeros. */
 static void read_zeros(struct rawfront *f, uint32_t len)
 {
+	const uint32_t pool = RAWFRONT_POOL_PAGES * 4096;
 	uint8_t cdb[10] = { 0x28, 0, 0, 0, 0x10, 0, 0, 0, 0, 0 };
 	vscsiif_response_t rsp;
-	uint32_t blocks = len / 512;
+	uint32_t blocks = len / 512, seen = len < pool ? len : pool;
 
 	sg_put_unaligned_be16((uint16_t)blocks, cdb + 7);
-	memset(f->pool, 0xaa, len + 4096);
+	memset(f->pool, 0xaa, len + 4096 < pool ? len + 4096 : pool);
 	assert_int_equal(rawfront_exec(f, 0, 0, cdb, 10, 2, len, &rsp), 0);
 	check_good(&rsp);
 	assert_int_equal(rsp.residual_len, 0);
-	for (uint32_t i = 0; i < len; i++)
+	for (uint32_t i = 0; i < seen; i++)
 		if (f->pool[i] != 0)
 			fail_msg("byte %u of a %u-byte read is 0x%02x, not 0", i, len, f->pool[i]);
-	assert_int_equal(f->pool[len], 0xaa);
+	if (len < pool)
+		assert_int_equal(f->pool[len], 0xaa);
+}
+
+/* Resident memory of a process, in KiB. */
+static long rss_kib(pid_t pid)
+{
+	char path[64], line[256];
+	long kib = -1;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	fp = fopen(path, "r");
+	assert_non_null(fp);
+	while (fgets(line, sizeof(line), fp))
+		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+			break;
+	fclose(fp);
+	return kib;
 }
 
 static void test_reads_direct_and_indirect(void **state)
 {
+	long before, after;
+
 	(void)state;
 	read_zeros(&f1, 512);
 	read_zeros(&f1, 26 * 4096);         /* the most direct segments */
 	read_zeros(&f1, 27 * 4096);         /* the first indirect size */
-	read_zeros(&f1, 1024 * 1024);       /* 256 segments: our limit */
+	read_zeros(&f1, 512 * 4096);        /* one full segment-table page */
+	read_zeros(&f1, 513 * 4096);        /* the first size with two */
+	before = rss_kib(backend);
+	/* 16 MiB, 8 table pages: our limit, what the largest tape block needs. */
+	read_zeros(&f1, VSCSI_BACK_MAX_SEGMENTS * 4096);
+	read_zeros(&f1, VSCSI_BACK_MAX_SEGMENTS * 4096);
+	/* The bounce buffer beyond its first MiB went back after each
+	 * (16 MiB each if kept). */
+	after = rss_kib(backend);
+	if (after - before > 4 * 1024)
+		fail_msg("scsiback grew from %ld to %ld KiB over two 16 MiB reads", before, after);
 }
 
 static void test_too_long_indirect(void **state)
@@ -124,8 +157,9 @@ static void test_too_long_indirect(void **state)
 	uint8_t cdb[10] = { 0x28 };
 
 	(void)state;
-	/* 257 segments: one past feature-sg-grant. */
-	rawfront_cdb(&f1, &req, 1, 0, 0, cdb, 10, 2, 0, 257 * 4096, true);
+	/* One segment past feature-sg-grant, in 9 table pages. */
+	rawfront_cdb(&f1, &req, 1, 0, 0, cdb, 10, 2, 0, (VSCSI_BACK_MAX_SEGMENTS + 1) * 4096, true);
+	assert_int_equal(req.nr_segments, VSCSIIF_SG_GRANT | 9);
 	rawfront_push(&f1, &req);
 	assert_int_equal(rawfront_wait(&f1, &rsp, 5000), 0);
 	assert_int_equal(rsp.rslt, HOST_ERROR);

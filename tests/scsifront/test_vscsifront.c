@@ -95,9 +95,11 @@ static void test_connect_and_enumerate(void **state)
 	assert_int_equal(info.devid, 0);
 	assert_int_equal(info.domid, env.guest);
 	assert_int_equal(info.backend_domid, 0);
-	assert_int_equal(info.feature_sg_grant, 256);
-	assert_int_equal(info.max_segments, 256);
-	assert_int_equal(info.max_transfer, 1024 * 1024);
+	assert_int_equal(info.feature_sg_grant, 4096);
+	/* The default pool (512 pages) bounds a command below the backend. */
+	assert_int_equal(info.pool_pages, 512);
+	assert_int_equal(info.max_segments, 512);
+	assert_int_equal(info.max_transfer, 2 * 1024 * 1024);
 	assert_int_equal(info.ring_slots, 16);
 	assert_int_equal(vscsi_find_lun(host, &lun1, NULL), 0);
 	{
@@ -215,18 +217,62 @@ static void test_direct_and_indirect(void **state)
 	read_zeros(512);
 	read_zeros(26 * 4096);     /* the most direct segments */
 	read_zeros(27 * 4096);     /* the first indirect size */
-	read_zeros(1024 * 1024);   /* 256 segments: the backend's limit */
-	buf = calloc(1, 1024 * 1024 + 4096);
-	t = vscsi_write16_sync(host, &lun0, 0, 2048, 512, buf);
+	read_zeros(1024 * 1024);
+	read_zeros(2 * 1024 * 1024);   /* 512 segments: the pool's limit, one table page */
+	buf = calloc(1, 2 * 1024 * 1024 + 4096);
+	t = vscsi_write16_sync(host, &lun0, 0, 4096, 512, buf);
 	check_good(t);
 	assert_int_equal(t->residual, 0);           /* the disk took all of it */
-	assert_int_equal(t->xfer_done, 1024 * 1024);
+	assert_int_equal(t->xfer_done, 2 * 1024 * 1024);
 	vscsi_task_free(t);
 	/* One page past the limit is refused before it reaches the ring. */
 	t = vscsi_task_new(&lun0, (const uint8_t[16]){ 0x88 }, 16, VSCSI_XFER_READ, buf,
-			   1024 * 1024 + 4096);
+			   2 * 1024 * 1024 + 4096);
 	assert_int_equal(vscsi_task_submit(host, t, NULL, NULL), -E2BIG);
 	vscsi_task_free(t);
+	free(buf);
+}
+
+/* A pool as large as the backend's limit: single commands of 16 MiB (the
+ * largest tape block), their segment lists over 8 table pages. */
+static void test_largest_commands(void **state)
+{
+	struct vscsi_opts o = { .event_cb = on_event, .poll_us = -1, .pool_pages = 4096 };
+	const size_t big = 16u << 20;
+	struct vscsi_host_info info;
+	struct vscsi_task *t;
+	struct vscsi_host *h;
+	uint8_t *buf = malloc(big + 4096);
+	char err[256];
+
+	(void)state;
+	assert_int_equal(sfenv_attach(&env, "null:disk", "5:0:0:0"), 0);
+	h = vscsi_open(5, &o, err, sizeof(err));
+	if (!h)
+		fail_msg("vscsi_open(5): %s", err);
+	vscsi_get_info(h, &info);
+	assert_int_equal(info.pool_pages, 4096);
+	assert_int_equal(info.max_segments, 4096);
+	assert_int_equal(info.max_transfer, big);
+	for (size_t len = 4u << 20; len <= big; len *= 2) {
+		memset(buf, 0xaa, big + 4096);
+		t = vscsi_read16_sync(h, &lun0, 0, (uint32_t)(len / 512), 512, buf);
+		check_good(t);
+		assert_int_equal(t->xfer_done, len);
+		for (size_t i = 0; i < len; i += 4096)
+			if (buf[i] || buf[i + 4095])
+				fail_msg("page %zu of a %zu-byte read is not zeros", i / 4096, len);
+		assert_int_equal(buf[len], 0xaa);
+		vscsi_task_free(t);
+		t = vscsi_write16_sync(h, &lun0, 0, (uint32_t)(len / 512), 512, buf);
+		check_good(t);
+		assert_int_equal(t->xfer_done, len);
+		vscsi_task_free(t);
+	}
+	t = vscsi_task_new(&lun0, (const uint8_t[16]){ 0x88 }, 16, VSCSI_XFER_READ, buf, big + 4096);
+	assert_int_equal(vscsi_task_submit(h, t, NULL, NULL), -E2BIG);
+	vscsi_task_free(t);
+	vscsi_close(h);
 	free(buf);
 }
 
@@ -591,6 +637,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_connect_and_enumerate),
 		cmocka_unit_test(test_sync_helpers),
 		cmocka_unit_test(test_direct_and_indirect),
+		cmocka_unit_test(test_largest_commands),
 		cmocka_unit_test(test_queue_beyond_ring),
 		cmocka_unit_test(test_fd_wakes_after_blocking_call),
 		cmocka_unit_test(test_threads),

@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include <json-c/json.h>
+#include <scsi/sg_unaligned.h>
 
 #include "jsonkeys.h"
 #include "sfenv.h"
@@ -194,6 +195,125 @@ static void test_library_disk_data(void **state)
 	vscsi_close(h);
 	assert_true(fnv1a(src, total) == fnv1a(back, total));
 	assert_true(fnv1a(src, total) == backing_hash((off_t)first_lba * 512, total));
+	free(src);
+	free(back);
+}
+
+static void check_good_task(const struct vscsi_task *t, const char *what)
+{
+	if (!t || !vscsi_task_good(t))
+		fail_msg("%s: error %d (%s), status 0x%x, host 0x%x", what, t ? t->error : -1,
+			 t ? t->errmsg : "no task", t ? t->status : 0, t ? t->host_status : 0);
+}
+
+/* Single commands of 2 and 4 MiB on the disk, written and read back, each
+ * one WRITE(16) and one READ(16) through the indirect form (two table
+ * pages for 4 MiB) and one iSCSI command, checked against the backing
+ * file. A pool of 1024 pages lets one command use 4 MiB. */
+static void test_library_large_disk_commands(void **state)
+{
+	struct vscsi_opts o = { .pool_pages = 1024 };
+	const uint64_t lba = 60000;
+	struct vscsi_host_info info;
+	struct vscsi_host *h;
+	char err[256];
+
+	(void)state;
+	SKIP_WITHOUT_TGT();
+	h = vscsi_open(0, &o, err, sizeof(err));
+	if (!h)
+		fail_msg("open: %s", err);
+	vscsi_get_info(h, &info);
+	assert_int_equal(info.max_transfer, 4u << 20);
+	for (size_t len = 2u << 20; len <= 4u << 20; len *= 2) {
+		uint8_t *src = malloc(len), *back = malloc(len);
+		struct vscsi_task *t;
+
+		fill_random(src, len);
+		t = vscsi_write16_sync(h, &disk, lba, (uint32_t)(len / 512), 512, src);
+		check_good_task(t, "write");
+		assert_int_equal(t->xfer_done, len);
+		vscsi_task_free(t);
+		t = vscsi_read16_sync(h, &disk, lba, (uint32_t)(len / 512), 512, back);
+		check_good_task(t, "read");
+		assert_int_equal(t->xfer_done, len);
+		vscsi_task_free(t);
+		assert_memory_equal(src, back, len);
+		assert_true(backing_hash((off_t)lba * 512, len) == fnv1a(src, len));
+		free(src);
+		free(back);
+	}
+	vscsi_close(h);
+}
+
+/* A tape block is one command and cannot be split: the stand-alone drive
+ * takes a block of the largest size its READ BLOCK LIMITS reports (tgtd's
+ * says 1 MiB, as tapeinfo shows below), written and read back as one
+ * WRITE(6) and one READ(6), through the library and through sg_raw. */
+static void tape_cmd(struct vscsi_host *h, const uint8_t cdb[6], enum vscsi_xfer x, void *buf,
+		     size_t len, const char *what)
+{
+	static const struct vscsi_addr tape = { 0, 1, 0 };
+	struct vscsi_task *t = vscsi_command_sync(h, &tape, cdb, 6, x, buf, len);
+
+	check_good_task(t, what);
+	assert_int_equal(t->xfer_done, len);
+	vscsi_task_free(t);
+}
+
+static void test_tape_largest_block(void **state)
+{
+	static const uint8_t rbl[6] = { 0x05 }, rewind[6] = { 0x01 }, wfm[6] = { 0x10, 0, 0, 0, 1, 0 };
+	uint8_t lim[6], wr[6] = { 0x0a }, rd[6] = { 0x08 };
+	char file_in[600], file_out[600], len_arg[32], hex[3][8];
+	struct vscsi_host *h;
+	uint8_t *src, *back;
+	size_t max, n;
+	char err[256];
+
+	(void)state;
+	SKIP_WITHOUT_TGT();
+	h = vscsi_open(0, NULL, err, sizeof(err));
+	if (!h)
+		fail_msg("open: %s", err);
+	tape_cmd(h, rbl, VSCSI_XFER_READ, lim, sizeof(lim), "READ BLOCK LIMITS");
+	max = sg_get_unaligned_be24(lim + 1);
+	assert_int_equal(max, 1u << 20);
+	src = malloc(max);
+	back = malloc(max);
+	fill_random(src, max);
+	sg_put_unaligned_be24((uint32_t)max, wr + 2);
+	sg_put_unaligned_be24((uint32_t)max, rd + 2);
+	tape_cmd(h, rewind, VSCSI_XFER_NONE, NULL, 0, "REWIND");
+	tape_cmd(h, wr, VSCSI_XFER_WRITE, src, max, "WRITE(6)");
+	tape_cmd(h, wfm, VSCSI_XFER_NONE, NULL, 0, "WRITE FILEMARKS");
+	tape_cmd(h, rewind, VSCSI_XFER_NONE, NULL, 0, "REWIND");
+	memset(back, 0, max);
+	tape_cmd(h, rd, VSCSI_XFER_READ, back, max, "READ(6)");
+	assert_memory_equal(src, back, max);
+	tape_cmd(h, rewind, VSCSI_XFER_NONE, NULL, 0, "REWIND");
+	vscsi_close(h);
+
+	/* The same through the shim, with another block. */
+	fill_random(src, max);
+	snprintf(file_in, sizeof(file_in), "%s/tape-in.bin", env.sim.rundir);
+	snprintf(file_out, sizeof(file_out), "%s/tape-out.bin", env.sim.rundir);
+	write_file(file_in, src, max);
+	snprintf(len_arg, sizeof(len_arg), "%zu", max);
+	for (int i = 0; i < 3; i++)
+		snprintf(hex[i], sizeof(hex[i]), "%02x", wr[2 + i]);
+	if (SHIM(out, OUT_MAX, "sg_raw", "-s", len_arg, "-i", file_in, "/dev/sg101", "0a", "00",
+		 hex[0], hex[1], hex[2], "00"))
+		fail_msg("sg_raw WRITE(6):\n%s", out);
+	assert_int_equal(SHIM(out, OUT_MAX, "sg_raw", "/dev/sg101", "01", "00", "00", "00", "00", "00"), 0);
+	if (SHIM(out, OUT_MAX, "sg_raw", "-r", len_arg, "-o", file_out, "/dev/sg101", "08", "00",
+		 hex[0], hex[1], hex[2], "00"))
+		fail_msg("sg_raw READ(6):\n%s", out);
+	assert_int_equal(SHIM(out, OUT_MAX, "sg_raw", "/dev/sg101", "01", "00", "00", "00", "00", "00"), 0);
+	free(back);
+	back = read_whole(file_out, &n);
+	assert_int_equal(n, max);
+	assert_memory_equal(src, back, max);
 	free(src);
 	free(back);
 }
@@ -456,6 +576,47 @@ static void test_sg_dd(void **state)
 	assert_int_equal(len, n);
 	assert_true(fnv1a(got, n) == fnv1a(src, n));
 	free(got);
+	free(src);
+}
+
+/* sg_dd moving 4 MiB per SG_IO (bpt=8192): the shim sends each as one
+ * command (it never splits one; past the limit it answers EINVAL as sg
+ * does), with a pool of 1024 pages from VSCSI_POOL_PAGES. */
+static void test_sg_dd_4mib_commands(void **state)
+{
+	const size_t n = 8u << 20;
+	uint8_t *src = malloc(n), *got;
+	char in[600], back[600], arg_if[700], arg_of[700];
+	size_t len;
+	int rc;
+
+	(void)state;
+	SKIP_WITHOUT_TGT();
+	snprintf(in, sizeof(in), "%s/dd4-in.bin", env.sim.rundir);
+	snprintf(back, sizeof(back), "%s/dd4-back.bin", env.sim.rundir);
+	fill_random(src, n);
+	write_file(in, src, n);
+	snprintf(arg_if, sizeof(arg_if), "if=%s", in);
+	snprintf(arg_of, sizeof(arg_of), "of=%s", back);
+	setenv("VSCSI_POOL_PAGES", "1024", 1);
+	rc = SHIM(out, OUT_MAX, "sg_dd", arg_if, "of=/dev/sg100", "bs=512", "bpt=8192", "seek=80000",
+		  "count=16384");
+	if (rc)
+		fail_msg("sg_dd write: %d\n%s", rc, out);
+	rc = SHIM(out, OUT_MAX, "sg_dd", "if=/dev/sg100", arg_of, "bs=512", "bpt=8192", "skip=80000",
+		  "count=16384");
+	unsetenv("VSCSI_POOL_PAGES");
+	if (rc)
+		fail_msg("sg_dd read: %d\n%s", rc, out);
+	got = read_whole(back, &len);
+	assert_int_equal(len, n);
+	assert_true(fnv1a(got, n) == fnv1a(src, n));
+	assert_true(backing_hash(80000 * 512, n) == fnv1a(src, n));
+	free(got);
+	/* The default pool (512 pages) holds 2 MiB: a 4 MiB SG_IO is refused. */
+	rc = SHIM(out, OUT_MAX, "sg_dd", "if=/dev/sg100", arg_of, "bs=512", "bpt=8192", "skip=80000",
+		  "count=8192");
+	assert_int_not_equal(rc, 0);
 	free(src);
 }
 
@@ -766,6 +927,8 @@ int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_library_disk_data),
+		cmocka_unit_test(test_library_large_disk_commands),
+		cmocka_unit_test(test_tape_largest_block),
 		cmocka_unit_test(test_cli_list_json),
 		cmocka_unit_test(test_cli_json_keys_snake_case),
 		cmocka_unit_test(test_cli_write_read),
@@ -776,6 +939,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_sg_turs),
 		cmocka_unit_test(test_sg_raw),
 		cmocka_unit_test(test_sg_dd),
+		cmocka_unit_test(test_sg_dd_4mib_commands),
 		cmocka_unit_test(test_mtx_and_tapeinfo),
 		cmocka_unit_test(test_iscsi_test_cu),
 		cmocka_unit_test(test_cli_read_rides_out_a_target_restart),

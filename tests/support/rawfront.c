@@ -76,7 +76,8 @@ int rawfront_open(struct rawfront *f, struct simenv *env, int domid, int devid, 
 	f->ring_page = xengntshr_share_pages(f->shr, (uint32_t)f->be_domid, 1, &f->ring_ref, 1);
 	f->pool = xengntshr_share_pages(f->shr, (uint32_t)f->be_domid, RAWFRONT_POOL_PAGES,
 					f->pool_refs, 1);
-	f->table = xengntshr_share_pages(f->shr, (uint32_t)f->be_domid, 1, &f->table_ref, 0);
+	f->table = xengntshr_share_pages(f->shr, (uint32_t)f->be_domid, RAWFRONT_TABLE_PAGES,
+					 f->table_refs, 0);
 	if (!f->ring_page || !f->pool || !f->table)
 		return -errno;
 	SHARED_RING_INIT((vscsiif_sring_t *)f->ring_page);
@@ -214,15 +215,21 @@ void rawfront_cdb(struct rawfront *f, vscsiif_request_t *req, uint16_t rqid, uin
 	{
 		struct scsiif_request_segment *t = (void *)f->table;
 
+		const unsigned per_page = 4096 / sizeof(*t);
+		unsigned ntab = 0;
+
 		for (unsigned i = 0; i < npages; i++) {
-			t[i].gref = f->pool_refs[first_page + i];
+			t[i].gref = f->pool_refs[(first_page + i) % RAWFRONT_POOL_PAGES];
 			t[i].offset = 0;
 			t[i].length = (uint16_t)(i + 1 < npages ? 4096 : len - i * 4096);
 		}
-		req->seg[0].gref = f->table_ref;
-		req->seg[0].offset = 0;
-		req->seg[0].length = (uint16_t)(npages * sizeof(*t));
-		req->nr_segments = VSCSIIF_SG_GRANT | 1;
+		for (unsigned i = 0; i < npages; i += per_page, ntab++) {
+			req->seg[ntab].gref = f->table_refs[ntab];
+			req->seg[ntab].offset = 0;
+			req->seg[ntab].length =
+				(uint16_t)((npages - i < per_page ? npages - i : per_page) * sizeof(*t));
+		}
+		req->nr_segments = (uint8_t)(VSCSIIF_SG_GRANT | ntab);
 	}
 }
 

@@ -17,6 +17,8 @@ struct simenv;
 struct xs_handle;
 
 #define RAWFRONT_POOL_PAGES 320
+/* As many as a request's seg[] can name: 26 × 512 data segments. */
+#define RAWFRONT_TABLE_PAGES VSCSIIF_SG_TABLESIZE
 
 struct rawfront {
 	int domid, devid, be_domid;
@@ -31,9 +33,9 @@ struct rawfront {
 	vscsiif_front_ring_t ring;
 	uint8_t *pool;                    /* RAWFRONT_POOL_PAGES pages */
 	uint32_t pool_refs[RAWFRONT_POOL_PAGES];
-	uint8_t *table;                   /* one page for indirect segment tables */
-	uint32_t table_ref;
-	uint32_t table_ref_ro;            /* not used unless a test wants it */
+	uint8_t *table;                   /* RAWFRONT_TABLE_PAGES pages of indirect
+					   * segment tables, one list */
+	uint32_t table_refs[RAWFRONT_TABLE_PAGES];
 };
 
 /* Connects as domid to vhost devid (its nodes must exist). Waits up to
@@ -56,7 +58,8 @@ int rawfront_wait(struct rawfront *f, vscsiif_response_t *rsp, unsigned timeout_
 
 /* Fills a CDB request for (0, target, lun) whose data is `len` bytes in the
  * pool starting at page first_page, split in page-sized direct segments or
- * (if indirect) described by the table page. */
+ * (if indirect) described by the table pages. A length beyond the pool
+ * goes round it again: the same pages appear more than once. */
 void rawfront_cdb(struct rawfront *f, vscsiif_request_t *req, uint16_t rqid, uint16_t target,
 		  uint16_t lun, const uint8_t *cdb, uint8_t cdb_len, uint8_t dir,
 		  unsigned first_page, uint32_t len, bool indirect);

@@ -22,7 +22,7 @@
 #define SIM_NR_GRANTS 32768u   /* grant table entries per domain */
 #define SIM_FIRST_GRANT 8u     /* Xen reserves the first 8 entries */
 #define SIM_NR_PORTS 4096u     /* event channel ports per domain; 0 is invalid */
-#define SIM_MAX_REFS 2048u     /* grant refs in one share request */
+#define SIM_MAX_REFS 8192u     /* grant refs in one share request (a 32 MiB pool) */
 #define SIM_DEFAULT_MEMORY_MIB 256u
 
 enum sim_op {

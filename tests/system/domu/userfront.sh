@@ -17,8 +17,9 @@ userfront_disk() {
 	ck "$_p-readback" vscsi read -d "$_a" --lba $((_w * 2048)) -n 16384 -o /tmp/u3
 	if [ -s /tmp/u3 ] && [ "$(md5 /tmp/u3)" = "$(md5 /tmp/u2)" ]; then ok "$_p-readback-md5"; else bad "$_p-readback-md5"; fi
 	# unmodified sg3_utils through the shim, commands as large as the
-	# backend's feature-sg-grant allows (scsiback: 256 pages, 1 MiB;
-	# xen-scsiback: 128, 512 KiB)
+	# backend's feature-sg-grant allows, up to 1 MiB (scsiback: 4096
+	# pages, 16 MiB, more than the default pool holds; xen-scsiback: 128,
+	# 512 KiB)
 	_be=$(xenstore-read device/vscsi/0/backend)
 	_g=$(xenstore-read "$_be/feature-sg-grant")
 	_bpt=$((_g * 8))
