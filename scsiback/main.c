@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "pollwin.h"
 #include "sandbox.h"
 #include "status.h"
 #include "vhost.h"
@@ -80,8 +81,9 @@ static void usage(FILE *f)
 		"                         (the log goes to syslog from then on)\n"
 		"  -p, --pidfile FILE     write our pid there (locked while we run)\n"
 		"  -l, --log-level LEVEL  err, warn, info or debug (default info)\n"
-		"      --poll-us US       after work, poll rings and devices this long before\n"
-		"                         sleeping (default %d; 0: always sleep at once)\n"
+		"      --poll-us US       after work, poll rings and devices up to this long\n"
+		"                         before sleeping, as the gaps between commands show it\n"
+		"                         pays (default %d; 0: always sleep at once)\n"
 		"      --syslog           log to syslog instead of stderr\n"
 		"      --no-seccomp       serve without the seccomp filter (scsiback(8),\n"
 		"                         SECURITY: for a system call it lacks)\n"
@@ -174,19 +176,23 @@ static bool arm_rings(struct scsiback *sb)
 
 /* The main loop. A blocking wake-up costs ~10 us on the machines we
  * measured and a polled ring round trip ~0.6 us, so after any work the
- * loop keeps polling (rings in memory, fds without blocking) for poll_ns
- * without asking the frontends for events, and sleeps only when nothing
- * came for that long: busy only while busy, asleep when idle. */
-static void serve(struct scsiback *sb, uint64_t poll_ns)
+ * loop keeps polling (rings in memory, fds without blocking) without
+ * asking the frontends for events, and sleeps only when nothing came for
+ * a window: busy only while busy, asleep when idle. The window adapts
+ * (pollwin.c) up to poll_max_ns: long enough to catch the next request or
+ * device answer while they come at a steady pace, nothing when idle. */
+static void serve(struct scsiback *sb, uint64_t poll_max_ns)
 {
+	struct pollwin win;
 	uint64_t last_work = 0;
 
-	sb->polling = poll_ns > 0;
+	pollwin_init(&win, poll_max_ns);
+	sb->polling = poll_max_ns > 0;
 	while (!sb->stopping) {
 		uint64_t t;
 		int n;
 
-		if (!poll_ns) {
+		if (!poll_max_ns) {
 			if (evloop_run_once(sb->loop, -1) < 0)
 				break;
 			continue;
@@ -197,10 +203,14 @@ static void serve(struct scsiback *sb, uint64_t poll_ns)
 		t = now_ns();
 		if (n > 0 || poll_rings(sb)) {
 			last_work = t;
-		} else if (t - last_work > poll_ns) {
-			if (arm_rings(sb) && evloop_run_once(sb->loop, -1) < 0)
-				break;
-			last_work = now_ns();
+		} else if (t - last_work > win.ns) {
+			if (arm_rings(sb)) {
+				if (evloop_run_once(sb->loop, -1) < 0)
+					break;
+				t = now_ns();
+				pollwin_slept(&win, t - last_work);
+			}
+			last_work = t;
 		}
 	}
 }
