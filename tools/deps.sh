@@ -21,6 +21,8 @@ PKGS=(
 	groff-base
 	# make deb (and make check-xen, which installs the packages)
 	dpkg-dev debhelper lintian adduser
+	# make bench draws its results
+	gnuplot-nox
 )
 
 missing=()

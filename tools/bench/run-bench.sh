@@ -2,11 +2,14 @@
 # make bench: the same workloads straight to tgtd over iSCSI ("direct") and
 # through libvscsifront -> ring -> scsiback -> libiscsi -> tgtd ("stack"),
 # plus the ring alone (null LUNs) and 1/4/16/64 vhosts in one daemon.
-# Every point runs BENCH_RUNS times (default 3); the table shows
-# min/median/max and the stack/direct ratio of the medians; the results go
-# to build/bench/results.json.
+# A direct and a stack run of a workload alternate (ABAB...), BENCH_RUNS
+# pairs (default 3), so that drift on a shared machine hits both; each
+# run records how busy the machine was with anything else (other_cpu_pct).
+# 4 KiB random reads sweep the queue depth (1..16 on one vhost, 32 on two).
+# report.py prints min/median/max per point, each pair's stack/direct
+# ratio with its spread, the targets, and draws build/bench/bench.png.
 #   run-bench.sh BUILD_DIR
-# Environment: BENCH_RUNS, BENCH_TIME (s per run, default 5), BENCH_QUICK=1.
+# Environment: BENCH_RUNS, BENCH_TIME (s per run, default 5).
 set -u
 build=$(cd "${1:-build}" && pwd)
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -65,25 +68,44 @@ for h in $(seq 0 63); do
 	vscsictl attach bench-ring null:disk "$h:0:0:0" >/dev/null || { say "attach of null LUN $h failed"; exit 1; }
 done
 
+watch="--watch-pid $TGTD_PID --watch-pid $(cat "$XENSIM_RUNDIR/xensimd.pid")"
+# run LABEL R ENGINE-ARGS...: one measured run, appended to raw.jsonl.
+run() {
+	local label=$1 r=$2 line
+	shift 2
+	# shellcheck disable=SC2086
+	line=$("$@" --time "$secs" --backend-pid "$sbpid" $watch 2>>"$work/gen.err") || {
+		say "$label run $r failed: $(tail -1 "$work/gen.err")"; return; }
+	echo "{\"point\": \"$label\", \"run\": $r, \"result\": $line}" >>"$raw"
+}
 point() { # label engine-args...
-	local label=$1; shift
-	for r in $(seq 1 "$runs"); do
-		local line
-		line=$("$@" --time "$secs" --backend-pid "$sbpid" 2>>"$work/gen.err") || {
-			say "$label run $r failed: $(tail -1 "$work/gen.err")"; continue; }
-		echo "{\"point\": \"$label\", \"run\": $r, \"result\": $line}" >>"$raw"
-	done
+	local label=$1 r
+	shift
+	for r in $(seq 1 "$runs"); do run "$label" "$r" "$@"; done
 	say "$label done"
 }
+# pair RW BS QD [VHOSTS]: direct and stack runs in turn; the stack spreads
+# QD over VHOSTS vhosts (default 1), the direct client uses one session.
+pair() {
+	local w="$1 $2 qd$3" nv=${4:-1} r
+	for r in $(seq 1 "$runs"); do
+		run "direct $w" "$r" direct --rw "$1" --bs "$2" --qd "$3"
+		run "stack $w" "$r" stack --vhosts "$nv" --rw "$1" --bs "$2" --qd $(($3 / nv))
+	done
+	say "$w done"
+}
 direct() { "$gen" --url "$DISK_URL" "$@"; }
-stack() { "$xensim" exec bench-disk -- "$gen" --vhosts 1 --lun 0:0:0 "$@"; }
+stack() { "$xensim" exec bench-disk -- "$gen" --lun 0:0:0 "$@"; }
 ring() { local n=$1; shift; "$xensim" exec bench-ring -- "$gen" --vhosts "$n" --lun 0:0:0 "$@"; }
 
-for w in "randread 4096 1" "randread 4096 16" "randwrite 4096 1" "randwrite 4096 16" \
-	 "read 1048576 8" "write 1048576 8"; do
-	set -- $w
-	point "direct $1 $2 qd$3" direct --rw "$1" --bs "$2" --qd "$3"
-	point "stack $1 $2 qd$3" stack --rw "$1" --bs "$2" --qd "$3"
+# The disk on a second vhost of the same guest, for queue depths beyond
+# one ring's 16 slots (two sessions to one LUN: 'shared').
+vscsictl attach bench-disk "$DISK_URL" 1:0:0:0 shared >/dev/null || { say "second attach of the tgtd disk failed"; exit 1; }
+for qd in 1 2 4 8 16; do pair randread 4096 "$qd"; done
+pair randread 4096 32 2
+for w in "randwrite 4096 1" "randwrite 4096 16" "read 1048576 8" "write 1048576 8"; do
+	# shellcheck disable=SC2086
+	pair $w
 done
 point "ring tur 0 qd16" ring 1 --rw tur --qd 16
 point "ring randread 4096 qd16" ring 1 --rw randread --bs 4096 --qd 16
@@ -94,4 +116,4 @@ done
 line=$("$xensim" exec bench-ring -- "$gen" --vhosts 64 --lun 0:0:0 --idle 5 --backend-pid "$sbpid")
 echo "{\"point\": \"idle 64 vhosts\", \"run\": 1, \"result\": $line}" >>"$raw"
 
-python3 "$src/tools/bench/report.py" "$raw" "$out/results.json"
+python3 "$src/tools/bench/report.py" "$raw" "$out/results.json" "$out/bench.png"

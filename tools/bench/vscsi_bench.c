@@ -53,10 +53,16 @@ struct bench {
 	int backend_pid;
 	double cpu0, bcpu0;
 	long rss0;
+	/* the rest of the stack's processes (tgtd, xensimd): not "other" */
+	int watch_pid[8];
+	unsigned nwatch;
+	double wcpu0, busy0;
 };
 
 static double proc_cpu_s(int pid, long *rss_kb);
 static double self_cpu_s(void);
+static double machine_busy_s(void);
+static double watched_cpu_s(const struct bench *b);
 
 static void start_measure(struct bench *b)
 {
@@ -64,6 +70,8 @@ static void start_measure(struct bench *b)
 	b->cpu0 = self_cpu_s();
 	if (b->backend_pid)
 		b->bcpu0 = proc_cpu_s(b->backend_pid, &b->rss0);
+	b->wcpu0 = watched_cpu_s(b);
+	b->busy0 = machine_busy_s();
 }
 
 struct slot {
@@ -337,6 +345,35 @@ static double proc_cpu_s(int pid, long *rss_kb)
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* CPU seconds the whole machine spent not idle (all cores, from
+ * /proc/stat), counting time other virtual machines stole from us. */
+static double machine_busy_s(void)
+{
+	unsigned long long v[8] = { 0 };
+	FILE *f = fopen("/proc/stat", "r");
+	int n = 0;
+
+	if (f) {
+		n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+			   &v[4], &v[5], &v[6], &v[7]);
+		fclose(f);
+	}
+	if (n < 8)
+		return 0;
+	/* user nice system [idle iowait] irq softirq steal */
+	return (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static double watched_cpu_s(const struct bench *b)
+{
+	double sum = 0;
+	long rss;
+
+	for (unsigned i = 0; i < b->nwatch; i++)
+		sum += proc_cpu_s(b->watch_pid[i], &rss);
+	return sum;
+}
+
 static double self_cpu_s(void)
 {
 	struct rusage ru;
@@ -357,6 +394,9 @@ static void usage(FILE *f)
 		"  --qd N            commands in flight per vhost/session (default 16)\n"
 		"  --time S          measured seconds (default 5), after --warmup S (default 1)\n"
 		"  --backend-pid P   also account CPU time of process P (scsiback)\n"
+		"  --watch-pid P     a process of the path measured (tgtd, xensimd; up to 8):\n"
+		"                    its CPU does not count as the machine being busy\n"
+		"                    with something else (other_cpu_pct)\n"
 		"  --poll-us US      stack: after progress, keep servicing the hosts this\n"
 		"                    long before sleeping (default 20; 0: never spin)\n"
 		"Output: one JSON object on stdout.\n");
@@ -370,7 +410,7 @@ int main(int argc, char **argv)
 		{ "bs", required_argument, NULL, 'b' }, { "qd", required_argument, NULL, 'q' },
 		{ "time", required_argument, NULL, 't' }, { "warmup", required_argument, NULL, 'W' },
 		{ "backend-pid", required_argument, NULL, 'p' }, { "poll-us", required_argument, NULL, 'P' },
-		{ "idle", required_argument, NULL, 'I' },
+		{ "idle", required_argument, NULL, 'I' }, { "watch-pid", required_argument, NULL, 'X' },
 		{ "help", no_argument, NULL, 'h' }, { 0 } };
 	struct bench b = { .bs = 4096, .qd = 16, .seconds = 5, .warmup = 1, .random = true, .rng = 88172645463325252ull };
 	const char *url = NULL, *rw = "randread";
@@ -378,7 +418,8 @@ int main(int argc, char **argv)
 	int poll_us = -1, c;
 	unsigned nvhosts = 0;
 	struct slot *slots;
-	double t0, bcpu1 = 0, elapsed, cpu1;
+	double t0, bcpu1 = 0, elapsed, cpu1, wcpu1, busy1, other;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	long rss1 = 0;
 	json_object *o;
 
@@ -404,6 +445,10 @@ int main(int argc, char **argv)
 		case 'p': b.backend_pid = atoi(optarg); break;
 		case 'P': poll_us = atoi(optarg); break;
 		case 'I': idle = atof(optarg); break;
+		case 'X':
+			if (b.nwatch < sizeof(b.watch_pid) / sizeof(b.watch_pid[0]))
+				b.watch_pid[b.nwatch++] = atoi(optarg);
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -465,7 +510,11 @@ int main(int argc, char **argv)
 		}
 		b.nhosts = 1;
 	} else {
-		struct vscsi_opts vo = { .poll_us = poll_us };
+		/* Pool pages for every command in flight (libvscsifront's
+		 * default, 512, holds two 1 MiB commands): the queue depth asked
+		 * is the one measured. */
+		size_t need = (size_t)b.qd * (b.bs / 4096 + 1);
+		struct vscsi_opts vo = { .poll_us = poll_us, .pool_pages = need > 512 ? (unsigned)need : 0 };
 
 		b.poll_us = poll_us < 0 ? 20 : poll_us;
 		char err[256];
@@ -552,6 +601,13 @@ int main(int argc, char **argv)
 	cpu1 = self_cpu_s() - b.cpu0;
 	if (b.backend_pid)
 		bcpu1 = proc_cpu_s(b.backend_pid, &rss1) - b.bcpu0;
+	wcpu1 = watched_cpu_s(&b) - b.wcpu0;
+	busy1 = machine_busy_s() - b.busy0;
+	/* What the machine did besides this path, as a share of all its
+	 * cores: a point measured while it was high is not comparable. */
+	other = busy1 - cpu1 - bcpu1 - wcpu1;
+	if (other < 0)
+		other = 0;
 
 	qsort(b.lat_us, b.nlat, sizeof(float), cmp_float);
 	o = json_object_new_object();
@@ -579,6 +635,9 @@ int main(int argc, char **argv)
 				       json_object_new_double(b.done ? bcpu1 * 1e6 / b.done : 0));
 		json_object_object_add(o, "backend_cpu_s", json_object_new_double(bcpu1));
 		json_object_object_add(o, "backend_rss_kb", json_object_new_int64(rss1));
+		json_object_object_add(o, "watched_cpu_s", json_object_new_double(wcpu1));
+		json_object_object_add(o, "other_cpu_pct",
+				       json_object_new_double(other * 100 / (elapsed * (ncpu > 0 ? ncpu : 1))));
 	}
 	printf("%s\n", json_object_to_json_string(o));
 	json_object_put(o);
