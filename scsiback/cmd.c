@@ -10,6 +10,7 @@
 #include "data.h"
 #include "emulate.h"
 #include "log.h"
+#include "pgrant.h"
 
 #define OP_REPORT_LUNS 0xa0
 /* The part of a bounce buffer that stays resident between commands:
@@ -70,6 +71,11 @@ static void cmd_finish(struct cmd *c, int32_t rslt, const uint8_t *sense, uint8_
 	if (cmd_live(c))
 		ring_answer(c->t->ring, c->rec, c->req.rqid, rslt, sense, sense_len, resid);
 	cmd_trim_buffer(c);
+	if (c->mapped) {
+		pgrant_cache_drop(c->pg);
+		c->pg = NULL;
+		c->mapped = false;
+	}
 	c->kind = CMD_FREE;
 	c->t->busy--;
 }
@@ -127,6 +133,39 @@ static int cmd_gather_segments(struct cmd *c)
 	return 0;
 }
 
+/* With persistent grants: the LUN driver gets the guest's own pages, one
+ * iovec per segment. 0 (c->mapped); -ENOSPC: the cache is full, copy
+ * instead; -EIO: a segment's grant cannot be mapped (logged). */
+static int cmd_map_segments(struct cmd *c)
+{
+	struct cmd_table *t = c->t;
+	bool write = c->req.dir == LUN_DIR_FROM_DEV || c->req.dir == LUN_DIR_BIDI;
+
+	if (!c->iovs) {
+		c->iovs = calloc(VSCSI_BACK_MAX_SEGMENTS, sizeof(*c->iovs));
+		if (!c->iovs)
+			return -ENOSPC;
+	}
+	for (unsigned i = 0; i < c->nsegs; i++) {
+		uint8_t *page = pgrant_page(t->pg, c->segs[i].gref, write);
+
+		if (!page) {
+			if (errno == ENOSPC)
+				return -ENOSPC;
+			log_warn_limited(&t->limit, t->name, "%s: rqid %u: cannot map guest segment %u (gref %u%s): %s",
+					 t->name, c->req.rqid, i, c->segs[i].gref,
+					 write ? ", for data in" : "", strerror(errno));
+			return -EIO;
+		}
+		c->iovs[i].iov_base = page + c->segs[i].offset;
+		c->iovs[i].iov_len = c->segs[i].length;
+	}
+	c->pg = t->pg;
+	pgrant_cache_hold(c->pg);
+	c->mapped = true;
+	return 0;
+}
+
 static int cmd_ensure_buffer(struct cmd *c, size_t len)
 {
 	size_t cap = (size_t)VSCSI_BACK_MAX_SEGMENTS * VSCSIIF_PAGE_SIZE;
@@ -159,7 +198,7 @@ static void cmd_scsi_done(struct lun_cmd *lc)
 	if (resid > c->data_len)
 		resid = c->data_len;
 	vlun_count(c->vl, lc, c->data_len - resid);
-	if (cmd_live(c) && lc->host == XEN_VSCSIIF_RSLT_HOST_OK &&
+	if (cmd_live(c) && !c->mapped && lc->host == XEN_VSCSIIF_RSLT_HOST_OK &&
 	    (c->req.dir == LUN_DIR_FROM_DEV || c->req.dir == LUN_DIR_BIDI)) {
 		unsigned bad;
 		int st;
@@ -335,11 +374,16 @@ void cmd_start(struct cmd_table *t, const struct vscsi_req *req, uint32_t ring_i
 	c->ring_idx = ring_idx;
 	t->busy++;
 	c->rec = ring_record(t->ring, ring_idx, req->rqid, req->act);
-	if (cmd_gather_segments(c) < 0 || cmd_ensure_buffer(c, c->data_len) < 0) {
+	if (cmd_gather_segments(c) < 0) {
 		cmd_finish(c, error, NULL, 0, 0);
 		return;
 	}
-	if (c->data_len && (req->dir == LUN_DIR_TO_DEV || req->dir == LUN_DIR_BIDI)) {
+	err = c->data_len && t->pg ? cmd_map_segments(c) : -ENOSPC;
+	if (err == -EIO || (err && cmd_ensure_buffer(c, c->data_len) < 0)) {
+		cmd_finish(c, error, NULL, 0, 0);
+		return;
+	}
+	if (!c->mapped && c->data_len && (req->dir == LUN_DIR_TO_DEV || req->dir == LUN_DIR_BIDI)) {
 		unsigned bad;
 		int st;
 
@@ -355,10 +399,15 @@ void cmd_start(struct cmd_table *t, const struct vscsi_req *req, uint32_t ring_i
 	memcpy(c->lc.cdb, req->cdb, req->cdb_len);
 	c->lc.cdb_len = req->cdb_len;
 	c->lc.dir = (enum lun_dir)req->dir;
-	c->iov.iov_base = c->buf;
-	c->iov.iov_len = c->data_len;
-	c->lc.iov = c->data_len ? &c->iov : NULL;
-	c->lc.iovcnt = c->data_len ? 1 : 0;
+	if (c->mapped) {
+		c->lc.iov = c->iovs;
+		c->lc.iovcnt = (int)c->nsegs;
+	} else {
+		c->iov.iov_base = c->buf;
+		c->iov.iov_len = c->data_len;
+		c->lc.iov = c->data_len ? &c->iov : NULL;
+		c->lc.iovcnt = c->data_len ? 1 : 0;
+	}
 	c->lc.xfer_len = c->data_len;
 	c->lc.timeout_ms = req->timeout_s ? (unsigned)req->timeout_s * 1000u : 0;
 	c->lc.done = cmd_scsi_done;
@@ -388,9 +437,12 @@ void cmd_cut_off(struct cmd_table *t)
 
 void cmd_table_release(struct cmd_table *t)
 {
-	for (unsigned i = 0; i < VSCSI_RING_SIZE; i++)
+	for (unsigned i = 0; i < VSCSI_RING_SIZE; i++) {
 		if (t->slot[i].buf) {
 			munmap(t->slot[i].buf, t->slot[i].buf_cap);
 			t->slot[i].buf = NULL;
 		}
+		free(t->slot[i].iovs);
+		t->slot[i].iovs = NULL;
+	}
 }

@@ -18,6 +18,7 @@
 #include "vscsi_ring.h"
 
 struct cmd_table;
+struct pgrant_cache;
 
 enum cmd_kind { CMD_FREE, CMD_SCSI, CMD_TMF };
 
@@ -35,6 +36,9 @@ struct cmd {
 	uint8_t *buf;                 /* bounce buffer, kept between commands */
 	size_t buf_cap;
 	size_t buf_touched;           /* bytes from buf's start commands used */
+	struct pgrant_cache *pg;      /* held while the LUN driver has its pages */
+	bool mapped;                  /* data straight in the guest's pages (iovs) */
+	struct iovec *iovs;           /* VSCSI_BACK_MAX_SEGMENTS, kept between commands */
 	unsigned nsegs;               /* data segments (direct or from the table) */
 	uint32_t data_len;
 	struct scsiif_request_segment segs[VSCSI_BACK_MAX_SEGMENTS];
@@ -46,6 +50,9 @@ struct cmd_table {
 	struct ring *ring;
 	struct vlun_table *luns;
 	xengnttab_handle *gnt;
+	/* The ring's persistent grants (feature-persistent on both sides),
+	 * or NULL: data by grant copy. */
+	struct pgrant_cache *pg;
 	bool feature_host;            /* REPORT LUNS goes to the device */
 	/* Runs when the last outstanding command has ended. */
 	void (*idle)(void *arg);

@@ -138,6 +138,13 @@ static int on_entry(void *user, const char *section, const char *name, const cha
 			SET(cfg->guest_initiator_prefix);
 			if (!strcmp(value, "off"))
 				cfg->guest_initiator_prefix[0] = 0;
+		} else if (!strcmp(name, "persistent-grants")) {
+			if (!strcmp(value, "yes"))
+				cfg->persistent_grants = true;
+			else if (!strcmp(value, "no"))
+				cfg->persistent_grants = false;
+			else
+				FAIL("[scsiback] persistent-grants \"%.40s\": want yes or no", value);
 		} else if (!strcmp(name, "state-dir")) {
 			SET(cfg->state_dir);
 		} else if (!strcmp(name, "sysfs-root")) {
@@ -333,6 +340,7 @@ int config_load(const char *path, struct scsiback_config *cfg, char *err, size_t
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->log_level = -1;
 	snprintf(cfg->sysfs_root, sizeof(cfg->sysfs_root), "/sys");
+	cfg->persistent_grants = true;
 	snprintf(cfg->guest_initiator_prefix, sizeof(cfg->guest_initiator_prefix), "%s",
 		 IPORT_PREFIX_DEFAULT);
 	err[0] = 0;

@@ -51,6 +51,8 @@ struct scsiback_config {
 	/* Guests' iSCSI names are PREFIX.UUID (common/iport.h); "" when
 	 * "off": every LUN logs in as initiator_name, ISID at random. */
 	char guest_initiator_prefix[224];
+	/* Offer feature-persistent (docs/protocol.md); "persistent-grants". */
+	bool persistent_grants;
 	char state_dir[256];
 	char sysfs_root[256];
 	struct config_iscsi *iscsi;

@@ -3,7 +3,7 @@
 
 ISCSI_LIBS ?= $(shell $(PKG_CONFIG) --libs libiscsi)
 INIH_LIBS := $(call pc,--libs,inih)
-SCSIBACK_CORE_SRCS := scsiback/request.c scsiback/emulate.c scsiback/policy.c scsiback/data.c \
+SCSIBACK_CORE_SRCS := scsiback/request.c scsiback/emulate.c scsiback/policy.c scsiback/data.c scsiback/pgrant.c \
 	scsiback/inflight.c scsiback/ring.c scsiback/vlun.c scsiback/cmd.c scsiback/vhost.c scsiback/xenbus.c \
 	scsiback/status.c scsiback/config.c
 SCSIBACK_SRCS := scsiback/main.c scsiback/sandbox.c scsiback/pollwin.c $(SCSIBACK_CORE_SRCS) $(LUN_SRCS)

@@ -13,6 +13,7 @@
 #include "iport.h"
 #include "log.h"
 #include "lun.h"
+#include "pgrant.h"
 #include "vhost.h"
 
 static struct evloop_handler status_timer = { .fd = -1 };
@@ -72,6 +73,10 @@ static struct json_object *status_vhost(const struct vhost *vh)
 	status_add_str(o, "guest", vh->guest);
 	status_add_str(o, "ring", status_ring_name(vh->rs));
 	status_add_int(o, "in_flight", vh->cmds.busy);
+	/* data through guest pages mapped once (feature-persistent), or copied */
+	json_object_object_add(o, "persistent_grants", json_object_new_boolean(vh->cmds.pg != NULL));
+	if (vh->cmds.pg)
+		status_add_int(o, "mapped_pages", pgrant_mapped(vh->cmds.pg));
 	for (unsigned i = 0; i < vh->luns.n; i++)
 		json_object_array_add(luns, status_lun(vh, vh->luns.v[i]));
 	json_object_object_add(o, "luns", luns);
@@ -128,6 +133,7 @@ static uint64_t status_signature(const struct scsiback *sb)
 		STATUS_MIX(vh->devid);
 		STATUS_MIX(vh->rs);
 		STATUS_MIX(vh->cmds.busy);
+		STATUS_MIX(vh->cmds.pg ? pgrant_mapped(vh->cmds.pg) + 1 : 0);
 		STATUS_MIX(vh->luns.n);
 		for (unsigned i = 0; i < vh->luns.n; i++) {
 			const struct vlun *vl = vh->luns.v[i];

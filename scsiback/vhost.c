@@ -9,6 +9,7 @@
 
 #include "inflight.h"
 #include "log.h"
+#include "pgrant.h"
 
 /* Takes every request the frontend has published and starts its
  * command. Returns how many it took (refusals included). */
@@ -74,7 +75,7 @@ static void vhost_event_cb(struct evloop_handler *h, uint32_t events)
 		vhost_kick(vh);
 }
 
-int vhost_connect(struct vhost *vh, uint32_t ring_ref, uint32_t fe_port)
+int vhost_connect(struct vhost *vh, uint32_t ring_ref, uint32_t fe_port, bool persistent)
 {
 	struct scsiback *sb = vh->sb;
 	bool resumed;
@@ -92,14 +93,20 @@ int vhost_connect(struct vhost *vh, uint32_t ring_ref, uint32_t fe_port)
 		ring_unmap(&vh->ring, sb->gnt);
 		return err;
 	}
+	if (persistent) {
+		vh->cmds.pg = pgrant_cache_new(sb->gnt, vh->fe_domid, PGRANT_MAX_PAGES);
+		if (!vh->cmds.pg)
+			log_warn("%s: no memory for persistent grants; copying data", vh->name);
+	}
 	resumed = ring_attach(&vh->ring, vh->inflight);
 	vh->evh.fd = ring_fd(&vh->ring);
 	vh->evh.cb = vhost_event_cb;
 	vh->evh.arg = vh;
 	evloop_add(sb->loop, &vh->evh, EPOLLIN);
 	vh->rs = VHOST_HELD;
-	log_info("%s: connected to domain %u (ring-ref %u, event channel %u)%s", vh->name,
-		 vh->fe_domid, ring_ref, fe_port, resumed ? ", resumed after restart" : "");
+	log_info("%s: connected to domain %u (ring-ref %u, event channel %u%s)%s", vh->name,
+		 vh->fe_domid, ring_ref, fe_port, vh->cmds.pg ? ", persistent grants" : "",
+		 resumed ? ", resumed after restart" : "");
 	ring_push(&vh->ring);
 	return 0;
 }
@@ -117,6 +124,12 @@ static void vhost_unhook(struct vhost *vh)
 	vh->rs = VHOST_DISCONNECTED;
 	evloop_del(vh->sb->loop, &vh->evh);
 	ring_unmap(&vh->ring, vh->sb->gnt);
+	/* Unmapped now, or when the last command still on a device ends; a
+	 * next ring (a restarted frontend) starts with no pages mapped. */
+	if (vh->cmds.pg) {
+		pgrant_cache_drop(vh->cmds.pg);
+		vh->cmds.pg = NULL;
+	}
 }
 
 void vhost_disconnect(struct vhost *vh, bool drain)

@@ -60,7 +60,7 @@ void vhost_set_guest(struct vhost *vh, const char *guest);
 /* Connects the ring the frontend published and answers what a crashed
  * daemon left; 0 or -errno (logged). Requests wait (held) until
  * vhost_start. */
-int vhost_connect(struct vhost *vh, uint32_t ring_ref, uint32_t fe_port);
+int vhost_connect(struct vhost *vh, uint32_t ring_ref, uint32_t fe_port, bool persistent);
 void vhost_start(struct vhost *vh);
 static inline bool vhost_connected(const struct vhost *vh) { return vh->rs != VHOST_DISCONNECTED; }
 /* Stops serving the ring: in-flight commands complete first when drain is

@@ -295,6 +295,14 @@ static int read_ring_nodes(struct vhost *vh, uint32_t *ref, uint32_t *port)
 	return 0;
 }
 
+/* Both sides wrote feature-persistent 1: the frontend keeps every page it
+ * grants us granted while the ring is connected (docs/protocol.md). */
+static bool persistent_agreed(struct vhost *vh)
+{
+	return vh->sb->cfg->persistent_grants &&
+	       xsu_read_intf(vh->sb->xs, XBT_NULL, 0, "%s/feature-persistent", vh->fe_path) == 1;
+}
+
 static int xenbus_connect_ring(struct vhost *vh)
 {
 	uint32_t ref, port;
@@ -306,7 +314,7 @@ static int xenbus_connect_ring(struct vhost *vh)
 		vhost_disconnect(vh, false); /* a brand-new ring: the guest resumed */
 	if (vhost_connected(vh))
 		return 0;
-	if (vhost_connect(vh, ref, port) < 0) {
+	if (vhost_connect(vh, ref, port, persistent_agreed(vh)) < 0) {
 		snprintf(msg, sizeof(msg), "cannot connect ring-ref %u / event channel %u", ref, port);
 		xenbus_fatal(vh, msg);
 		return -EIO;
@@ -568,6 +576,8 @@ static void xenbus_reconcile(struct scsiback *sb, uint32_t domid, uint32_t devid
 		 * promises the toolstack. */
 		snprintf(path, sizeof(path), "%s/feature-early-open", be);
 		xsu_printf_existing(sb->xs, path, "1");
+		snprintf(path, sizeof(path), "%s/feature-persistent", be);
+		xsu_printf_existing(sb->xs, path, sb->cfg->persistent_grants ? "1" : "0");
 	}
 	if (prev_state == XenbusStateConnected || prev_state == XenbusStateReconfigured) {
 		/* A previous daemon served it: keep the guest's view. */

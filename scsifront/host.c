@@ -395,6 +395,8 @@ struct vscsi_host *vscsi_open(unsigned devid, const struct vscsi_opts *opts, cha
 		h->opts.tmf_timeout_ms = 5000;
 	if (!h->opts.pool_pages)
 		h->opts.pool_pages = env_uint("VSCSI_POOL_PAGES", 512);
+	h->offer_persistent = !(h->opts.flags & VSCSI_OPEN_NO_PERSISTENT) &&
+			      env_uint("VSCSI_PERSISTENT", 1) != 0;
 	h->poll_us = opts && opts->poll_us >= 0 ? (unsigned)opts->poll_us
 						 : env_uint("VSCSI_POLL_US", 20);
 	h->event_cb = h->opts.event_cb;
@@ -617,6 +619,16 @@ enum vscsi_host_state vscsi_get_state(struct vscsi_host *h)
 const char *vscsi_get_error(struct vscsi_host *h)
 {
 	return h->error;
+}
+
+bool vscsi_host_persistent(struct vscsi_host *h)
+{
+	bool p;
+
+	pthread_mutex_lock(&h->lock);
+	p = h->persistent;
+	pthread_mutex_unlock(&h->lock);
+	return p;
 }
 
 void vscsi_get_info(struct vscsi_host *h, struct vscsi_host_info *out)

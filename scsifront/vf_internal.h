@@ -159,6 +159,8 @@ struct vscsi_host {
 
 	/* Negotiated. */
 	unsigned feature_sg_grant;
+	bool offer_persistent;           /* we write feature-persistent 1 */
+	bool persistent;                 /* and the backend did too */
 	unsigned max_segments;
 
 	/* State. */

@@ -197,6 +197,11 @@ int vf_xb_start(struct vscsi_host *h, char *err, size_t errlen)
 		r = xsu_write_uintf(h->xs, t, h->ring_ref, "%s/ring-ref", h->fe_path);
 		if (!r)
 			r = xsu_write_uintf(h->xs, t, (unsigned)h->port, "%s/event-channel", h->fe_path);
+		/* Our pool stays granted for as long as we are connected, so a
+		 * backend may map its pages once (docs/protocol.md). */
+		if (!r)
+			r = xsu_write_uintf(h->xs, t, h->offer_persistent ? 1u : 0u,
+					    "%s/feature-persistent", h->fe_path);
 		if (!r)
 			r = xsu_printf(h->xs, t, owner_path, "%s", owner);
 		if (!r)
@@ -228,6 +233,8 @@ static void read_limits(struct vscsi_host *h)
 	unsigned m;
 
 	h->feature_sg_grant = f > 0 ? (unsigned)f : 0;
+	h->persistent = h->offer_persistent &&
+			xsu_read_intf(h->xs, XBT_NULL, 0, "%s/feature-persistent", h->be_path) == 1;
 	m = h->feature_sg_grant > VSCSIIF_SG_TABLESIZE ? h->feature_sg_grant : VSCSIIF_SG_TABLESIZE;
 	if (m > cap)
 		m = cap;

@@ -150,6 +150,9 @@ enum { VSCSI_LOG_ERR = 0, VSCSI_LOG_WARN, VSCSI_LOG_INFO, VSCSI_LOG_DEBUG };
 
 #define VSCSI_OPEN_FORCE 1u        /* take the vhost over even if it looks in use */
 #define VSCSI_OPEN_NO_PROBE 2u     /* do not INQUIRY the LUNs */
+#define VSCSI_OPEN_NO_PERSISTENT 4u /* do not offer persistent grants (the
+				    * backend copies data, as for Linux's
+				    * frontend); also $VSCSI_PERSISTENT=0 */
 
 struct vscsi_opts {
 	unsigned flags;              /* VSCSI_OPEN_* */
@@ -193,6 +196,10 @@ struct vscsi_host_info {
 	unsigned ring_slots;
 };
 void vscsi_get_info(struct vscsi_host *h, struct vscsi_host_info *out);
+/* Whether the backend maps our page pool once for the whole connection
+ * (feature-persistent on both sides) instead of copying each command's
+ * data: the pool is never revoked while connected either way. */
+bool vscsi_host_persistent(struct vscsi_host *h);
 
 /* A snapshot of the LUNs (ready ones, sorted by address). Returns how many
  * there are (may exceed max). */

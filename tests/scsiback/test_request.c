@@ -303,6 +303,8 @@ static void test_config_errors_name_their_line(void **state)
 		  "chap-user without chap-password" },
 		{ "[iscsi iqn.2026-11.t:disk]\nchap-password = s3cret\n", ":2:",
 		  "chap-password without chap-user" },
+		{ "[scsiback]\npersistent-grants = maybe\n", ":2:",
+		  "persistent-grants \"maybe\": want yes or no" },
 		/* the first error's message with the first error's line */
 		{ "[policy p]\nmode = sometimes\n[lun null:disk]\nfrob = 1\n", ":2:",
 		  "mode \"sometimes\"" },
@@ -331,6 +333,11 @@ static void test_config_errors_name_their_line(void **state)
 	assert_int_equal(lc.default_timeout_ms, 604800000u);
 	config_lun_settings(&cfg, "null:tape", &lc, &pol);
 	assert_int_equal(lc.default_timeout_ms, 0);
+	assert_true(cfg.persistent_grants);   /* offered unless turned off */
+	config_free(&cfg);
+	write_file(path, "[scsiback]\npersistent-grants = no\n");
+	assert_int_equal(config_load(path, &cfg, err, sizeof(err)), 0);
+	assert_false(cfg.persistent_grants);
 	config_free(&cfg);
 	unlink(path);
 }

@@ -233,14 +233,16 @@ static void test_policy_denies(void **state)
 	}
 }
 
+static const char *config_extra = "";   /* more [scsiback] settings */
+
 static void write_config(const char *opcodes)
 {
 	FILE *cf = fopen(config, "w");
 
 	assert_non_null(cf);
-	fprintf(cf, "[scsiback]\nsysfs-root = %s/sys\n\n"
+	fprintf(cf, "[scsiback]\nsysfs-root = %s/sys\n%s\n"
 		    "[policy no-firmware]\nmode = deny-list\nopcodes = %s\n\n"
-		    "[lun null:disk]\npolicy = no-firmware\n", env.rundir, opcodes);
+		    "[lun null:disk]\npolicy = no-firmware\n", env.rundir, config_extra, opcodes);
 	fclose(cf);
 }
 
@@ -969,6 +971,138 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* How many lines of the daemon's log hold text. */
+static int log_count(const char *text)
+{
+	char line[1024];
+	FILE *f = fopen(logfile, "r");
+	int n = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, text) != NULL;
+	fclose(f);
+	return n;
+}
+
+/* The vhost of domid in status.json once it says persistent_grants
+ * `want` with mapped_pages pages mapped (-1: any); fails after 5 s. */
+static void wait_mapped(int domid, bool want, int64_t pages)
+{
+	struct json_object *st = NULL, *vh = NULL, *v;
+	char path[600];
+
+	snprintf(path, sizeof(path), "%s/status.json", statedir);
+	for (int waited = 0;; waited += 100) {
+		st = json_object_from_file(path);
+		vh = NULL;
+		if (st)
+			status_lun(st, domid, "0:0:0:0", &vh);
+		if (vh && json_object_object_get_ex(vh, "persistent_grants", &v) &&
+		    json_object_get_boolean(v) == want && (pages < 0 || json_int(vh, "mapped_pages") == pages))
+			break;
+		if (waited > 5000)
+			fail_msg("domain %d: no persistent_grants %d, mapped_pages %lld in %s after 5 s:\n%s",
+				 domid, want, (long long)pages, path, st ? json_object_to_json_string(st) : "");
+		if (st)
+			json_object_put(st);
+		usleep(100000);
+	}
+	json_object_put(st);
+}
+
+/* feature-persistent (docs/protocol.md): a frontend that offers it gets
+ * its pages mapped once, for the life of its ring. Data lands straight in
+ * them (the null LUN's zeros), status.json says so and counts the pages;
+ * a segment whose grant cannot be mapped (never granted, or ended) is
+ * answered host ERROR with a log line naming it, and the ring serves on.
+ * A frontend that does not offer it (f1) is copied to, as before. */
+static void test_persistent_grants(void **state)
+{
+	uint8_t cdb[10] = { 0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0 };
+	vscsiif_request_t req;
+	vscsiif_response_t rsp;
+	struct rawfront g;
+	char text[200];
+	int d = simenv_create_domain(&env, "mapped");
+
+	(void)state;
+	assert_true(d > 0);
+	attach(d, "null:disk", "0:0:0:0");
+	assert_int_equal(rawfront_open_persistent(&g, &env, d, 0, 10000, true), 0);
+	assert_int_equal(xsu_read_intf(g.xs, XBT_NULL, -1, "%s/feature-persistent", g.be_path), 1);
+	read_zeros(&g, 64 * 1024);
+	wait_mapped(d, true, 16);
+	read_zeros(&g, RAWFRONT_POOL_PAGES * 4096);
+	read_zeros(&g, 2 * RAWFRONT_POOL_PAGES * 4096);   /* the same pages twice in one command */
+	wait_mapped(d, true, RAWFRONT_POOL_PAGES);
+	wait_mapped(dom1, false, -1);
+
+	rawfront_cdb(&g, &req, 3, 0, 0, cdb, 10, 2, 0, 512, false);
+	req.seg[0].gref = 30000;   /* granted to nobody */
+	rawfront_push(&g, &req);
+	assert_int_equal(rawfront_wait(&g, &rsp, 5000), 0);
+	assert_int_equal(rsp.rslt, HOST_ERROR);
+	snprintf(text, sizeof(text), "mapped vhost %d/0: rqid 3: cannot map guest segment 0 (gref 30000, for data in)", d);
+	assert_int_equal(daemon_wait_log(logfile, text, 2000), 0);
+	read_zeros(&g, 4096);
+	/* A page granted read-only (the last segment-table page): a WRITE may
+	 * take its data from it, a READ into it is refused, never written. */
+	{
+		static const uint8_t wcdb[10] = { 0x2a, 0, 0, 0, 0, 0, 0, 0, 1, 0 };
+		uint32_t ro = g.table_refs[RAWFRONT_TABLE_PAGES - 1];
+
+		rawfront_cdb(&g, &req, 4, 0, 0, wcdb, 10, 1, 0, 512, false);
+		req.seg[0].gref = ro;
+		rawfront_push(&g, &req);
+		assert_int_equal(rawfront_wait(&g, &rsp, 5000), 0);
+		check_good(&rsp);
+		rawfront_cdb(&g, &req, 5, 0, 0, cdb, 10, 2, 0, 512, false);
+		req.seg[0].gref = ro;
+		rawfront_push(&g, &req);
+		assert_int_equal(rawfront_wait(&g, &rsp, 5000), 0);
+		assert_int_equal(rsp.rslt, HOST_ERROR);
+		snprintf(text, sizeof(text), "rqid 5: cannot map guest segment 0 (gref %u, for data in)", ro);
+		assert_int_equal(daemon_wait_log(logfile, text, 2000), 0);
+	}
+	rawfront_close(&g);
+	/* A new ring (the frontend restarted) starts with nothing mapped:
+	 * the old pages went with the old ring. */
+	assert_int_equal(rawfront_open_persistent(&g, &env, d, 0, 10000, true), 0);
+	wait_mapped(d, true, 0);
+	read_zeros(&g, 8192);
+	wait_mapped(d, true, 2);
+	rawfront_close(&g);
+	assert_true(daemon_alive(backend));
+
+	/* A backend told not to offer it (persistent-grants = no) copies,
+	 * whatever the frontend offers. */
+	{
+		int reloads = log_count("SIGHUP: configuration reloaded"), d2;
+
+		config_extra = "persistent-grants = no\n";
+		write_config("0x3b 0x04");
+		kill(backend, SIGHUP);
+		for (int i = 0; i < 100 && log_count("SIGHUP: configuration reloaded") == reloads; i++)
+			usleep(50000);
+		assert_int_equal(log_count("SIGHUP: configuration reloaded"), reloads + 1);
+		d2 = simenv_create_domain(&env, "copied");
+		assert_true(d2 > 0);
+		attach(d2, "null:disk", "0:0:0:0");
+		assert_int_equal(rawfront_open_persistent(&g, &env, d2, 0, 10000, true), 0);
+		assert_int_equal(xsu_read_intf(g.xs, XBT_NULL, -1, "%s/feature-persistent", g.be_path), 0);
+		read_zeros(&g, 64 * 1024);
+		wait_mapped(d2, false, -1);
+		rawfront_close(&g);
+		config_extra = "";
+		write_config("0x3b 0x04");
+		kill(backend, SIGHUP);
+		for (int i = 0; i < 100 && log_count("SIGHUP: configuration reloaded") == reloads + 1; i++)
+			usleep(50000);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -990,6 +1124,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_backend_dir_removed_by_toolstack),
 		cmocka_unit_test(test_error_cleared_after_reconnect),
 		cmocka_unit_test(test_status_file),
+		cmocka_unit_test(test_persistent_grants),
 		cmocka_unit_test(test_kernel_backend_present),
 		cmocka_unit_test(test_backend_restart),
 		cmocka_unit_test(test_clean_shutdown),

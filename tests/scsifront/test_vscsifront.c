@@ -71,6 +71,32 @@ static void check_good(const struct vscsi_task *t)
 			 t->errmsg, t->status, t->host_status);
 }
 
+/* Whether scsiback's last "connected" line for vhost devid of our domain
+ * says it maps the pool (its log, not our own view: what it does). */
+static bool backend_maps_pool(unsigned devid)
+{
+	char want[96], line[1024];
+	bool found = false, mapped = false;
+	FILE *f;
+
+	snprintf(want, sizeof(want), "vhost %d/%u: connected to domain %d (", env.guest, devid, env.guest);
+	for (int waited = 0; !found && waited < 5000; waited += 100) {
+		f = fopen(env.logfile, "r");
+		assert_non_null(f);
+		while (fgets(line, sizeof(line), f))
+			if (strstr(line, want)) {
+				found = true;
+				mapped = strstr(line, ", persistent grants)") != NULL;
+			}
+		fclose(f);
+		if (!found)
+			usleep(100000);
+	}
+	if (!found)
+		fail_msg("no \"%s\" in %s", want, env.logfile);
+	return mapped;
+}
+
 static void test_connect_and_enumerate(void **state)
 {
 	struct vscsi_lun_info luns[8];
@@ -101,6 +127,8 @@ static void test_connect_and_enumerate(void **state)
 	assert_int_equal(info.max_segments, 512);
 	assert_int_equal(info.max_transfer, 2 * 1024 * 1024);
 	assert_int_equal(info.ring_slots, 16);
+	assert_true(vscsi_host_persistent(host));   /* both sides offer it */
+	assert_true(backend_maps_pool(0));
 	assert_int_equal(vscsi_find_lun(host, &lun1, NULL), 0);
 	{
 		struct vscsi_addr none = { 0, 5, 0 };
@@ -231,6 +259,33 @@ static void test_direct_and_indirect(void **state)
 	assert_int_equal(vscsi_task_submit(host, t, NULL, NULL), -E2BIG);
 	vscsi_task_free(t);
 	free(buf);
+}
+
+/* A frontend that does not offer feature-persistent (VSCSI_OPEN_NO_PERSISTENT,
+ * as Linux's does not) is served by grant copy: data still lands. */
+static void test_without_persistent_grants(void **state)
+{
+	struct vscsi_opts o = { .event_cb = on_event, .poll_us = -1, .flags = VSCSI_OPEN_NO_PERSISTENT };
+	struct vscsi_task *t;
+	struct vscsi_host *h;
+	uint8_t b[128 * 1024];
+	char err[256];
+
+	(void)state;
+	assert_int_equal(sfenv_attach(&env, "null:disk", "6:0:0:0"), 0);
+	h = vscsi_open(6, &o, err, sizeof(err));
+	if (!h)
+		fail_msg("vscsi_open(6): %s", err);
+	assert_false(vscsi_host_persistent(h));
+	assert_false(backend_maps_pool(6));
+	memset(b, 0xaa, sizeof(b));
+	t = vscsi_read16_sync(h, &lun0, 0, sizeof(b) / 512, 512, b);
+	check_good(t);
+	for (size_t i = 0; i < sizeof(b); i++)
+		if (b[i])
+			fail_msg("byte %zu is 0x%02x, not 0", i, b[i]);
+	vscsi_task_free(t);
+	vscsi_close(h);
 }
 
 /* A pool as large as the backend's limit: single commands of 16 MiB (the
@@ -461,16 +516,32 @@ static void test_dead_owner_taken_over(void **state)
 	if (pid == 0) {
 		char err[256];
 		struct vscsi_host *c = vscsi_open(1, NULL, err, sizeof(err));
+		struct vscsi_task *t;
+		uint8_t b[64 * 1024];
 
-		_exit(c ? 0 : 1);  /* exits without closing */
+		if (!c || !vscsi_host_persistent(c))
+			_exit(1);
+		/* The backend maps these pool pages... */
+		t = vscsi_read16_sync(c, &lun0, 0, sizeof(b) / 512, 512, b);
+		_exit(t && vscsi_task_good(t) ? 0 : 2);  /* exits without closing */
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_int_equal(WEXITSTATUS(status), 0);
 	h = open_host(1, 0);
 	{
 		struct vscsi_task *t = vscsi_testunitready_sync(h, &lun0);
+		uint8_t b[64 * 1024];
 
 		check_good(t);
+		vscsi_task_free(t);
+		/* ...and must not use them for the new owner's pool (the dead
+		 * one's grants may come back under the same refs). */
+		memset(b, 0xaa, sizeof(b));
+		t = vscsi_read16_sync(h, &lun0, 0, sizeof(b) / 512, 512, b);
+		check_good(t);
+		for (size_t i = 0; i < sizeof(b); i++)
+			if (b[i])
+				fail_msg("byte %zu read after the takeover is 0x%02x, not 0", i, b[i]);
 		vscsi_task_free(t);
 	}
 	vscsi_close(h);
@@ -638,6 +709,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_sync_helpers),
 		cmocka_unit_test(test_direct_and_indirect),
 		cmocka_unit_test(test_largest_commands),
+		cmocka_unit_test(test_without_persistent_grants),
 		cmocka_unit_test(test_queue_beyond_ring),
 		cmocka_unit_test(test_fd_wakes_after_blocking_call),
 		cmocka_unit_test(test_threads),

@@ -52,10 +52,17 @@ static void dev_pass(struct rawfront *f, int be_dev_state, int fe_dev_state)
 
 int rawfront_open(struct rawfront *f, struct simenv *env, int domid, int devid, unsigned timeout_ms)
 {
+	return rawfront_open_persistent(f, env, domid, devid, timeout_ms, false);
+}
+
+int rawfront_open_persistent(struct rawfront *f, struct simenv *env, int domid, int devid,
+			     unsigned timeout_ms, bool persistent)
+{
 	xs_transaction_t t;
 	char *be;
 
 	memset(f, 0, sizeof(*f));
+	f->persistent = persistent;
 	f->domid = domid;
 	f->devid = devid;
 	simenv_be_domain(env, domid);
@@ -89,6 +96,8 @@ int rawfront_open(struct rawfront *f, struct simenv *env, int domid, int devid, 
 		t = xs_transaction_start(f->xs);
 		xsu_write_uintf(f->xs, t, f->ring_ref, "%s/ring-ref", f->fe_path);
 		xsu_write_uintf(f->xs, t, (unsigned)f->port, "%s/event-channel", f->fe_path);
+		if (f->persistent)
+			xsu_write_uintf(f->xs, t, 1, "%s/feature-persistent", f->fe_path);
 		xsu_write_uintf(f->xs, t, XenbusStateInitialised, "%s/state", f->fe_path);
 	} while (!xs_transaction_end(f->xs, t, false) && errno == EAGAIN);
 	if (wait_be_state(f, XenbusStateConnected, -2, timeout_ms) < 0)

@@ -36,11 +36,16 @@ struct rawfront {
 	uint8_t *table;                   /* RAWFRONT_TABLE_PAGES pages of indirect
 					   * segment tables, one list */
 	uint32_t table_refs[RAWFRONT_TABLE_PAGES];
+	bool persistent;                  /* we offered feature-persistent */
 };
 
 /* Connects as domid to vhost devid (its nodes must exist). Waits up to
  * timeout_ms for the backend to connect. 0 or -errno. */
 int rawfront_open(struct rawfront *f, struct simenv *env, int domid, int devid, unsigned timeout_ms);
+/* The same, offering feature-persistent when persistent (our pool stays
+ * granted while connected). */
+int rawfront_open_persistent(struct rawfront *f, struct simenv *env, int domid, int devid,
+			     unsigned timeout_ms, bool persistent);
 /* Follows a backend state change (hotplug). Call when the test expects one;
  * returns the backend state seen. */
 int rawfront_service(struct rawfront *f, unsigned timeout_ms);
