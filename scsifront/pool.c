@@ -4,6 +4,7 @@
  * connect and reused for every command: data is copied in and out, no
  * grant is made or ended per I/O. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,6 +123,13 @@ void vf_pool_unshare(struct vscsi_host *h)
 	for (int i = 0; i < VF_SLOTS; i++) {
 		free(h->slots[i].pages);
 		h->slots[i].pages = NULL;
+		h->slots[i].zbuf = NULL;
+	}
+	while (h->zbufs) {   /* what the application did not free */
+		struct vf_zbuf *z = h->zbufs;
+
+		h->zbufs = z->next;
+		free(z);
 	}
 }
 
@@ -139,11 +147,126 @@ int vf_pool_get(struct vscsi_host *h, struct vf_slot *s, size_t len)
 	return 0;
 }
 
+static void zbuf_release(struct vscsi_host *h, struct vf_zbuf *z)
+{
+	struct vf_zbuf **pp = &h->zbufs;
+
+	for (unsigned i = 0; i < z->n; i++)
+		h->free_pages[h->nfree++] = z->first + i;
+	while (*pp != z)
+		pp = &(*pp)->next;
+	*pp = z->next;
+	free(z);
+}
+
 void vf_pool_put(struct vscsi_host *h, struct vf_slot *s)
 {
-	for (unsigned i = 0; i < s->npages; i++)
-		h->free_pages[h->nfree++] = s->pages[i];
+	if (s->zbuf) {
+		if (!--s->zbuf->users && s->zbuf->freed)
+			zbuf_release(h, s->zbuf);
+		s->zbuf = NULL;
+	} else {
+		for (unsigned i = 0; i < s->npages; i++)
+			h->free_pages[h->nfree++] = s->pages[i];
+	}
 	s->npages = 0;
+}
+
+bool vf_pool_lend(struct vscsi_host *h, struct vf_slot *s, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	size_t off;
+
+	if (!h->zbufs || p < h->pool || p >= h->pool + (size_t)h->pool_pages * VF_PAGE)
+		return false;
+	off = (size_t)(p - h->pool);
+	if (off % VF_PAGE)
+		return false;
+	for (struct vf_zbuf *z = h->zbufs; z; z = z->next) {
+		unsigned first = (unsigned)(off / VF_PAGE), n = (unsigned)((len + VF_PAGE - 1) / VF_PAGE);
+
+		if (z->freed || first < z->first || first + n > z->first + z->n)
+			continue;
+		for (unsigned i = 0; i < n; i++)
+			s->pages[i] = first + i;
+		s->npages = n;
+		s->zbuf = z;
+		z->users++;
+		return true;
+	}
+	return false;
+}
+
+/* A run of n free pages, taken out of the free stack: its first page, or
+ * -1. A linear search: buffers are allocated rarely, commands often. */
+static int pool_take_run(struct vscsi_host *h, unsigned n)
+{
+	uint8_t *is_free = calloc(h->pool_pages, 1);
+	unsigned run = 0, k = 0;
+	int first = -1;
+
+	if (!is_free)
+		return -1;
+	for (unsigned i = 0; i < h->nfree; i++)
+		is_free[h->free_pages[i]] = 1;
+	for (unsigned i = 0; i < h->pool_pages && first < 0; i++) {
+		run = is_free[i] ? run + 1 : 0;
+		if (run == n)
+			first = (int)(i + 1 - n);
+	}
+	if (first >= 0) {
+		for (unsigned i = 0; i < h->nfree; i++)
+			if (h->free_pages[i] < (unsigned)first || h->free_pages[i] >= (unsigned)first + n)
+				h->free_pages[k++] = h->free_pages[i];
+		h->nfree = k;
+	}
+	free(is_free);
+	return first;
+}
+
+void *vscsi_buf_alloc(struct vscsi_host *h, size_t len)
+{
+	unsigned n = (unsigned)((len + VF_PAGE - 1) / VF_PAGE);
+	struct vf_zbuf *z;
+	void *p = NULL;
+	int first;
+
+	if (!len || len > (size_t)h->max_segments * VF_PAGE) {
+		errno = E2BIG;
+		return NULL;
+	}
+	z = calloc(1, sizeof(*z));
+	if (!z)
+		return NULL;
+	pthread_mutex_lock(&h->lock);
+	first = h->pool ? pool_take_run(h, n) : -1;
+	if (first >= 0) {
+		z->first = (unsigned)first;
+		z->n = n;
+		z->next = h->zbufs;
+		h->zbufs = z;
+		p = h->pool + (size_t)first * VF_PAGE;
+	}
+	pthread_mutex_unlock(&h->lock);
+	if (!p) {
+		free(z);
+		errno = EAGAIN;
+	}
+	return p;
+}
+
+void vscsi_buf_free(struct vscsi_host *h, void *buf)
+{
+	pthread_mutex_lock(&h->lock);
+	for (struct vf_zbuf *z = h->zbufs; z; z = z->next) {
+		if (h->pool + (size_t)z->first * VF_PAGE != buf || z->freed)
+			continue;
+		z->freed = true;
+		if (!z->users)
+			zbuf_release(h, z);
+		break;
+	}
+	pthread_mutex_unlock(&h->lock);
 }
 
 void vf_pool_copy_in(struct vscsi_host *h, const struct vf_slot *s, const void *buf, size_t len)

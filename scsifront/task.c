@@ -230,11 +230,14 @@ void vf_task_dispatch(struct vscsi_host *h)
 		if (rqid < 0)
 			break;
 		s = &h->slots[rqid];
-		if (vf_pool_get(h, s, t->pub.buf_len) < 0)
+		if (t->pub.buf_len && vf_pool_lend(h, s, t->pub.buf, t->pub.buf_len)) {
+			/* zero copy: the data is in the pool already */
+		} else if (vf_pool_get(h, s, t->pub.buf_len) < 0) {
 			break; /* in order: wait for pages rather than overtake */
-		list_remove(&h->q_head, &h->q_tail, t);
-		if (t->pub.xfer == VSCSI_XFER_WRITE && t->pub.buf_len)
+		} else if (t->pub.xfer == VSCSI_XFER_WRITE && t->pub.buf_len) {
 			vf_pool_copy_in(h, s, t->pub.buf, t->pub.buf_len);
+		}
+		list_remove(&h->q_head, &h->q_tail, t);
 		s->state = VF_SLOT_CDB;
 		s->act = VSCSIIF_ACT_SCSI_CDB;
 		s->task = t;
@@ -299,7 +302,7 @@ static void cdb_response(struct vscsi_host *h, int rqid, const vscsiif_response_
 	p->xfer_done = p->buf_len - resid;
 	p->sense_len = rsp->sense_len;
 	memcpy(p->sense, rsp->sense_buffer, rsp->sense_len);
-	if (p->xfer == VSCSI_XFER_READ && p->xfer_done)
+	if (p->xfer == VSCSI_XFER_READ && p->xfer_done && !s->zbuf)
 		vf_pool_copy_out(h, s, p->buf, p->xfer_done);
 	s->task = NULL;
 	t->slot = -1;

@@ -85,6 +85,16 @@ enum vf_slot_state {
 	VF_SLOT_ZOMBIE,   /* given up on; waiting for its late answer */
 };
 
+/* A zero-copy buffer: a run of pool pages the application owns
+ * (vscsi_buf_alloc), lent to the slots of the tasks that use it. */
+struct vf_zbuf {
+	struct vf_zbuf *next;
+	unsigned first, n;        /* pool pages first .. first + n - 1 */
+	unsigned users;           /* slots using it (zombies included) */
+	bool freed;               /* the application let go: back to the pool
+				   * when the last user ends */
+};
+
 struct vf_slot {
 	enum vf_slot_state state;
 	uint8_t act;
@@ -92,6 +102,7 @@ struct vf_slot {
 	struct vscsi_addr addr;
 	uint32_t *pages;          /* pool page indices (max_segments) */
 	unsigned npages;
+	struct vf_zbuf *zbuf;     /* the pages are this buffer's, not the pool's */
 	uint64_t zombie_until_ns; /* a zombie is freed after this */
 	bool stale_ok;            /* freed zombie: one late answer is tolerated */
 };
@@ -151,6 +162,7 @@ struct vscsi_host {
 	unsigned pool_pages;
 	uint32_t *free_pages;            /* stack of free pool page indices */
 	unsigned nfree;
+	struct vf_zbuf *zbufs;           /* zero-copy buffers (vscsi_buf_alloc) */
 	uint8_t *tables;                 /* read-only indirect table pages: */
 	unsigned tables_per_slot;        /* this many for each ring slot */
 	uint32_t *table_refs;
@@ -224,6 +236,9 @@ void vf_pool_unshare(struct vscsi_host *h);
  * slot's table pages can list it. */
 unsigned vf_pool_max_segments(const struct vscsi_host *h);
 int vf_pool_get(struct vscsi_host *h, struct vf_slot *s, size_t len);
+/* The zero-copy buffer buf..buf+len lies in, whole pages from its start:
+ * then slot s uses its pages and nothing is copied. false: copy. */
+bool vf_pool_lend(struct vscsi_host *h, struct vf_slot *s, const void *buf, size_t len);
 void vf_pool_put(struct vscsi_host *h, struct vf_slot *s);
 void vf_pool_copy_in(struct vscsi_host *h, const struct vf_slot *s, const void *buf, size_t len);
 void vf_pool_copy_out(struct vscsi_host *h, const struct vf_slot *s, void *buf, size_t len);

@@ -196,6 +196,16 @@ struct vscsi_host_info {
 	unsigned ring_slots;
 };
 void vscsi_get_info(struct vscsi_host *h, struct vscsi_host_info *out);
+/* Zero copy: a buffer of len bytes (whole pages, page-aligned) inside the
+ * page pool the backend reads and writes. A task whose buf lies in it,
+ * from a page boundary, moves its data in place: a WRITE's data is not
+ * copied in, a READ's lands there (read it once the task completed). The
+ * pages leave the pool for commands until vscsi_buf_free; a task still
+ * using the buffer then keeps them until it ends. NULL with errno E2BIG
+ * (more than one command can carry) or EAGAIN (no such run of free pages
+ * now). Valid until vscsi_close. */
+void *vscsi_buf_alloc(struct vscsi_host *h, size_t len);
+void vscsi_buf_free(struct vscsi_host *h, void *buf);
 /* Whether the backend maps our page pool once for the whole connection
  * (feature-persistent on both sides) instead of copying each command's
  * data: the pool is never revoked while connected either way. */

@@ -288,6 +288,82 @@ static void test_without_persistent_grants(void **state)
 	vscsi_close(h);
 }
 
+/* Zero-copy buffers (vscsi_buf_alloc): pool pages the application fills
+ * and reads in place; a task using one from a page boundary moves its
+ * data there. They leave the pool for other commands until freed. */
+static void test_zero_copy_buffers(void **state)
+{
+	const size_t len = 256 * 1024;
+	struct vscsi_host_info info;
+	struct vscsi_task *t;
+	uint8_t *b, *rest, *other;
+
+	(void)state;
+	vscsi_get_info(host, &info);
+	b = vscsi_buf_alloc(host, len);
+	assert_non_null(b);
+	assert_int_equal((uintptr_t)b % 4096, 0);
+	memset(b, 0xaa, len);
+	t = vscsi_read16_sync(host, &lun0, 0, len / 512, 512, b);
+	check_good(t);
+	assert_int_equal(t->xfer_done, len);
+	vscsi_task_free(t);
+	for (size_t i = 0; i < len; i++)
+		if (b[i])
+			fail_msg("byte %zu of the buffer is 0x%02x, not 0", i, b[i]);
+	/* From inside it, page-aligned, and not: the data lands all the same. */
+	memset(b, 0xaa, len);
+	t = vscsi_read16_sync(host, &lun0, 0, 8, 512, b + 8192);
+	check_good(t);
+	vscsi_task_free(t);
+	t = vscsi_read16_sync(host, &lun0, 0, 8, 512, b + 100);
+	check_good(t);
+	vscsi_task_free(t);
+	assert_int_equal(b[99], 0xaa);
+	assert_int_equal(b[100], 0);
+	assert_int_equal(b[100 + 4095], 0);
+	assert_int_equal(b[8192 + 4095], 0);
+	assert_int_equal(b[100 + 4096], 0xaa);
+	t = vscsi_write16_sync(host, &lun0, 0, len / 512, 512, b);
+	check_good(t);
+	vscsi_task_free(t);
+	/* Larger than a command: refused. */
+	errno = 0;
+	assert_null(vscsi_buf_alloc(host, info.max_transfer + 4096));
+	assert_int_equal(errno, E2BIG);
+	/* The rest of the pool: then there is no run left, and a copying
+	 * command waits for pages (it times out here) until one is freed. */
+	rest = vscsi_buf_alloc(host, (size_t)info.pool_pages * 4096 - len);
+	assert_non_null(rest);
+	errno = 0;
+	assert_null(vscsi_buf_alloc(host, 4096));
+	assert_int_equal(errno, EAGAIN);
+	/* A task on a buffer needs no free page: it runs in place. */
+	memset(b, 0xaa, len);
+	t = vscsi_read16_sync(host, &lun0, 0, len / 512, 512, b);
+	check_good(t);
+	vscsi_task_free(t);
+	assert_int_equal(b[len - 1], 0);
+	{
+		uint8_t small[512];
+
+		t = vscsi_task_new(&lun0, (const uint8_t[16]){ 0x88, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 },
+				   16, VSCSI_XFER_READ, small, sizeof(small));
+		t->timeout_ms = 300;
+		assert_int_equal(vscsi_task_run(host, t), -ETIMEDOUT);
+		vscsi_task_free(t);
+	}
+	vscsi_buf_free(host, rest);
+	other = vscsi_buf_alloc(host, 4096);
+	assert_non_null(other);
+	vscsi_buf_free(host, other);
+	vscsi_buf_free(host, b);
+	/* Every page is back: the whole pool in one buffer. */
+	b = vscsi_buf_alloc(host, info.max_transfer);
+	assert_non_null(b);
+	vscsi_buf_free(host, b);
+}
+
 /* A pool as large as the backend's limit: single commands of 16 MiB (the
  * largest tape block), their segment lists over 8 table pages. */
 static void test_largest_commands(void **state)
@@ -710,6 +786,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_direct_and_indirect),
 		cmocka_unit_test(test_largest_commands),
 		cmocka_unit_test(test_without_persistent_grants),
+		cmocka_unit_test(test_zero_copy_buffers),
 		cmocka_unit_test(test_queue_beyond_ring),
 		cmocka_unit_test(test_fd_wakes_after_blocking_call),
 		cmocka_unit_test(test_threads),

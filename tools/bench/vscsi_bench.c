@@ -397,6 +397,10 @@ static void usage(FILE *f)
 		"  --watch-pid P     a process of the path measured (tgtd, xensimd; up to 8):\n"
 		"                    its CPU does not count as the machine being busy\n"
 		"                    with something else (other_cpu_pct)\n"
+		"  --copy            stack: buffers of our own, copied to and from the pool\n"
+		"                    (default: zero-copy buffers inside it, vscsi_buf_alloc)\n"
+		"  --no-persistent   stack: do not offer persistent grants (scsiback copies\n"
+		"                    each command's data, as for Linux's frontend)\n"
 		"  --poll-us US      stack: after progress, keep servicing the hosts this\n"
 		"                    long before sleeping (default 20; 0: never spin)\n"
 		"Output: one JSON object on stdout.\n");
@@ -411,12 +415,14 @@ int main(int argc, char **argv)
 		{ "time", required_argument, NULL, 't' }, { "warmup", required_argument, NULL, 'W' },
 		{ "backend-pid", required_argument, NULL, 'p' }, { "poll-us", required_argument, NULL, 'P' },
 		{ "idle", required_argument, NULL, 'I' }, { "watch-pid", required_argument, NULL, 'X' },
+		{ "copy", no_argument, NULL, 'C' }, { "no-persistent", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' }, { 0 } };
 	struct bench b = { .bs = 4096, .qd = 16, .seconds = 5, .warmup = 1, .random = true, .rng = 88172645463325252ull };
 	const char *url = NULL, *rw = "randread";
 	double idle = 0;
 	int poll_us = -1, c;
 	unsigned nvhosts = 0;
+	bool copy = false, no_persistent = false;
 	struct slot *slots;
 	double t0, bcpu1 = 0, elapsed, cpu1, wcpu1, busy1, other;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -445,6 +451,8 @@ int main(int argc, char **argv)
 		case 'p': b.backend_pid = atoi(optarg); break;
 		case 'P': poll_us = atoi(optarg); break;
 		case 'I': idle = atof(optarg); break;
+		case 'C': copy = true; break;
+		case 'N': no_persistent = true; break;
 		case 'X':
 			if (b.nwatch < sizeof(b.watch_pid) / sizeof(b.watch_pid[0]))
 				b.watch_pid[b.nwatch++] = atoi(optarg);
@@ -514,7 +522,8 @@ int main(int argc, char **argv)
 		 * default, 512, holds two 1 MiB commands): the queue depth asked
 		 * is the one measured. */
 		size_t need = (size_t)b.qd * (b.bs / 4096 + 1);
-		struct vscsi_opts vo = { .poll_us = poll_us, .pool_pages = need > 512 ? (unsigned)need : 0 };
+		struct vscsi_opts vo = { .poll_us = poll_us, .pool_pages = need > 512 ? (unsigned)need : 0,
+					 .flags = no_persistent ? VSCSI_OPEN_NO_PERSISTENT : 0 };
 
 		b.poll_us = poll_us < 0 ? 20 : poll_us;
 		char err[256];
@@ -572,7 +581,15 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < b.qd * b.nhosts; i++) {
 		slots[i].b = &b;
 		slots[i].host = i / b.qd;
-		slots[i].buf = aligned_alloc(4096, b.bs);
+		/* Zero copy unless --copy: the task's buffer is in the pool. */
+		slots[i].buf = !url && !b.tur && !copy ? vscsi_buf_alloc(b.hosts[i / b.qd], b.bs) : NULL;
+		if (!url && !b.tur && !copy && !slots[i].buf) {
+			fprintf(stderr, "vscsi-bench: no zero-copy buffer of %u bytes: %s\n", b.bs,
+				strerror(errno));
+			return 1;
+		}
+		if (!slots[i].buf)
+			slots[i].buf = aligned_alloc(4096, b.bs);
 		memset(slots[i].buf, 0x5a, b.bs);
 		if (!url && b.tur)
 			slots[i].task = vscsi_task_new(&b.addr, (const uint8_t[6]){ 0 }, 6, VSCSI_XFER_NONE,
@@ -621,6 +638,11 @@ int main(int argc, char **argv)
 		json_object_object_add(o, "bs", json_object_new_int(b.tur ? 0 : (int)b.bs));
 		json_object_object_add(o, "qd", json_object_new_int((int)b.qd));
 		json_object_object_add(o, "vhosts", json_object_new_int((int)b.nhosts));
+		if (!url) {
+			json_object_object_add(o, "persistent_grants",
+					       json_object_new_boolean(vscsi_host_persistent(b.hosts[0])));
+			json_object_object_add(o, "zero_copy", json_object_new_boolean(!copy && !b.tur));
+		}
 		json_object_object_add(o, "commands", json_object_new_int64((int64_t)b.done));
 		json_object_object_add(o, "errors", json_object_new_int64((int64_t)b.errors));
 		json_object_object_add(o, "iops", json_object_new_double(b.done / elapsed));
