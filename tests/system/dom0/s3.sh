@@ -12,11 +12,12 @@
 # checks: guest:shim-tapeinfo guest:shim-tape-rewind guest:shim-tape-write guest:shim-tape-weof
 # checks: guest:shim-tape-rewind-2 guest:shim-tape-read guest:shim-tape-data guest:shim-tape-rewind-3
 # checks: guest:shim-mtx-unload guest:shim-mtx-status-2 guest:cu-ran disk-read disk-write shim-read
-# checks: shim-write cu-same-outcomes scsiback-alive
+# checks: shim-write cu-same-outcomes scsiback-alive persistent-grants grants-unmapped
 . /xt/dom0/lib.sh
 . "$W/storage.env"
 G=xt-s3
 scsiback_start || { fail scsiback-start; exit 1; }
+base_maps=$(scsiback_gntmaps)
 dom=$(guest_create $G 0 s3 xt_front=user) || { fail guest-create; exit 1; }
 cat >"$W/$G.vscsi.cfg" <<EOC
 vscsi = [ "$DISK_SG,0:0:0:0", "$TAPE_HCTL,0:0:1:0", "$CHG_SG,0:0:2:0", "$CU_SG,0:0:3:0" ]
@@ -43,5 +44,12 @@ else
 	fail cu-same-outcomes "$(grep -c '^[-+][A-Z]' "$W/logs/s3-cu.diff") lines differ: $(grep '^[-+][A-Z]' "$W/logs/s3-cu.diff" | head -12 | tr '\n' ' ')"
 	cat "$W/logs/s3-cu.diff"
 fi
+# libvscsifront offers persistent grants: scsiback mapped the guest's pool
+# pages (docs/protocol.md) and let them go with each ring.
+n=$(grep -c "connected to domain $dom (.*, persistent grants)" "$SCSIBACK_LOG")
+[ "$n" -gt 0 ] && pass persistent-grants "$n rings" ||
+	fail persistent-grants "no ring of domain $dom with persistent grants in scsiback's log"
+[ "$(scsiback_gntmaps)" = "$base_maps" ] && pass grants-unmapped ||
+	fail grants-unmapped "$(scsiback_gntmaps) grant maps, $base_maps before the guest"
 scsiback_pid >/dev/null && pass scsiback-alive || fail scsiback-alive "scsiback died"
 exit 0
