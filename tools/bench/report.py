@@ -188,21 +188,22 @@ def plot():
     d = os.path.dirname(png)
     sweep = os.path.join(d, "qd-sweep.dat")
     with open(sweep, "w") as f:
-        f.write("# qd direct_iops min max stack_iops min max direct_lat min max stack_lat min max\n")
+        f.write("# qd, then median min max of: direct, stack, stack-gc IOPS; the same for mean latency\n")
         for qd in (1, 2, 4, 8, 16, 32):
             w = "randread 4096 qd%d" % qd
             row = [str(qd)]
             for key in ("iops", "lat_mean_us"):
-                for eng in ("direct", "stack"):
+                for eng in ("direct", "stack", "stack-gc"):
                     s = summary.get("%s %s" % (eng, w), {}).get(key)
                     row += ["%g" % s["median"], "%g" % s["min"], "%g" % s["max"]] if s else ["?"] * 3
             f.write(" ".join(row) + "\n")
     bw = os.path.join(d, "bandwidth.dat")
     with open(bw, "w") as f:
-        f.write("# workload direct_MBps stack_MBps\n")
+        f.write("# workload direct_MBps stack_MBps stack-gc_MBps\n")
         for w in ("read 1048576 qd8", "write 1048576 qd8"):
-            f.write('"1 MiB %s" %g %g\n' % (w.split()[0], med("direct " + w, "mbps") or 0,
-                                            med("stack " + w, "mbps") or 0))
+            f.write('"1 MiB %s" %g %g %g\n' % (w.split()[0], med("direct " + w, "mbps") or 0,
+                                               med("stack " + w, "mbps") or 0,
+                                               med("stack-gc " + w, "mbps") or 0))
     script = """
 set terminal pngcairo size 1500,480 font ",10"
 set output "%(png)s"
@@ -217,10 +218,12 @@ set yrange [0:*]
 set offsets 0, 0, graph 0.15, 0
 set ylabel "IOPS"
 plot "%(sweep)s" using 1:2:3:4 with yerrorlines lw 2 title "direct", \\
-     "%(sweep)s" using 1:5:6:7 with yerrorlines lw 2 title "stack"
+     "%(sweep)s" using 1:5:6:7 with yerrorlines lw 2 title "stack", \\
+     "%(sweep)s" using 1:8:9:10 with yerrorbars pt 7 ps 1.2 title "stack, grant copy"
 set ylabel "mean latency (us)"
-plot "%(sweep)s" using 1:8:9:10 with yerrorlines lw 2 title "direct", \\
-     "%(sweep)s" using 1:11:12:13 with yerrorlines lw 2 title "stack"
+plot "%(sweep)s" using 1:11:12:13 with yerrorlines lw 2 title "direct", \\
+     "%(sweep)s" using 1:14:15:16 with yerrorlines lw 2 title "stack", \\
+     "%(sweep)s" using 1:17:18:19 with yerrorbars pt 7 ps 1.2 title "stack, grant copy"
 unset logscale x
 set xrange [*:*]
 set xlabel ""
@@ -229,7 +232,7 @@ set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1
 set yrange [0:*]
-plot "%(bw)s" using 2:xtic(1) title "direct", "" using 3 title "stack"
+plot "%(bw)s" using 2:xtic(1) title "direct", "" using 3 title "stack", "" using 4 title "stack, grant copy"
 unset multiplot
 """ % {"png": png, "sweep": sweep, "bw": bw}
     r = subprocess.run([gp], input=script, text=True, capture_output=True)
