@@ -82,7 +82,14 @@ uint8_t *pgrant_page(struct pgrant_cache *c, uint32_t gref, bool write)
 	e = slot_of(c, gref);
 	if (e->key && (e->writable || !write))
 		return e->page;
-	if (!e->key && (c->n >= c->max || pgrant_daemon_mapped >= PGRANT_DAEMON_MAX_PAGES)) {
+	if (e->key) {
+		/* Mapped read-only, and commands may be using that mapping:
+		 * it stays as it is for the ring's life (a guest that rewrote
+		 * its grant to writable gets no second mapping). */
+		errno = EACCES;
+		return NULL;
+	}
+	if (c->n >= c->max || pgrant_daemon_mapped >= PGRANT_DAEMON_MAX_PAGES) {
 		errno = ENOSPC;
 		return NULL;
 	}
@@ -94,21 +101,17 @@ uint8_t *pgrant_page(struct pgrant_cache *c, uint32_t gref, bool write)
 
 		if (err == ENOMEM)   /* no room for another mapping: copy */
 			return errno = ENOSPC, NULL;
-		if (write || e->key)
+		if (write)
 			return errno = err, NULL;
 		p = xengnttab_map_grant_ref(c->gnt, c->domid, gref, PROT_READ);
 		if (!p)
 			return errno == ENOMEM ? (errno = ENOSPC, NULL) : NULL;
 		e->writable = false;
 	} else {
-		if (e->key)
-			xengnttab_unmap(c->gnt, e->page, 1);   /* was read-only */
 		e->writable = true;
 	}
-	if (!e->key) {
-		c->n++;
-		pgrant_daemon_mapped++;
-	}
+	c->n++;
+	pgrant_daemon_mapped++;
 	e->key = gref + 1;
 	e->page = p;
 	return p;
