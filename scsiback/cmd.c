@@ -102,6 +102,24 @@ static int cmd_gather_segments(struct cmd *c)
 	unsigned bad;
 	int st;
 
+	unsigned need = r->nr_seg;
+
+	if (r->indirect) {
+		need = 0;
+		for (unsigned i = 0; i < r->nr_seg; i++)
+			need += r->seg[i].length / sizeof(struct scsiif_request_segment);
+	}
+	if (need > c->segs_cap) {
+		/* As many as the largest command so far (request_parse bounds
+		 * it): a vhost of small commands stays small. */
+		unsigned cap = need < VSCSIIF_SG_TABLESIZE ? VSCSIIF_SG_TABLESIZE : need;
+		struct scsiif_request_segment *v = realloc(c->segs, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		c->segs = v;
+		c->segs_cap = cap;
+	}
 	if (!r->indirect) {
 		for (unsigned i = 0; i < r->nr_seg; i++) {
 			c->segs[i].gref = r->seg[i].gref;
@@ -141,10 +159,15 @@ static int cmd_map_segments(struct cmd *c)
 	struct cmd_table *t = c->t;
 	bool write = c->req.dir == LUN_DIR_FROM_DEV || c->req.dir == LUN_DIR_BIDI;
 
-	if (!c->iovs) {
-		c->iovs = calloc(VSCSI_BACK_MAX_SEGMENTS, sizeof(*c->iovs));
-		if (!c->iovs)
+	if (c->nsegs > c->iovs_cap) {
+		/* As large as the largest command so far: most use a few. */
+		unsigned cap = c->nsegs < 16 ? 16 : c->nsegs;
+		struct iovec *v = realloc(c->iovs, cap * sizeof(*v));
+
+		if (!v)
 			return -ENOSPC;
+		c->iovs = v;
+		c->iovs_cap = cap;
 	}
 	for (unsigned i = 0; i < c->nsegs; i++) {
 		uint8_t *page = pgrant_page(t->pg, c->segs[i].gref, write);
@@ -444,5 +467,9 @@ void cmd_table_release(struct cmd_table *t)
 		}
 		free(t->slot[i].iovs);
 		t->slot[i].iovs = NULL;
+		t->slot[i].iovs_cap = 0;
+		free(t->slot[i].segs);
+		t->slot[i].segs = NULL;
+		t->slot[i].segs_cap = 0;
 	}
 }

@@ -38,10 +38,12 @@ struct cmd {
 	size_t buf_touched;           /* bytes from buf's start commands used */
 	struct pgrant_cache *pg;      /* held while the LUN driver has its pages */
 	bool mapped;                  /* data straight in the guest's pages (iovs) */
-	struct iovec *iovs;           /* VSCSI_BACK_MAX_SEGMENTS, kept between commands */
+	struct iovec *iovs;           /* iovs_cap of them, kept between commands */
+	unsigned iovs_cap;
 	unsigned nsegs;               /* data segments (direct or from the table) */
 	uint32_t data_len;
-	struct scsiif_request_segment segs[VSCSI_BACK_MAX_SEGMENTS];
+	struct scsiif_request_segment *segs;   /* segs_cap, kept between commands */
+	unsigned segs_cap;
 };
 
 struct cmd_table {

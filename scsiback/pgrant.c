@@ -15,21 +15,24 @@ struct pgrant_cache {
 	uint32_t domid;
 	unsigned refs;
 	unsigned max, n;
-	unsigned mask;       /* table size - 1 (a power of two, >= 2 * max) */
+	unsigned mask;       /* table size - 1 (a power of two, >= 2 * n) */
 	struct pgrant *table;
 };
 
 static unsigned pgrant_daemon_mapped;   /* over every cache */
 
+/* The table starts small and doubles as pages are mapped, so a guest
+ * that uses a few pages costs a few entries (a vhost's memory matters
+ * with hundreds of them). */
+#define PGRANT_TABLE_MIN 64u
+
 struct pgrant_cache *pgrant_cache_new(xengnttab_handle *gnt, uint32_t domid, unsigned max_pages)
 {
 	struct pgrant_cache *c = calloc(1, sizeof(*c));
-	unsigned size = 16;
+	unsigned size = PGRANT_TABLE_MIN;
 
 	if (!c)
 		return NULL;
-	while (size < 2 * max_pages)
-		size *= 2;
 	c->table = calloc(size, sizeof(*c->table));
 	if (!c->table) {
 		free(c);
@@ -70,6 +73,26 @@ static struct pgrant *slot_of(struct pgrant_cache *c, uint32_t gref)
 	return &c->table[i];
 }
 
+/* Keeps the table at most half full. 0, or -ENOMEM. */
+static int pgrant_grow(struct pgrant_cache *c)
+{
+	unsigned size = (c->mask + 1) * 2;
+	struct pgrant *old = c->table, *t;
+
+	if (2 * (c->n + 1) <= c->mask + 1)
+		return 0;
+	t = calloc(size, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	c->table = t;
+	c->mask = size - 1;
+	for (unsigned i = 0; i < size / 2; i++)
+		if (old[i].key)
+			*slot_of(c, old[i].key - 1) = old[i];
+	free(old);
+	return 0;
+}
+
 uint8_t *pgrant_page(struct pgrant_cache *c, uint32_t gref, bool write)
 {
 	struct pgrant *e;
@@ -89,10 +112,11 @@ uint8_t *pgrant_page(struct pgrant_cache *c, uint32_t gref, bool write)
 		errno = EACCES;
 		return NULL;
 	}
-	if (c->n >= c->max || pgrant_daemon_mapped >= PGRANT_DAEMON_MAX_PAGES) {
+	if (c->n >= c->max || pgrant_daemon_mapped >= PGRANT_DAEMON_MAX_PAGES || pgrant_grow(c) < 0) {
 		errno = ENOSPC;
 		return NULL;
 	}
+	e = slot_of(c, gref);   /* the table may have grown */
 	/* Writable when the grant allows it (ours always do); a read-only
 	 * grant is mapped read-only and stays useless for data-in. */
 	p = xengnttab_map_grant_ref(c->gnt, c->domid, gref, PROT_READ | PROT_WRITE);

@@ -63,7 +63,9 @@ sleep 0.5
 "$xensim" create-domain --name bench-disk >/dev/null
 "$xensim" create-domain --name bench-ring --memory 1024 >/dev/null
 vscsictl() { "$xensim" exec 0 -- "$build/tools/vscsictl/vscsictl" "$@"; }
-vscsictl attach bench-disk "$DISK_URL" 0:0:0:0 >/dev/null || { say "attach of the tgtd disk failed"; exit 1; }
+# 'shared': the same disk goes on a second vhost below (one device, one
+# guest, unless every entry says otherwise).
+vscsictl attach bench-disk "$DISK_URL" 0:0:0:0 shared >/dev/null || { say "attach of the tgtd disk failed"; exit 1; }
 for h in $(seq 0 63); do
 	vscsictl attach bench-ring null:disk "$h:0:0:0" >/dev/null || { say "attach of null LUN $h failed"; exit 1; }
 done
