@@ -276,6 +276,17 @@ nap() {
 		exec {NAP_FD}<>"$W/nap.fifo"
 	fi
 	read -rt "$1" -u "$NAP_FD" _
+	local rc=$?
+	# Anything but a time-out (a line in the fifo, a closed descriptor)
+	# makes the nap no nap at all: a CI run's s7 polled 120 times in a
+	# second. Then a fresh fifo, and this once a sleep(1).
+	if [ $rc -le 128 ]; then
+		echo "[$(up)] nap: read on the fifo ended with $rc, not a time-out; sleeping instead" >&2
+		exec {NAP_FD}<&-
+		NAP_FD=
+		rm -f "$W/nap.fifo"
+		sleep "$1"
+	fi
 	return 0
 }
 

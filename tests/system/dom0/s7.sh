@@ -49,15 +49,19 @@ done
 [ -z "$missing" ] && pass initiators-per-guest || fail initiators-per-guest "no session of guest$missing"
 vscsictl list $A
 
+step_done() { [ "$(timeout -k 2 5 xenstore-read "/local/domain/$2/data/xt-done" 2>/dev/null)" = "$1" ]; }
 # step N DOMID: the guest runs its part of step N (60 s at most).
 step() {
-	local i
+	local t0=$SECONDS
 	xenstore-write "/local/domain/$2/data/xt-step" "$1"
-	for i in $(seq 120); do
-		[ "$(xenstore-read "/local/domain/$2/data/xt-done" 2>/dev/null)" = "$1" ] && return 0
+	# Kept by the clock, not by counting naps: a nap cut short must not
+	# shorten the step. Each read has a limit: one xenstore-read hung in
+	# a futex under TCG for four minutes.
+	while [ $((SECONDS - t0)) -lt 60 ]; do
+		step_done "$@" && return 0
 		nap 0.5
 	done
-	return 1
+	step_done "$@"
 }
 ok=1
 for s in 1:$da 2:$da 3:$da 4:$db 5:$db 6:$db 7:$db 8:$db 9:$da 10:$da 11:$da 12:$da 13:$db 14:$db 15:$db 16:$db; do
