@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <stdlib.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #define EVLOOP_BATCH 64
@@ -13,6 +12,9 @@ struct evloop {
 	/* The batch being dispatched, so evloop_del can void stale entries. */
 	struct epoll_event batch[EVLOOP_BATCH];
 	int batch_len;
+	struct list_link wakes;      /* fired wake-ups */
+	struct list_link running;    /* the wake-ups of this turn, being run */
+	struct list_link flushes;    /* fired flushes */
 };
 
 struct evloop *evloop_new(void)
@@ -21,6 +23,9 @@ struct evloop *evloop_new(void)
 
 	if (!loop)
 		return NULL;
+	list_init(&loop->wakes);
+	list_init(&loop->running);
+	list_init(&loop->flushes);
 	loop->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (loop->epfd < 0) {
 		free(loop);
@@ -63,12 +68,33 @@ void evloop_del(struct evloop *loop, struct evloop_handler *h)
 			loop->batch[i].data.ptr = NULL;
 }
 
+/* Runs each wake-up of list, unlinked first so that its callback may
+ * fire it again (for a later turn) or cancel any other. */
+static int evloop_run_list(struct list_link *list)
+{
+	int n = 0;
+
+	while (!list_empty(list)) {
+		struct evloop_wake *w = list_first(list, struct evloop_wake, link);
+
+		list_del(&w->link);
+		w->fired = false;
+		w->cb(w->arg);
+		n++;
+	}
+	return n;
+}
+
 int evloop_run_once(struct evloop *loop, int timeout_ms)
 {
-	int n = epoll_wait(loop->epfd, loop->batch, EVLOOP_BATCH, timeout_ms);
+	int n = epoll_wait(loop->epfd, loop->batch, EVLOOP_BATCH,
+			   list_empty(&loop->wakes) && list_empty(&loop->flushes) ? timeout_ms : 0);
 
-	if (n < 0)
-		return errno == EINTR ? 0 : -errno;
+	if (n < 0) {
+		if (errno != EINTR)
+			return -errno;
+		n = 0;
+	}
 	loop->batch_len = n;
 	for (int i = 0; i < n; i++) {
 		struct evloop_handler *h = loop->batch[i].data.ptr;
@@ -77,6 +103,25 @@ int evloop_run_once(struct evloop *loop, int timeout_ms)
 			h->cb(h, loop->batch[i].events);
 	}
 	loop->batch_len = 0;
+	return n + evloop_run_fired(loop);
+}
+
+int evloop_run_fired(struct evloop *loop)
+{
+	int n = 0;
+
+	/* This turn's wake-ups; those they fire wait for the next turn. */
+	if (!list_empty(&loop->wakes)) {
+		struct list_link *first = loop->wakes.next, *last = loop->wakes.prev;
+
+		loop->running.next = first;
+		loop->running.prev = last;
+		first->prev = &loop->running;
+		last->next = &loop->running;
+		list_init(&loop->wakes);
+		n += evloop_run_list(&loop->running);
+	}
+	n += evloop_run_list(&loop->flushes);
 	return n;
 }
 
@@ -91,37 +136,33 @@ void evloop_run(struct evloop *loop)
 void evloop_stop(struct evloop *loop) { loop->stop = true; }
 bool evloop_stopped(const struct evloop *loop) { return loop->stop; }
 
-int evloop_wake_init(struct evloop_wake *w, evloop_cb cb, void *arg)
+void evloop_wake_init(struct evloop_wake *w, struct evloop *loop, void (*cb)(void *arg), void *arg)
 {
-	w->h = (struct evloop_handler){ .fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC), .cb = cb,
-					.arg = arg };
+	list_init(&w->link);
+	w->loop = loop;
+	w->cb = cb;
+	w->arg = arg;
 	w->fired = false;
-	return w->h.fd < 0 ? -errno : 0;
 }
 
-int evloop_wake_fire(struct evloop_wake *w)
+void evloop_wake_fire(struct evloop_wake *w)
 {
-	uint64_t one = 1;
-
 	if (w->fired)
-		return 0;
-	if (write(w->h.fd, &one, sizeof(one)) != sizeof(one))
-		return -errno;
+		return;
 	w->fired = true;
-	return 0;
+	list_add_tail(&w->loop->wakes, &w->link);
 }
 
-int evloop_wake_clear(struct evloop_wake *w)
+void evloop_flush_fire(struct evloop_wake *w)
 {
-	uint64_t v;
+	if (w->fired)
+		return;
+	w->fired = true;
+	list_add_tail(&w->loop->flushes, &w->link);
+}
 
+void evloop_wake_cancel(struct evloop_wake *w)
+{
+	list_del(&w->link);
 	w->fired = false;
-	return read(w->h.fd, &v, sizeof(v)) < 0 && errno != EAGAIN ? -errno : 0;
-}
-
-void evloop_wake_close(struct evloop_wake *w)
-{
-	if (w->h.fd >= 0)
-		close(w->h.fd);
-	w->h.fd = -1;
 }

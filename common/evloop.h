@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <sys/epoll.h>
 
+#include "list.h"
+
 struct evloop;
 struct evloop_handler;
 
@@ -29,9 +31,14 @@ int evloop_mod(struct evloop *loop, struct evloop_handler *h, uint32_t events);
  * the current batch: their pending events are dropped. */
 void evloop_del(struct evloop *loop, struct evloop_handler *h);
 
-/* Runs one batch: waits up to timeout_ms (-1 forever) and dispatches.
- * Returns the number of events dispatched or -errno (EINTR is 0). */
+/* Runs one turn: waits up to timeout_ms (-1 forever; never while a
+ * wake-up is fired) and dispatches, then runs the wake-ups and flushes.
+ * Returns the number of events, wake-ups and flushes run, or -errno
+ * (EINTR is 0). */
 int evloop_run_once(struct evloop *loop, int timeout_ms);
+/* A turn without looking at the fds: runs the wake-ups and flushes fired
+ * (a busy loop that checks its fds less often than every turn). */
+int evloop_run_fired(struct evloop *loop);
 /* Runs until evloop_stop() is called. */
 void evloop_run(struct evloop *loop);
 void evloop_stop(struct evloop *loop);
@@ -39,20 +46,26 @@ bool evloop_stopped(const struct evloop *loop);
 
 /* A wake-up the loop delivers later, from its own stack: for work queued
  * inside a call that must not run it there (a driver answering from
- * within submit). Firing again before the callback ran costs nothing. The
- * owner adds and removes &w->h with evloop_add (EPOLLIN) / evloop_del. */
+ * within submit). No fd and no syscall: a fired wake-up waits in a list of
+ * the loop's, which runs it after the batch of fd events of its turn (one
+ * fired while those run waits for the next turn; the loop then does not
+ * block). Firing again before the callback ran costs nothing. */
 struct evloop_wake {
-	struct evloop_handler h;
+	struct list_link link;
+	struct evloop *loop;
+	void (*cb)(void *arg);
+	void *arg;
 	bool fired;
 };
 
-/* An eventfd for cb(arg); 0 or -errno (then h.fd is -1). */
-int evloop_wake_init(struct evloop_wake *w, evloop_cb cb, void *arg);
-/* 0 or -errno. */
-int evloop_wake_fire(struct evloop_wake *w);
-/* Call from the callback before doing the work; 0 or -errno. */
-int evloop_wake_clear(struct evloop_wake *w);
-/* Closes the eventfd (after evloop_del); safe on a failed init. */
-void evloop_wake_close(struct evloop_wake *w);
+void evloop_wake_init(struct evloop_wake *w, struct evloop *loop, void (*cb)(void *arg), void *arg);
+void evloop_wake_fire(struct evloop_wake *w);
+/* Unfires it: call before the memory goes. */
+void evloop_wake_cancel(struct evloop_wake *w);
+
+/* A flush: like a wake-up, but run at the end of the turn it was fired
+ * in, after every fd event and wake-up of that turn: what many events of
+ * one turn want done once (a ring's answers published, one notification). */
+void evloop_flush_fire(struct evloop_wake *w);
 
 #endif

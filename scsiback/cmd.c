@@ -80,15 +80,24 @@ static void cmd_finish(struct cmd *c, int32_t rslt, const uint8_t *sense, uint8_
 	c->t->busy--;
 }
 
-/* A completion from a LUN driver's callback: published at once, and the
- * vhost hears when nothing is left outstanding (a drain waits for that). */
+static void cmd_publish(void *arg)
+{
+	struct cmd_table *t = arg;
+
+	ring_push(t->ring);
+}
+
+/* A completion from a LUN driver's callback: published at the end of the
+ * loop's turn with the turn's other answers (one notification for all),
+ * and the vhost hears when nothing is left outstanding (a drain waits for
+ * that; it publishes what is written before it lets the ring go). */
 static void cmd_finish_async(struct cmd *c, int32_t rslt, const uint8_t *sense,
 			     uint8_t sense_len, uint32_t resid)
 {
 	struct cmd_table *t = c->t;
 
 	cmd_finish(c, rslt, sense, sense_len, resid);
-	ring_push(t->ring);
+	evloop_flush_fire(&t->publish);
 	if (t->busy == 0 && t->idle)
 		t->idle(t->arg);
 }
@@ -458,8 +467,14 @@ void cmd_cut_off(struct cmd_table *t)
 	ring_push(t->ring);
 }
 
+void cmd_table_init(struct cmd_table *t, struct evloop *loop)
+{
+	evloop_wake_init(&t->publish, loop, cmd_publish, t);
+}
+
 void cmd_table_release(struct cmd_table *t)
 {
+	evloop_wake_cancel(&t->publish);
 	for (unsigned i = 0; i < VSCSI_RING_SIZE; i++) {
 		if (t->slot[i].buf) {
 			munmap(t->slot[i].buf, t->slot[i].buf_cap);

@@ -60,6 +60,9 @@ struct cmd_table {
 	void (*idle)(void *arg);
 	void *arg;
 
+	/* Publishes the answers of a loop turn once (cmd_table_init). */
+	struct evloop_wake publish;
+
 	struct cmd slot[VSCSI_RING_SIZE];
 	unsigned busy;                /* outstanding, of this ring or earlier ones */
 	struct log_limit limit;       /* the guest's requests cause these lines */
@@ -73,6 +76,8 @@ void cmd_start(struct cmd_table *t, const struct vscsi_req *req, uint32_t ring_i
  * would, and disowns them: when their LUNs close, they end answering
  * nobody. */
 void cmd_cut_off(struct cmd_table *t);
+/* The loop the table's completions come from (before any command). */
+void cmd_table_init(struct cmd_table *t, struct evloop *loop);
 /* Frees the bounce buffers (no command may be outstanding). */
 void cmd_table_release(struct cmd_table *t);
 

@@ -6,9 +6,10 @@
  *    through lun_cmd.link, no allocation) and are given from the loop;
  *  - TMF answers wait in a second FIFO and go out after the commands
  *    answered before them;
- *  - one eventfd per LUN wakes the loop for both (and for a driver's
- *    run(), null's emulation), up to LUN_ROUNDS rounds a wake-up so that
- *    answers submitted from inside answers go out in the same round;
+ *  - one wake-up of the loop's per LUN (no fd, no syscall) gives both
+ *    (and runs a driver's run(), null's emulation), up to LUN_ROUNDS
+ *    rounds a wake-up so that answers submitted from inside answers go
+ *    out in the same round;
  *  - a LUN closed from inside one of its callbacks has close() run at
  *    once and release() when the outermost callback returns (depth).
  * Also the per-device-type default timeouts and result logging.
@@ -68,20 +69,16 @@ const struct lun_ops *lun_driver_for(enum pdev_kind kind)
 
 static void wake(struct lun_core *core)
 {
-	int rc;
-
 	if (core->in_wake || core->state == LUN_CLOSED)
 		return;   /* the rounds running now see it */
-	rc = evloop_wake_fire(&core->wake);
-	if (rc)
-		log_err("lun %s: eventfd write: %s", core->ops->name, strerror(-rc));
+	evloop_wake_fire(&core->wake);
 }
 
 static void finish(struct lun_core *core)
 {
 	if (core->ops->release && core->priv)
 		core->ops->release(core->priv);
-	evloop_wake_close(&core->wake);
+	evloop_wake_cancel(&core->wake);
 	free(core);
 }
 
@@ -140,7 +137,7 @@ static void shut(struct lun *lun, struct lun_core *core)
 	core->ops->close(lun);
 	give(core, &core->cmds, answer_cmd, true);
 	give(core, &core->tmfs, answer_tmf, true);
-	evloop_del(core->loop, &core->wake.h);
+	evloop_wake_cancel(&core->wake);
 	core->lun = NULL;
 	lun->core = NULL;
 	lun->priv = NULL;
@@ -160,15 +157,10 @@ static void report_open(struct lun_core *core)
 		lun->opened(lun, rc);   /* may free lun */
 }
 
-static void on_wake(struct evloop_handler *h, uint32_t events)
+static void on_wake(void *arg)
 {
-	struct lun_core *core = h->arg;
-	int rc;
+	struct lun_core *core = arg;
 
-	(void)events;
-	rc = evloop_wake_clear(&core->wake);
-	if (rc)
-		log_err("lun %s: eventfd read: %s", core->ops->name, strerror(-rc));
 	core->depth++;
 	core->in_wake = true;
 	if (core->open_pending)
@@ -210,16 +202,7 @@ int lun_open_with(struct lun *lun, const struct lun_ops *ops,
 	core->loop = lun->loop;
 	list_init(&core->cmds);
 	list_init(&core->tmfs);
-	rc = evloop_wake_init(&core->wake, on_wake, core);
-	if (rc == 0)
-		rc = evloop_add(lun->loop, &core->wake.h, EPOLLIN);
-	if (rc) {
-		fmt_into(lun->error, sizeof(lun->error), "lun %s: event loop: %s", ops->name,
-			 strerror(-rc));
-		evloop_wake_close(&core->wake);
-		free(core);
-		return rc;
-	}
+	evloop_wake_init(&core->wake, lun->loop, on_wake, core);
 	lun->core = core;
 	core->depth++;
 	core->in_call++;
@@ -234,7 +217,7 @@ int lun_open_with(struct lun *lun, const struct lun_ops *ops,
 			shut(lun, core);
 		} else {
 			core->state = LUN_CLOSED;
-			evloop_del(core->loop, &core->wake.h);
+			evloop_wake_cancel(&core->wake);
 			lun->core = NULL;
 		}
 		memcpy(lun->error, err, sizeof(err));

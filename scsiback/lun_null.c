@@ -5,10 +5,9 @@
  *
  * Commands complete asynchronously but cheaply: submit() appends to a
  * FIFO threaded through cmd->drv (no allocation) and kicks the LUN's
- * wake-up (lun.c), whose run() emulates the whole batch for one eventfd
- * read. A batch submitted from inside a completion is run in the core's
- * next round of the same wake-up, so a busy ring costs two syscalls per
- * batch, not per command.
+ * wake-up (lun.c), whose run() emulates the whole batch in the loop's
+ * turn, with no syscall. A batch submitted from inside a completion is
+ * run in the core's next round of the same wake-up.
  */
 #include "lun.h"
 #include "log.h"

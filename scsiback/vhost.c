@@ -212,6 +212,7 @@ struct vhost *vhost_new(struct scsiback *sb, uint32_t fe_domid, uint32_t devid,
 	vh->cmds.feature_host = feature_host;
 	vh->cmds.idle = vhost_cmds_idle;
 	vh->cmds.arg = vh;
+	cmd_table_init(&vh->cmds, sb->loop);
 	vh->next = sb->vhosts;
 	sb->vhosts = vh;
 	return vh;

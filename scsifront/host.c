@@ -138,17 +138,20 @@ void vf_disconnected(struct vscsi_host *h, const char *why)
 	vf_event(h, dl, VSCSI_EVENT_DISCONNECTED, NULL, "%s: %s", h->name, why);
 }
 
+/* Sets the timer only when the next deadline comes before the one it is
+ * set to (or it is not set): every command moves the next deadline, and a
+ * timerfd_settime per command was a tenth of a polling loop's syscalls. A
+ * timer left set for a task that has ended fires once for nothing and is
+ * set again then. */
 void vf_rearm_timer(struct vscsi_host *h)
 {
 	uint64_t d = vf_task_next_deadline(h);
 	struct itimerspec its = { 0 };
 
-	if (d == h->timer_armed_ns)
+	if (!d || (h->timer_armed_ns && d >= h->timer_armed_ns))
 		return;
-	if (d) {
-		its.it_value.tv_sec = (time_t)(d / 1000000000ull);
-		its.it_value.tv_nsec = (long)(d % 1000000000ull);
-	}
+	its.it_value.tv_sec = (time_t)(d / 1000000000ull);
+	its.it_value.tv_nsec = (long)(d % 1000000000ull);
 	if (timerfd_settime(h->timerfd, TFD_TIMER_ABSTIME, &its, NULL) == 0)
 		h->timer_armed_ns = d;
 }
@@ -538,6 +541,35 @@ int vscsi_service(struct vscsi_host *h)
 
 	pthread_mutex_lock(&h->lock);
 	vf_process_locked(h, &dl, true, NULL, -1);
+	pthread_mutex_unlock(&h->lock);
+	for (struct vf_task *t = dl.done_head; t; t = t->done_next)
+		n++;
+	for (struct vf_event_item *e = dl.ev_head; e; e = e->next)
+		n++;
+	vf_deliver(h, &dl);
+	return n;
+}
+
+/* How often vscsi_poll() also looks at the fds (xenstore, the timer). */
+#define VF_POLL_FDS_NS 1000000ull
+
+int vscsi_poll(struct vscsi_host *h)
+{
+	struct vf_deliver dl = { 0 };
+	uint64_t now = vf_now_ns();
+	int n = 0;
+
+	pthread_mutex_lock(&h->lock);
+	if (now - h->polled_fds_ns >= VF_POLL_FDS_NS) {
+		h->polled_fds_ns = now;
+		vf_process_locked(h, &dl, false, NULL, -1);
+	} else {
+		/* Memory only: no syscall, no notification asked for. */
+		vf_task_answer_local(h, &dl);
+		if (!h->ring_dead && h->ring_page)
+			vf_ring_take(h, &dl);
+		vf_task_timeouts(h, &dl, now);
+	}
 	pthread_mutex_unlock(&h->lock);
 	for (struct vf_task *t = dl.done_head; t; t = t->done_next)
 		n++;

@@ -196,6 +196,7 @@ struct vscsi_host {
 	void *event_priv;
 	unsigned poll_us;
 	unsigned long passes;
+	uint64_t polled_fds_ns;              /* vscsi_poll()'s last look at the fds */
 	struct vf_deliver *cur_dl;           /* the pass running under the lock */
 	int kickfd;                          /* wakes a thread sleeping on the fd */
 };

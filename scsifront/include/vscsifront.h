@@ -230,6 +230,13 @@ int vscsi_get_fd(struct vscsi_host *h);
  * changes, timeouts; runs callbacks. Returns the number of callbacks run
  * or -errno. */
 int vscsi_service(struct vscsi_host *h);
+/* For a loop that spins while busy: takes the answers already on the
+ * ring and runs their callbacks (timeouts too) from memory, without a
+ * syscall and without asking the backend to notify us, so that neither
+ * side pays for a notification while both poll; the fds are looked at
+ * once a millisecond. Call vscsi_service() (it asks for the notification)
+ * before sleeping on vscsi_get_fd(). Returns the callbacks run or -errno. */
+int vscsi_poll(struct vscsi_host *h);
 /* Waits up to timeout_ms (-1: forever) for something and processes it. */
 int vscsi_run_once(struct vscsi_host *h, int timeout_ms);
 /* Busy-poll time before sleeping in blocking waits, in microseconds. */

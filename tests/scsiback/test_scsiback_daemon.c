@@ -939,6 +939,40 @@ static void test_seccomp_kills_forbidden_calls(void **state)
 	wait_serving();
 }
 
+/* --poll-us 0: the daemon never polls, it sleeps on its fds between
+ * events; every answer must still be published in the turn it came in
+ * (nothing else would: no next request comes at queue depth 1). Written
+ * data comes back from the disk. */
+static void test_without_polling(void **state)
+{
+	static const uint8_t tur[6] = { 0 };
+	uint8_t cdb[10], *data = f.pool, want[8192];
+	vscsiif_response_t rsp;
+
+	(void)state;
+	ensure_backend();
+	stop_backend();
+	backend = start_daemon("--poll-us", "0", NULL);
+	assert_true(backend > 0);
+	wait_serving();
+	for (uint32_t i = 0; i < 40; i++) {
+		exec_cmd(NUL, tur, 6, 3, 0, &rsp);
+		check_good(&rsp);
+		fill(want, sizeof(want), i);
+		memcpy(data, want, sizeof(want));
+		rw10(0x2a, 64 + i * 16, sizeof(want), cdb);
+		exec_cmd(DISK, cdb, 10, 1, sizeof(want), &rsp);
+		check_good(&rsp);
+		memset(data, 0, sizeof(want));
+		rw10(0x28, 64 + i * 16, sizeof(want), cdb);
+		exec_cmd(DISK, cdb, 10, 2, sizeof(want), &rsp);
+		check_good(&rsp);
+		if (memcmp(data, want, sizeof(want)))
+			fail_msg("round %u: the disk gave back other data than written", i);
+	}
+	stop_backend();
+}
+
 static void attach(const char *pdev, const char *vdev)
 {
 	char err[512];
@@ -994,6 +1028,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_pidfile_refuses_second_daemon),
 		cmocka_unit_test(test_daemon_detaches),
 		cmocka_unit_test(test_sighup_broken_config_keeps_policy),
+		cmocka_unit_test(test_without_polling),
 		cmocka_unit_test(test_sigterm_drains_in_flight_commands),
 		cmocka_unit_test(test_sigterm_drain_limit),
 		cmocka_unit_test(test_seccomp_kills_forbidden_calls),

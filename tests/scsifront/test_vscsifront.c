@@ -25,6 +25,7 @@
 #include "sfenv.h"
 #include "toolstack.h"
 #include "vscsifront.h"
+#include "scsifront/vf_internal.h"   /* the ring's rsp_event */
 
 static struct sfenv env;
 static struct vscsi_host *host;
@@ -450,6 +451,44 @@ static void test_queue_beyond_ring(void **state)
 	free(bufs);
 }
 
+/* vscsi_poll, for a loop that spins: the answers come from the ring
+ * alone (nothing polls the fd), and it never asks the backend for a
+ * notification: rsp_event stays where the last vscsi_service put it, so
+ * the backend sends none while we spin. The vscsi_service before sleeping
+ * asks again, and the fd then wakes for the next answer. */
+static void test_poll_asks_no_notification(void **state)
+{
+	struct counter c = { 0 };
+	const int n = 200;
+	uint8_t *bufs = malloc((size_t)n * 65536);
+	RING_IDX ev0;
+	struct pollfd p = { .fd = vscsi_get_fd(host), .events = POLLIN };
+
+	(void)state;
+	vscsi_service(host);
+	ev0 = host->ring.sring->rsp_event;
+	for (int i = 0; i < n; i++)
+		assert_non_null(vscsi_read16_task(host, &lun0, (uint64_t)i * 128, 128, 512,
+						  bufs + (size_t)i * 65536, count_cb, &c));
+	for (time_t end = time(NULL) + 20; c.done < n && time(NULL) < end;)
+		assert_true(vscsi_poll(host) >= 0);
+	assert_int_equal(c.done, n);
+	assert_int_equal(c.good, n);
+	assert_int_equal(host->ring.sring->rsp_event, ev0);
+	free(bufs);
+
+	memset(&c, 0, sizeof(c));
+	vscsi_service(host);
+	assert_int_not_equal(host->ring.sring->rsp_event, ev0);
+	assert_non_null(vscsi_testunitready_task(host, &lun0, count_cb, &c));
+	while (!c.done) {
+		if (poll(&p, 1, 5000) != 1)
+			fail_msg("the fd did not wake up for the answer after vscsi_service");
+		vscsi_service(host);
+	}
+	assert_int_equal(c.good, 1);
+}
+
 /* Mixing blocking calls with the application's own loop: after a blocking
  * call returns, the fd must still wake the application for the next
  * answer (the library must not leave notifications switched off). */
@@ -788,6 +827,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_without_persistent_grants),
 		cmocka_unit_test(test_zero_copy_buffers),
 		cmocka_unit_test(test_queue_beyond_ring),
+		cmocka_unit_test(test_poll_asks_no_notification),
 		cmocka_unit_test(test_fd_wakes_after_blocking_call),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_cancel_queued),

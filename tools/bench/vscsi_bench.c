@@ -278,7 +278,8 @@ static int run_vscsi(struct bench *b, struct slot *slots, double t_end_warm, dou
 			return -ETIMEDOUT;
 		}
 		/* Adaptive polling, as an application loop would do it: after
-		 * progress keep servicing without sleeping for poll_us, then
+		 * progress keep polling (vscsi_poll: no syscall, no notification
+		 * asked for) for poll_us, then service once (it asks for one) and
 		 * block on the fds. */
 		if (b->poll_us > 0) {
 			double spin_end = now_s() + b->poll_us / 1e6;
@@ -288,14 +289,18 @@ static int run_vscsi(struct bench *b, struct slot *slots, double t_end_warm, dou
 				int got = 0;
 
 				for (unsigned h = 0; h < b->nhosts; h++)
-					got += vscsi_service(b->hosts[h]) > 0;
+					got += vscsi_poll(b->hosts[h]) > 0;
 				if (got) {
 					progress = true;
 					spin_end = now_s() + b->poll_us / 1e6;
 				}
 			} while (now_s() < spin_end && !(b->stopping && !b->inflight));
-			(void)progress;
 			if (b->stopping && !b->inflight)
+				continue;
+			progress = false;
+			for (unsigned h = 0; h < b->nhosts; h++)
+				progress |= vscsi_service(b->hosts[h]) > 0;
+			if (progress)
 				continue;
 		}
 		n = epoll_wait(ep, evs, 64, 100);
