@@ -190,14 +190,22 @@ static unsigned busy_total(struct scsiback *sb);
  * device answer while they come at a steady pace, nothing when idle. */
 static void serve(struct scsiback *sb, uint64_t poll_max_ns)
 {
-	struct pollwin win;
+	/* Two windows, each taught by its own gaps: [0] while no command is
+	 * on a device (the gap is the guest's, between an answer and its
+	 * next request: short for a polling frontend), [1] while one is (the
+	 * gap is the device's: at queue depth 1 a whole round trip to the
+	 * target, which polling would not cover). One window for both shrank
+	 * to nothing on the device's gaps and then slept through the guest's
+	 * next request, a wake-up per command. */
+	struct pollwin win[2];
 	uint64_t last_work = 0, fds_seen = 0;
 
-	pollwin_init(&win, poll_max_ns);
+	pollwin_init(&win[0], poll_max_ns);
+	pollwin_init(&win[1], poll_max_ns);
 	sb->polling = poll_max_ns > 0;
 	while (!sb->stopping) {
 		uint64_t t;
-		bool rings;
+		bool rings, busy;
 		int n;
 
 		if (!poll_max_ns) {
@@ -208,7 +216,8 @@ static void serve(struct scsiback *sb, uint64_t poll_max_ns)
 		rings = poll_rings(sb);
 		n = evloop_run_fired(sb->loop);
 		t = now_ns();
-		if (busy_total(sb) || t - fds_seen >= SERVE_FDS_NS) {
+		busy = busy_total(sb) > 0;
+		if (busy || t - fds_seen >= SERVE_FDS_NS) {
 			int m = evloop_run_once(sb->loop, 0);
 
 			if (m < 0)
@@ -218,12 +227,12 @@ static void serve(struct scsiback *sb, uint64_t poll_max_ns)
 		}
 		if (n > 0 || rings) {
 			last_work = t;
-		} else if (t - last_work > win.ns) {
+		} else if (t - last_work > win[busy].ns) {
 			if (arm_rings(sb)) {
 				if (evloop_run_once(sb->loop, -1) < 0)
 					break;
 				t = now_ns();
-				pollwin_slept(&win, t - last_work);
+				pollwin_slept(&win[busy], t - last_work);
 			}
 			last_work = t;
 		}
