@@ -86,18 +86,29 @@ point() { # label engine-args...
 	for r in $(seq 1 "$runs"); do run "$label" "$r" "$@"; done
 	say "$label done"
 }
-# pair RW BS QD [VHOSTS [GC]]: direct and stack runs in turn; the stack
-# spreads QD over VHOSTS vhosts (default 1), the direct client uses one
-# session. The stack runs with persistent grants and zero-copy buffers;
-# with GC=gc also without persistent grants ("stack-gc": scsiback copies
-# every command's data, which is what a Linux guest gets).
+# pair RW BS QD [VHOSTS [gc] [poll]]: direct and stack runs in turn; the
+# stack spreads QD over VHOSTS vhosts (default 1), the direct client uses
+# one session. The stack runs with persistent grants and zero-copy
+# buffers, its client spinning 20 us after progress as the direct client
+# (which blocks in poll(2)) nearly does not; with gc also without
+# persistent grants ("stack-gc": scsiback copies every command's data,
+# which is what a Linux guest gets); with poll also with a client that
+# polls the ring through the device's latency ("stack-poll", 100 us:
+# tgtd answers in ~80, and a client asleep pays a wake-up, ~20 us on
+# these VMs, for each answer).
 pair() {
-	local w="$1 $2 qd$3" nv=${4:-1} gc=${5:-} r
+	local w="$1 $2 qd$3" nv=${4:-1} r x
 	for r in $(seq 1 "$runs"); do
 		run "direct $w" "$r" direct --rw "$1" --bs "$2" --qd "$3"
 		run "stack $w" "$r" stack --vhosts "$nv" --rw "$1" --bs "$2" --qd $(($3 / nv))
-		[ -n "$gc" ] && run "stack-gc $w" "$r" stack --no-persistent --vhosts "$nv" \
-			--rw "$1" --bs "$2" --qd $(($3 / nv))
+		for x in "${@:5}"; do
+			case $x in
+			gc) run "stack-gc $w" "$r" stack --no-persistent --vhosts "$nv" \
+				--rw "$1" --bs "$2" --qd $(($3 / nv)) ;;
+			poll) run "stack-poll $w" "$r" stack --poll-us 100 --vhosts "$nv" \
+				--rw "$1" --bs "$2" --qd $(($3 / nv)) ;;
+			esac
+		done
 	done
 	say "$w done"
 }
@@ -109,7 +120,7 @@ ring() { local n=$1; shift; "$xensim" exec bench-ring -- "$gen" --vhosts "$n" --
 # one ring's 16 slots (two sessions to one LUN: 'shared').
 vscsictl attach bench-disk "$DISK_URL" 1:0:0:0 shared >/dev/null || { say "second attach of the tgtd disk failed"; exit 1; }
 for qd in 1 2 4 8 16; do
-	case $qd in 1|16) pair randread 4096 "$qd" 1 gc ;; *) pair randread 4096 "$qd" ;; esac
+	case $qd in 1) pair randread 4096 1 1 gc poll ;; 16) pair randread 4096 16 1 gc ;; *) pair randread 4096 "$qd" ;; esac
 done
 pair randread 4096 32 2
 for w in "randwrite 4096 1" "randwrite 4096 16" "read 1048576 8 1 gc" "write 1048576 8 1 gc"; do

@@ -407,7 +407,7 @@ static void usage(FILE *f)
 		"  --no-persistent   stack: do not offer persistent grants (scsiback copies\n"
 		"                    each command's data, as for Linux's frontend)\n"
 		"  --poll-us US      stack: after progress, keep servicing the hosts this\n"
-		"                    long before sleeping (default 100; 0: never spin)\n"
+		"                    long before sleeping (default 20; 0: never spin)\n"
 		"Output: one JSON object on stdout.\n");
 }
 
@@ -530,10 +530,7 @@ int main(int argc, char **argv)
 		struct vscsi_opts vo = { .poll_us = poll_us, .pool_pages = need > 512 ? (unsigned)need : 0,
 					 .flags = no_persistent ? VSCSI_OPEN_NO_PERSISTENT : 0 };
 
-		/* Long enough to spin through tgtd's ~80 us at queue depth 1:
-		 * with 20 the client slept through each answer and paid a
-		 * wake-up (~20 us here) the polling ring is there to avoid. */
-		b.poll_us = poll_us < 0 ? 100 : poll_us;
+		b.poll_us = poll_us < 0 ? 20 : poll_us;
 		char err[256];
 
 		b.nhosts = nvhosts;
