@@ -108,21 +108,12 @@ int evloop_run_once(struct evloop *loop, int timeout_ms)
 
 int evloop_run_fired(struct evloop *loop)
 {
-	int n = 0;
+	int n;
 
 	/* This turn's wake-ups; those they fire wait for the next turn. */
-	if (!list_empty(&loop->wakes)) {
-		struct list_link *first = loop->wakes.next, *last = loop->wakes.prev;
-
-		loop->running.next = first;
-		loop->running.prev = last;
-		first->prev = &loop->running;
-		last->next = &loop->running;
-		list_init(&loop->wakes);
-		n += evloop_run_list(&loop->running);
-	}
-	n += evloop_run_list(&loop->flushes);
-	return n;
+	list_move_all(&loop->wakes, &loop->running);
+	n = evloop_run_list(&loop->running);
+	return n + evloop_run_list(&loop->flushes);
 }
 
 void evloop_run(struct evloop *loop)
@@ -145,21 +136,16 @@ void evloop_wake_init(struct evloop_wake *w, struct evloop *loop, void (*cb)(voi
 	w->fired = false;
 }
 
-void evloop_wake_fire(struct evloop_wake *w)
+static void evloop_fire(struct evloop_wake *w, struct list_link *list)
 {
 	if (w->fired)
 		return;
 	w->fired = true;
-	list_add_tail(&w->loop->wakes, &w->link);
+	list_add_tail(list, &w->link);
 }
 
-void evloop_flush_fire(struct evloop_wake *w)
-{
-	if (w->fired)
-		return;
-	w->fired = true;
-	list_add_tail(&w->loop->flushes, &w->link);
-}
+void evloop_wake_fire(struct evloop_wake *w) { evloop_fire(w, &w->loop->wakes); }
+void evloop_flush_fire(struct evloop_wake *w) { evloop_fire(w, &w->loop->flushes); }
 
 void evloop_wake_cancel(struct evloop_wake *w)
 {

@@ -40,6 +40,18 @@ static inline void list_add_head(struct list_link *head, struct list_link *l)
 	list_insert_after(head, l);
 }
 
+/* Moves every element of from to the (empty) list to; from ends empty. */
+static inline void list_move_all(struct list_link *from, struct list_link *to)
+{
+	if (list_empty(from))
+		return;
+	to->next = from->next;
+	to->prev = from->prev;
+	to->next->prev = to;
+	to->prev->next = to;
+	list_init(from);
+}
+
 #define list_entry(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 /* The first element of a list that is not empty. */
 #define list_first(head, type, member) list_entry((head)->next, type, member)

@@ -534,20 +534,27 @@ int vscsi_get_fd(struct vscsi_host *h)
 	return h->epfd;
 }
 
+/* Runs what a pass gathered (outside the lock); how many callbacks. */
+static int deliver_counted(struct vscsi_host *h, struct vf_deliver *dl)
+{
+	int n = 0;
+
+	for (struct vf_task *t = dl->done_head; t; t = t->done_next)
+		n++;
+	for (struct vf_event_item *e = dl->ev_head; e; e = e->next)
+		n++;
+	vf_deliver(h, dl);
+	return n;
+}
+
 int vscsi_service(struct vscsi_host *h)
 {
 	struct vf_deliver dl = { 0 };
-	int n = 0;
 
 	pthread_mutex_lock(&h->lock);
 	vf_process_locked(h, &dl, true, NULL, -1);
 	pthread_mutex_unlock(&h->lock);
-	for (struct vf_task *t = dl.done_head; t; t = t->done_next)
-		n++;
-	for (struct vf_event_item *e = dl.ev_head; e; e = e->next)
-		n++;
-	vf_deliver(h, &dl);
-	return n;
+	return deliver_counted(h, &dl);
 }
 
 /* How often vscsi_poll() also looks at the fds (xenstore, the timer). */
@@ -557,7 +564,6 @@ int vscsi_poll(struct vscsi_host *h)
 {
 	struct vf_deliver dl = { 0 };
 	uint64_t now = vf_now_ns();
-	int n = 0;
 
 	pthread_mutex_lock(&h->lock);
 	if (now - h->polled_fds_ns >= VF_POLL_FDS_NS) {
@@ -571,12 +577,7 @@ int vscsi_poll(struct vscsi_host *h)
 		vf_task_timeouts(h, &dl, now);
 	}
 	pthread_mutex_unlock(&h->lock);
-	for (struct vf_task *t = dl.done_head; t; t = t->done_next)
-		n++;
-	for (struct vf_event_item *e = dl.ev_head; e; e = e->next)
-		n++;
-	vf_deliver(h, &dl);
-	return n;
+	return deliver_counted(h, &dl);
 }
 
 int vscsi_run_once(struct vscsi_host *h, int timeout_ms)
