@@ -74,7 +74,7 @@ abort() { # the harness itself failed before any scenario ran
 }
 
 mkdir -p "$OUT"
-rm -rf "$OUT/logs" "$OUT/logs-2" "$OUT/stage" "$OUT/deb" "$OUT/payload" "$OUT/domu" "$OUT"/*.img "$OUT"/*.ext4 "$OUT"/serial*.log "$OUT/results" "$OUT/qemu.log"
+rm -rf "$OUT"/logs "$OUT"/logs-[0-9] "$OUT/stage" "$OUT/deb" "$OUT/payload" "$OUT/domu" "$OUT"/*.img "$OUT"/*.ext4 "$OUT"/serial*.log "$OUT/results" "$OUT/qemu.log"
 
 # ---------------------------------------------------------------- packages
 phase_start packages
@@ -202,43 +202,25 @@ boot() {
 	fi
 }
 
-# Scenarios of SCENARIOS with no XT-RESULT line in a serial log.
-unreported() {
-	local s out=
-	for s in $SCENARIOS; do
-		tr -d '\r' <"$1" | grep -q "^XT-RESULT: $s " || out+="$s "
-	done
-	echo "${out% }"
-}
-
-phase_start boot+run
-boot "$SCENARIOS" "$OUT/serial.log" "$OUT/results.img"
-END1=$BOOT_END
-phase_end
 # A dom0 that stopped (silent, or gone without XT-DONE) is the lab's
 # failure, not a scenario's verdict: the scenarios it did not report run
-# once more on a fresh boot, and the report says so. A QEMU time limit is
-# not retried: the scenarios were slow, and would be again.
-RERUN=
-# dom0's init (main.sh's bash) can die of a TCG fault between scenarios;
-# its EXIT trap still says XT-DONE, with scenarios never run (a replica:
-# bash[1] general protection fault in libc right after s5). Retried too.
-if [ "$END1" = done ] && [ -n "$(unreported "$OUT/serial.log")" ]; then
-	END1=ended-early
-	xt_log "dom0 said XT-DONE without a result for $(unreported "$OUT/serial.log"): ended early"
-fi
-if [ "$END1" = stalled ] || [ "$END1" = died ] || [ "$END1" = ended-early ]; then
-	RERUN=$(unreported "$OUT/serial.log")
-	STALLED_IN=$(tr -d '\r' <"$OUT/serial.log" | sed -n 's/^XT: \[[0-9.]*\] setup: scenario \(s[0-9]\):.*/\1/p' | tail -1)
-fi
-if [ -n "$RERUN" ]; then
-	xt_log "second boot for $RERUN (dom0 $END1 during ${STALLED_IN:-setup} on the first)"
-	phase_start boot+run-2
-	boot "$RERUN" "$OUT/serial-2.log" "$OUT/results-2.img"
-	phase_end
-fi
-
-# ---------------------------------------------------------------- report
+# again on a fresh boot, up to XT_BOOTS boots in all, and the report says
+# so. A QEMU time limit is not retried: the scenarios were slow, and would
+# be again. dom0's init (main.sh's bash) can also die of a TCG fault
+# between scenarios; its EXIT trap still says XT-DONE with scenarios never
+# run (a replica: bash[1] general protection fault in libc right after
+# s5): retried too. A CI run saw dom0's kernel die on two boots in a row.
+# The boots after the first share what is left of XT_RETRY_BUDGET seconds
+# (counted from the first boot's start) so that CI's time limit holds.
+BOOTS=${XT_BOOTS:-3}
+RETRY_BUDGET=${XT_RETRY_BUDGET:-2400}
+BOOTS_T0=$(date +%s)
+RESULTS=$OUT/results
+: >"$RESULTS"
+LOGDIRS=()
+LEFT=$SCENARIOS
+WHY=          # why this boot: "boot 2: dom0 died during s1 on boot 1"
+ENDS=()
 # boot_results SERIAL IMG DIR: a boot's results archive unpacked into DIR,
 # its result lines printed (from the archive, or from the console when
 # dom0 never wrote it).
@@ -248,14 +230,43 @@ boot_results() {
 	if [ -f "$3/results" ]; then cat "$3/results"
 	else tr -d '\r' <"$1" | sed -n 's/^XT-RESULT: //p'; fi
 }
-RESULTS=$OUT/results
-boot_results "$OUT/serial.log" "$OUT/results.img" "$OUT/logs" >"$RESULTS"
-LOGDIRS=("$OUT/logs")
-if [ -n "$RERUN" ]; then
-	boot_results "$OUT/serial-2.log" "$OUT/results-2.img" "$OUT/logs-2" |
-		sed "s/\$/ (second boot: dom0 $END1 during ${STALLED_IN:-setup} on the first)/" >>"$RESULTS"
-	LOGDIRS+=("$OUT/logs-2")
-fi
+# Scenarios of LEFT with no XT-RESULT line in a serial log.
+unreported() {
+	local s out=
+	for s in $LEFT; do
+		tr -d '\r' <"$1" | grep -q "^XT-RESULT: $s " || out+="$s "
+	done
+	echo "${out% }"
+}
+for k in $(seq 1 "$BOOTS"); do
+	sfx=; [ "$k" -gt 1 ] && sfx=-$k
+	phase_start "boot+run$sfx"
+	[ -n "$WHY" ] && xt_log "$WHY: running $LEFT"
+	boot "$LEFT" "$OUT/serial$sfx.log" "$OUT/results$sfx.img"
+	phase_end
+	END=$BOOT_END
+	if [ "$END" = done ] && [ -n "$(unreported "$OUT/serial$sfx.log")" ]; then
+		END=ended-early
+		xt_log "dom0 said XT-DONE without a result for $(unreported "$OUT/serial$sfx.log"): ended early"
+	fi
+	ENDS+=("$END")
+	boot_results "$OUT/serial$sfx.log" "$OUT/results$sfx.img" "$OUT/logs$sfx" |
+		sed "s/\$/${WHY:+ ($WHY)}/" >>"$RESULTS"
+	LOGDIRS+=("$OUT/logs$sfx")
+	case $END in stalled|died|ended-early) ;; *) break ;; esac
+	IN=$(tr -d '\r' <"$OUT/serial$sfx.log" | sed -n 's/^XT: \[[0-9.]*\] setup: scenario \(s[0-9]\):.*/\1/p' | tail -1)
+	LEFT=$(unreported "$OUT/serial$sfx.log")
+	[ -n "$LEFT" ] || break
+	WHY="boot $((k + 1)): dom0 $END during ${IN:-setup} on boot $k"
+	left_s=$(( RETRY_BUDGET - ($(date +%s) - BOOTS_T0) ))
+	if [ "$left_s" -lt 600 ]; then
+		xt_log "no time left for another boot ($left_s s of XT_RETRY_BUDGET=$RETRY_BUDGET)"
+		break
+	fi
+	[ "$QEMU_TIMEOUT" -gt "$left_s" ] && QEMU_TIMEOUT=$left_s
+done
+
+# ---------------------------------------------------------------- report
 for f in "$OUT"/serial*.log; do
 	grep -q '(XEN) HVM: SVM enabled' "$f" && xt_log "warning: Xen saw SVM (expected -svm)"
 done
@@ -271,7 +282,7 @@ for s in $SCENARIOS; do
 	else
 		failed=$((failed + 1))
 		if [ -n "$line" ]; then echo "FAIL scenario ${NAMES[$s]:-$s}: ${line#* FAIL }"
-		else echo "FAIL scenario ${NAMES[$s]:-$s}: no result (dom0: $END1${RERUN:+, then ${BOOT_END}}; see $OUT/serial*.log)"; fi
+		else echo "FAIL scenario ${NAMES[$s]:-$s}: no result (dom0 on each boot: ${ENDS[*]}; see $OUT/serial*.log)"; fi
 	fi
 done
 for d in "${LOGDIRS[@]}"; do
@@ -296,7 +307,7 @@ for d in "${LOGDIRS[@]}"; do
 	sed 's/^/  /' "$d/logs/crashes.log" | cut -c1-160
 done
 xt_log "phases: ${TIMES[*]}"
-xt_log "logs: $OUT (serial.log, logs/${RERUN:+; second boot: serial-2.log, logs-2/})"
+xt_log "logs: $OUT (serial.log and logs/ of the first boot; serial-K.log and logs-K/ of boot K)"
 [ "${XT_KEEP:-0}" = 1 ] || rm -f "$OUT/payload.ext4" "$OUT"/results*.img
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
