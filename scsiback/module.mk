@@ -32,7 +32,16 @@ $(BUILD)/tests/scsiback/test_request: $(BUILD)/tests/scsiback/test_request.o $(B
 		$(BUILD)/scsiback/emulate.o $(BUILD)/scsiback/policy.o $(BUILD)/scsiback/config.o $(common_objs)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(CMOCKA_LIBS)
 
-# libFuzzer targets (make fuzz): the request validator, the config file.
+TESTS += $(BUILD)/tests/scsiback/test_wmsg
+$(BUILD)/tests/scsiback/test_wmsg: $(BUILD)/tests/scsiback/test_wmsg.o $(BUILD)/scsiback/wmsg.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
+
+TESTS += $(BUILD)/tests/scsiback/test_privdrop
+$(BUILD)/tests/scsiback/test_privdrop: $(BUILD)/tests/scsiback/test_privdrop.o $(BUILD)/scsiback/privdrop.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
+
+# libFuzzer targets (make fuzz): the request validator, the config file,
+# the broker's check of a worker's messages.
 FUZZ_BINS += $(BUILD)/scsiback/fuzz_request
 # (a request and a segment table of up to 256 entries: the checks treat
 # every entry alike, so longer tables add time, not paths)
@@ -44,6 +53,11 @@ FUZZ_OPTS_config := -max_len=4096
 $(BUILD)/scsiback/fuzz_config: $(BUILD)/scsiback/fuzz_config.o $(BUILD)/scsiback/config.o \
 		$(BUILD)/scsiback/policy.o $(common_objs)
 	$(FUZZ_LINK) -o $@ $^ $(INIH_LIBS)
+
+FUZZ_BINS += $(BUILD)/scsiback/fuzz_wmsg
+FUZZ_OPTS_wmsg := -max_len=1600
+$(BUILD)/scsiback/fuzz_wmsg: $(BUILD)/scsiback/fuzz_wmsg.o $(BUILD)/scsiback/wmsg.o
+	$(FUZZ_LINK) -o $@ $^
 
 # make install ships a systemd unit and a sample configuration.
 $(BUILD)/scsiback/scsiback.service: scsiback/scsiback.service.in
