@@ -40,6 +40,11 @@ TESTS += $(BUILD)/tests/scsiback/test_privdrop
 $(BUILD)/tests/scsiback/test_privdrop: $(BUILD)/tests/scsiback/test_privdrop.o $(BUILD)/scsiback/privdrop.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 
+TESTS += $(BUILD)/tests/scsiback/test_sandbox_worker
+$(BUILD)/tests/scsiback/test_sandbox_worker: $(BUILD)/tests/scsiback/test_sandbox_worker.o \
+		$(BUILD)/scsiback/privdrop.o $(BUILD)/scsiback/sandbox.o $(common_objs)
+	$(CC) $(LDFLAGS) -o $@ $^ $(SECCOMP_LIBS) $(CMOCKA_LIBS)
+
 # libFuzzer targets (make fuzz): the request validator, the config file,
 # the broker's check of a worker's messages.
 FUZZ_BINS += $(BUILD)/scsiback/fuzz_request

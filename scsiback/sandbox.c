@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -52,6 +53,36 @@ static const char *const sandbox_allowed[] = {
 	"ptrace", "wait4", "waitid", "process_vm_readv", "prctl", "mincore", "kill", "sched_getparam",
 	"getrusage", "times", "getdents",
 #endif
+};
+
+/* What a guest's worker needs once it serves (docs/privsep.md): its
+ * descriptors, memory, the loop, and the sockets of its iSCSI LUNs. Calls
+ * that need an argument checked have their rules in sandbox_worker_rules;
+ * those that name a file fail with EACCES (glibc may try one lazily, e.g.
+ * a time zone; the worker's chroot is empty anyway). */
+static const char *const sandbox_worker_allowed[] = {
+	"read", "write", "readv", "writev", "pread64", "pwrite64", "preadv", "pwritev", "close",
+	"fcntl", "fstat", "ioctl", "lseek",
+	"brk", "munmap", "mremap", "madvise",
+	"epoll_create1", "epoll_ctl", "epoll_wait", "epoll_pwait", "epoll_pwait2", "poll", "ppoll",
+	"timerfd_create", "timerfd_settime", "timerfd_gettime", "rt_sigaction", "rt_sigprocmask",
+	"rt_sigreturn", "sigaltstack", "restart_syscall", "clock_gettime", "clock_getres",
+	"clock_nanosleep", "nanosleep", "gettimeofday", "time",
+	"connect", "getsockopt", "setsockopt", "getsockname", "getpeername", "recvfrom", "recvmsg",
+	"sendmsg", "shutdown",
+	"futex", "set_robust_list", "rseq", "exit", "exit_group", "getpid", "gettid", "getuid",
+	"geteuid", "getgid", "getegid", "sched_yield", "sched_getaffinity", "getrandom", "getrlimit",
+	"prlimit64",
+#ifdef __SANITIZE_ADDRESS__
+	"wait4", "waitid", "prctl", "mincore", "sched_getparam", "getrusage", "times", "getdents64",
+	"openat", "readlink",
+#endif
+};
+
+static const char *const sandbox_worker_no_files[] = {
+	"open", "openat", "openat2", "creat", "stat", "lstat", "newfstatat", "statx", "access",
+	"faccessat", "faccessat2", "readlink", "readlinkat", "unlink", "unlinkat", "rename",
+	"renameat", "renameat2", "mkdir", "mkdirat",
 };
 
 static const char *sandbox_names[1024];     /* by number, for the SIGSYS handler */
@@ -110,7 +141,60 @@ static void sandbox_sigsys(int sig, siginfo_t *si, void *uc)
 	_exit(128 + sig);
 }
 
-int sandbox_apply(bool to_syslog, char *err, size_t errlen)
+static int sandbox_allow_list(scmp_filter_ctx ctx, const char *const *names, size_t n, uint32_t action,
+			      char *err, size_t errlen)
+{
+	for (size_t i = 0; i < n; i++) {
+		int nr = seccomp_syscall_resolve_name(names[i]), rc;
+
+		if (nr == __NR_SCMP_ERROR)
+			continue;   /* not on this architecture */
+		rc = seccomp_rule_add(ctx, action, nr, 0);
+		if (rc < 0) {
+			snprintf(err, errlen, "seccomp rule for %s: %s", names[i], strerror(-rc));
+			return rc;
+		}
+	}
+	return 0;
+}
+
+#define SANDBOX_RULE(ctx, action, call, ...)                                              \
+	do {                                                                              \
+		int r_ = seccomp_rule_add((ctx), (action), SCMP_SYS(call), __VA_ARGS__);   \
+		if (r_ < 0) {                                                             \
+			snprintf(err, errlen, "seccomp rule for %s: %s", #call, strerror(-r_)); \
+			return r_;                                                        \
+		}                                                                         \
+	} while (0)
+
+/* The worker's calls allowed only with some arguments; anything else
+ * they could do kills it. */
+static int sandbox_worker_rules(scmp_filter_ctx ctx, char *err, size_t errlen)
+{
+	scmp_datum_t self = (scmp_datum_t)getpid();
+
+	/* TCP to its portals, nothing else (a unix socket would reach
+	 * xenstored or syslog: refused, not fatal, for glibc's syslog) */
+	SANDBOX_RULE(ctx, SCMP_ACT_ALLOW, socket, 2, SCMP_A0(SCMP_CMP_EQ, AF_INET),
+		     SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM));
+	SANDBOX_RULE(ctx, SCMP_ACT_ALLOW, socket, 2, SCMP_A0(SCMP_CMP_EQ, AF_INET6),
+		     SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM));
+	SANDBOX_RULE(ctx, SCMP_ACT_ERRNO(EACCES), socket, 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+	/* sendto's address: only where a connected socket ignores it, never
+	 * TCP Fast Open's "connect with the data" */
+	SANDBOX_RULE(ctx, SCMP_ACT_ALLOW, sendto, 1, SCMP_A3(SCMP_CMP_MASKED_EQ, MSG_FASTOPEN, 0));
+	/* memory, never executable (no code comes after start) */
+	SANDBOX_RULE(ctx, SCMP_ACT_ALLOW, mmap, 1, SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	SANDBOX_RULE(ctx, SCMP_ACT_ALLOW, mprotect, 1, SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	/* signals to itself only (raise, abort): never another worker */
+	SANDBOX_RULE(ctx, SCMP_ACT_ALLOW, kill, 1, SCMP_A0(SCMP_CMP_EQ, self));
+	SANDBOX_RULE(ctx, SCMP_ACT_ALLOW, tgkill, 1, SCMP_A0(SCMP_CMP_EQ, self));
+	return sandbox_allow_list(ctx, sandbox_worker_no_files,
+				  sizeof(sandbox_worker_no_files) / sizeof(*sandbox_worker_no_files),
+				  SCMP_ACT_ERRNO(EACCES), err, errlen);
+}
+
+static int sandbox_load(bool worker, bool to_syslog, char *err, size_t errlen)
 {
 	scmp_filter_ctx ctx;
 	struct sigaction sa;
@@ -128,17 +212,17 @@ int sandbox_apply(bool to_syslog, char *err, size_t errlen)
 		snprintf(err, errlen, "seccomp thread sync: %s", strerror(-rc));
 		goto fail;
 	}
-	for (size_t i = 0; i < sizeof(sandbox_allowed) / sizeof(*sandbox_allowed); i++) {
-		int nr = seccomp_syscall_resolve_name(sandbox_allowed[i]);
-
-		if (nr == __NR_SCMP_ERROR)
-			continue;   /* not on this architecture */
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
-		if (rc < 0) {
-			snprintf(err, errlen, "seccomp rule for %s: %s", sandbox_allowed[i], strerror(-rc));
-			goto fail;
-		}
-	}
+	if (worker)
+		rc = sandbox_allow_list(ctx, sandbox_worker_allowed,
+					sizeof(sandbox_worker_allowed) / sizeof(*sandbox_worker_allowed),
+					SCMP_ACT_ALLOW, err, errlen);
+	else
+		rc = sandbox_allow_list(ctx, sandbox_allowed, sizeof(sandbox_allowed) / sizeof(*sandbox_allowed),
+					SCMP_ACT_ALLOW, err, errlen);
+	if (rc == 0 && worker)
+		rc = sandbox_worker_rules(ctx, err, errlen);
+	if (rc < 0)
+		goto fail;
 	for (int nr = 0; nr < (int)(sizeof(sandbox_names) / sizeof(*sandbox_names)); nr++) {
 		char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
 
@@ -173,4 +257,14 @@ int sandbox_apply(bool to_syslog, char *err, size_t errlen)
 fail:
 	seccomp_release(ctx);
 	return rc < 0 ? rc : -EINVAL;
+}
+
+int sandbox_apply(bool to_syslog, char *err, size_t errlen)
+{
+	return sandbox_load(false, to_syslog, err, errlen);
+}
+
+int sandbox_apply_worker(bool to_syslog, char *err, size_t errlen)
+{
+	return sandbox_load(true, to_syslog, err, errlen);
 }

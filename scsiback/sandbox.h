@@ -10,5 +10,10 @@
  * and syslog when to_syslog) and kills the process with SIGSYS. 0, or
  * -errno with the reason in err. */
 int sandbox_apply(bool to_syslog, char *err, size_t errlen);
+/* The same for a guest's worker (docs/privsep.md), much narrower: no
+ * file by name (EACCES), no unix socket (EACCES), TCP sockets only, no
+ * process, thread, exec, ptrace, module or id change, signals to itself
+ * only, no executable memory. Call after privdrop_to_user. */
+int sandbox_apply_worker(bool to_syslog, char *err, size_t errlen);
 
 #endif
