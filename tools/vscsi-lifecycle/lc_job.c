@@ -131,6 +131,8 @@ static void attach_all(struct job_ctx *c)
 			luns[m].isid = c->e[idx[m]].spec.isid;
 		}
 		if (ts_attach_luns(c->xs, c->j->domid, luns, k, &ts, err, sizeof(err))) {
+			if (atomic_load(&c->j->stop))
+				break;   /* stopping: not a verdict on the entries */
 			for (unsigned m = 0; m < k; m++) {
 				c->e[idx[m]].done = true; /* tried */
 				fail_entry(c, idx[m], c->e[idx[m]].text, err);
@@ -230,6 +232,7 @@ static void *job_thread(void *arg)
 	struct job_ctx c = { .j = arg };
 
 	c.spec.strict = -1;
+	ts_set_cancel(&c.j->stop);   /* SIGTERM ends a wait for the backend */
 	c.xs = xs_open(0);
 	if (!c.xs)
 		log_err("domain %s (domid %u): cannot reach xenstore: %s", c.j->name, c.j->domid,

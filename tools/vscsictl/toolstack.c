@@ -4,6 +4,7 @@
 #include "toolstack.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,27 @@ static long now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* This thread's stop flag (ts_set_cancel). */
+static _Thread_local const atomic_bool *ts_cancel_flag;
+
+void ts_set_cancel(const atomic_bool *flag)
+{
+	ts_cancel_flag = flag;
+}
+
+static bool ts_cancelled(void)
+{
+	return ts_cancel_flag && atomic_load(ts_cancel_flag);
+}
+
+/* A wait cut short by the thread's stop flag: what was written stays (the
+ * backend goes on with it; whoever stopped us picks it up again). */
+static int ts_cancelled_attach(char *err, size_t errlen)
+{
+	snprintf(err, errlen, "stopped while waiting for the backend; what was written stays");
+	return -ECANCELED;
 }
 
 int ts_wait_value(struct xs_handle *xs, const char *path, int want, int want2, unsigned timeout_ms)
@@ -62,6 +84,10 @@ int ts_wait_in(struct xs_handle *xs, const char *path, const int *set, unsigned 
 		left = deadline - now_ms();
 		if (left <= 0) {
 			v = -ETIMEDOUT;
+			break;
+		}
+		if (ts_cancelled()) {
+			v = -ECANCELED;
 			break;
 		}
 		if (poll(&p, 1, (int)(left > 100 ? 100 : left)) > 0)
@@ -658,6 +684,8 @@ int ts_attach_luns(struct xs_handle *xs, unsigned domid, const struct ts_lun *lu
 	xsu_pathf(path, sizeof(path), "%s/state", be);
 	if (created) {
 		s = ts_wait_value(xs, path, XenbusStateInitWait, XenbusStateConnected, o->timeout_ms);
+		if (s == -ECANCELED)
+			return ts_cancelled_attach(err, errlen);
 		if (s < 0) {
 			rm_vhost_nodes(xs, be, fe, domid, host);
 			snprintf(err, errlen, "backend domain %u did not take vhost %u of domain %u up "
@@ -670,8 +698,11 @@ int ts_attach_luns(struct xs_handle *xs, unsigned domid, const struct ts_lun *lu
 				return 0; /* the LUNs are opened when the guest connects */
 			verdict = XenbusStateInitialised;
 		} else if (s != XenbusStateConnected) {
-			if (ts_wait_value(xs, path, XenbusStateConnected, -1, o->timeout_ms) < 0) {
+			if ((s = ts_wait_value(xs, path, XenbusStateConnected, -1, o->timeout_ms)) < 0) {
 				char why[256];
+
+				if (s == -ECANCELED)
+					return ts_cancelled_attach(err, errlen);
 
 				remove_vhost(xs, domid, host, be, fe, 1000, why, sizeof(why));
 				snprintf(err, errlen, "domain %u did not connect vhost %u within %u ms; "
@@ -684,14 +715,18 @@ int ts_attach_luns(struct xs_handle *xs, unsigned domid, const struct ts_lun *lu
 			return 0; /* taken up when the guest connects */
 		verdict = XenbusStateInitialised;
 	} else if (be_state != XenbusStateConnected) {
-		if (ts_wait_value(xs, path, XenbusStateConnected, -1, o->timeout_ms) < 0) {
+		if ((s = ts_wait_value(xs, path, XenbusStateConnected, -1, o->timeout_ms)) < 0) {
+			if (s == -ECANCELED)
+				return ts_cancelled_attach(err, errlen);
 			for (unsigned i = 0; i < n; i++)
 				rm_dev_nodes(xs, be, fe, devnum[i]);
 			snprintf(err, errlen, "domain %u did not connect vhost %u within %u ms; the new "
 				 "LUN%s removed again", domid, host, o->timeout_ms, n > 1 ? "s were" : " was");
 			return -ETIMEDOUT;
 		}
-	} else if (ts_wait_value(xs, path, XenbusStateConnected, -1, o->timeout_ms) < 0) {
+	} else if ((s = ts_wait_value(xs, path, XenbusStateConnected, -1, o->timeout_ms)) < 0) {
+		if (s == -ECANCELED)
+			return ts_cancelled_attach(err, errlen);
 		withdraw_hot_add(xs, be, fe, devnum, n);
 		snprintf(err, errlen, "vhost %u of domain %u did not finish the hot-add within %u ms "
 			 "(the guest did not answer the reconfiguration); the new LUN%s removed again",
@@ -712,6 +747,8 @@ int ts_attach_luns(struct xs_handle *xs, unsigned domid, const struct ts_lun *lu
 
 			xsu_pathf(path, sizeof(path), "%s/vscsi-devs/dev-%u/state", be, devnum[i]);
 			s = ts_wait_in(xs, path, ends, 3, left > 1000 ? (unsigned)left : 1000);
+			if (s == -ECANCELED)
+				return ts_cancelled_attach(err, errlen);
 			if (s == XenbusStateConnected || s == verdict) {
 				good[ngood++] = devnum[i];
 				continue;

@@ -14,6 +14,7 @@
 #ifndef VSCSICTL_TOOLSTACK_H
 #define VSCSICTL_TOOLSTACK_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -82,6 +83,10 @@ int ts_recorded_domains(struct xs_handle *xs, unsigned be_domid, unsigned **ids)
 /* Waits until the node reads one of the wanted decimal values (want2 may
  * be -1). Returns the value seen, or -ETIMEDOUT. */
 int ts_wait_value(struct xs_handle *xs, const char *path, int want, int want2, unsigned timeout_ms);
+/* Waits of this thread end early with -ECANCELED once *flag is set (NULL:
+ * never); an attach cut short that way leaves what it wrote and does not
+ * roll it back (vscsi-lifecycle's jobs when the service stops). */
+void ts_set_cancel(const atomic_bool *flag);
 /* The same for any of the n values of set. */
 int ts_wait_in(struct xs_handle *xs, const char *path, const int *set, unsigned n,
 	       unsigned timeout_ms);
