@@ -35,7 +35,6 @@ static int privdrop_limits(char *err, size_t errlen)
 		rlim_t v;
 	} lims[] = {
 		{ RLIMIT_CORE, "RLIMIT_CORE", 0 },        /* guest data must not land in a core file */
-		{ RLIMIT_FSIZE, "RLIMIT_FSIZE", 0 },      /* it writes no file (its records are mapped) */
 		{ RLIMIT_MEMLOCK, "RLIMIT_MEMLOCK", 0 },
 		{ RLIMIT_MSGQUEUE, "RLIMIT_MSGQUEUE", 0 },
 		{ RLIMIT_LOCKS, "RLIMIT_LOCKS", 0 },

@@ -15,7 +15,7 @@
 /* Becomes user (a name from the passwd database, never root) with only
  * its own group, inside root_dir (chroot; NULL stays where it is), with
  * no_new_privs, not dumpable (another process of the same user cannot
- * ptrace or read it), no core files, no file growth, no locked memory
+ * ptrace or read it), no core files, no locked memory
  * and at most PRIVDROP_NOFILE descriptors; then checks that root cannot
  * be had back. Call as root. 0, or -errno with what failed in err; on
  * failure the process must exit, it may be half dropped. */
