@@ -64,19 +64,35 @@ note_hang() { local s=$1; shift; echo "dom0: ${1##*/}[hung]: killed after $s s: 
 SPIN_TOOLS='^(cut|grep|sed|awk|mawk|tail|head|cat|tr|wc|sort|timeout|sleep|date|basename|dirname|md5sum|ls|ps|stat|paste|seq|xenstore-[a-z]+)$'
 # reap_spinners: kills such a tool once it has used a minute of CPU (none
 # needs a second here), so the poll goes on; noted as hung, as t() does.
+# Also a scenario's bash (or such a tool) asleep in a futex with one thread:
+# a process with no other thread has no one to wake it, so that is a lock
+# TCG corrupted (CI: s7.sh's command substitution child sat in
+# futex_wait_queue for four minutes, its parent waiting on the pipe, until
+# the scenario's limit). Killed once it is 30 s old, the substitution comes
+# back empty and the poll around it goes on.
 reap_spinners() {
-	local pid stat cpu comm t d h m s
+	local pid stat cpu age nlwp wchan comm t d h m s
 	# ps itself under a time limit: the monitor loop must never hang.
-	timeout -k 2 10 ps -eo pid=,stat=,time=,comm= | while read -r pid stat cpu comm; do
-		case $stat in R*) ;; *) continue ;; esac
-		[[ $comm =~ $SPIN_TOOLS ]] || continue
-		t=${cpu#*-}; d=0
-		[ "$t" != "$cpu" ] && d=${cpu%%-*}
-		IFS=: read -r h m s <<<"$t"
-		s=$((10#$d * 86400 + 10#$h * 3600 + 10#$m * 60 + 10#$s))
-		[ "$s" -ge 60 ] || continue
-		kill -KILL "$pid" 2>/dev/null &&
-			echo "dom0: $comm[hung]: killed after $s s of CPU spinning (state R; TCG)" >>"$W/logs/hangs"
+	timeout -k 2 10 ps -eo pid=,stat=,time=,etimes=,nlwp=,wchan:40=,comm= |
+	while read -r pid stat cpu age nlwp wchan comm; do
+		case $stat in
+		R*)
+			[[ $comm =~ $SPIN_TOOLS ]] || continue
+			t=${cpu#*-}; d=0
+			[ "$t" != "$cpu" ] && d=${cpu%%-*}
+			IFS=: read -r h m s <<<"$t"
+			s=$((10#$d * 86400 + 10#$h * 3600 + 10#$m * 60 + 10#$s))
+			[ "$s" -ge 60 ] || continue
+			kill -KILL "$pid" 2>/dev/null &&
+				echo "dom0: $comm[hung]: killed after $s s of CPU spinning (state R; TCG)" >>"$W/logs/hangs"
+			;;
+		S*)
+			[[ $wchan == futex* ]] && [ "$nlwp" = 1 ] && [ "$age" -ge 30 ] || continue
+			[[ $comm =~ $SPIN_TOOLS ]] || [ "$comm" = bash ] || continue
+			kill -KILL "$pid" 2>/dev/null &&
+				echo "dom0: $comm[hung]: killed, asleep in $wchan with a single thread, $age s old (TCG)" >>"$W/logs/hangs"
+			;;
+		esac
 	done
 }
 
