@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define INFLIGHT_MAGIC 0x76736331u /* "vsc1" */
@@ -16,22 +17,31 @@ struct inflight {
 	struct inflight_file *data;
 };
 
-struct inflight *inflight_open(const char *dir, uint32_t domid, uint32_t devid)
+int inflight_create(const char *dir, uint32_t domid, uint32_t devid, char *path, size_t pathlen)
 {
-	struct inflight *f = calloc(1, sizeof(*f));
 	int fd;
 
-	if (!f)
-		return NULL;
-	snprintf(f->path, sizeof(f->path), "%s/vhost-%u-%u.inflight", dir, domid, devid);
-	fd = open(f->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	snprintf(path, pathlen, "%s/vhost-%u-%u.inflight", dir, domid, devid);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0 || ftruncate(fd, sizeof(struct inflight_file)) < 0) {
 		int err = errno;
 
 		if (fd >= 0)
 			close(fd);
+		return -err;
+	}
+	return fd;
+}
+
+struct inflight *inflight_open_fd(int fd)
+{
+	struct inflight *f = calloc(1, sizeof(*f));
+	struct stat st;
+
+	if (!f || fstat(fd, &st) < 0 || st.st_size != (off_t)sizeof(struct inflight_file)) {
 		free(f);
-		errno = err;
+		close(fd);
+		errno = f ? EINVAL : ENOMEM;
 		return NULL;
 	}
 	f->data = mmap(NULL, sizeof(struct inflight_file), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -43,12 +53,28 @@ struct inflight *inflight_open(const char *dir, uint32_t domid, uint32_t devid)
 	return f;
 }
 
+struct inflight *inflight_open(const char *dir, uint32_t domid, uint32_t devid)
+{
+	char path[PATH_MAX];
+	int fd = inflight_create(dir, domid, devid, path, sizeof(path));
+	struct inflight *f;
+
+	if (fd < 0) {
+		errno = -fd;
+		return NULL;
+	}
+	f = inflight_open_fd(fd);
+	if (f)
+		snprintf(f->path, sizeof(f->path), "%s", path);
+	return f;
+}
+
 void inflight_close(struct inflight *f, bool remove)
 {
 	if (!f)
 		return;
 	munmap(f->data, sizeof(struct inflight_file));
-	if (remove)
+	if (remove && f->path[0])
 		unlink(f->path);
 	free(f);
 }

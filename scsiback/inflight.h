@@ -9,6 +9,7 @@
 #define SCSIBACK_INFLIGHT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define INFLIGHT_SLOTS 64
@@ -38,6 +39,13 @@ struct inflight;
 
 /* Opens (creating) the record of a vhost. Returns NULL with errno set. */
 struct inflight *inflight_open(const char *dir, uint32_t domid, uint32_t devid);
+/* The record file of a vhost, created if need be and sized: its fd (for a
+ * worker: docs/privsep.md) with its path in path, or -errno. */
+int inflight_create(const char *dir, uint32_t domid, uint32_t devid, char *path, size_t pathlen);
+/* Maps a record file another process opened (inflight_create), taking
+ * fd; closing it with remove set does not unlink it (its opener does).
+ * NULL with errno set (EINVAL: not a record file's size). */
+struct inflight *inflight_open_fd(int fd);
 void inflight_close(struct inflight *f, bool remove);
 /* The mapped file; callers read and update it directly. */
 struct inflight_file *inflight_data(struct inflight *f);

@@ -63,6 +63,10 @@ struct lun_config {
 	const char *chap_user;        /* iscsi: CHAP, from the config file */
 	const char *chap_password;
 	unsigned default_timeout_ms;  /* 0: per device type */
+	bool has_sg_fd;               /* sg: sg_fd is the node, opened for us (a
+				       * worker's LUN: docs/privsep.md); lun_open
+				       * takes it, open or not */
+	int sg_fd;
 };
 
 struct lun_core;                  /* lun.c's, one per open LUN */

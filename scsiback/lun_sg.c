@@ -499,9 +499,11 @@ static int sg_open(struct lun *lun, const struct pdev_info *pdev, const struct l
 
 	if (path[0] != '/') {
 		fmt_into(lun->error, sizeof(lun->error), "lun %s: not resolved to a /dev/sg node", path);
+		if (cfg && cfg->has_sg_fd)
+			close(cfg->sg_fd);
 		return -EINVAL;
 	}
-	fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	fd = cfg && cfg->has_sg_fd ? cfg->sg_fd : open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		rc = -errno;
 		fmt_into(lun->error, sizeof(lun->error), "lun %s: open: %s", path, strerror(-rc));

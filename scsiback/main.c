@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,8 +18,12 @@
 
 #include "config.h"
 #include "log.h"
-#include "pollwin.h"
 #include "sandbox.h"
+#include "serve.h"
+#include "spawner.h"
+#include "vhost.h"
+#include "wlink.h"
+#include "worker.h"
 #include "status.h"
 #include "vhost.h"
 #include "xenbus.h"
@@ -27,6 +32,7 @@
 #define LOCK_NAME "scsiback.lock"
 #define DRAIN_TIMEOUT_MS 30000
 #define DEFAULT_POLL_US 20
+#define WORKER_USER_DEFAULT "scsiback"   /* the package makes it */
 
 /* Exit statuses (scsiback(8)): 0 after a clean stop, 1 when we cannot
  * start, 2 for a bad command line, and this one when another scsiback
@@ -87,6 +93,9 @@ static void usage(FILE *f)
 		"      --syslog           log to syslog instead of stderr\n"
 		"      --no-seccomp       serve without the seccomp filter (scsiback(8),\n"
 		"                         SECURITY: for a system call it lacks)\n"
+		"      --worker-user USER the user the guests' workers run as (default\n"
+		"                         " WORKER_USER_DEFAULT ")\n"
+		"      --no-privsep       serve every guest in this process, as root\n"
 		"  -V, --version          show the version\n"
 		"  -h, --help             show this help\n\n"
 		"Signals: SIGTERM/SIGINT finish in-flight commands and release the rings,\n"
@@ -142,110 +151,6 @@ static void signal_cb(struct evloop_handler *h, uint32_t events)
 	}
 	log_info("signal %u: finishing in-flight commands, then stopping", si.ssi_signo);
 	s->sb->stopping = true;
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* While polling: takes what the rings hold, without asking frontends
- * for events. */
-static bool poll_rings(struct scsiback *sb)
-{
-	bool work = false;
-
-	for (struct vhost *vh = sb->vhosts; vh; vh = vh->next)
-		work |= vhost_poll(vh);
-	return work;
-}
-
-/* Before sleeping: arms every ring's event index; false when a request
- * slipped in meanwhile (then there is work, do not sleep). */
-static bool arm_rings(struct scsiback *sb)
-{
-	bool work = false;
-
-	for (struct vhost *vh = sb->vhosts; vh; vh = vh->next)
-		work |= vhost_kick(vh);
-	return !work;
-}
-
-/* While no command waits for a device, the polling loop looks at its fds
- * (xenstore, a device fd's close) at most this often: an epoll_wait each
- * turn was most of a busy ring's syscalls. While one waits, every turn. */
-#define SERVE_FDS_NS 5000u
-
-static unsigned busy_total(struct scsiback *sb);
-
-/* The main loop. A blocking wake-up costs ~10 us on the machines we
- * measured and a polled ring round trip ~0.6 us, so after any work the
- * loop keeps polling (rings in memory, fds without blocking) without
- * asking the frontends for events, and sleeps only when nothing came for
- * a window: busy only while busy, asleep when idle. The window adapts
- * (pollwin.c) up to poll_max_ns: long enough to catch the next request or
- * device answer while they come at a steady pace, nothing when idle. */
-static void serve(struct scsiback *sb, uint64_t poll_max_ns)
-{
-	/* Two windows, each taught by its own gaps: [0] while no command is
-	 * on a device (the gap is the guest's, between an answer and its
-	 * next request: short for a polling frontend), [1] while one is (the
-	 * gap is the device's: at queue depth 1 a whole round trip to the
-	 * target, which polling would not cover). One window for both shrank
-	 * to nothing on the device's gaps and then slept through the guest's
-	 * next request, a wake-up per command. */
-	struct pollwin win[2];
-	uint64_t last_work = 0, fds_seen = 0;
-
-	pollwin_init(&win[0], poll_max_ns);
-	pollwin_init(&win[1], poll_max_ns);
-	sb->polling = poll_max_ns > 0;
-	while (!sb->stopping) {
-		uint64_t t;
-		bool rings, busy;
-		int n;
-
-		if (!poll_max_ns) {
-			if (evloop_run_once(sb->loop, -1) < 0)
-				break;
-			continue;
-		}
-		rings = poll_rings(sb);
-		n = evloop_run_fired(sb->loop);
-		t = now_ns();
-		busy = busy_total(sb) > 0;
-		if (busy || t - fds_seen >= SERVE_FDS_NS) {
-			int m = evloop_run_once(sb->loop, 0);
-
-			if (m < 0)
-				break;
-			n += m;
-			fds_seen = t;
-		}
-		if (n > 0 || rings) {
-			last_work = t;
-		} else if (t - last_work > win[busy].ns) {
-			if (arm_rings(sb)) {
-				if (evloop_run_once(sb->loop, -1) < 0)
-					break;
-				t = now_ns();
-				pollwin_slept(&win[busy], t - last_work);
-			}
-			last_work = t;
-		}
-	}
-}
-
-static unsigned busy_total(struct scsiback *sb)
-{
-	unsigned n = 0;
-
-	for (struct vhost *vh = sb->vhosts; vh; vh = vh->next)
-		n += vh->cmds.busy;
-	return n;
 }
 
 /* Our pid into a lock file (a pidfile is one too). */
@@ -366,6 +271,46 @@ static int absolute(const char *path, char out[PATH_MAX])
 }
 
 /* A start that ends before serving, with its exit status. */
+/* Privilege separation (docs/privsep.md): the workers' user, their empty
+ * root, and the spawner that starts them. 0 or -1 (logged). */
+static int start_spawner(struct scsiback *sb, const char *user, int level, bool to_syslog,
+			 long poll_us, bool seccomp)
+{
+	static char jail[PATH_MAX];
+	struct spawner_opts o;
+	int fd;
+
+	if (!user) {
+		user = WORKER_USER_DEFAULT;
+		if (!getpwnam(user)) {
+			/* (a system without the package's user: tests, make install) */
+			log_warn("no user \"%s\" for the guests' workers: they run as \"nobody\" "
+				 "(--worker-user names another)", WORKER_USER_DEFAULT);
+			user = "nobody";
+		}
+	}
+	if (!getpwnam(user)) {
+		log_err("--worker-user \"%s\": no such user", user);
+		return -1;
+	}
+	snprintf(jail, sizeof(jail), "%s/worker-root", sb->statedir);
+	if (mkdir(jail, 0755) < 0 && errno != EEXIST) {
+		log_err("the workers' root %s: %s", jail, strerror(errno));
+		return -1;
+	}
+	o = (struct spawner_opts){ .user = user, .jail = jail, .log_level = level,
+				   .to_syslog = to_syslog, .poll_us = poll_us, .seccomp = seccomp };
+	fd = spawner_start(&o);
+	if (fd < 0)
+		return -1;
+	sb->spawner = fd;
+	sb->privsep = true;
+	sb->worker_msg = vhost_worker_msg;
+	sb->worker_restarted = xenbus_worker_restarted;
+	log_info("guests are served by workers running as %s (docs/privsep.md)", user);
+	return 0;
+}
+
 static int quit_early(struct sigctx *sig, int status)
 {
 	config_free(sig->cfg);
@@ -384,12 +329,15 @@ int main(int argc, char **argv)
 		{ "syslog", no_argument, NULL, 'S' },
 		{ "poll-us", required_argument, NULL, 'P' },
 		{ "no-seccomp", no_argument, NULL, 'N' },
+		{ "no-privsep", no_argument, NULL, 'O' },
+		{ "worker-user", required_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 }
 	};
 	const char *config_path = NULL, *state_dir = NULL, *pidfile = NULL;
-	bool daemonize = false, use_syslog = false, use_seccomp = true;
+	const char *worker_user = NULL;
+	bool daemonize = false, use_syslog = false, use_seccomp = true, use_privsep = true;
 	int level = -1, c;
 	long poll_us = DEFAULT_POLL_US;
 	struct scsiback sb;
@@ -398,6 +346,8 @@ int main(int argc, char **argv)
 	char err[512], path[PATH_MAX], config_abs[PATH_MAX], pidfile_abs[PATH_MAX];
 	int lock_fd, pid_fd = -1, ready_fd = -1;
 
+	if (argc > 1 && !strcmp(argv[1], "--worker"))
+		return worker_main(argc, argv);
 	while ((c = getopt_long(argc, argv, "c:s:dp:l:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': config_path = optarg; break;
@@ -412,6 +362,8 @@ int main(int argc, char **argv)
 			break;
 		case 'S': use_syslog = true; break;
 		case 'N': use_seccomp = false; break;
+		case 'O': use_privsep = false; break;
+		case 'U': worker_user = optarg; break;
 		case 'P': {
 			char *end;
 
@@ -487,7 +439,17 @@ int main(int argc, char **argv)
 	sb.cfg = sig.cfg;
 	sb.on_disconnected = xenbus_vhost_disconnected;
 	sb.on_lun_opened = xenbus_lun_opened;
+	sb.on_connect_failed = xenbus_connect_failed;
 	sb.loop = evloop_new();
+	/* The spawner first: forked before any thread (libxenstore's) and
+	 * before our seccomp filter, which it must not inherit. */
+	if (use_privsep && geteuid() == 0) {
+		if (start_spawner(&sb, worker_user, level, use_syslog || daemonize, poll_us,
+				  use_seccomp) < 0)
+			return 1;
+	} else if (use_privsep) {
+		log_warn("not root: serving every guest in this process (no workers to drop to)");
+	}
 	sb.xs = xs_open(0);
 	if (!sb.xs) {
 		log_err("cannot reach xenstore: %s", strerror(errno));
@@ -526,26 +488,11 @@ int main(int argc, char **argv)
 	if (ready_fd >= 0)
 		detach_done(ready_fd);
 
-	serve(&sb, poll_us * 1000);
-	/* Drain: no new requests are taken; wait for what runs. */
-	{
-		struct timespec t0, t;
-
-		clock_gettime(CLOCK_MONOTONIC, &t0);
-		while (busy_total(&sb)) {
-			clock_gettime(CLOCK_MONOTONIC, &t);
-			if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 > DRAIN_TIMEOUT_MS) {
-				log_warn("%u command(s) still running after %d s; answering them host RESET",
-					 busy_total(&sb), DRAIN_TIMEOUT_MS / 1000);
-				for (struct vhost *vh = sb.vhosts; vh; vh = vh->next)
-					vhost_cut_off(vh);
-				break;
-			}
-			evloop_run_once(sb.loop, 100);
-		}
-	}
+	serve_run(&sb, sb.privsep ? 0 : poll_us * 1000);
+	serve_drain(&sb, DRAIN_TIMEOUT_MS);
 	status_stop(&sb);
 	xenbus_stop(&sb);
+	wlink_stop_all(&sb, DRAIN_TIMEOUT_MS + 5000);
 	xengnttab_close(sb.gnt);
 	xs_close(sb.xs);
 	evloop_free(sb.loop);

@@ -5,13 +5,16 @@ ISCSI_LIBS ?= $(shell $(PKG_CONFIG) --libs libiscsi)
 INIH_LIBS := $(call pc,--libs,inih)
 SCSIBACK_CORE_SRCS := scsiback/request.c scsiback/emulate.c scsiback/policy.c scsiback/data.c scsiback/pgrant.c \
 	scsiback/inflight.c scsiback/ring.c scsiback/vlun.c scsiback/cmd.c scsiback/vhost.c scsiback/xenbus.c \
-	scsiback/status.c scsiback/config.c
-SCSIBACK_SRCS := scsiback/main.c scsiback/sandbox.c scsiback/pollwin.c $(SCSIBACK_CORE_SRCS) $(LUN_SRCS)
+	scsiback/status.c scsiback/config.c scsiback/wmsg.c scsiback/wlink.c scsiback/spawner.c
+SCSIBACK_SRCS := scsiback/main.c scsiback/sandbox.c scsiback/pollwin.c scsiback/serve.c \
+	scsiback/worker.c scsiback/privdrop.c $(SCSIBACK_CORE_SRCS) $(LUN_SRCS)
 scsiback_core_objs = $(patsubst %.c,$(BUILD)/%.o,$(SCSIBACK_CORE_SRCS) $(LUN_SRCS))
 
 $(BUILD)/scsiback/%.o $(BUILD)/tests/scsiback/%.o: CPPFLAGS += -Iscsiback
 
 $(BUILD)/scsiback/scsiback: $(BUILD)/scsiback/main.o $(BUILD)/scsiback/sandbox.o $(BUILD)/scsiback/pollwin.o \
+		$(BUILD)/scsiback/serve.o $(BUILD)/scsiback/worker.o \
+		$(BUILD)/scsiback/privdrop.o \
 		$(scsiback_core_objs) $(common_objs)
 	$(CC) $(LDFLAGS) -o $@ $^ $(XEN_LIBS) $(ISCSI_LIBS) $(INIH_LIBS) $(JSON_LIBS) $(SECCOMP_LIBS) -lsgutils2
 

@@ -10,8 +10,8 @@
 #include "inflight.h"
 #include "log.h"
 
-int ring_map(struct ring *r, xengnttab_handle *gnt, uint32_t fe_domid, uint32_t ref,
-	     uint32_t fe_port)
+int ring_map(struct ring *r, xengnttab_handle *gnt, xenevtchn_handle *shared, uint32_t fe_domid,
+	     uint32_t ref, uint32_t fe_port)
 {
 	int err;
 
@@ -25,7 +25,8 @@ int ring_map(struct ring *r, xengnttab_handle *gnt, uint32_t fe_domid, uint32_t 
 			strerror(errno));
 		return err;
 	}
-	r->evtchn = xenevtchn_open(NULL, 0);
+	r->shared = shared != NULL;
+	r->evtchn = shared ? shared : xenevtchn_open(NULL, 0);
 	r->port = r->evtchn ? xenevtchn_bind_interdomain(r->evtchn, fe_domid, fe_port) : -1;
 	if (r->port < 0) {
 		err = -errno;
@@ -35,7 +36,7 @@ int ring_map(struct ring *r, xengnttab_handle *gnt, uint32_t fe_domid, uint32_t 
 	}
 	return 0;
 fail:
-	if (r->evtchn)
+	if (r->evtchn && !r->shared)
 		xenevtchn_close(r->evtchn);
 	r->evtchn = NULL;
 	xengnttab_unmap(gnt, r->page, 1);
@@ -47,7 +48,10 @@ void ring_unmap(struct ring *r, xengnttab_handle *gnt)
 {
 	if (!r->page)
 		return;
-	xenevtchn_close(r->evtchn);
+	if (r->shared)
+		xenevtchn_unbind(r->evtchn, (evtchn_port_t)r->port);
+	else
+		xenevtchn_close(r->evtchn);
 	r->evtchn = NULL;
 	xengnttab_unmap(gnt, r->page, 1);
 	r->page = NULL;

@@ -24,6 +24,7 @@ struct ring {
 	void *page;                   /* mapped: NULL while unmapped */
 	vscsiif_back_ring_t br;
 	xenevtchn_handle *evtchn;
+	bool shared;                  /* evtchn is the caller's, shared by rings */
 	int port;                     /* our end of the event channel */
 	struct inflight *inflight;    /* the records of this ring (not owned) */
 	uint32_t gen;                 /* counts attachments: tells a command of an
@@ -32,15 +33,19 @@ struct ring {
 	struct log_limit limit;       /* refusals: one line each, up to a limit */
 };
 
-/* Maps the frontend's ring page and binds its event channel. 0 or -errno,
- * logged; nothing is left mapped on failure. */
-int ring_map(struct ring *r, xengnttab_handle *gnt, uint32_t fe_domid, uint32_t ref,
-	     uint32_t fe_port);
+/* Maps the frontend's ring page and binds its event channel: on a
+ * handle of its own, or on shared, the caller's (a worker's, restricted
+ * to its guest: docs/privsep.md), which then tells events apart by port.
+ * 0 or -errno, logged; nothing is left mapped on failure. */
+int ring_map(struct ring *r, xengnttab_handle *gnt, xenevtchn_handle *shared, uint32_t fe_domid,
+	     uint32_t ref, uint32_t fe_port);
 void ring_unmap(struct ring *r, xengnttab_handle *gnt);
 static inline bool ring_mapped(const struct ring *r) { return r->page != NULL; }
-/* The fd to wait on for the frontend's events. */
+/* The fd to wait on for the frontend's events (a handle of its own). */
 int ring_fd(const struct ring *r);
-/* Acknowledges a pending event (and unmasks it); false if there was none. */
+/* Acknowledges a pending event (and unmasks it); false if there was none.
+ * A handle of its own only: on a shared one, the owner takes the pending
+ * port and unmasks it. */
 bool ring_ack_event(struct ring *r);
 
 /* Starts serving a mapped ring with its records. Shared indexes are

@@ -48,6 +48,8 @@ static const char *const sandbox_allowed[] = {
 	"exit", "exit_group", "getpid", "gettid", "getppid", "getuid", "geteuid", "getgid",
 	"getegid", "tgkill", "sched_yield", "sched_getaffinity", "getrandom", "uname", "sysinfo",
 	"prlimit64", "getrlimit",
+	/* the guests' workers (docs/privsep.md): their sockets, their end */
+	"socketpair", "kill", "pidfd_open",
 #ifdef __SANITIZE_ADDRESS__
 	/* ASan's reports and LeakSanitizer at exit (the sanitizer build only) */
 	"ptrace", "wait4", "waitid", "process_vm_readv", "prctl", "mincore", "kill", "sched_getparam",

@@ -55,7 +55,10 @@ static struct json_object *status_lun(const struct vhost *vh, const struct vlun 
 	status_add_int(o, "bytes_written", (int64_t)vl->stats.bytes_out);
 	status_add_str(o, "last_error", vl->stats.last_error);
 	/* only where the driver has a link (iSCSI): "up", "reconnecting..." */
-	lun_link(&vl->dev, link, sizeof(link));
+	if (vh->link)
+		snprintf(link, sizeof(link), "%s", vl->link);   /* as its worker said */
+	else
+		lun_link(&vl->dev, link, sizeof(link));
 	if (link[0])
 		status_add_str(o, "link", link);
 	/* the I_T nexus the guest's reservations belong to (iport.h) */
@@ -142,7 +145,10 @@ static uint64_t status_signature(const struct scsiback *sb)
 			STATUS_MIX(vl->opening | vl->removing << 1);
 			STATUS_MIX(vl->stats.cmds);
 			STATUS_MIX(vl->stats.errors);
-			lun_link(&vl->dev, link, sizeof(link));
+			if (vh->link)
+		snprintf(link, sizeof(link), "%s", vl->link);   /* as its worker said */
+	else
+		lun_link(&vl->dev, link, sizeof(link));
 			for (const char *c = link; *c; c++)
 				STATUS_MIX((unsigned char)*c);
 		}

@@ -13,6 +13,7 @@
 #include "ring.h"
 #include "scsiback.h"
 #include "vlun.h"
+#include "wmsg.h"
 
 struct inflight;
 
@@ -42,6 +43,13 @@ struct vhost {
 	struct inflight *inflight;
 	struct vlun_table luns;
 	struct cmd_table cmds;
+
+	/* Served by its guest's worker (docs/privsep.md): the broker keeps
+	 * the state above as xenbus.c sees it; ring, cmds and LUN devices
+	 * are the worker's. NULL: served here. */
+	struct wlink *link;
+	bool link_known;              /* the worker has been told of it */
+	char record_path[320];        /* its in-flight record file ("" none) */
 };
 
 /* A vhost for the guest's device devid, linked into sb->vhosts, with its
@@ -76,5 +84,15 @@ void vhost_cut_off(struct vhost *vh);
  * request. */
 bool vhost_kick(struct vhost *vh);
 bool vhost_poll(struct vhost *vh);
+/* sb->evtchn, the handle the rings share, is readable: serves the rings
+ * whose ports are pending. */
+void vhost_shared_event(struct scsiback *sb);
+
+/* The broker's side of a worker's messages (sb->worker_msg). */
+bool vhost_worker_msg(struct scsiback *sb, uint32_t domid, const union wmsg *m);
+/* The vhost's worker was replaced: nothing of it is connected or mapped
+ * any more (its records stay, for the next worker); the caller hands it
+ * over again as to a daemon just started. */
+void vhost_remote_reset(struct vhost *vh);
 
 #endif

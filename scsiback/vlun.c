@@ -2,9 +2,11 @@
 #include "vlun.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <scsi/sg_lib.h>
 
 #include "config.h"
@@ -99,7 +101,10 @@ static void vlun_free(struct vlun_table *t, struct vlun *vl, bool was_up)
 			continue;
 		vl->removing = true;
 		vl->opening = false;
-		lun_close(&vl->dev);
+		if (t->remote)
+			t->remote->close(t->remote_arg, vl);
+		else
+			lun_close(&vl->dev);
 		t->v[i] = t->v[--t->n];
 		if (was_up)
 			log_info("%s: dev-%u: v-dev %s removed", t->name, vl->devnum,
@@ -169,15 +174,22 @@ int vlun_port(const struct vlun_table *t, const char *pdev, uint16_t chn, uint16
 	return 1;
 }
 
+void vlun_set_policy(struct vlun *vl, const struct policy *p)
+{
+	if (p)
+		vl->own_policy = *p;
+	vl->policy = p ? &vl->own_policy : NULL;
+}
+
 int vlun_add(struct vlun_table *t, unsigned devnum, const char *pdev, uint16_t chn, uint16_t tgt,
 	     uint16_t lun, const struct vlun_entry *e, char *err, size_t errlen)
 {
-	struct vlun *vl, **grown;
+	struct vlun *vl;
 	struct lun_config lcfg;
+	const struct policy *policy;
 	struct pdev_info info;
 	struct iport port;
-	char vdev[VLUN_VDEV_LEN], ports[IPORT_TEXT_LEN];
-	int r, has_port;
+	int has_port;
 
 	vl = vlun_find(t, chn, tgt, lun);
 	if (vl && vl->opening && vl->devnum == devnum)
@@ -194,10 +206,32 @@ int vlun_add(struct vlun_table *t, unsigned devnum, const char *pdev, uint16_t c
 	has_port = vlun_port(t, pdev, chn, tgt, lun, e, &port, err, errlen);
 	if (has_port < 0)
 		return has_port;
+	config_lun_settings(t->cfg, pdev, &lcfg, &policy);
+	if (!has_port && info.kind == PDEV_ISCSI)
+		log_warn("%s: dev-%u: %s logs in as the backend (%s), its ISID at random: %s; the "
+			 "guest's SCSI reservations on it end with its session", t->name, devnum, pdev,
+			 lcfg.initiator_iqn ? lcfg.initiator_iqn : "scsiback's default name",
+			 t->cfg->guest_initiator_prefix[0] ? "the guest's UUID is unknown"
+							   : "guest-initiator-prefix = off");
+	return vlun_attach(t, devnum, pdev, chn, tgt, lun, &info, &lcfg, policy,
+			   has_port ? &port : NULL, err, errlen);
+}
+
+int vlun_attach(struct vlun_table *t, unsigned devnum, const char *pdev, uint16_t chn, uint16_t tgt,
+		uint16_t lun, const struct pdev_info *info, const struct lun_config *lcfg_in,
+		const struct policy *policy, const struct iport *port, char *err, size_t errlen)
+{
+	struct vlun *vl, **grown;
+	struct lun_config lcfg = *lcfg_in;
+	char vdev[VLUN_VDEV_LEN], ports[IPORT_TEXT_LEN];
+	int r;
+
 	vl = calloc(1, sizeof(*vl));
 	grown = realloc(t->v, (t->n + 1) * sizeof(*grown));
 	if (!vl || !grown) {
 		free(vl);
+		if (lcfg.has_sg_fd)
+			close(lcfg.sg_fd);
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
@@ -210,26 +244,28 @@ int vlun_add(struct vlun_table *t, unsigned devnum, const char *pdev, uint16_t c
 	snprintf(vl->pdev, sizeof(vl->pdev), "%s", pdev);
 	vl->dev.loop = t->loop;
 	vl->dev.opened = vlun_opened;
-	config_lun_settings(t->cfg, pdev, &lcfg, &vl->policy);
-	if (has_port) {
+	vlun_set_policy(vl, policy);
+	if (port) {
 		vl->has_port = true;
-		vl->port = port;
+		vl->port = *port;
 		lcfg.initiator_iqn = vl->port.name;
 		lcfg.isid = vl->port.isid;
 		log_info("%s: dev-%u: %s logs in as %s", t->name, devnum, pdev,
 			 iport_format(&vl->port, ports, sizeof(ports)));
-	} else if (info.kind == PDEV_ISCSI) {
-		log_warn("%s: dev-%u: %s logs in as the backend (%s), its ISID at random: %s; the "
-			 "guest's SCSI reservations on it end with its session", t->name, devnum, pdev,
-			 lcfg.initiator_iqn ? lcfg.initiator_iqn : "scsiback's default name",
-			 t->cfg->guest_initiator_prefix[0] ? "the guest's UUID is unknown"
-							   : "guest-initiator-prefix = off");
 	}
-	r = lun_open(&vl->dev, &info, &lcfg);
-	if (r < 0 && r != -EINPROGRESS) {
-		snprintf(err, errlen, "%s", vl->dev.error[0] ? vl->dev.error : strerror(-r));
-		free(vl);
-		return r;
+	if (t->remote) {
+		r = t->remote->open(t->remote_arg, vl, info, &lcfg, err, errlen);
+		if (r < 0 && r != -EINPROGRESS) {
+			free(vl);
+			return r;
+		}
+	} else {
+		r = lun_open(&vl->dev, info, &lcfg);
+		if (r < 0 && r != -EINPROGRESS) {
+			snprintf(err, errlen, "%s", vl->dev.error[0] ? vl->dev.error : strerror(-r));
+			free(vl);
+			return r;
+		}
 	}
 	t->v[t->n++] = vl;
 	if (r == -EINPROGRESS) {
@@ -241,6 +277,19 @@ int vlun_add(struct vlun_table *t, unsigned devnum, const char *pdev, uint16_t c
 	log_info("%s: dev-%u: v-dev %s -> %s (%s)", t->name, devnum, vlun_vdev(vl, vdev), pdev,
 		 vl->dev.desc);
 	return 0;
+}
+
+void vlun_remote_opened(struct vlun_table *t, unsigned devnum, int rc, const char *err,
+			uint8_t dev_type, const char *desc)
+{
+	struct vlun *vl = vlun_find_devnum(t, devnum);
+
+	if (!vl || !vl->opening)
+		return;
+	vl->dev.dev_type = dev_type;
+	snprintf(vl->dev.desc, sizeof(vl->dev.desc), "%s", desc);
+	snprintf(vl->dev.error, sizeof(vl->dev.error), "%s", err);
+	vlun_opened(&vl->dev, rc);
 }
 
 void vlun_remove(struct vlun_table *t, unsigned devnum)
@@ -264,7 +313,11 @@ void vlun_apply_config(struct vlun_table *t, const struct scsiback_config *cfg)
 	t->cfg = cfg;
 	for (unsigned i = 0; i < t->n; i++) {
 		struct lun_config unused;
+		const struct policy *p;
 
-		config_lun_settings(cfg, t->v[i]->pdev, &unused, &t->v[i]->policy);
+		config_lun_settings(cfg, t->v[i]->pdev, &unused, &p);
+		vlun_set_policy(t->v[i], p);
+		if (t->remote)
+			t->remote->settings(t->remote_arg, t->v[i]);
 	}
 }

@@ -26,18 +26,34 @@ struct vlun_stats {
 };
 
 /* One mapped LUN. */
+struct vlun_table;
 struct vlun {
 	unsigned devnum;              /* N of vscsi-devs/dev-N */
 	uint16_t chn, tgt, lun;       /* v-dev, host part ignored */
 	char pdev[256];
 	struct lun dev;
-	const struct policy *policy;
+	const struct policy *policy;  /* NULL (allow all) or &own_policy */
+	struct policy own_policy;
 	struct vlun_table *table;
 	bool removing;
 	bool opening;                 /* its driver is still connecting */
 	bool has_port;                /* iSCSI with a stable initiator port: */
 	struct iport port;            /* the one it logs in with */
 	struct vlun_stats stats;
+	char link[128];               /* remote: its link as the worker last said */
+};
+
+/* A broker's table (docs/privsep.md): the guest's worker opens and
+ * serves its LUNs; the table keeps what xenbus.c asks of it. */
+struct vlun_remote_ops {
+	/* Hands vl, resolved, to the worker: -EINPROGRESS (the end comes
+	 * through vlun_remote_opened) or -errno with err set. */
+	int (*open)(void *arg, struct vlun *vl, const struct pdev_info *info,
+		    const struct lun_config *lcfg, char *err, size_t errlen);
+	/* vl leaves the table: the worker closes it. */
+	void (*close)(void *arg, struct vlun *vl);
+	/* vl's policy changed (a reload). */
+	void (*settings)(void *arg, struct vlun *vl);
 };
 
 /* A LUN entry's own settings (iport.h's IPORT_*_NODE): NULL where it has
@@ -59,6 +75,8 @@ struct vlun_table {
 	 * otherwise err says why, and it is out of the table already. */
 	void (*opened)(void *arg, unsigned devnum, const char *pdev, int rc, const char *err);
 	void *arg;
+	const struct vlun_remote_ops *remote;   /* NULL: LUNs are opened here */
+	void *remote_arg;
 };
 
 /* Serves commands: neither being removed nor still opening. */
@@ -95,6 +113,17 @@ int vlun_port(const struct vlun_table *t, const char *pdev, uint16_t chn, uint16
  * settings (NULL: none). */
 int vlun_add(struct vlun_table *t, unsigned devnum, const char *pdev, uint16_t chn, uint16_t tgt,
 	     uint16_t lun, const struct vlun_entry *e, char *err, size_t errlen);
+/* vlun_add's second half, for a LUN resolved elsewhere (a worker's, by
+ * its broker): no sysfs, no config. lcfg's sg_fd is taken; policy NULL
+ * allows all; port NULL: none of its own. */
+int vlun_attach(struct vlun_table *t, unsigned devnum, const char *pdev, uint16_t chn, uint16_t tgt,
+		uint16_t lun, const struct pdev_info *info, const struct lun_config *lcfg,
+		const struct policy *policy, const struct iport *port, char *err, size_t errlen);
+/* A remote table's open has ended in the worker: as a local open's end. */
+void vlun_remote_opened(struct vlun_table *t, unsigned devnum, int rc, const char *err,
+			uint8_t dev_type, const char *desc);
+/* A LUN's policy from now on (copied; NULL allows all). */
+void vlun_set_policy(struct vlun *vl, const struct policy *p);
 void vlun_remove(struct vlun_table *t, unsigned devnum);
 void vlun_remove_all(struct vlun_table *t);
 /* Points every LUN at its policy in cfg (after a reload). */

@@ -436,6 +436,28 @@ void xenbus_lun_opened(struct vhost *vh, unsigned devnum, const char *pdev, int 
 		frontend_changed(vh);
 }
 
+void xenbus_connect_failed(struct vhost *vh, int rc)
+{
+	char msg[128];
+
+	snprintf(msg, sizeof(msg), "cannot connect ring-ref %u / event channel %u: %s", vh->ring.ref,
+		 vh->ring.fe_port, strerror(-rc));
+	xenbus_fatal(vh, msg);
+}
+
+void xenbus_worker_restarted(struct scsiback *sb, uint32_t domid, bool ok)
+{
+	for (struct vhost *vh = sb->vhosts; vh; vh = vh->next) {
+		if (vh->fe_domid != domid || !vh->link)
+			continue;
+		vhost_remote_reset(vh);
+		if (ok)
+			frontend_changed(vh);
+		else
+			xenbus_fatal(vh, "its worker keeps dying");
+	}
+}
+
 void xenbus_vhost_disconnected(struct vhost *vh)
 {
 	if (vh->state == XenbusStateClosing)

@@ -15,6 +15,11 @@ void xenbus_stop(struct scsiback *sb);
 void xenbus_apply_config(struct scsiback *sb);
 /* Runs when a vhost's ring has been released (after a drain). */
 void xenbus_vhost_disconnected(struct vhost *vh);
+/* sb->on_connect_failed: the vhost fails as a ring we could not map. */
+void xenbus_connect_failed(struct vhost *vh, int rc);
+/* sb->worker_restarted: the domain's vhosts are handed to its new worker
+ * as to a daemon just started (ok), or fail (its worker keeps dying). */
+void xenbus_worker_restarted(struct scsiback *sb, uint32_t domid, bool ok);
 void xenbus_lun_opened(struct vhost *vh, unsigned devnum, const char *pdev, int rc,
 		       const char *err);
 
