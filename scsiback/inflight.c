@@ -38,10 +38,13 @@ struct inflight *inflight_open_fd(int fd)
 	struct inflight *f = calloc(1, sizeof(*f));
 	struct stat st;
 
-	if (!f || fstat(fd, &st) < 0 || st.st_size != (off_t)sizeof(struct inflight_file)) {
+	int err = !f ? ENOMEM : fstat(fd, &st) < 0 ? errno
+		  : st.st_size != (off_t)sizeof(struct inflight_file) ? EINVAL : 0;
+
+	if (err) {
 		free(f);
 		close(fd);
-		errno = f ? EINVAL : ENOMEM;
+		errno = err;
 		return NULL;
 	}
 	f->data = mmap(NULL, sizeof(struct inflight_file), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);

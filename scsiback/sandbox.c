@@ -81,7 +81,7 @@ static const char *const sandbox_worker_allowed[] = {
 };
 
 static const char *const sandbox_worker_no_files[] = {
-	"open", "openat", "openat2", "creat", "stat", "lstat", "newfstatat", "statx", "access",
+	"open", "openat", "openat2", "creat", "stat", "lstat", "statx", "access",
 	"faccessat", "faccessat2", "readlink", "readlinkat", "unlink", "unlinkat", "rename",
 	"renameat", "renameat2", "mkdir", "mkdirat",
 };
@@ -187,6 +187,10 @@ static int sandbox_worker_rules(scmp_filter_ctx ctx, char *err, size_t errlen)
 	/* memory, never executable (no code comes after start) */
 	SANDBOX_RULE(ctx, SCMP_ACT_ALLOW, mmap, 1, SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
 	SANDBOX_RULE(ctx, SCMP_ACT_ALLOW, mprotect, 1, SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	/* fstat (glibc makes it newfstatat with AT_EMPTY_PATH): the
+	 * descriptor's own file; a path is in the empty root anyway */
+	SANDBOX_RULE(ctx, SCMP_ACT_ALLOW, newfstatat, 1,
+		     SCMP_A3(SCMP_CMP_MASKED_EQ, AT_EMPTY_PATH, AT_EMPTY_PATH));
 	/* signals to itself only (raise, abort): never another worker */
 	SANDBOX_RULE(ctx, SCMP_ACT_ALLOW, kill, 1, SCMP_A0(SCMP_CMP_EQ, self));
 	SANDBOX_RULE(ctx, SCMP_ACT_ALLOW, tgkill, 1, SCMP_A0(SCMP_CMP_EQ, self));

@@ -81,20 +81,21 @@ static void vhost_event_cb(struct evloop_handler *h, uint32_t events)
 
 void vhost_shared_event(struct scsiback *sb)
 {
-	int port;
+	/* One port per call: pending blocks when none is (the handle's fd
+	 * is blocking); the loop calls again while another is readable. */
+	int port = xenevtchn_pending(sb->evtchn);
 
-	/* Each pending port once: it stays masked until unmasked here. */
-	while ((port = xenevtchn_pending(sb->evtchn)) >= 0) {
-		xenevtchn_unmask(sb->evtchn, (evtchn_port_t)port);
-		for (struct vhost *vh = sb->vhosts; vh; vh = vh->next)
-			if (vhost_connected(vh) && vh->ring.port == port) {
-				if (sb->polling)
-					vhost_poll(vh);
-				else
-					vhost_kick(vh);
-				break;
-			}
-	}
+	if (port < 0)
+		return;
+	xenevtchn_unmask(sb->evtchn, (evtchn_port_t)port);
+	for (struct vhost *vh = sb->vhosts; vh; vh = vh->next)
+		if (vhost_connected(vh) && vh->ring.port == port) {
+			if (sb->polling)
+				vhost_poll(vh);
+			else
+				vhost_kick(vh);
+			break;
+		}
 }
 
 /* ------------------------------------------------------------------ */

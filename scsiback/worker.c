@@ -156,6 +156,8 @@ static bool worker_msg(struct worker *w, const union wmsg *m, int fd)
 	struct vhost *vh = worker_vhost(w, m->h.devid);
 	union wmsg rsp;
 
+	log_debug("worker for domain %u: %s for vhost %u", w->domid, wmsg_kind_name(m->h.kind),
+		  m->h.devid);
 	if (m->h.kind >= WMSG_READY || (m->h.kind != WMSG_VHOST_NEW && !vh)) {
 		log_err("worker for domain %u: %s for vhost %u, which it does not serve", w->domid,
 			wmsg_kind_name(m->h.kind), m->h.devid);
