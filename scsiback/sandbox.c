@@ -181,6 +181,9 @@ static int sandbox_worker_rules(scmp_filter_ctx ctx, char *err, size_t errlen)
 	SANDBOX_RULE(ctx, SCMP_ACT_ALLOW, socket, 2, SCMP_A0(SCMP_CMP_EQ, AF_INET6),
 		     SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM));
 	SANDBOX_RULE(ctx, SCMP_ACT_ERRNO(EACCES), socket, 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+	/* libiscsi resolves even a numeric portal; glibc's getaddrinfo asks
+	 * netlink which families are configured and, refused, assumes both */
+	SANDBOX_RULE(ctx, SCMP_ACT_ERRNO(EACCES), socket, 1, SCMP_A0(SCMP_CMP_EQ, AF_NETLINK));
 	/* sendto's address: only where a connected socket ignores it, never
 	 * TCP Fast Open's "connect with the data" */
 	SANDBOX_RULE(ctx, SCMP_ACT_ALLOW, sendto, 1, SCMP_A3(SCMP_CMP_MASKED_EQ, MSG_FASTOPEN, 0));

@@ -75,11 +75,21 @@ static struct json_object *status_vhost(const struct vhost *vh)
 	status_add_int(o, "devid", vh->devid);
 	status_add_str(o, "guest", vh->guest);
 	status_add_str(o, "ring", status_ring_name(vh->rs));
-	status_add_int(o, "in_flight", vh->cmds.busy);
-	/* data through guest pages mapped once (feature-persistent), or copied */
-	json_object_object_add(o, "persistent_grants", json_object_new_boolean(vh->cmds.pg != NULL));
-	if (vh->cmds.pg)
-		status_add_int(o, "mapped_pages", pgrant_mapped(vh->cmds.pg));
+	/* data through guest pages mapped once (feature-persistent), or
+	 * copied; a guest's worker says so of its rings (docs/privsep.md) */
+	if (vh->link) {
+		status_add_int(o, "in_flight", vh->remote.in_flight);
+		json_object_object_add(o, "persistent_grants",
+				       json_object_new_boolean(vh->remote.persistent));
+		if (vh->remote.persistent)
+			status_add_int(o, "mapped_pages", vh->remote.mapped_pages);
+	} else {
+		status_add_int(o, "in_flight", vh->cmds.busy);
+		json_object_object_add(o, "persistent_grants",
+				       json_object_new_boolean(vh->cmds.pg != NULL));
+		if (vh->cmds.pg)
+			status_add_int(o, "mapped_pages", pgrant_mapped(vh->cmds.pg));
+	}
 	for (unsigned i = 0; i < vh->luns.n; i++)
 		json_object_array_add(luns, status_lun(vh, vh->luns.v[i]));
 	json_object_object_add(o, "luns", luns);

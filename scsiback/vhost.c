@@ -349,6 +349,11 @@ bool vhost_worker_msg(struct scsiback *sb, uint32_t domid, const union wmsg *m)
 			 m->lun_stats.last_error);
 		snprintf(vl->link, sizeof(vl->link), "%s", m->lun_stats.link);
 		return true;
+	case WMSG_VHOST_STATS:
+		vh->remote.in_flight = m->vhost_stats.in_flight;
+		vh->remote.persistent = m->vhost_stats.persistent;
+		vh->remote.mapped_pages = m->vhost_stats.mapped_pages;
+		return true;
 	default:
 		log_err("worker for domain %u sent %s, which only a broker sends", domid,
 			wmsg_kind_name(m->h.kind));

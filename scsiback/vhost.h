@@ -50,6 +50,10 @@ struct vhost {
 	struct wlink *link;
 	bool link_known;              /* the worker has been told of it */
 	char record_path[320];        /* its in-flight record file ("" none) */
+	struct {                      /* what the worker last said of the ring */
+		uint32_t in_flight, mapped_pages;
+		bool persistent;
+	} remote;
 };
 
 /* A vhost for the guest's device devid, linked into sb->vhosts, with its

@@ -31,6 +31,7 @@ static const struct wmsg_kind_info wmsg_kinds[WMSG_KIND_END] = {
 	[WMSG_LUN_OPENED] = { "lun-opened", sizeof(struct wmsg_lun_opened), FD_NEVER },
 	[WMSG_DISCONNECTED] = { "disconnected", sizeof(struct wmsg_vhost_op), FD_NEVER },
 	[WMSG_LUN_STATS] = { "lun-stats", sizeof(struct wmsg_lun_stats), FD_NEVER },
+	[WMSG_VHOST_STATS] = { "vhost-stats", sizeof(struct wmsg_vhost_stats), FD_NEVER },
 };
 
 const char *wmsg_kind_name(unsigned kind)
@@ -145,6 +146,14 @@ static int wmsg_check_body(const union wmsg *m, bool has_fd, char *err, size_t e
 			return wmsg_refuse(err, errlen, "%s: %llu errors of %llu commands", kname,
 					   (unsigned long long)m->lun_stats.errors,
 					   (unsigned long long)m->lun_stats.cmds);
+		return 0;
+	case WMSG_VHOST_STATS:
+		if (m->vhost_stats.persistent > 1)
+			return wmsg_refuse(err, errlen, "%s: persistent %u is not 0 or 1", kname,
+					   m->vhost_stats.persistent);
+		if (!m->vhost_stats.persistent && m->vhost_stats.mapped_pages)
+			return wmsg_refuse(err, errlen, "%s: %u pages mapped without persistent grants",
+					   kname, m->vhost_stats.mapped_pages);
 		return 0;
 	}
 	return wmsg_refuse(err, errlen, "kind %u unknown", m->h.kind);

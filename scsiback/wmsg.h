@@ -36,6 +36,7 @@ enum wmsg_kind {
 	WMSG_LUN_OPENED,        /* a WMSG_LUN_ADD's outcome */
 	WMSG_DISCONNECTED,      /* a drained ring let go */
 	WMSG_LUN_STATS,         /* what a LUN served, for status.json */
+	WMSG_VHOST_STATS,       /* a ring's state, for status.json */
 	WMSG_KIND_END
 };
 
@@ -132,6 +133,14 @@ struct wmsg_lun_stats {
 	char link[128];
 };
 
+struct wmsg_vhost_stats {
+	struct wmsg_hdr h;
+	uint32_t in_flight;
+	uint32_t mapped_pages;    /* guest pages mapped once (persistent grants) */
+	uint8_t persistent;       /* data through those pages, not copied */
+	uint8_t pad[7];
+};
+
 union wmsg {
 	struct wmsg_hdr h;
 	struct wmsg_vhost_new vhost_new;
@@ -143,6 +152,7 @@ union wmsg {
 	struct wmsg_connected connected;
 	struct wmsg_lun_opened lun_opened;
 	struct wmsg_lun_stats lun_stats;
+	struct wmsg_vhost_stats vhost_stats;
 };
 
 /* The kind's name ("lun-add"), "?" when unknown; for logs. */

@@ -15,6 +15,7 @@
 #include "inflight.h"
 #include "log.h"
 #include "pdev.h"
+#include "pgrant.h"
 #include "privdrop.h"
 #include "sandbox.h"
 #include "serve.h"
@@ -286,7 +287,14 @@ static void worker_stats_cb(struct evloop_handler *h, uint32_t events)
 	(void)events;
 	if (read(h->fd, &n, sizeof(n)) != sizeof(n))
 		return;
-	for (struct vhost *vh = w->sb.vhosts; vh; vh = vh->next)
+	for (struct vhost *vh = w->sb.vhosts; vh; vh = vh->next) {
+		union wmsg s;
+
+		wmsg_init(&s, WMSG_VHOST_STATS, vh->devid);
+		s.vhost_stats.in_flight = vh->cmds.busy;
+		s.vhost_stats.persistent = vh->cmds.pg != NULL;
+		s.vhost_stats.mapped_pages = vh->cmds.pg ? pgrant_mapped(vh->cmds.pg) : 0;
+		worker_send(w, &s);
 		for (unsigned i = 0; i < vh->luns.n; i++) {
 			const struct vlun *vl = vh->luns.v[i];
 			union wmsg m;
@@ -303,6 +311,7 @@ static void worker_stats_cb(struct evloop_handler *h, uint32_t events)
 			lun_link(&vl->dev, m.lun_stats.link, sizeof(m.lun_stats.link));
 			worker_send(w, &m);
 		}
+	}
 }
 
 static int worker_handler(struct worker *w, struct evloop_handler *h, int fd, evloop_cb cb)

@@ -196,6 +196,13 @@ static void test_fields_refused(void **state)
 	m.lun_stats.state = 3;
 	refused(&m, m.h.size, 0, "state 3");
 
+	wmsg_init(&m, WMSG_VHOST_STATS, 1);
+	m.vhost_stats.persistent = 2;
+	refused(&m, m.h.size, 0, "persistent 2");
+	m.vhost_stats.persistent = 0;
+	m.vhost_stats.mapped_pages = 3;
+	refused(&m, m.h.size, 0, "3 pages mapped without");
+
 	wmsg_init(&m, WMSG_VHOST_NEW, 1);
 	memset(m.vhost_new.guest, 'g', sizeof(m.vhost_new.guest));
 	refused(&m, m.h.size, 0, "guest is not ended");
