@@ -78,7 +78,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case WMSG_VHOST_NEW:
 		CHECK(!has_fd && ENDED(m.vhost_new.guest));
 		break;
+	case WMSG_VHOST_STATS:
+		CHECK(!has_fd && m.vhost_stats.persistent <= 1);
+		CHECK(m.vhost_stats.persistent || !m.vhost_stats.mapped_pages);
+		break;
 	case WMSG_READY:
+	case WMSG_STOP:
 		CHECK(m.h.devid == 0);
 		/* fall through */
 	default:

@@ -32,7 +32,7 @@
 #define LOCK_NAME "scsiback.lock"
 #define DRAIN_TIMEOUT_MS 30000
 #define DEFAULT_POLL_US 20
-#define WORKER_USER_DEFAULT "scsiback"   /* the package makes it */
+#define WORKER_USER_DEFAULT "_scsiback"   /* debian/scsiback.postinst makes it */
 
 /* Exit statuses (scsiback(8)): 0 after a clean stop, 1 when we cannot
  * start, 2 for a bad command line, and this one when another scsiback
@@ -490,9 +490,9 @@ int main(int argc, char **argv)
 
 	serve_run(&sb, sb.privsep ? 0 : poll_us * 1000);
 	serve_drain(&sb, DRAIN_TIMEOUT_MS);
+	wlink_stop_all(&sb, DRAIN_TIMEOUT_MS + 5000);
 	status_stop(&sb);
 	xenbus_stop(&sb);
-	wlink_stop_all(&sb, DRAIN_TIMEOUT_MS + 5000);
 	xengnttab_close(sb.gnt);
 	xs_close(sb.xs);
 	evloop_free(sb.loop);

@@ -212,17 +212,18 @@ void wlink_stop_all(struct scsiback *sb, unsigned timeout_ms)
 	unsigned n = 0;
 	uint64_t t0 = wlink_now_ns();
 
-	while (sb->links) {
-		struct wlink *l = sb->links;
-		int pfd = (int)syscall(SYS_pidfd_open, l->pid, 0);
+	for (struct wlink *l = sb->links; l; l = l->next) {
+		int pfd = l->h.fd >= 0 ? (int)syscall(SYS_pidfd_open, l->pid, 0) : -1;
+		union wmsg m;
+
+		wmsg_init(&m, WMSG_STOP, 0);
+		wlink_send(l, &m, -1);
 
 		if (pfd >= 0 && n < sizeof(p) / sizeof(p[0]))
 			p[n++] = (struct pollfd){ pfd, POLLIN, 0 };
 		else if (pfd >= 0)
 			close(pfd);
 		wlink_close(l);
-		sb->links = l->next;
-		free(l);
 	}
 	/* Each drains what runs and keeps its records, then ends. */
 	for (unsigned i = 0; i < n; i++) {

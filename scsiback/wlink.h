@@ -39,8 +39,9 @@ void wlink_send(struct wlink *l, const union wmsg *m, int fd);
 /* A worker broke the protocol (what it sent is logged by the caller):
  * killed and started again. */
 void wlink_kill(struct wlink *l);
-/* At the broker's end: closes every link (the workers drain and keep
- * their records), waits for them at most timeout_ms. */
+/* At the broker's end, before its vhosts go: closes every link (each
+ * worker drains what runs, keeps its records and ends) and waits for
+ * them at most timeout_ms. The links stay until their vhosts let go. */
 void wlink_stop_all(struct scsiback *sb, unsigned timeout_ms);
 
 #endif

@@ -26,6 +26,7 @@ static const struct wmsg_kind_info wmsg_kinds[WMSG_KIND_END] = {
 	[WMSG_LUN_ADD] = { "lun-add", sizeof(struct wmsg_lun_add), FD_IF_SG },
 	[WMSG_LUN_REMOVE] = { "lun-remove", sizeof(struct wmsg_lun_ref), FD_NEVER },
 	[WMSG_LUN_SETTINGS] = { "lun-settings", sizeof(struct wmsg_lun_set), FD_NEVER },
+	[WMSG_STOP] = { "stop", sizeof(struct wmsg_vhost_op), FD_NEVER },
 	[WMSG_READY] = { "ready", sizeof(struct wmsg_vhost_op), FD_NEVER },
 	[WMSG_CONNECTED] = { "connected", sizeof(struct wmsg_connected), FD_NEVER },
 	[WMSG_LUN_OPENED] = { "lun-opened", sizeof(struct wmsg_lun_opened), FD_NEVER },
@@ -99,6 +100,7 @@ static int wmsg_check_body(const union wmsg *m, bool has_fd, char *err, size_t e
 	case WMSG_VHOST_DISCONNECT:
 	case WMSG_VHOST_CUT_OFF:
 	case WMSG_VHOST_FREE:
+	case WMSG_STOP:
 	case WMSG_READY:
 	case WMSG_DISCONNECTED:
 		if (m->op.flag > 1)
@@ -179,7 +181,7 @@ int wmsg_check(const void *buf, size_t len, bool has_fd, char *err, size_t errle
 		return wmsg_refuse(err, errlen, "%s: no descriptor", k->name);
 	if (k->fd == FD_NEVER && has_fd)
 		return wmsg_refuse(err, errlen, "%s: an unexpected descriptor", k->name);
-	if (m.h.kind == WMSG_READY && m.h.devid != 0)
+	if ((m.h.kind == WMSG_READY || m.h.kind == WMSG_STOP) && m.h.devid != 0)
 		return wmsg_refuse(err, errlen, "%s: devid %u, not 0", k->name, m.h.devid);
 	return wmsg_check_body(&m, has_fd, err, errlen);
 }

@@ -30,6 +30,8 @@ enum wmsg_kind {
 	WMSG_LUN_ADD,           /* map a LUN; fd: the opened sg node (sg only) */
 	WMSG_LUN_REMOVE,
 	WMSG_LUN_SETTINGS,      /* a reloaded config's policy and timeout */
+	WMSG_STOP,              /* the broker stops: drain, keep the records, end
+				 * (its socket ending without this: it crashed) */
 	/* worker -> broker */
 	WMSG_READY,             /* deprivileged and serving */
 	WMSG_CONNECTED,         /* a WMSG_VHOST_CONNECT's outcome */
@@ -64,7 +66,7 @@ struct wmsg_vhost_connect {
 };
 
 /* START, CUT_OFF, DISCONNECT (flag: drain), FREE (flag: for_restart),
- * DISCONNECTED, and READY (flag 0). */
+ * DISCONNECTED, and READY and STOP (flag 0, devid 0). */
 struct wmsg_vhost_op {
 	struct wmsg_hdr h;
 	uint8_t flag;

@@ -31,6 +31,7 @@ struct worker {
 	uint32_t domid;
 	int sock;
 	struct evloop_handler sock_h, evtchn_h, sig_h, stats_h;
+	bool told_stop;               /* the broker said WMSG_STOP */
 };
 
 static void worker_send(struct worker *w, const union wmsg *m)
@@ -159,6 +160,13 @@ static bool worker_msg(struct worker *w, const union wmsg *m, int fd)
 
 	log_debug("worker for domain %u: %s for vhost %u", w->domid, wmsg_kind_name(m->h.kind),
 		  m->h.devid);
+	if (m->h.kind == WMSG_STOP) {
+		log_info("worker for domain %u: the broker stops; finishing in-flight commands",
+			 w->domid);
+		w->told_stop = true;
+		w->sb.stopping = true;
+		return true;
+	}
 	if (m->h.kind >= WMSG_READY || (m->h.kind != WMSG_VHOST_NEW && !vh)) {
 		log_err("worker for domain %u: %s for vhost %u, which it does not serve", w->domid,
 			wmsg_kind_name(m->h.kind), m->h.devid);
@@ -245,9 +253,15 @@ static void worker_sock_cb(struct evloop_handler *h, uint32_t events)
 		if (r <= 0) {
 			if (r == -EPROTO)
 				log_err("worker for domain %u: the broker sent %s", w->domid, err);
-			else if (!w->sb.stopping)
-				log_info("worker for domain %u: the broker let go; finishing in-flight commands",
-					 w->domid);
+			else if (!w->told_stop) {
+				/* As the broker's own crash would have: nothing
+				 * answered, the records stay, and the next
+				 * broker's worker answers them host RESET. Now,
+				 * before that worker maps the same rings. */
+				log_err("worker for domain %u: the broker ended without a word; "
+					"ending now, what is in flight stays recorded", w->domid);
+				_exit(1);
+			}
 			w->sb.stopping = true;
 			evloop_del(w->sb.loop, h);
 			return;

@@ -51,7 +51,7 @@ static void test_each_kind_round_trips(void **state)
 	for (unsigned k = WMSG_VHOST_NEW; k < WMSG_KIND_END; k++) {
 		bool with_fd = k == WMSG_VHOST_CONNECT || k == WMSG_LUN_ADD;
 
-		wmsg_init(&m, (enum wmsg_kind)k, k == WMSG_READY ? 0 : 7);
+		wmsg_init(&m, (enum wmsg_kind)k, k == WMSG_READY || k == WMSG_STOP ? 0 : 7);
 		if (k == WMSG_LUN_ADD) {
 			m.lun_add.kind = PDEV_SG;
 			m.lun_add.devnum = 4000000000u;
