@@ -18,14 +18,14 @@
 
 #include "config.h"
 #include "log.h"
+#include "privdrop.h"
 #include "sandbox.h"
 #include "serve.h"
 #include "spawner.h"
+#include "status.h"
 #include "vhost.h"
 #include "wlink.h"
 #include "worker.h"
-#include "status.h"
-#include "vhost.h"
 #include "xenbus.h"
 
 #define DEFAULT_STATE_DIR "/run/scsiback"
@@ -270,7 +270,6 @@ static int absolute(const char *path, char out[PATH_MAX])
 	return n < PATH_MAX ? 0 : -1;
 }
 
-/* A start that ends before serving, with its exit status. */
 /* Privilege separation (docs/privsep.md): the workers' user, their empty
  * root, and the spawner that starts them. 0 or -1 (logged). */
 static int start_spawner(struct scsiback *sb, const char *user, int level, bool to_syslog,
@@ -278,6 +277,7 @@ static int start_spawner(struct scsiback *sb, const char *user, int level, bool 
 {
 	static char jail[PATH_MAX];
 	struct spawner_opts o;
+	char err[200];
 	int fd;
 
 	if (!user) {
@@ -304,6 +304,10 @@ static int start_spawner(struct scsiback *sb, const char *user, int level, bool 
 	if (fd < 0)
 		return -1;
 	sb->spawner = fd;
+	if (privdrop_spawn_caps(err, sizeof(err)) < 0) {
+		log_err("cannot give up the capabilities only the worker spawner needs: %s", err);
+		return -1;
+	}
 	sb->privsep = true;
 	sb->worker_msg = vhost_worker_msg;
 	sb->worker_restarted = xenbus_worker_restarted;
@@ -311,6 +315,7 @@ static int start_spawner(struct scsiback *sb, const char *user, int level, bool 
 	return 0;
 }
 
+/* A start that ends before serving, with its exit status. */
 static int quit_early(struct sigctx *sig, int status)
 {
 	config_free(sig->cfg);

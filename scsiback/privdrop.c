@@ -5,6 +5,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <linux/capability.h>
@@ -49,6 +50,27 @@ static int privdrop_limits(char *err, size_t errlen)
 			return privdrop_fail(err, errlen, errno, "setrlimit(%s, %llu)", lims[i].name,
 					     (unsigned long long)lims[i].v);
 	}
+	return 0;
+}
+
+int privdrop_spawn_caps(char *err, size_t errlen)
+{
+	static const int spawn_only[] = { CAP_SETUID, CAP_SETGID, CAP_SYS_CHROOT };
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct caps[2];
+
+	if (syscall(SYS_capget, &hdr, caps) < 0)
+		return privdrop_fail(err, errlen, errno, "capget");
+	for (size_t i = 0; i < sizeof(spawn_only) / sizeof(*spawn_only); i++) {
+		uint32_t bit = 1u << (spawn_only[i] % 32);
+		int w = spawn_only[i] / 32;
+
+		caps[w].effective &= ~bit;
+		caps[w].permitted &= ~bit;
+		caps[w].inheritable &= ~bit;
+	}
+	if (syscall(SYS_capset, &hdr, caps) < 0)
+		return privdrop_fail(err, errlen, errno, "capset");
 	return 0;
 }
 

@@ -21,4 +21,10 @@
  * failure the process must exit, it may be half dropped. */
 int privdrop_to_user(const char *user, const char *root_dir, char *err, size_t errlen);
 
+/* Gives up what only starting workers needs (setuid, setgid, chroot) in
+ * the process that goes on as the broker, once the spawner has forked:
+ * from the effective, permitted and inheritable sets. 0, or -errno with
+ * what failed in err. */
+int privdrop_spawn_caps(char *err, size_t errlen);
+
 #endif

@@ -74,7 +74,6 @@ static const char *const sandbox_worker_allowed[] = {
 	"sendmsg", "shutdown",
 	"futex", "set_robust_list", "rseq", "exit", "exit_group", "getpid", "gettid", "getuid",
 	"geteuid", "getgid", "getegid", "sched_yield", "sched_getaffinity", "getrandom", "getrlimit",
-	"prlimit64",
 #ifdef __SANITIZE_ADDRESS__
 	"wait4", "waitid", "prctl", "mincore", "sched_getparam", "getrusage", "times", "getdents64",
 #endif
@@ -194,6 +193,9 @@ static int sandbox_worker_rules(scmp_filter_ctx ctx, char *err, size_t errlen)
 	 * descriptor's own file; a path is in the empty root anyway */
 	SANDBOX_RULE(ctx, SCMP_ACT_ALLOW, newfstatat, 1,
 		     SCMP_A3(SCMP_CMP_MASKED_EQ, AT_EMPTY_PATH, AT_EMPTY_PATH));
+	/* its own limits only (glibc's getrlimit/setrlimit pass pid 0):
+	 * another worker runs as the same user, whose limits it could lower */
+	SANDBOX_RULE(ctx, SCMP_ACT_ALLOW, prlimit64, 1, SCMP_A0(SCMP_CMP_EQ, 0));
 	/* signals to itself only (raise, abort): never another worker */
 	SANDBOX_RULE(ctx, SCMP_ACT_ALLOW, kill, 1, SCMP_A0(SCMP_CMP_EQ, self));
 	SANDBOX_RULE(ctx, SCMP_ACT_ALLOW, tgkill, 1, SCMP_A0(SCMP_CMP_EQ, self));

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -353,6 +354,9 @@ int worker_main(int argc, char **argv)
 		fprintf(stderr, "scsiback --worker is started by scsiback itself\n");
 		return 2;
 	}
+	/* (exec'd as /proc/self/exe, it would show as "exe" in ps and in
+	 * the kernel's fault lines) */
+	prctl(PR_SET_NAME, "scsiback-worker", 0, 0, 0);
 	w.domid = (uint32_t)strtoul(argv[2], NULL, 10);
 	user = argv[3];
 	jail = argv[4];

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -58,6 +59,19 @@ static int attempt(const char *what, int want_errno)
 		r = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	else if (!strcmp(what, "udp-socket"))
 		r = socket(AF_INET, SOCK_DGRAM, 0);
+	else if (!strcmp(what, "netlink-socket"))   /* getaddrinfo's, in libiscsi */
+		r = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, 0);
+	else if (!strcmp(what, "own-limits")) {     /* glibc: prlimit64(0, ...) */
+		struct rlimit rl;
+
+		r = getrlimit(RLIMIT_NOFILE, &rl);
+		if (r == 0)
+			r = setrlimit(RLIMIT_NOFILE, &rl);
+	} else if (!strcmp(what, "others-limits")) {  /* another worker's, same user */
+		struct rlimit rl = { 0, 0 };
+
+		r = prlimit(other, RLIMIT_NOFILE, &rl, NULL);
+	}
 	else if (!strcmp(what, "self-signal")) {
 		signal(SIGUSR1, on_usr1);
 		r = raise(SIGUSR1);
@@ -184,6 +198,8 @@ static void test_serving_still_works(void **state)
 	if (geteuid() != 0)
 		skip();
 	refused_with("tcp-socket", 0);
+	refused_with("own-limits", 0);
+	refused_with("netlink-socket", EACCES);
 	refused_with("self-signal", 0);
 	refused_with("memory", 0);
 }
@@ -208,6 +224,7 @@ static void test_no_process_no_privilege(void **state)
 	killed_naming("ptrace", "ptrace");
 	killed_naming("process_vm_writev", "process_vm_writev");
 	killed_naming("kill", "kill");
+	killed_naming("others-limits", "prlimit64");
 	killed_naming("init_module", "init_module");
 	killed_naming("setuid", "setuid");
 	killed_naming("exec-memory", "mmap");

@@ -113,7 +113,7 @@ scsiback_pid() {
 
 # What the shipped units keep (the *.service.in files); setpriv drops the
 # rest from the bounding set, so root holds only these.
-SCSIBACK_CAPS=+sys_admin,+sys_rawio
+SCSIBACK_CAPS=+sys_admin,+sys_rawio,+setuid,+setgid,+sys_chroot
 LIFECYCLE_CAPS=
 # sandbox CAPS: the command prefix that runs a daemon so.
 sandbox() {
@@ -124,7 +124,19 @@ sandbox() {
 # sandbox_report NAME PID: the fields of /proc/PID/status that show a
 # daemon's sandbox, on one line.
 sandbox_report() {
-	grep -E '^(Uid|CapEff|CapBnd|NoNewPrivs|Seccomp):' "/proc/$2/status" | tr -s '\t ' ' ' | paste -sd ' '
+	grep -E '^(Uid|CapPrm|CapEff|CapBnd|NoNewPrivs|Seccomp):' "/proc/$2/status" | tr -s '\t ' ' ' | paste -sd ' '
+}
+
+# worker_pid DOMID: the pid of scsiback's worker for that guest
+# (docs/privsep.md: "scsiback --worker DOMID ...", named scsiback-worker).
+worker_pid() {
+	local p
+	for p in $(pgrep -x scsiback-worker); do
+		case "$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)" in
+		*" --worker $1 "*) echo "$p"; return 0 ;;
+		esac
+	done
+	return 1
 }
 
 scsiback_start() {
@@ -208,13 +220,16 @@ lifecycle_stop() {
 	return 1
 }
 
-# Grant mappings (gntdev) in scsiback's address space.
+# Grant mappings (gntdev) in the address spaces of scsiback and its
+# guests' workers (which map the rings and data pages).
 scsiback_gntmaps() {
-	local pid
+	local pid p n=0 c
 	pid=$(scsiback_pid) || { echo -1; return; }
-	local n
-	n=$(grep -c /dev/xen/gntdev "/proc/$pid/maps" 2>/dev/null)
-	echo "${n:-0}"
+	for p in $pid $(pgrep -x scsiback-worker); do
+		c=$(grep -c /dev/xen/gntdev "/proc/$p/maps" 2>/dev/null)
+		n=$((n + ${c:-0}))
+	done
+	echo "$n"
 }
 
 # ---------------------------------------------------------------- guests
@@ -456,7 +471,7 @@ storage_recover() {
 }
 
 # Is a crash line about our own code? (then it is a bug, never a flake)
-OURS='(scsiback|vscsictl|vscsi|vscsi-lifecycle)\[|ld_vscsi|libvscsifront'
+OURS='(scsiback|scsiback-worker|scsiback-spawn|vscsictl|vscsi|vscsi-lifecycle)\[|ld_vscsi|libvscsifront'
 
 # our_reports SB_LINES LC_LINES: what our daemons' logs gained after those
 # line counts that says our code broke: a sanitizer or glibc heap report,
