@@ -35,6 +35,57 @@ struct worker {
 	bool told_stop;               /* the broker said WMSG_STOP */
 };
 
+#ifdef VSCSI_TEST_HOOKS
+#include <fcntl.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+/* Test builds only (not the packages: debian/rules sets TEST_HOOKS=0):
+ * with VSCSI_TEST_WORKER_PROBE=WHAT, a worker that gets SIGUSR2 attempts
+ * WHAT while it serves, as a guest that took it over would
+ * (test_worker_refusals). */
+#define WORKER_TEST_SIGNAL SIGUSR2
+static void worker_test_probe(uint32_t domid)
+{
+	const char *what = getenv("VSCSI_TEST_WORKER_PROBE");
+	char *argv[] = { "true", NULL };
+	long r = 0;
+
+	if (!what)
+		return;
+	log_info("worker for domain %u: test probe: %s", domid, what);
+	errno = 0;
+	if (!strcmp(what, "open-file"))
+		r = open("/etc/passwd", O_RDONLY);
+	else if (!strcmp(what, "open-device"))
+		r = open("/dev/xen/xenbus", O_RDWR);
+	else if (!strcmp(what, "xenstore"))   /* xenstored's socket, syslog's */
+		r = socket(AF_UNIX, SOCK_STREAM, 0);
+	else if (!strcmp(what, "execve"))
+		r = execve("/bin/true", argv, environ);
+	else if (!strcmp(what, "ptrace"))     /* init, root */
+		r = ptrace(PTRACE_ATTACH, 1, NULL, NULL);
+	else if (!strcmp(what, "init_module"))
+		r = syscall(SYS_init_module, NULL, 0UL, "");
+	else if (!strcmp(what, "setuid"))
+		r = syscall(SYS_setuid, 0);
+	else if (!strcmp(what, "kill-all"))   /* every other worker: the same user */
+		r = kill(-1, SIGKILL);
+	else if (!strcmp(what, "udp"))
+		r = socket(AF_INET, SOCK_DGRAM, 0);
+	else
+		log_err("worker for domain %u: test probe %s unknown", domid, what);
+	log_info("worker for domain %u: test probe: %s returned %ld (%s)", domid, what, r,
+		 r < 0 ? strerror(errno) : "ok");
+}
+#else
+#define WORKER_TEST_SIGNAL SIGHUP   /* (no probe: SIGHUP is in the mask anyway) */
+static void worker_test_probe(uint32_t domid)
+{
+	(void)domid;
+}
+#endif
+
 static void worker_send(struct worker *w, const union wmsg *m)
 {
 	int r = wmsg_send(w->sock, m, -1);
@@ -289,7 +340,11 @@ static void worker_signal_cb(struct evloop_handler *h, uint32_t events)
 	struct signalfd_siginfo si;
 
 	(void)events;
-	if (read(h->fd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo != SIGHUP)
+	if (read(h->fd, &si, sizeof(si)) != sizeof(si) || si.ssi_signo == SIGHUP)
+		return;
+	if (si.ssi_signo == WORKER_TEST_SIGNAL)
+		worker_test_probe(w->domid);
+	else
 		w->sb.stopping = true;
 }
 
@@ -388,6 +443,7 @@ int worker_main(int argc, char **argv)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, WORKER_TEST_SIGNAL);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (worker_handler(&w, &w.sock_h, w.sock, worker_sock_cb) < 0 ||

@@ -14,6 +14,10 @@ VSCSICTL_LIB = $(BUILD)/tools/vscsictl/libvscsictl.a
 $(BUILD)/tests/%.o: CPPFLAGS += -Itools/vscsictl
 
 TESTS += $(BUILD)/tests/scsiback/test_scsiback_ring
+TESTS += $(BUILD)/tests/scsiback/test_worker_refusals
+$(BUILD)/tests/scsiback/test_worker_refusals: $(BUILD)/tests/scsiback/test_worker_refusals.o \
+		$(RAWFRONT_OBJS) $(SIMENV_OBJS) $(VSCSICTL_LIB) $(common_objs) | $(BUILD)/scsiback/scsiback
+	$(CC) $(LDFLAGS) -o $@ $^ $(XEN_LIBS) $(JSON_LIBS) $(CMOCKA_LIBS)
 $(BUILD)/tests/scsiback/test_scsiback_ring: $(BUILD)/tests/scsiback/test_scsiback_ring.o \
 		$(RAWFRONT_OBJS) $(SIMENV_OBJS) $(VSCSICTL_LIB) $(common_objs) | $(BUILD)/scsiback/scsiback
 	$(CC) $(LDFLAGS) -o $@ $^ $(XEN_LIBS) $(JSON_LIBS) $(CMOCKA_LIBS)
