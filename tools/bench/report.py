@@ -33,7 +33,8 @@ with open(raw) as f:
             points.setdefault(rec["point"], {})[rec["run"]] = rec["result"]
 
 METRICS = ["iops", "mbps", "lat_mean_us", "lat_p99_us", "self_cpu_us_per_cmd",
-           "backend_cpu_us_per_cmd", "backend_rss_kb", "other_cpu_pct", "backend_cpu_pct"]
+           "backend_cpu_us_per_cmd", "backend_rss_kb", "other_cpu_pct", "backend_cpu_pct",
+           "backend_pss_kb", "backend_pss_kb_per_guest", "workers"]
 
 
 def stats(vals):
@@ -66,7 +67,7 @@ print("%-30s %-24s %-16s %-18s %-18s %-14s %-14s %-9s" % (
     "point (min/median/max)", "IOPS", "MB/s", "mean lat us", "p99 lat us", "fe CPU us/cmd",
     "be CPU us/cmd", "other %"))
 for name, s in summary.items():
-    if name.startswith("idle"):
+    if name.startswith("idle") or name.endswith(" guests"):
         continue
     print("%-30s %-24s %-16s %-18s %-18s %-14s %-14s %-9s" % (
         name, fmt(s.get("iops")), fmt(s.get("mbps")), fmt(s.get("lat_mean_us"), 1),
@@ -180,6 +181,24 @@ if rss1 and rss64:
     check("RSS <= 256 KiB per vhost", per, per <= 256, "%.0f KiB per vhost" % per)
 idle = med("idle 64 vhosts", "backend_cpu_pct")
 check("idle daemon with 64 vhosts < 1 % CPU", idle, idle is not None and idle < 1.0, "%.2f %%" % (idle or 0))
+
+# docs/privsep.md: a worker per guest (the default) against one process
+# for all guests (--no-privsep), the runs in turn.
+print()
+print("privilege separation: a worker per guest / one process (--no-privsep), medians:")
+for w in ("randread 4096 qd16", "ring tur 0 qd16"):
+    p, s = summary.get("privsep " + w, {}), summary.get("single " + w, {})
+    for key, label in (("iops", "IOPS"), ("backend_cpu_us_per_cmd", "backend CPU us/cmd")):
+        a, b = p.get(key), s.get(key)
+        if a and b:
+            print("  %-20s %-20s %10.2f / %10.2f = %.3f" % (w, label, a["median"], b["median"],
+                                                       a["median"] / b["median"]))
+for mode in ("privsep", "single"):
+    per = med(mode + " 8 guests", "backend_pss_kb_per_guest")
+    if per is not None:
+        print("  %-8s memory per guest (PSS of scsiback and its workers): %d KiB%s" % (
+            mode, per, ", %d workers" % med(mode + " 8 guests", "workers")
+            if med(mode + " 8 guests", "workers") else ""))
 
 
 def plot():

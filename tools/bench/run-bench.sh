@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # make bench: the same workloads straight to tgtd over iSCSI ("direct") and
 # through libvscsifront -> ring -> scsiback -> libiscsi -> tgtd ("stack"),
-# plus the ring alone (null LUNs) and 1/4/16/64 vhosts in one daemon.
+# plus the ring alone (null LUNs) and 1/4/16/64 vhosts in one daemon, and
+# what the privilege separation costs (a worker per guest against one
+# process for all: CPU per command, memory per guest).
+# The backend's CPU and memory are scsiback's and its workers' together
+# (vscsi_bench.c backend_cpu_s; memory as PSS).
 # A direct and a stack run of a workload alternate (ABAB...), BENCH_RUNS
 # pairs (default 3), so that drift on a shared machine hits both; each
 # run records how busy the machine was with anything else (other_cpu_pct).
@@ -56,10 +60,15 @@ done
 say "starting xensimd, scsiback, domains"
 "$xensim" start >/dev/null || exit 1
 mkdir -p "$work/sbstate"
-"$xensim" exec 0 -- "$build/scsiback/scsiback" --state-dir "$work/sbstate" --log-level warn \
-	>"$work/scsiback.log" 2>&1 &
-sbpid=$!
-sleep 0.5
+# sb_start [OPTION...]: scsiback (again, after a stop: the vhosts stay).
+sb_start() {
+	"$xensim" exec 0 -- "$build/scsiback/scsiback" --state-dir "$work/sbstate" --log-level warn \
+		"$@" >>"$work/scsiback.log" 2>&1 &
+	sbpid=$!
+	sleep 1
+}
+sb_stop() { kill "$sbpid" 2>/dev/null; wait "$sbpid" 2>/dev/null; sbpid=; }
+sb_start
 "$xensim" create-domain --name bench-disk >/dev/null
 "$xensim" create-domain --name bench-ring --memory 1024 >/dev/null
 vscsictl() { "$xensim" exec 0 -- "$build/tools/vscsictl/vscsictl" "$@"; }
@@ -132,6 +141,46 @@ point "ring randread 4096 qd16" ring 1 --rw randread --bs 4096 --qd 16
 for n in 1 4 16 64; do
 	point "vhosts $n randread 4096 qd4" ring "$n" --rw randread --bs 4096 --qd 4
 done
+# The privilege separation's cost: the same workload through a daemon
+# with a worker per guest (the default) and through one process for all
+# (--no-privsep), in turn; then the memory 8 more guests add to each
+# (a worker each, or a vhost each in the one process).
+tree_pids() { local c; echo "$1"; for c in $(ps -o pid= --ppid "$1"); do tree_pids "$c"; done; }
+tree_pss() {
+	local p v s=0
+	for p in $(tree_pids "$1"); do
+		v=$(awk '/^Pss:/ { print $2 }' "/proc/$p/smaps_rollup" 2>/dev/null)
+		s=$((s + ${v:-0}))
+	done
+	echo "$s"
+}
+for r in $(seq 1 "$runs"); do
+	for mode in privsep single; do
+		sb_stop
+		if [ $mode = single ]; then sb_start --no-privsep; else sb_start; fi
+		run "$mode randread 4096 qd16" "$r" stack --rw randread --bs 4096 --qd 16
+		run "$mode ring tur 0 qd16" "$r" ring 1 --rw tur --qd 16
+	done
+done
+for mode in privsep single; do
+	sb_stop
+	if [ $mode = single ]; then sb_start --no-privsep; else sb_start; fi
+	sleep 2
+	before=$(tree_pss "$sbpid")
+	for g in $(seq 1 8); do
+		"$xensim" create-domain --name "bench-g$g" >/dev/null
+		vscsictl attach "bench-g$g" null:disk 0:0:0:0 >/dev/null || say "attach to bench-g$g failed"
+	done
+	sleep 3
+	after=$(tree_pss "$sbpid")
+	echo "{\"point\": \"$mode 8 guests\", \"run\": 1, \"result\": {\"backend_pss_kb\": $after, \"backend_pss_kb_per_guest\": $(( (after - before) / 8 )), \"workers\": $(pgrep -c -x scsiback-worker)}}" >>"$raw"
+	for g in $(seq 1 8); do "$xensim" destroy-domain "bench-g$g" >/dev/null; done
+	sleep 2
+done
+sb_stop
+sb_start
+say "privsep cost done"
+
 # Idle: 64 vhosts connected, no I/O; and the RSS each vhost costs.
 line=$("$xensim" exec bench-ring -- "$gen" --vhosts 64 --lun 0:0:0 --idle 5 --backend-pid "$sbpid")
 echo "{\"point\": \"idle 64 vhosts\", \"run\": 1, \"result\": $line}" >>"$raw"

@@ -5,6 +5,7 @@
  *
  * Prints one JSON object: IOPS, MB/s, mean and p99 latency, CPU seconds of
  * this process and (with --backend-pid) of the backend, per command. */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <iscsi/iscsi.h>
@@ -60,6 +61,7 @@ struct bench {
 };
 
 static double proc_cpu_s(int pid, long *rss_kb);
+static double backend_cpu_s(int pid, long *pss_kb);
 static double self_cpu_s(void);
 static double machine_busy_s(void);
 static double watched_cpu_s(const struct bench *b);
@@ -69,7 +71,7 @@ static void start_measure(struct bench *b)
 	b->measuring = true;
 	b->cpu0 = self_cpu_s();
 	if (b->backend_pid)
-		b->bcpu0 = proc_cpu_s(b->backend_pid, &b->rss0);
+		b->bcpu0 = backend_cpu_s(b->backend_pid, &b->rss0);
 	b->wcpu0 = watched_cpu_s(b);
 	b->busy0 = machine_busy_s();
 }
@@ -350,6 +352,83 @@ static double proc_cpu_s(int pid, long *rss_kb)
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* A process's parent, from /proc/PID/stat; -1 if gone. */
+static int proc_ppid(int pid)
+{
+	char path[64], buf[1024], *p;
+	int ppid = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) && sscanf(p + 2, "%*c %d", &ppid) != 1)
+		ppid = -1;
+	fclose(f);
+	return ppid;
+}
+
+/* Its proportional set size (shared pages split among their users), from
+ * smaps_rollup; its RSS where that is missing. */
+static long proc_pss_kb(int pid, long rss_kb)
+{
+	char path[64], buf[256];
+	long pss = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", pid);
+	f = fopen(path, "r");
+	if (f) {
+		while (fgets(buf, sizeof(buf), f))
+			if (sscanf(buf, "Pss: %ld", &pss) == 1)
+				break;
+		fclose(f);
+	}
+	return pss >= 0 ? pss : rss_kb;
+}
+
+/* What the backend costs: scsiback and every process under it (its
+ * worker spawner and the guests' workers, docs/privsep.md), CPU seconds
+ * summed, memory as the sum of their PSS in pss_kb. */
+static double backend_cpu_s(int pid, long *pss_kb)
+{
+	int tree[256], n = 0;
+	double cpu = 0;
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+
+	tree[n++] = pid;
+	/* (descendants in two levels: broker -> spawner -> workers) */
+	for (int level = 0; level < 3 && d; level++) {
+		rewinddir(d);
+		while ((e = readdir(d)) && n < (int)(sizeof(tree) / sizeof(*tree))) {
+			int p = atoi(e->d_name), pp, known = 0;
+
+			if (p <= 0)
+				continue;
+			pp = proc_ppid(p);
+			for (int i = 0; i < n; i++)
+				known |= tree[i] == p;
+			for (int i = 0; i < n && !known; i++)
+				if (tree[i] == pp) {
+					tree[n++] = p;
+					break;
+				}
+		}
+	}
+	if (d)
+		closedir(d);
+	*pss_kb = 0;
+	for (int i = 0; i < n; i++) {
+		long rss;
+
+		cpu += proc_cpu_s(tree[i], &rss);
+		*pss_kb += proc_pss_kb(tree[i], rss);
+	}
+	return cpu;
+}
+
 /* CPU seconds the whole machine spent not idle (all cores, from
  * /proc/stat), counting time other virtual machines stole from us. */
 static double machine_busy_s(void)
@@ -560,13 +639,13 @@ int main(int argc, char **argv)
 	if (idle > 0) {
 		/* Connected and idle: what does the backend burn meanwhile? */
 		long rss;
-		double c0 = b.backend_pid ? proc_cpu_s(b.backend_pid, &rss) : 0, c1;
+		double c0 = b.backend_pid ? backend_cpu_s(b.backend_pid, &rss) : 0, c1;
 		double t_end = now_s() + idle;
 
 		while (now_s() < t_end)
 			for (unsigned h = 0; h < b.nhosts; h++)
 				vscsi_run_once(b.hosts[h], 10);
-		c1 = b.backend_pid ? proc_cpu_s(b.backend_pid, &rss) : 0;
+		c1 = b.backend_pid ? backend_cpu_s(b.backend_pid, &rss) : 0;
 		printf("{\"engine\": \"idle\", \"vhosts\": %u, \"seconds\": %.1f, \"backend_cpu_pct\": %.3f, "
 		       "\"backend_rss_kb\": %ld}\n", b.nhosts, idle, (c1 - c0) * 100 / idle, rss);
 		return 0;
@@ -622,7 +701,7 @@ int main(int argc, char **argv)
 	elapsed = b.seconds;
 	cpu1 = self_cpu_s() - b.cpu0;
 	if (b.backend_pid)
-		bcpu1 = proc_cpu_s(b.backend_pid, &rss1) - b.bcpu0;
+		bcpu1 = backend_cpu_s(b.backend_pid, &rss1) - b.bcpu0;
 	wcpu1 = watched_cpu_s(&b) - b.wcpu0;
 	busy1 = machine_busy_s() - b.busy0;
 	/* What the machine did besides this path, as a share of all its
