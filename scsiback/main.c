@@ -273,7 +273,7 @@ static int absolute(const char *path, char out[PATH_MAX])
 /* Privilege separation (docs/privsep.md): the workers' user, their empty
  * root, and the spawner that starts them. 0 or -1 (logged). */
 static int start_spawner(struct scsiback *sb, const char *user, int level, bool to_syslog,
-			 long poll_us, bool seccomp)
+			 long poll_us, bool seccomp, int lock_fd, int pid_fd)
 {
 	static char jail[PATH_MAX];
 	struct spawner_opts o;
@@ -299,7 +299,8 @@ static int start_spawner(struct scsiback *sb, const char *user, int level, bool 
 		return -1;
 	}
 	o = (struct spawner_opts){ .user = user, .jail = jail, .log_level = level,
-				   .to_syslog = to_syslog, .poll_us = poll_us, .seccomp = seccomp };
+				   .to_syslog = to_syslog, .poll_us = poll_us, .seccomp = seccomp,
+				   .locks = { lock_fd, pid_fd } };
 	fd = spawner_start(&o);
 	if (fd < 0)
 		return -1;
@@ -310,6 +311,7 @@ static int start_spawner(struct scsiback *sb, const char *user, int level, bool 
 	}
 	sb->privsep = true;
 	sb->worker_msg = vhost_worker_msg;
+	sb->portal_allowed = vhost_portal_allowed;
 	sb->worker_restarted = xenbus_worker_restarted;
 	log_info("guests are served by workers running as %s (docs/privsep.md)", user);
 	return 0;
@@ -450,7 +452,7 @@ int main(int argc, char **argv)
 	 * before our seccomp filter, which it must not inherit. */
 	if (use_privsep && geteuid() == 0) {
 		if (start_spawner(&sb, worker_user, level, use_syslog || daemonize, poll_us,
-				  use_seccomp) < 0)
+				  use_seccomp, lock_fd, pid_fd) < 0)
 			return 1;
 	} else if (use_privsep) {
 		log_warn("not root: serving every guest in this process (no workers to drop to)");

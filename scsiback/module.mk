@@ -5,7 +5,8 @@ ISCSI_LIBS ?= $(shell $(PKG_CONFIG) --libs libiscsi)
 INIH_LIBS := $(call pc,--libs,inih)
 SCSIBACK_CORE_SRCS := scsiback/request.c scsiback/emulate.c scsiback/policy.c scsiback/data.c scsiback/pgrant.c \
 	scsiback/inflight.c scsiback/ring.c scsiback/vlun.c scsiback/cmd.c scsiback/vhost.c scsiback/xenbus.c \
-	scsiback/status.c scsiback/config.c scsiback/wmsg.c scsiback/wlink.c scsiback/spawner.c
+	scsiback/status.c scsiback/config.c scsiback/wmsg.c scsiback/wlink.c scsiback/spawner.c \
+	scsiback/portal.c
 SCSIBACK_SRCS := scsiback/main.c scsiback/sandbox.c scsiback/pollwin.c scsiback/serve.c \
 	scsiback/worker.c scsiback/privdrop.c $(SCSIBACK_CORE_SRCS) $(LUN_SRCS)
 scsiback_core_objs = $(patsubst %.c,$(BUILD)/%.o,$(SCSIBACK_CORE_SRCS) $(LUN_SRCS))

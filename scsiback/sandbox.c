@@ -70,7 +70,7 @@ static const char *const sandbox_worker_allowed[] = {
 	"timerfd_create", "timerfd_settime", "timerfd_gettime", "rt_sigaction", "rt_sigprocmask",
 	"rt_sigreturn", "sigaltstack", "restart_syscall", "clock_gettime", "clock_getres",
 	"clock_nanosleep", "nanosleep", "gettimeofday", "time",
-	"connect", "getsockopt", "setsockopt", "getsockname", "getpeername", "recvfrom", "recvmsg",
+	"getsockopt", "setsockopt", "getsockname", "getpeername", "recvfrom", "recvmsg",
 	"sendmsg", "shutdown",
 	"futex", "set_robust_list", "rseq", "exit", "exit_group", "getpid", "gettid", "getuid",
 	"geteuid", "getgid", "getegid", "sched_yield", "sched_getaffinity", "getrandom", "getrlimit",

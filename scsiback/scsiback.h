@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <xenevtchn.h>
 #include <xengnttab.h>
 
@@ -39,6 +40,10 @@ struct scsiback {
 	/* A worker's message for the vhosts (vhost.c); false: a message the
 	 * worker had no business sending (logged): it is killed. */
 	bool (*worker_msg)(struct scsiback *sb, uint32_t domid, const union wmsg *m);
+	/* Whether domid's worker may connect to sa: a portal of one of the
+	 * iSCSI LUNs mapped to that guest (vhost.c). */
+	bool (*portal_allowed)(struct scsiback *sb, uint32_t domid, const struct sockaddr *sa,
+			       socklen_t len);
 	/* domid's worker was replaced (ok) or could not be (the xenstore
 	 * side hands it the domain's vhosts again, or fails them). */
 	void (*worker_restarted)(struct scsiback *sb, uint32_t domid, bool ok);

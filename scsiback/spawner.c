@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "portal.h"
 
 struct spawner_req {
 	uint32_t domid;
@@ -24,6 +25,7 @@ struct spawner_rsp {
 };
 
 #define SPAWNER_WORKER_FD 3       /* where a worker finds its socket */
+/* and its portal channel: PORTAL_WORKER_FD (portal.h), right after */
 
 static void spawner_reap(void)
 {
@@ -41,20 +43,22 @@ static void spawner_reap(void)
 	}
 }
 
-/* In the new worker's process: becomes scsiback --worker. */
-static void spawner_exec(const struct spawner_opts *o, uint32_t domid, int sock)
+/* In the new worker's process: becomes scsiback --worker, with its
+ * socket at SPAWNER_WORKER_FD and its portal channel at PORTAL_WORKER_FD. */
+static void spawner_exec(const struct spawner_opts *o, uint32_t domid, int sock, int chan)
 {
 	char dom[16], lvl[8], poll[24];
 	const char *argv[16];
 	int n = 0;
 
-	if (sock != SPAWNER_WORKER_FD) {
-		if (dup2(sock, SPAWNER_WORKER_FD) < 0)
-			_exit(126);
-		close(sock);
-	} else {
-		fcntl(sock, F_SETFD, 0);
-	}
+	/* (both above the standard streams and each other's target first) */
+	sock = fcntl(sock, F_DUPFD_CLOEXEC, PORTAL_WORKER_FD + 1);
+	chan = fcntl(chan, F_DUPFD_CLOEXEC, PORTAL_WORKER_FD + 1);
+	if (sock < 0 || chan < 0 || dup2(sock, SPAWNER_WORKER_FD) < 0 ||
+	    dup2(chan, PORTAL_WORKER_FD) < 0)
+		_exit(126);
+	close(sock);
+	close(chan);
 	snprintf(dom, sizeof(dom), "%u", domid);
 	snprintf(lvl, sizeof(lvl), "%d", o->log_level);
 	snprintf(poll, sizeof(poll), "%ld", o->poll_us);
@@ -77,14 +81,14 @@ static void spawner_loop(const struct spawner_opts *o, int sock)
 {
 	for (;;) {
 		struct pollfd p = { sock, POLLIN, 0 };
-		char ctl[CMSG_SPACE(sizeof(int))];
+		char ctl[CMSG_SPACE(2 * sizeof(int))];
 		struct spawner_req req;
 		struct spawner_rsp rsp;
 		struct iovec iov = { &req, sizeof(req) };
 		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
 				     .msg_controllen = sizeof(ctl) };
 		struct cmsghdr *c;
-		int wfd = -1;
+		int wfd = -1, cfd = -1;
 		ssize_t n;
 
 		spawner_reap();
@@ -93,23 +97,29 @@ static void spawner_loop(const struct spawner_opts *o, int sock)
 		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
 		if (n <= 0)
 			break;   /* the broker has ended */
+		/* (the broker's own request: a worker's socket and channel) */
 		c = CMSG_FIRSTHDR(&mh);
 		if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-		    c->cmsg_len == CMSG_LEN(sizeof(int)))
+		    c->cmsg_len == CMSG_LEN(2 * sizeof(int))) {
 			memcpy(&wfd, CMSG_DATA(c), sizeof(int));
-		if (n != sizeof(req) || wfd < 0) {
+			memcpy(&cfd, CMSG_DATA(c) + sizeof(int), sizeof(int));
+		}
+		if (n != sizeof(req) || wfd < 0 || cfd < 0) {
 			if (wfd >= 0)
 				close(wfd);
+			if (cfd >= 0)
+				close(cfd);
 			rsp.pid = -EPROTO;
 		} else {
 			pid_t pid = fork();
 
 			if (pid == 0) {
 				close(sock);
-				spawner_exec(o, req.domid, wfd);
+				spawner_exec(o, req.domid, wfd, cfd);
 			}
 			rsp.pid = pid < 0 ? -errno : pid;
 			close(wfd);
+			close(cfd);
 		}
 		if (send(sock, &rsp, sizeof(rsp), MSG_NOSIGNAL) < 0)
 			break;
@@ -146,6 +156,9 @@ int spawner_start(const struct spawner_opts *o)
 		sigset_t all;
 
 		close(sv[0]);
+		for (int i = 0; i < 2; i++)
+			if (o->locks[i] >= 0)
+				close(o->locks[i]);
 		/* the broker's signals are its own: this one ends with it */
 		sigemptyset(&all);
 		sigaddset(&all, SIGTERM);
@@ -160,11 +173,12 @@ int spawner_start(const struct spawner_opts *o)
 	return sv[0];
 }
 
-pid_t spawner_spawn(int spawner, uint32_t domid, int sock)
+pid_t spawner_spawn(int spawner, uint32_t domid, int sock, int chan)
 {
 	struct spawner_req req = { domid };
 	struct spawner_rsp rsp;
-	char ctl[CMSG_SPACE(sizeof(int))];
+	int fds[2] = { sock, chan };
+	char ctl[CMSG_SPACE(sizeof(fds))];
 	struct iovec iov = { &req, sizeof(req) };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
 			     .msg_controllen = sizeof(ctl) };
@@ -175,8 +189,8 @@ pid_t spawner_spawn(int spawner, uint32_t domid, int sock)
 	c = CMSG_FIRSTHDR(&mh);
 	c->cmsg_level = SOL_SOCKET;
 	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &sock, sizeof(int));
+	c->cmsg_len = CMSG_LEN(sizeof(fds));
+	memcpy(CMSG_DATA(c), fds, sizeof(fds));
 	if (sendmsg(spawner, &mh, MSG_NOSIGNAL) < 0)
 		return -errno;
 	/* The spawner answers at once (a fork); the socket is blocking. */

@@ -19,13 +19,17 @@ struct spawner_opts {
 	bool to_syslog;
 	long poll_us;
 	bool seccomp;
+	int locks[2];                 /* the broker's lock files (-1: none): the
+				       * spawner closes its copies, so that a new
+				       * broker can lock them once this one is gone */
 };
 
 /* Forks the spawner; returns the broker's end of its socket, or -errno
  * (logged). */
 int spawner_start(const struct spawner_opts *o);
-/* Starts the worker of domid on sock (the worker's end, kept open by
- * the caller until this returns); its pid, or -errno. */
-pid_t spawner_spawn(int spawner, uint32_t domid, int sock);
+/* Starts the worker of domid on sock and chan (the worker's ends of its
+ * socket and of its portal channel, portal.h; kept open by the caller
+ * until this returns); its pid, or -errno. */
+pid_t spawner_spawn(int spawner, uint32_t domid, int sock, int chan);
 
 #endif

@@ -12,6 +12,7 @@
 
 #include "inflight.h"
 #include "log.h"
+#include "portal.h"
 #include "pgrant.h"
 #include "wlink.h"
 
@@ -187,9 +188,10 @@ void vhost_remote_reset(struct vhost *vh)
 }
 
 /* An iSCSI p-dev's portal as an address: a worker has no resolver in its
- * empty root. The URL the worker gets names the address. */
-static int vhost_remote_portal(const struct pdev_info *info, char *url, size_t len, char *err,
-			       size_t errlen)
+ * empty root. The URL the worker gets names the address, the only one
+ * its connects may reach (vhost_portal_allowed). */
+static int vhost_remote_portal(const struct pdev_info *info, struct vlun *vl, char *url,
+			       size_t len, char *err, size_t errlen)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res;
 	char port[8], addr[NI_MAXHOST];
@@ -202,6 +204,10 @@ static int vhost_remote_portal(const struct pdev_info *info, char *url, size_t l
 		return -EHOSTUNREACH;
 	}
 	r = getnameinfo(res->ai_addr, res->ai_addrlen, addr, sizeof(addr), NULL, 0, NI_NUMERICHOST);
+	if (!r && res->ai_addrlen <= sizeof(vl->portal)) {
+		memcpy(&vl->portal, res->ai_addr, res->ai_addrlen);
+		vl->portal_len = res->ai_addrlen;
+	}
 	freeaddrinfo(res);
 	if (r) {
 		snprintf(err, errlen, "lun %s: portal %s: %s", info->path, info->host, gai_strerror(r));
@@ -249,7 +255,7 @@ static int vhost_remote_lun_open(void *arg, struct vlun *vl, const struct pdev_i
 		}
 		snprintf(a->path, sizeof(a->path), "%s", info->path);
 	} else if (info->kind == PDEV_ISCSI) {
-		r = vhost_remote_portal(info, a->path, sizeof(a->path), err, errlen);
+		r = vhost_remote_portal(info, vl, a->path, sizeof(a->path), err, errlen);
 		if (r < 0)
 			return r;
 	} else {
@@ -300,6 +306,23 @@ static const struct vlun_remote_ops vhost_remote_luns = {
 	.close = vhost_remote_lun_close,
 	.settings = vhost_remote_lun_settings,
 };
+
+bool vhost_portal_allowed(struct scsiback *sb, uint32_t domid, const struct sockaddr *sa,
+			  socklen_t len)
+{
+	for (const struct vhost *vh = sb->vhosts; vh; vh = vh->next) {
+		if (!vh->link || vh->fe_domid != domid)
+			continue;
+		for (unsigned i = 0; i < vh->luns.n; i++) {
+			const struct vlun *vl = vh->luns.v[i];
+
+			if (vl->portal_len &&
+			    portal_same((const struct sockaddr *)&vl->portal, vl->portal_len, sa, len))
+				return true;
+		}
+	}
+	return false;
+}
 
 bool vhost_worker_msg(struct scsiback *sb, uint32_t domid, const union wmsg *m)
 {

@@ -94,6 +94,10 @@ void vhost_shared_event(struct scsiback *sb);
 
 /* The broker's side of a worker's messages (sb->worker_msg). */
 bool vhost_worker_msg(struct scsiback *sb, uint32_t domid, const union wmsg *m);
+/* sb->portal_allowed: sa is the portal of an iSCSI LUN mapped to one of
+ * domid's vhosts, as the broker resolved it when it handed the LUN over. */
+bool vhost_portal_allowed(struct scsiback *sb, uint32_t domid, const struct sockaddr *sa,
+			  socklen_t len);
 /* The vhost's worker was replaced: nothing of it is connected or mapped
  * any more (its records stay, for the next worker); the caller hands it
  * over again as to a daemon just started. */

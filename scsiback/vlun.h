@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "evloop.h"
 #include "iport.h"
@@ -41,6 +42,9 @@ struct vlun {
 	struct iport port;            /* the one it logs in with */
 	struct vlun_stats stats;
 	char link[128];               /* remote: its link as the worker last said */
+	struct sockaddr_storage portal; /* remote iSCSI: the portal its worker may
+					 * connect to (portal.h) */
+	socklen_t portal_len;           /* 0: none */
 };
 
 /* A broker's table (docs/privsep.md): the guest's worker opens and

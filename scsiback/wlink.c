@@ -2,6 +2,7 @@
 #include "wlink.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "portal.h"
 #include "spawner.h"
 
 /* More restarts than this within a minute: the worker dies of what it
@@ -28,21 +30,75 @@ static uint64_t wlink_now_ns(void)
 
 static void wlink_cb(struct evloop_handler *h, uint32_t events);
 
-/* Starts a worker on a fresh socketpair; 0 or -errno (logged). */
+/* The worker's connect requests (portal.h): made here, to its own LUNs'
+ * portals only (sb->portal_allowed). */
+static void wlink_portal_cb(struct evloop_handler *h, uint32_t events)
+{
+	struct wlink *l = h->arg;
+	struct sockaddr_storage sa;
+	socklen_t len;
+	char where[80];
+	int fd, r, fl;
+
+	(void)events;
+	for (;;) {
+		r = portal_recv(h->fd, &sa, &len, &fd);
+		if (r == -EAGAIN || r == 0)
+			return;   /* (a worker gone is seen on its message socket) */
+		if (r < 0) {
+			log_err("worker for domain %u (pid %d) sent a malformed connect request", l->domid,
+				(int)l->pid);
+			portal_reply(h->fd, -EPROTO);
+			continue;
+		}
+		portal_format((struct sockaddr *)&sa, len, where, sizeof(where));
+		if (!l->sb->portal_allowed(l->sb, l->domid, (struct sockaddr *)&sa, len)) {
+			log_err("worker for domain %u (pid %d) asked to connect to %s, not a portal "
+				"of its guest's LUNs: refused", l->domid, (int)l->pid, where);
+			portal_reply(h->fd, -EACCES);
+			close(fd);
+			continue;
+		}
+		/* Never blocking here: the socket's flags are the worker's too,
+		 * so they are put back (portal.c waits for a blocking one). */
+		fl = fcntl(fd, F_GETFL);
+		if (fl >= 0 && !(fl & O_NONBLOCK))
+			fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+		r = connect(fd, (struct sockaddr *)&sa, len) < 0 ? -errno : 0;
+		if (fl >= 0 && !(fl & O_NONBLOCK))
+			fcntl(fd, F_SETFL, fl);
+		log_debug("worker for domain %u: connect to %s: %s", l->domid, where,
+			  r ? strerror(-r) : "connected");
+		portal_reply(h->fd, r);
+		close(fd);
+	}
+}
+
+/* Starts a worker on fresh socketpairs (its messages, its portal
+ * channel); 0 or -errno (logged). */
 static int wlink_start(struct wlink *l)
 {
-	int sv[2];
+	int sv[2], pc[2];
 	pid_t pid;
 
+	/* (the channel blocking at the worker's end: it waits for each answer) */
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) < 0) {
 		log_err("worker for domain %u: socketpair: %s", l->domid, strerror(errno));
 		return -errno;
 	}
-	pid = spawner_spawn(l->sb->spawner, l->domid, sv[1]);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pc) < 0) {
+		log_err("worker for domain %u: socketpair: %s", l->domid, strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		return -errno;
+	}
+	pid = spawner_spawn(l->sb->spawner, l->domid, sv[1], pc[1]);
 	close(sv[1]);
+	close(pc[1]);
 	if (pid < 0) {
 		log_err("worker for domain %u: cannot start it: %s", l->domid, strerror((int)-pid));
 		close(sv[0]);
+		close(pc[0]);
 		return (int)pid;
 	}
 	l->pid = pid;
@@ -51,12 +107,21 @@ static int wlink_start(struct wlink *l)
 	l->h.cb = wlink_cb;
 	l->h.arg = l;
 	evloop_add(l->sb->loop, &l->h, EPOLLIN);
+	l->ph.fd = pc[0];
+	l->ph.cb = wlink_portal_cb;
+	l->ph.arg = l;
+	evloop_add(l->sb->loop, &l->ph, EPOLLIN);
 	log_info("worker for domain %u: started, pid %d", l->domid, (int)pid);
 	return 0;
 }
 
 static void wlink_close(struct wlink *l)
 {
+	if (l->ph.fd >= 0) {
+		evloop_del(l->sb->loop, &l->ph);
+		close(l->ph.fd);
+		l->ph.fd = -1;
+	}
 	if (l->h.fd < 0)
 		return;
 	evloop_del(l->sb->loop, &l->h);
@@ -159,6 +224,7 @@ struct wlink *wlink_get(struct scsiback *sb, uint32_t domid)
 	l->sb = sb;
 	l->domid = domid;
 	l->h.fd = -1;
+	l->ph.fd = -1;
 	if (wlink_start(l) < 0) {
 		free(l);
 		return NULL;

@@ -20,6 +20,7 @@ struct wlink {
 	uint32_t domid;
 	pid_t pid;
 	struct evloop_handler h;      /* its socket */
+	struct evloop_handler ph;     /* its portal channel (portal.h) */
 	unsigned users;               /* vhosts served through it */
 	unsigned restarts;            /* within the current minute */
 	uint64_t restart_window;      /* when that minute began (ns) */

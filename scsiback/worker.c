@@ -17,6 +17,7 @@
 #include "log.h"
 #include "pdev.h"
 #include "pgrant.h"
+#include "portal.h"
 #include "privdrop.h"
 #include "sandbox.h"
 #include "serve.h"
@@ -38,6 +39,7 @@ struct worker {
 #ifdef VSCSI_TEST_HOOKS
 #include <fcntl.h>
 #include <sys/ptrace.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 /* Test builds only (not the packages: debian/rules sets TEST_HOOKS=0):
@@ -73,6 +75,17 @@ static void worker_test_probe(uint32_t domid)
 		r = kill(-1, SIGKILL);
 	else if (!strcmp(what, "udp"))
 		r = socket(AF_INET, SOCK_DGRAM, 0);
+	else if (!strcmp(what, "connect-other") || !strcmp(what, "connect-raw")) {
+		/* TCP to an address that is no portal of its LUNs: through
+		 * the broker (portal.h), or by the system call itself */
+		struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(9),
+					 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+		r = s < 0 ? -1
+			  : what[8] == 'o' ? connect(s, (struct sockaddr *)&a, sizeof(a))
+					   : syscall(SYS_connect, s, &a, sizeof(a));
+	}
 	else
 		log_err("worker for domain %u: test probe %s unknown", domid, what);
 	log_info("worker for domain %u: test probe: %s returned %ld (%s)", domid, what, r,
@@ -456,6 +469,9 @@ int worker_main(int argc, char **argv)
 		log_err("worker for domain %u: cannot set up its loop: %s", w.domid, strerror(errno));
 		return 1;
 	}
+	/* Our connects go through the broker from now on (portal.h): the
+	 * filter below kills a connect(2) of our own. */
+	portal_use_channel(PORTAL_WORKER_FD);
 	if (geteuid() == 0 && privdrop_to_user(user, jail, err, sizeof(err)) < 0) {
 		log_err("worker for domain %u: cannot drop privileges: %s", w.domid, err);
 		return 1;

@@ -3,7 +3,7 @@
  * its guest would then want (worker.c's test probe, on SIGUSR2: files,
  * devices, xenstore's socket, a program, a debugger on init,
  * a kernel module, root back, every other worker killed, a non-TCP
- * socket). Each is refused: a call that names a file gets EACCES (and
+ * socket, TCP to what is no portal of its LUNs). Each is refused: a call that names a file gets EACCES (and
  * there is no file to reach: without the filter the empty root answers
  * ENOENT), anything else kills the worker with a line naming the call.
  * The broker starts a new worker, which serves the guest's ring again;
@@ -234,6 +234,12 @@ static void test_no_other_worker_no_other_network(void **state)
 	(void)state;
 	killed_naming("kill-all", "kill");
 	killed_naming("udp", "socket");
+	/* TCP only to its guest's LUNs' portals: the broker makes every
+	 * connect, and a worker's own connect(2) is fatal */
+	refused("connect-other", strerror(EACCES));
+	assert_true(log_count("asked to connect to 127.0.0.1:9, not a portal of its guest's LUNs: "
+			      "refused") > 0);
+	killed_naming("connect-raw", "connect");
 }
 
 static void attach(int domid)
