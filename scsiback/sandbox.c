@@ -88,6 +88,12 @@ static const char *const sandbox_worker_no_files[] = {
 static const char *sandbox_names[1024];     /* by number, for the SIGSYS handler */
 static int sandbox_log_fd = -1;             /* a socket to syslog, connected in advance */
 static bool sandbox_to_syslog;
+static char sandbox_who[64];                /* "worker for domain 3: ", or "" */
+
+void sandbox_name(const char *who)
+{
+	snprintf(sandbox_who, sizeof(sandbox_who), "%s: ", who);
+}
 
 /* Async-signal-safe: formats "... system call NAME (N) ..." into buf. */
 static size_t sandbox_line(char *buf, size_t len, long nr)
@@ -104,8 +110,8 @@ static size_t sandbox_line(char *buf, size_t len, long nr)
 		num[--n] = (char)('0' + v % 10);
 		v /= 10;
 	} while (v && n > 0);
-	const char *parts[] = { "killed by its seccomp filter: system call ", name, " (", num + n,
-				") is not one scsiback makes" };
+	const char *parts[] = { sandbox_who, "killed by its seccomp filter: system call ", name, " (",
+				num + n, ") is not one scsiback makes" };
 	for (size_t i = 0; i < sizeof(parts) / sizeof(*parts); i++)
 		for (const char *p = parts[i]; *p && at + 1 < len; p++)
 			buf[at++] = *p;

@@ -15,5 +15,8 @@ int sandbox_apply(bool to_syslog, char *err, size_t errlen);
  * process, thread, exec, ptrace, module or id change, signals to itself
  * only, no executable memory. Call after privdrop_to_user. */
 int sandbox_apply_worker(bool to_syslog, char *err, size_t errlen);
+/* Who the SIGSYS line names before "killed by its seccomp filter"
+ * ("worker for domain 3"); nothing by default. */
+void sandbox_name(const char *who);
 
 #endif

@@ -237,8 +237,13 @@ struct wlink *wlink_get(struct scsiback *sb, uint32_t domid)
 
 void wlink_put(struct wlink *l)
 {
+	union wmsg m;
+
 	if (--l->users)
 		return;
+	/* (told, so that it ends as told and not as after a broker's crash) */
+	wmsg_init(&m, WMSG_STOP, 0);
+	wlink_send(l, &m, -1);
 	wlink_close(l);
 	for (struct wlink **pp = &l->sb->links; *pp; pp = &(*pp)->next)
 		if (*pp == l) {

@@ -226,7 +226,7 @@ static bool worker_msg(struct worker *w, const union wmsg *m, int fd)
 	log_debug("worker for domain %u: %s for vhost %u", w->domid, wmsg_kind_name(m->h.kind),
 		  m->h.devid);
 	if (m->h.kind == WMSG_STOP) {
-		log_info("worker for domain %u: the broker stops; finishing in-flight commands",
+		log_info("worker for domain %u: told to stop; finishing in-flight commands",
 			 w->domid);
 		w->told_stop = true;
 		w->sb.stopping = true;
@@ -476,6 +476,8 @@ int worker_main(int argc, char **argv)
 		log_err("worker for domain %u: cannot drop privileges: %s", w.domid, err);
 		return 1;
 	}
+	snprintf(err, sizeof(err), "worker for domain %u", w.domid);
+	sandbox_name(err);
 	if (seccomp && sandbox_apply_worker(to_syslog, err, sizeof(err)) < 0) {
 		log_err("worker for domain %u: cannot apply its seccomp filter: %s", w.domid, err);
 		return 1;
