@@ -241,6 +241,11 @@ run_scenario() {
 		cur=$(ls -t "$W"/logs/s?.log 2>/dev/null | head -1)
 		if [ -n "$cur" ]; then echo "XT-HB: [$(up)] $(basename "$cur" .log): $(tail -1 "$cur" | cut -c1-150)"
 		else echo "XT-HB: [$(up)] setup"; fi >/dev/console
+		# Here too, not only in run_scenario's loop: a shell of main.sh
+		# itself asleep in a futex holds that loop (CI: a main.sh
+		# subshell in futex_wait_queue, run_scenario waiting on it, s7
+		# stuck past its limit with its checks all done).
+		reap_spinners
 		# A scenario well past its limit means run_scenario itself is stuck
 		# (seen in CI: s5 ran 1000 s past it, the console showing only
 		# heartbeats until QEMU's limit). XT-STUCK tells the host to boot
