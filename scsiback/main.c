@@ -93,9 +93,11 @@ static void usage(FILE *f)
 		"      --syslog           log to syslog instead of stderr\n"
 		"      --no-seccomp       serve without the seccomp filter (scsiback(8),\n"
 		"                         SECURITY: for a system call it lacks)\n"
+		"      --privsep          serve each guest domain from its own deprivileged\n"
+		"                         worker (docs/privsep.md; no /dev/sg LUNs yet)\n"
 		"      --worker-user USER the user the guests' workers run as (default\n"
 		"                         " WORKER_USER_DEFAULT ")\n"
-		"      --no-privsep       serve every guest in this process, as root\n"
+		"      --no-privsep       serve every guest in this process (the default)\n"
 		"  -V, --version          show the version\n"
 		"  -h, --help             show this help\n\n"
 		"Signals: SIGTERM/SIGINT finish in-flight commands and release the rings,\n"
@@ -337,6 +339,7 @@ int main(int argc, char **argv)
 		{ "poll-us", required_argument, NULL, 'P' },
 		{ "no-seccomp", no_argument, NULL, 'N' },
 		{ "no-privsep", no_argument, NULL, 'O' },
+		{ "privsep", no_argument, NULL, 'W' },
 		{ "worker-user", required_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -344,7 +347,7 @@ int main(int argc, char **argv)
 	};
 	const char *config_path = NULL, *state_dir = NULL, *pidfile = NULL;
 	const char *worker_user = NULL;
-	bool daemonize = false, use_syslog = false, use_seccomp = true, use_privsep = true;
+	bool daemonize = false, use_syslog = false, use_seccomp = true, use_privsep = false;
 	int level = -1, c;
 	long poll_us = DEFAULT_POLL_US;
 	struct scsiback sb;
@@ -370,6 +373,7 @@ int main(int argc, char **argv)
 		case 'S': use_syslog = true; break;
 		case 'N': use_seccomp = false; break;
 		case 'O': use_privsep = false; break;
+		case 'W': use_privsep = true; break;
 		case 'U': worker_user = optarg; break;
 		case 'P': {
 			char *end;
@@ -456,6 +460,10 @@ int main(int argc, char **argv)
 			return 1;
 	} else if (use_privsep) {
 		log_warn("not root: serving every guest in this process (no workers to drop to)");
+	} else if (geteuid() == 0 && privdrop_spawn_caps(err, sizeof(err)) < 0) {
+		/* (what the unit keeps for --privsep's worker spawner) */
+		log_err("cannot give up setuid, setgid and chroot: %s", err);
+		return 1;
 	}
 	sb.xs = xs_open(0);
 	if (!sb.xs) {

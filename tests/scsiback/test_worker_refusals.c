@@ -38,8 +38,8 @@ static const struct ts_opts topts = { .be_domid = 0, .timeout_ms = 10000 };
 
 static pid_t start_backend(const char *probe, const char *extra)
 {
-	char *argv[] = { (char *)simenv_prog("scsiback/scsiback"), "--state-dir", statedir,
-			 "--log-level", "debug", (char *)extra, NULL };
+	char *argv[] = { (char *)simenv_prog("scsiback/scsiback"), "--privsep", "--state-dir",
+			 statedir, "--log-level", "debug", (char *)extra, NULL };
 	pid_t pid;
 
 	if (probe)
