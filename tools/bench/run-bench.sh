@@ -158,7 +158,7 @@ for r in $(seq 1 "$runs"); do
 	for mode in privsep single; do
 		sb_stop
 		if [ $mode = single ]; then sb_start; else sb_start --privsep; fi
-		run "$mode randread 4096 qd16" "$r" stack --rw randread --bs 4096 --qd 16
+		run "$mode randread 4096 qd16" "$r" stack --vhosts 1 --rw randread --bs 4096 --qd 16
 		run "$mode ring tur 0 qd16" "$r" ring 1 --rw tur --qd 16
 	done
 done
