@@ -974,16 +974,7 @@ static int teardown(void **state)
 /* How many lines of the daemon's log hold text. */
 static int log_count(const char *text)
 {
-	char line[1024];
-	FILE *f = fopen(logfile, "r");
-	int n = 0;
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		n += strstr(line, text) != NULL;
-	fclose(f);
-	return n;
+	return daemon_log_count(logfile, text);
 }
 
 /* The vhost of domid in status.json once it says persistent_grants

@@ -52,16 +52,7 @@ static pid_t start_backend(const char *probe, const char *extra)
 /* Lines of the log holding text. */
 static int log_count(const char *text)
 {
-	char line[1024];
-	FILE *f = fopen(logfile, "r");
-	int n = 0;
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		n += strstr(line, text) != NULL;
-	fclose(f);
-	return n;
+	return daemon_log_count(logfile, text);
 }
 
 /* The pid of domid's worker as the broker last logged its start, once

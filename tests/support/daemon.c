@@ -70,6 +70,20 @@ int daemon_log_clean(const char *logfile)
 	return r;
 }
 
+int daemon_log_count(const char *logfile, const char *text)
+{
+	char line[1024];
+	FILE *f = fopen(logfile, "r");
+	int n = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, text) != NULL;
+	fclose(f);
+	return n;
+}
+
 int daemon_wait_log(const char *logfile, const char *text, unsigned timeout_ms)
 {
 	for (unsigned waited = 0;; waited += 20) {

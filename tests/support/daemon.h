@@ -21,6 +21,8 @@ int daemon_log_clean(const char *logfile);
 /* A test's teardown: stops pid (SIGTERM, then SIGKILL after 10 s) if it
  * is > 0, and prints logfile to stderr when VSCSI_SHOW_LOGS is set. */
 void daemon_finish(pid_t pid, const char *logfile);
+/* How many lines of logfile contain text (0 without the file). */
+int daemon_log_count(const char *logfile, const char *text);
 /* 0 once a line of logfile contains text, -1 after timeout_ms. */
 int daemon_wait_log(const char *logfile, const char *text, unsigned timeout_ms);
 
