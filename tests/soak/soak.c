@@ -9,7 +9,9 @@
  *
  * SOAK_SECONDS sets the duration (default 120: what `make check` runs);
  * `make soak DURATION=3600` runs an hour. SOAK_SEED makes a run repeatable
- * as far as timing allows. */
+ * as far as timing allows. SOAK_PRIVSEP=1 or 0 runs scsiback with
+ * --privsep or --no-privsep instead of its default. RSS and descriptors
+ * are scsiback's with its workers'. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -503,8 +505,10 @@ static void create_guest(int role)
 
 static pid_t start_backend(void)
 {
+	const char *mode = getenv("SOAK_PRIVSEP");
 	char *argv[] = { (char *)simenv_prog("scsiback/scsiback"), "--state-dir", statedir,
-			 "--config", config, "--log-level", "info", NULL };
+			 "--config", config, "--log-level", "info",
+			 !mode || !*mode ? NULL : strcmp(mode, "0") ? "--privsep" : "--no-privsep", NULL };
 	pid_t pid = daemon_start(&env, 0, logfile, argv);
 
 	usleep(300000);
@@ -516,9 +520,9 @@ struct usage {
 	int fds;
 };
 
-static struct usage usage_of(pid_t pid)
+/* RSS and descriptors of one process (adds to u). */
+static void usage_add(pid_t pid, struct usage *u)
 {
-	struct usage u = { -1, 0 };
 	char path[64], line[256];
 	struct dirent *e;
 	FILE *f;
@@ -528,7 +532,7 @@ static struct usage usage_of(pid_t pid)
 	f = fopen(path, "r");
 	while (f && fgets(line, sizeof(line), f))
 		if (!strncmp(line, "VmRSS:", 6))
-			u.rss_kb = strtol(line + 6, NULL, 10);
+			u->rss_kb += strtol(line + 6, NULL, 10);
 	if (f)
 		fclose(f);
 	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
@@ -547,7 +551,55 @@ static struct usage usage_of(pid_t pid)
 		 * scsiback's, and nothing of it exists under real Xen. */
 		if (!strncmp(target, "/memfd:xensim-dom", 17))
 			continue;
-		u.fds++;
+		u->fds++;
+	}
+	if (d)
+		closedir(d);
+}
+
+/* The parent of pid, from /proc/PID/stat (0 when gone). */
+static pid_t parent_of(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	int ppid = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) && sscanf(p + 1, " %*c %d", &ppid) != 1)
+		ppid = 0;
+	fclose(f);
+	return (pid_t)ppid;
+}
+
+/* Whether pid descends from root. */
+static bool descends_from(pid_t pid, pid_t root)
+{
+	for (int depth = 0; depth < 8 && pid > 1; depth++) {
+		pid = parent_of(pid);
+		if (pid == root)
+			return true;
+	}
+	return false;
+}
+
+/* The backend's RSS and descriptors: scsiback and, with --privsep, its
+ * spawner and workers. */
+static struct usage usage_of(pid_t pid)
+{
+	struct usage u = { 0, 0 };
+	struct dirent *e;
+	DIR *d;
+
+	usage_add(pid, &u);
+	d = opendir("/proc");
+	while (d && (e = readdir(d))) {
+		pid_t p = (pid_t)strtol(e->d_name, NULL, 10);
+
+		if (p > 0 && p != pid && descends_from(p, pid))
+			usage_add(p, &u);
 	}
 	if (d)
 		closedir(d);
@@ -751,8 +803,9 @@ static void test_soak(void **state)
 	printf("  disk blocks with an acknowledged write: %" PRIu64 "; lost or corrupted: %u\n", acked,
 	       lost);
 	printf("  reads that returned wrong data: %u\n", corrupt);
-	printf("  scsiback: RSS %ld -> %ld KiB, fds %d -> %d (pid %d at the end)\n", u0.rss_kb,
-	       u1.rss_kb, u0.fds, u1.fds, (int)backend);
+	printf("  scsiback%s: RSS %ld -> %ld KiB, fds %d -> %d (pid %d at the end)\n",
+	       daemon_log_count(logfile, "guests are served by workers") > 0 ? " and its workers (--privsep)" : " (one process)",
+	       u0.rss_kb, u1.rss_kb, u0.fds, u1.fds, (int)backend);
 	/* Each of the vhost's line sources (ring, commands) writes at most
 	 * LOG_LIMIT_BURST lines and one account per window, again after each
 	 * restart of scsiback, plus a few about its coming and going. */
