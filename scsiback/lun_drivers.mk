@@ -1,10 +1,10 @@
 # scsiback's LUN drivers (sg, iscsi, null), with their tests (p-dev
 # resolution is common/pdev.c, tested in tests/common). Included by
 # scsiback/module.mk.
-LUN_SRCS := scsiback/lun.c scsiback/lun_iscsi.c scsiback/lun_sg.c scsiback/lun_null.c
+LUN_SRCS := scsiback/lun.c scsiback/lun_iscsi.c scsiback/lun_sg.c scsiback/sgio.c scsiback/lun_null.c
 LUN_OBJS = $(patsubst %.c,$(BUILD)/%.o,$(LUN_SRCS))
 ISCSI_LIBS ?= $(shell $(PKG_CONFIG) --libs libiscsi)
-LUN_LIBS = $(ISCSI_LIBS) -lsgutils2
+LUN_LIBS = $(ISCSI_LIBS) -lsgutils2 -lpthread
 
 
 LUN_TESTS := test_lun_null test_lun_sg test_lun_iscsi test_lun_iscsi_timeouts

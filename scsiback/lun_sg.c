@@ -16,6 +16,12 @@
  * Answers found inside abort/reset, TMF answers and closing from inside
  * a completion are the core's (lun.c).
  *
+ * In a process that may not use sg's queued interface (a guest's worker:
+ * sg refuses write() and read() once the credentials changed since the
+ * open) commands go to SG_IO threads instead (sgio.h), and their answers
+ * come back through the queue's eventfd; a tape or changer gives them one
+ * command at a time, so that they reach it in order.
+ *
  * sg cannot abort one command: abort() of a command the kernel already has
  * answers RESET_FAILED and the command completes when the device says so;
  * the guest escalates to a LUN reset, which is SG_SCSI_RESET (device,
@@ -56,7 +62,9 @@
 struct sg_lun {
 	struct lun *lun;                /* while not closed */
 	struct lun_core *core;
-	struct lun_watch h;             /* the sg fd */
+	int fd;                         /* the sg node */
+	struct sgio_queue *q;           /* with SG_IO threads, else NULL */
+	struct lun_watch h;             /* the sg fd, or q's eventfd */
 	struct list_link queued;        /* not yet given to sg (FIFO) */
 	struct list_link submitted;     /* sg has them */
 	int nsubmitted;
@@ -240,13 +248,36 @@ static void req_fail(struct sg_lun *s, struct lun_sg_req *req, uint8_t host)
 	req_complete(s, req);
 }
 
+/* How many commands sg may have at once. With threads: a tape's or a
+ * changer's one at a time (threads could swap two on their way in), at
+ * most one per thread. */
+static int sg_queue_max(const struct sg_lun *s)
+{
+	int threads = (int)sgio_threads();
+
+	if (!s->q)
+		return s->max_submitted;
+	if (s->lun && (s->lun->dev_type == 0x01 || s->lun->dev_type == 0x08))
+		return 1;
+	return s->max_submitted < threads ? s->max_submitted : threads;
+}
+
 /* Gives req to sg. Returns 0, -EAGAIN when sg's queue is full, or -errno. */
 static int sg_write_req(struct sg_lun *s, struct lun_sg_req *req)
 {
 	struct sg_io_hdr h;
 
+	if (s->q) {
+		lun_sg_fill_hdr(&req->job.hdr, req, s->default_timeout_ms, ++s->pack_id);
+		req->job.fd = s->fd;
+		req->state = LUN_SG_SUBMITTED;
+		list_add_tail(&s->submitted, &req->link);
+		s->nsubmitted++;
+		sgio_submit(s->q, &req->job);
+		return 0;
+	}
 	lun_sg_fill_hdr(&h, req, s->default_timeout_ms, ++s->pack_id);
-	if (write(s->h.h.fd, &h, sizeof(h)) == (ssize_t)sizeof(h)) {
+	if (write(s->fd, &h, sizeof(h)) == (ssize_t)sizeof(h)) {
 		req->state = LUN_SG_SUBMITTED;
 		list_add_tail(&s->submitted, &req->link);
 		s->nsubmitted++;
@@ -264,7 +295,7 @@ static int sg_write_req(struct sg_lun *s, struct lun_sg_req *req)
 /* Moves locally queued commands into free sg slots. Only from the loop. */
 static void sg_drain_queue(struct sg_lun *s)
 {
-	while (!list_empty(&s->queued) && s->nsubmitted < s->max_submitted) {
+	while (!list_empty(&s->queued) && s->nsubmitted < sg_queue_max(s)) {
 		struct lun_sg_req *req = list_first(&s->queued, struct lun_sg_req, link);
 		int rc;
 
@@ -306,9 +337,56 @@ static void sg_device_gone(struct sg_lun *s, int err)
 	if (!s->gone)
 		log_err("lun %s: %s; failing its commands", s->name, strerror(err));
 	s->gone = true;
+	if (s->q) {
+		/* the threads' commands come back on their own, failed too */
+		fail_all(s, &s->queued, XEN_VSCSIIF_RSLT_HOST_NO_CONNECT);
+		return;
+	}
 	lun_watch_del(&s->h);
 	fail_all(s, &s->submitted, XEN_VSCSIIF_RSLT_HOST_NO_CONNECT);
 	fail_all(s, &s->queued, XEN_VSCSIIF_RSLT_HOST_NO_CONNECT);
+}
+
+/* A job back from the SG_IO threads. */
+static void sg_job_done(struct sg_lun *s, struct lun_sg_req *req)
+{
+	int err = req->job.err;
+
+	list_del(&req->link);
+	s->nsubmitted--;
+	if (err == 0) {
+		lun_sg_fill_result(req, &req->job.hdr);
+		lun_log_result(s->name, req->cmd);
+		req_complete(s, req);
+		return;
+	}
+	if (err == EINTR || err == ECANCELED) {
+		set_host_only(req->cmd, XEN_VSCSIIF_RSLT_HOST_ABORT);   /* close() */
+	} else {
+		char op[64];
+
+		sg_get_opcode_name(req->cmd->cdb[0], 0, sizeof(op), op);
+		if (err != ENODEV && err != ENXIO)
+			log_warn("lun %s: %s: SG_IO: %s", s->name, op, strerror(err));
+		set_host_only(req->cmd, err == ENODEV || err == ENXIO ? XEN_VSCSIIF_RSLT_HOST_NO_CONNECT
+								     : XEN_VSCSIIF_RSLT_HOST_ERROR);
+	}
+	req_complete(s, req);
+	if (err == ENODEV && !lun_closed(s->core))
+		sg_device_gone(s, err);
+}
+
+/* The SG_IO threads' eventfd: answers are back. */
+static void sg_on_jobs(void *arg, uint32_t events)
+{
+	struct sg_lun *s = arg;
+	struct sgio_job *job;
+
+	(void)events;
+	while (!lun_closed(s->core) && (job = sgio_reap(s->q)))
+		sg_job_done(s, list_entry(job, struct lun_sg_req, job));
+	if (!lun_closed(s->core))
+		sg_drain_queue(s);
 }
 
 static void sg_on_readable(void *arg, uint32_t events)
@@ -323,7 +401,7 @@ static void sg_on_readable(void *arg, uint32_t events)
 		memset(&hdr, 0, sizeof(hdr));
 		hdr.interface_id = 'S';
 		hdr.pack_id = -1;   /* any completed request */
-		n = read(s->h.h.fd, &hdr, sizeof(hdr));
+		n = read(s->fd, &hdr, sizeof(hdr));
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -382,15 +460,23 @@ static int sg_attach(struct lun *lun, const struct sg_fd_open *o)
 	list_init(&s->submitted);
 	s->lun = lun;
 	s->core = lun->core;
+	s->fd = o->fd;
 	s->max_submitted = SG_QUEUE_DEFAULT;
 	lun->dev_type = o->dev_type;
 	s->default_timeout_ms = (o->cfg && o->cfg->default_timeout_ms)
 					? o->cfg->default_timeout_ms
 					: lun_default_timeout_ms(o->dev_type);
-	rc = lun_watch_add(lun->core, &s->h, o->fd, EPOLLIN, sg_on_readable, s);
+	if (sgio_active()) {
+		s->q = sgio_queue_new();
+		rc = s->q ? lun_watch_add(lun->core, &s->h, sgio_queue_fd(s->q), EPOLLIN, sg_on_jobs, s)
+			  : -errno;
+	} else {
+		rc = lun_watch_add(lun->core, &s->h, o->fd, EPOLLIN, sg_on_readable, s);
+	}
 	if (rc) {
 		fmt_into(lun->error, sizeof(lun->error), "lun %s: event loop: %s", o->name,
 			 strerror(-rc));
+		sgio_queue_free(s->q);
 		close(o->fd);
 		free(s);
 		return rc;
@@ -553,7 +639,7 @@ static int sg_submit(struct lun *lun, struct lun_cmd *cmd)
 			copy_from_iov(cmd, req->bounce);
 	}
 	cmd->drv = req;
-	if (list_empty(&s->queued) && s->nsubmitted < s->max_submitted) {
+	if (list_empty(&s->queued) && s->nsubmitted < sg_queue_max(s)) {
 		rc = sg_write_req(s, req);
 		if (rc == 0)
 			return 0;
@@ -600,11 +686,11 @@ static int sg_reset(struct lun *lun, struct lun_tmf *tmf)
 		lun_tmf_done(tmf, XEN_VSCSIIF_RSLT_RESET_FAILED);
 		return 0;
 	}
-	rc = ioctl(s->h.h.fd, SG_SCSI_RESET, &how);
+	rc = ioctl(s->fd, SG_SCSI_RESET, &how);
 	if (rc < 0 && errno == EINVAL) {
 		/* kernels before 3.19 know no NO_ESCALATE and never escalated */
 		how = SG_SCSI_RESET_DEVICE;
-		rc = ioctl(s->h.h.fd, SG_SCSI_RESET, &how);
+		rc = ioctl(s->fd, SG_SCSI_RESET, &how);
 	}
 	if (rc < 0) {
 		log_warn("lun %s: device reset: %s", s->name, strerror(errno));
@@ -631,13 +717,16 @@ static void sg_drain(struct lun *lun)
 	struct sg_lun *s = lun->priv;
 	long deadline = now_ms() + SG_CLOSE_WAIT_MS;
 
-	while (!s->gone && !list_empty(&s->submitted)) {
+	while ((s->q || !s->gone) && !list_empty(&s->submitted)) {
 		long left = deadline - now_ms();
 		struct pollfd p = { .fd = s->h.h.fd, .events = POLLIN };
 
 		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
 			break;
-		sg_on_readable(s, EPOLLIN);
+		if (s->q)
+			sg_on_jobs(s, EPOLLIN);
+		else
+			sg_on_readable(s, EPOLLIN);
 	}
 	if (!list_empty(&s->submitted))
 		log_warn("lun %s: closing with commands still running on the device", s->name);
@@ -649,11 +738,22 @@ static void sg_close(struct lun *lun)
 
 	/* sg moves data through its own buffers (indirect I/O) and copies
 	 * into ours only in read(): once the fd is closed it drops the
-	 * orphaned requests without touching them. */
+	 * orphaned requests without touching them. SG_IO copies when it
+	 * returns: its threads are interrupted first, which orphans them
+	 * the same way (sgio.h). */
+	if (s->q) {
+		struct sgio_job *job;
+
+		sgio_cancel(s->q);
+		while ((job = sgio_reap(s->q)))
+			sg_job_done(s, list_entry(job, struct lun_sg_req, job));
+	}
 	fail_all(s, &s->submitted, XEN_VSCSIIF_RSLT_HOST_ABORT);
 	fail_all(s, &s->queued, XEN_VSCSIIF_RSLT_HOST_ABORT);
 	lun_watch_del(&s->h);
-	close(s->h.h.fd);
+	sgio_queue_free(s->q);
+	s->q = NULL;
+	close(s->fd);
 }
 
 /* ------------------------------------------------------------------ */

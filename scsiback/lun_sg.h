@@ -9,6 +9,7 @@
 
 #include "list.h"
 #include "lun.h"
+#include "sgio.h"
 
 #ifndef SG_FLAG_Q_AT_TAIL
 #define SG_FLAG_Q_AT_TAIL 0x10
@@ -37,6 +38,7 @@ struct lun_sg_req {
 	void *bounce;              /* contiguous copy of the data, or NULL */
 	enum lun_sg_req_state state;
 	uint8_t sense[LUN_SENSE_MAX];
+	struct sgio_job job;       /* with SG_IO threads (sgio.h) */
 };
 
 /* sg's host and driver status as the vscsiif host code. */

@@ -94,10 +94,10 @@ static void usage(FILE *f)
 		"      --no-seccomp       serve without the seccomp filter (scsiback(8),\n"
 		"                         SECURITY: for a system call it lacks)\n"
 		"      --privsep          serve each guest domain from its own deprivileged\n"
-		"                         worker (docs/privsep.md; no /dev/sg LUNs yet)\n"
+		"                         worker (the default as root; docs/privsep.md)\n"
 		"      --worker-user USER the user the guests' workers run as (default\n"
 		"                         " WORKER_USER_DEFAULT ")\n"
-		"      --no-privsep       serve every guest in this process (the default)\n"
+		"      --no-privsep       serve every guest in this process, as root\n"
 		"  -V, --version          show the version\n"
 		"  -h, --help             show this help\n\n"
 		"Signals: SIGTERM/SIGINT finish in-flight commands and release the rings,\n"
@@ -347,7 +347,8 @@ int main(int argc, char **argv)
 	};
 	const char *config_path = NULL, *state_dir = NULL, *pidfile = NULL;
 	const char *worker_user = NULL;
-	bool daemonize = false, use_syslog = false, use_seccomp = true, use_privsep = false;
+	bool daemonize = false, use_syslog = false, use_seccomp = true, use_privsep = true;
+	bool privsep_asked = false;
 	int level = -1, c;
 	long poll_us = DEFAULT_POLL_US;
 	struct scsiback sb;
@@ -373,7 +374,7 @@ int main(int argc, char **argv)
 		case 'S': use_syslog = true; break;
 		case 'N': use_seccomp = false; break;
 		case 'O': use_privsep = false; break;
-		case 'W': use_privsep = true; break;
+		case 'W': use_privsep = privsep_asked = true; break;
 		case 'U': worker_user = optarg; break;
 		case 'P': {
 			char *end;
@@ -458,7 +459,7 @@ int main(int argc, char **argv)
 		if (start_spawner(&sb, worker_user, level, use_syslog || daemonize, poll_us,
 				  use_seccomp, lock_fd, pid_fd) < 0)
 			return 1;
-	} else if (use_privsep) {
+	} else if (privsep_asked) {
 		log_warn("not root: serving every guest in this process (no workers to drop to)");
 	} else if (geteuid() == 0 && privdrop_spawn_caps(err, sizeof(err)) < 0) {
 		/* (what the unit keeps for --privsep's worker spawner) */

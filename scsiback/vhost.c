@@ -246,19 +246,16 @@ static int vhost_remote_lun_open(void *arg, struct vlun *vl, const struct pdev_i
 	a->kind = (uint8_t)info->kind;
 	snprintf(a->pdev, sizeof(a->pdev), "%s", vl->pdev);
 	if (info->kind == PDEV_SG) {
-		/* Linux's sg driver refuses write() and read(), its queued
-		 * interface, to a process whose credentials are not its
-		 * opener's: a worker, which dropped them, cannot drive it
-		 * (seen on real Xen: "changed security contexts after opening
-		 * file descriptor"). Until a worker has another way (SG_IO in
-		 * threads of its own, or the broker queueing for it), such
-		 * LUNs are refused here rather than failing every command. */
-		snprintf(err, errlen, "lun %s: host SCSI devices are not served with --privsep yet "
-			 "(the sg driver takes queued commands only from the process that opened "
-			 "it: scsiback(8), SECURITY)", info->path);
-		return -EOPNOTSUPP;
-	}
-	if (info->kind == PDEV_ISCSI) {
+		/* Opened here, for this guest's v-dev as dom0's mapping says;
+		 * the worker drives it with SG_IO (sgio.h). */
+		fd = open(info->path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0) {
+			r = -errno;
+			snprintf(err, errlen, "lun %s: open: %s", info->path, strerror(errno));
+			return r;
+		}
+		snprintf(a->path, sizeof(a->path), "%s", info->path);
+	} else if (info->kind == PDEV_ISCSI) {
 		r = vhost_remote_portal(info, vl, a->path, sizeof(a->path), err, errlen);
 		if (r < 0)
 			return r;

@@ -21,12 +21,14 @@
 #include "privdrop.h"
 #include "sandbox.h"
 #include "serve.h"
+#include "sgio.h"
 #include "vhost.h"
 #include "wmsg.h"
 
 #define WORKER_SOCK 3
 #define WORKER_DRAIN_MS 30000
 #define WORKER_STATS_S 1
+#define WORKER_SG_THREADS 4       /* SG_IO threads (sgio.h): commands at once on sg LUNs */
 
 struct worker {
 	struct scsiback sb;
@@ -38,6 +40,7 @@ struct worker {
 
 #ifdef VSCSI_TEST_HOOKS
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/ptrace.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -47,6 +50,11 @@ struct worker {
  * WHAT while it serves, as a guest that took it over would
  * (test_worker_refusals). */
 #define WORKER_TEST_SIGNAL SIGUSR2
+static void *worker_test_thread(void *arg)
+{
+	return arg;
+}
+
 static void worker_test_probe(uint32_t domid)
 {
 	const char *what = getenv("VSCSI_TEST_WORKER_PROBE");
@@ -75,6 +83,15 @@ static void worker_test_probe(uint32_t domid)
 		r = kill(-1, SIGKILL);
 	else if (!strcmp(what, "udp"))
 		r = socket(AF_INET, SOCK_DGRAM, 0);
+	else if (!strcmp(what, "thread")) {  /* one more than the SG_IO threads */
+		pthread_t t;
+
+		r = pthread_create(&t, NULL, worker_test_thread, NULL);
+		if (r) {
+			errno = (int)r;
+			r = -1;
+		}
+	}
 	else if (!strcmp(what, "connect-other") || !strcmp(what, "connect-raw")) {
 		/* TCP to an address that is no portal of its LUNs: through
 		 * the broker (portal.h), or by the system call itself */
@@ -467,6 +484,16 @@ int worker_main(int argc, char **argv)
 			   worker_stats_cb) < 0 ||
 	    timerfd_settime(w.stats_h.fd, 0, &its, NULL) < 0) {
 		log_err("worker for domain %u: cannot set up its loop: %s", w.domid, strerror(errno));
+		return 1;
+	}
+	/* sg LUNs: the broker opened their nodes, and sg takes queued
+	 * commands only from the opener's credentials, so ours run SG_IO
+	 * in threads, started now: after the drop no thread can be (no
+	 * RLIMIT_NPROC, no clone in the filter). The drop below reaches
+	 * them too (glibc changes every thread's ids; the filter is
+	 * synchronised to all). */
+	if (sgio_start(WORKER_SG_THREADS, err, sizeof(err)) < 0) {
+		log_err("worker for domain %u: %s", w.domid, err);
 		return 1;
 	}
 	/* Our connects go through the broker from now on (portal.h): the

@@ -2,7 +2,10 @@
  * the sg_io_hdr it builds, how it reads a completion: lun_sg.h),
  * then its async engine through lun.h against a fake sg device, a thread on a SOCK_SEQPACKET pair that
  * reads sg_io_hdr packets, moves data like the kernel would (same
- * process, so the pointers are valid) and writes the header back. */
+ * process, so the pointers are valid) and writes the header back.
+ * Then the same driver with SG_IO threads (sgio.h, as in a guest's
+ * worker), the fake standing in for the SG_IO ioctl: it blocks like the
+ * kernel's, and a signal ends its wait with EINTR like the kernel's. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -12,6 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -183,12 +187,29 @@ struct fake {
 	struct sg_io_hdr held[64];
 	int nheld;
 	uint8_t inq0;           /* INQUIRY byte 0: qualifier and device type */
+	/* with SG_IO threads */
+	int drv_fd;             /* the driver's end: which fake an SG_IO is for */
+	bool gone;              /* SG_IO answers ENODEV */
+	int running, max_running, interrupted;
 };
+
+static struct fake *fakes[8];   /* by drv_fd, for fake_sgio */
+
+static void fake_register(struct fake *fk, int drv_fd)
+{
+	fk->drv_fd = drv_fd;
+	for (size_t i = 0; i < sizeof(fakes) / sizeof(*fakes); i++)
+		if (!fakes[i] || fakes[i] == fk || fakes[i]->drv_fd == drv_fd) {
+			fakes[i] = fk;
+			return;
+		}
+	fail_msg("too many fake devices");
+}
 
 /* Answers one command like a disk: READ fills each byte with the LBA,
  * WRITE is taken, INQUIRY says "FAKE DISK" (byte 0 from inq0), anything
  * else gets CHECK CONDITION. */
-static void fake_answer(struct fake *f, struct sg_io_hdr *h)
+static void fake_fill(struct fake *f, struct sg_io_hdr *h)
 {
 	uint8_t *cdb = h->cmdp;
 
@@ -229,9 +250,58 @@ static void fake_answer(struct fake *f, struct sg_io_hdr *h)
 		h->sb_len_wr = 18;
 		h->resid = (int)h->dxfer_len;
 	}
-	(void)f;
+}
+
+static void fake_answer(struct fake *f, struct sg_io_hdr *h)
+{
+	fake_fill(f, h);
 	if (write(f->fd, h, sizeof(*h)) != sizeof(*h))
 		fprintf(stderr, "fake: write: %s\n", strerror(errno));
+}
+
+/* SG_IO on a fake: holds while the fake holds (a signal ends the wait
+ * with EINTR, as the kernel's wait_event_interruptible does), ENODEV once
+ * gone. */
+static int fake_sgio(int fd, struct sg_io_hdr *h)
+{
+	struct fake *fk = NULL;
+
+	for (size_t i = 0; i < sizeof(fakes) / sizeof(*fakes); i++)
+		if (fakes[i] && fakes[i]->drv_fd == fd)
+			fk = fakes[i];
+	if (!fk) {
+		errno = EBADF;
+		return -1;
+	}
+	pthread_mutex_lock(&fk->lock);
+	if (fk->seen < 64) {
+		fk->first_lba[fk->seen] = ((uint8_t *)h->cmdp)[5];
+		fk->timeout[fk->seen] = h->timeout;
+	}
+	fk->seen++;
+	if (++fk->running > fk->max_running)
+		fk->max_running = fk->running;
+	while (fk->mode == FAKE_HOLD && !fk->gone) {
+		pthread_mutex_unlock(&fk->lock);
+		if (poll(NULL, 0, 2) < 0 && errno == EINTR) {
+			pthread_mutex_lock(&fk->lock);
+			fk->interrupted++;
+			fk->running--;
+			pthread_mutex_unlock(&fk->lock);
+			errno = EINTR;
+			return -1;
+		}
+		pthread_mutex_lock(&fk->lock);
+	}
+	fk->running--;
+	if (fk->gone) {
+		pthread_mutex_unlock(&fk->lock);
+		errno = ENODEV;
+		return -1;
+	}
+	pthread_mutex_unlock(&fk->lock);
+	fake_fill(fk, h);
+	return 0;
 }
 
 static void *fake_main(void *arg)
@@ -295,6 +365,7 @@ static int setup(void **state)
 	f->loop = evloop_new();
 	f->lun.loop = f->loop;
 	f->fake.fd = sv[1];
+	fake_register(&f->fake, sv[0]);
 	pthread_mutex_init(&f->fake.lock, NULL);
 	if (lun_sg_test_open(&f->lun, sv[0], "/dev/sgFAKE (9:0:0:0)", NULL, 0, "FAKE DISK", NULL))
 		return -1;
@@ -513,6 +584,7 @@ static int fake_start(struct fake *fk, enum fake_mode mode, uint8_t inq0)
 	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
 	fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
 	fk->fd = sv[1];
+	fake_register(fk, sv[0]);
 	fk->mode = mode;
 	fk->inq0 = inq0;
 	pthread_mutex_init(&fk->lock, NULL);
@@ -743,6 +815,201 @@ static void test_open_errors(void **state)
 	assert_int_equal(lun_open_str(&lun, "3:0:0:0", NULL), -EINVAL);
 }
 
+/* ------------------------------------------------------------------ */
+/* with SG_IO threads                                                  */
+
+#define TEST_SG_THREADS 4
+
+static int threads_up(void **state)
+{
+	char err[200];
+
+	(void)state;
+	sgio_test_set_ioctl(fake_sgio);
+	return sgio_start(TEST_SG_THREADS, err, sizeof(err)) == 0 && sgio_active() ? 0 : -1;
+}
+
+static int threads_down(void **state)
+{
+	(void)state;
+	sgio_stop();
+	sgio_test_set_ioctl(NULL);
+	return sgio_active() ? -1 : 0;
+}
+
+static int fake_get(struct fake *fk, const int *field)
+{
+	int v;
+
+	pthread_mutex_lock(&fk->lock);
+	v = *field;
+	pthread_mutex_unlock(&fk->lock);
+	return v;
+}
+
+static void wait_fake(struct fixture *f, struct fake *fk, const int *field, int want)
+{
+	for (int i = 0; i < 400 && fake_get(fk, field) < want; i++)
+		evloop_run_once(f->loop, 5);
+	assert_int_equal(fake_get(fk, field), want);
+}
+
+static int count_done(struct tcmd *t, int n)
+{
+	int done = 0;
+
+	for (int i = 0; i < n; i++)
+		done += t[i].done;
+	return done;
+}
+
+/* A disk: as many commands at once as there are threads, the rest wait;
+ * each answer lands in its own command's buffers. */
+static void test_threads_disk_at_once(void **state)
+{
+	struct fixture *f = *state;
+	static struct tcmd t[12];
+
+	f->fake.mode = FAKE_HOLD;
+	for (int i = 0; i < 12; i++) {
+		read10(&t[i], (uint8_t)(i + 1), 3);
+		assert_int_equal(lun_submit(&f->lun, &t[i].c), 0);
+	}
+	wait_fake(f, &f->fake, &f->fake.running, TEST_SG_THREADS);
+	for (int i = 0; i < 20; i++)
+		evloop_run_once(f->loop, 5);
+	assert_int_equal(fake_get(&f->fake, &f->fake.seen), TEST_SG_THREADS);
+	assert_int_equal(count_done(t, 12), 0);
+	fake_release(&f->fake);
+	for (int k = 0; k < 400 && count_done(t, 12) < 12; k++)
+		evloop_run_once(f->loop, 10);
+	assert_int_equal(count_done(t, 12), 12);
+	assert_int_equal(f->fake.max_running, TEST_SG_THREADS);
+	for (int i = 0; i < 12; i++) {
+		assert_int_equal(t[i].c.host, XEN_VSCSIIF_RSLT_HOST_OK);
+		for (int b = 0; b < 4096; b += 511)
+			if (t[i].buf[b] != i + 1)
+				fail_msg("command %d byte %d is %d", i, b, t[i].buf[b]);
+	}
+}
+
+/* A tape gets its commands one at a time, in the guest's order, though
+ * four threads are free (two at once could swap on their way in). */
+static void test_threads_tape_in_order(void **state)
+{
+	struct fixture *f = *state;
+	static struct tcmd t[6];
+	struct fake fk;
+	struct lun lun;
+
+	open_typed(f, &lun, &fk, 0x01, NULL);
+	assert_int_equal(fake_get(&fk, &fk.seen), 1);     /* the INQUIRY */
+	pthread_mutex_lock(&fk.lock);
+	fk.mode = FAKE_HOLD;
+	pthread_mutex_unlock(&fk.lock);
+	for (int i = 0; i < 6; i++) {
+		read10(&t[i], (uint8_t)(i + 1), 1);
+		assert_int_equal(lun_submit(&lun, &t[i].c), 0);
+	}
+	wait_fake(f, &fk, &fk.seen, 2);
+	for (int i = 0; i < 20; i++)
+		evloop_run_once(f->loop, 5);
+	assert_int_equal(fake_get(&fk, &fk.seen), 2);
+	fake_release(&fk);
+	for (int k = 0; k < 400 && count_done(t, 6) < 6; k++)
+		evloop_run_once(f->loop, 10);
+	assert_int_equal(count_done(t, 6), 6);
+	assert_int_equal(fk.max_running, 1);
+	for (int i = 0; i < 6; i++) {
+		assert_int_equal(fk.first_lba[i + 1], i + 1);
+		assert_int_equal(t[i].buf[0], i + 1);
+	}
+	lun_close(&lun);
+	fake_stop(&fk);
+}
+
+/* close() interrupts the LUN's commands in the threads (ABORT, nothing
+ * copied back), takes back those still waiting for a thread, and leaves
+ * another LUN's commands alone; no signal is left over to end a later
+ * command. */
+static void test_threads_close(void **state)
+{
+	struct fixture *f = *state;
+	static struct tcmd a[TEST_SG_THREADS], b, c;
+	struct fake fk;
+	struct lun lun;
+
+	open_typed(f, &lun, &fk, 0x00, NULL);
+	/* the fixture's LUN holds every thread... */
+	f->fake.mode = FAKE_HOLD;
+	for (int i = 0; i < TEST_SG_THREADS; i++) {
+		read10(&a[i], (uint8_t)(0x40 + i), 2);
+		assert_int_equal(lun_submit(&f->lun, &a[i].c), 0);
+	}
+	wait_fake(f, &f->fake, &f->fake.running, TEST_SG_THREADS);
+	/* ...so this one waits for a thread: closing takes it back */
+	read10(&b, 0x11, 1);
+	assert_int_equal(lun_submit(&lun, &b.c), 0);
+	lun_close(&lun);
+	assert_int_equal(b.done, 1);
+	assert_int_equal(b.c.host, XEN_VSCSIIF_RSLT_HOST_ABORT);
+	assert_int_equal(fake_get(&fk, &fk.interrupted), 0);
+	assert_int_equal(fake_get(&f->fake, &f->fake.interrupted), 0);
+	assert_int_equal(count_done(a, TEST_SG_THREADS), 0);
+	fake_stop(&fk);
+
+	/* the running ones: interrupted, answered ABORT, buffers untouched */
+	memset(a[0].buf, 0xee, sizeof(a[0].buf));
+	lun_close(&f->lun);
+	f->open = false;
+	assert_int_equal(count_done(a, TEST_SG_THREADS), TEST_SG_THREADS);
+	for (int i = 0; i < TEST_SG_THREADS; i++)
+		assert_int_equal(a[i].c.host, XEN_VSCSIIF_RSLT_HOST_ABORT);
+	assert_int_equal(fake_get(&f->fake, &f->fake.interrupted), TEST_SG_THREADS);
+	assert_int_equal(a[0].buf[0], 0xee);
+
+	/* the threads serve the next LUN, every command to its end */
+	open_typed(f, &lun, &fk, 0x00, NULL);
+	for (int i = 0; i < 50; i++) {
+		read10(&c, (uint8_t)i, 1);
+		assert_int_equal(lun_submit(&lun, &c.c), 0);
+		wait_for(f, &c.done, 1);
+		assert_int_equal(c.done, 1);
+		assert_int_equal(c.c.host, XEN_VSCSIIF_RSLT_HOST_OK);
+		assert_int_equal(c.buf[4095], i);
+	}
+	assert_int_equal(fake_get(&fk, &fk.interrupted), 0);
+	lun_close(&lun);
+	fake_stop(&fk);
+}
+
+/* SG_IO answers ENODEV: the command ends NO_CONNECT, so does what waited
+ * behind it, and new ones are refused. */
+static void test_threads_device_gone(void **state)
+{
+	struct fixture *f = *state;
+	struct tcmd a, b;
+
+	lun_sg_test_set_queue_max(&f->lun, 1);
+	f->fake.mode = FAKE_HOLD;
+	read10(&a, 4, 1);
+	read10(&b, 5, 1);
+	assert_int_equal(lun_submit(&f->lun, &a.c), 0);
+	assert_int_equal(lun_submit(&f->lun, &b.c), 0);
+	wait_fake(f, &f->fake, &f->fake.running, 1);
+	pthread_mutex_lock(&f->fake.lock);
+	f->fake.gone = true;
+	pthread_mutex_unlock(&f->fake.lock);
+	wait_for(f, &b.done, 1);
+	assert_int_equal(a.done, 1);
+	assert_int_equal(a.c.host, XEN_VSCSIIF_RSLT_HOST_NO_CONNECT);
+	assert_int_equal(b.done, 1);
+	assert_int_equal(b.c.host, XEN_VSCSIIF_RSLT_HOST_NO_CONNECT);
+	assert_int_equal(fake_get(&f->fake, &f->fake.seen), 1);
+	read10(&a, 6, 1);
+	assert_int_equal(lun_submit(&f->lun, &a.c), -ENODEV);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -760,7 +1027,19 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_default_timeouts_by_type, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timeout_guest_and_config, setup, teardown),
 	};
+	const struct CMUnitTest threaded[] = {
+		cmocka_unit_test_setup_teardown(test_async_read, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_threads_disk_at_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_threads_tape_in_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_threads_close, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_threads_device_gone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_abort_and_reset, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_inquiry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_timeout_guest_and_config, setup, teardown),
+	};
+	int failed;
 
 	log_init("test_lun_sg", LOG_LVL_WARN, false);
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	failed = cmocka_run_group_tests(tests, NULL, NULL);
+	return failed + cmocka_run_group_tests_name("with SG_IO threads", threaded, threads_up, threads_down);
 }

@@ -3,7 +3,7 @@
  * its guest would then want (worker.c's test probe, on SIGUSR2: files,
  * devices, xenstore's socket, a program, a debugger on init,
  * a kernel module, root back, every other worker killed, a non-TCP
- * socket, TCP to what is no portal of its LUNs). Each is refused: a call that names a file gets EACCES (and
+ * socket, TCP to what is no portal of its LUNs, a thread more). Each is refused: a call that names a file gets EACCES (and
  * there is no file to reach: without the filter the empty root answers
  * ENOENT), anything else kills the worker with a line naming the call.
  * The broker starts a new worker, which serves the guest's ring again;
@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <pwd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -122,7 +124,7 @@ static void restart_with(const char *probe, const char *extra)
 static bool probe(const char *what, const char *extra, char *got, size_t gotlen)
 {
 	char ret[128], start[128];
-	int starts_t, starts_b, killed_before;
+	int starts_t, starts_b, killed_before, sigsys_before;
 	pid_t wt, wb;
 
 	restart_with(what, extra);
@@ -133,10 +135,12 @@ static bool probe(const char *what, const char *extra, char *got, size_t gotlen)
 	wt = worker_pid(taken, starts_t);
 	wb = worker_pid(bystander, starts_b);
 	killed_before = log_count("killed by its seccomp filter");
+	sigsys_before = log_count("ended by signal 31 ");
 	snprintf(ret, sizeof(ret), "worker for domain %d: test probe: %s returned ", taken, what);
 	assert_int_equal(kill(wt, SIGUSR2), 0);
 	for (int waited = 0;; waited += 50) {
-		if (log_count("killed by its seccomp filter") > killed_before)
+		if (log_count("killed by its seccomp filter") > killed_before ||
+		    log_count("ended by signal 31 ") > sigsys_before)
 			break;
 		if (log_count(ret) > 0)
 			break;
@@ -220,6 +224,86 @@ static void test_no_program_no_debugger_no_module_no_root(void **state)
 	killed_naming("setuid", "setuid");
 }
 
+/* Its SG_IO threads were started before the drop: no more. glibc blocks
+ * every signal around clone3, so the kernel kills without our handler's
+ * line; the spawner's says how it ended. */
+static void test_no_thread(void **state)
+{
+	char got[128];
+	int before = log_count("ended by signal 31 (Bad system call)");
+
+	(void)state;
+	if (!probe("thread", NULL, got, sizeof(got)))
+		fail_msg("probe thread: returned (%s); expected the worker killed", got);
+	assert_true(log_count("ended by signal 31 (Bad system call)") > before);
+}
+
+/* One line of /proc/PID/task/TID/status with the fields that make the
+ * sandbox, as "Uid:... CapPrm:... CapEff:... NoNewPrivs:... Seccomp:...". */
+static void task_sandbox(pid_t pid, const char *tid, char *out, size_t outlen)
+{
+	static const char *const fields[] = { "Uid:", "CapPrm:", "CapEff:", "NoNewPrivs:", "Seccomp:" };
+	char path[320], line[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%s/status", (int)pid, tid);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	out[0] = 0;
+	while (fgets(line, sizeof(line), f))
+		for (size_t i = 0; i < sizeof(fields) / sizeof(*fields); i++)
+			if (!strncmp(line, fields[i], strlen(fields[i]))) {
+				line[strcspn(line, "\n")] = 0;
+				for (char *c = line; *c; c++)
+					if (*c == '\t')
+						*c = ' ';
+				snprintf(out + strlen(out), outlen - strlen(out), "%s%s", out[0] ? " | " : "", line);
+			}
+	fclose(f);
+}
+
+/* Every thread of a worker (its loop and its SG_IO threads, scsiback/
+ * sgio.h) runs as the workers' user, with no capability, no_new_privs
+ * and the filter: a thread that kept root would undo the rest. */
+static void test_every_thread_sandboxed(void **state)
+{
+	char path[64], first[1024] = "", got[1024], want_uid[64];
+	struct dirent *e;
+	struct passwd *pw;
+	int n = 0;
+	pid_t w;
+	DIR *d;
+
+	(void)state;
+	restart_with(NULL, NULL);
+	w = worker_pid(taken, 1);
+	pw = getpwnam("_scsiback");
+	if (!pw)
+		pw = getpwnam("nobody");
+	assert_non_null(pw);
+	snprintf(want_uid, sizeof(want_uid), "Uid: %u %u %u %u", pw->pw_uid, pw->pw_uid, pw->pw_uid,
+		 pw->pw_uid);
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)w);
+	d = opendir(path);
+	assert_non_null(d);
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		task_sandbox(w, e->d_name, got, sizeof(got));
+		if (!strstr(got, want_uid) || !strstr(got, "CapPrm: 0000000000000000") ||
+		    !strstr(got, "CapEff: 0000000000000000") || !strstr(got, "NoNewPrivs: 1") ||
+		    !strstr(got, "Seccomp: 2"))
+			fail_msg("worker %d thread %s: %s", (int)w, e->d_name, got);
+		if (!first[0])
+			snprintf(first, sizeof(first), "%s", got);
+		else
+			assert_string_equal(got, first);
+		n++;
+	}
+	closedir(d);
+	assert_int_equal(n, 1 + 4);   /* the loop and worker.c's WORKER_SG_THREADS */
+}
+
 static void test_no_other_worker_no_other_network(void **state)
 {
 	(void)state;
@@ -284,8 +368,10 @@ static int teardown(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_every_thread_sandboxed),
 		cmocka_unit_test(test_no_file_no_device_no_xenstore),
 		cmocka_unit_test(test_no_program_no_debugger_no_module_no_root),
+		cmocka_unit_test(test_no_thread),
 		cmocka_unit_test(test_no_other_worker_no_other_network),
 	};
 

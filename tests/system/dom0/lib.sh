@@ -127,6 +127,18 @@ sandbox_report() {
 	grep -E '^(Uid|CapPrm|CapEff|CapBnd|NoNewPrivs|Seccomp):' "/proc/$2/status" | tr -s '\t ' ' ' | paste -sd ' '
 }
 
+# worker_pid DOMID: the pid of scsiback's worker for that guest
+# (docs/privsep.md: "scsiback --worker DOMID ...", named scsiback-worker).
+worker_pid() {
+	local p
+	for p in $(pgrep -x scsiback-worker); do
+		case "$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)" in
+		*" --worker $1 "*) echo "$p"; return 0 ;;
+		esac
+	done
+	return 1
+}
+
 scsiback_start() {
 	local i pid
 	if scsiback_pid >/dev/null; then return 0; fi

@@ -7,7 +7,8 @@
 # dom0 compares every checksum the guest reports with the backing files.
 # The checks the scenario must record, whatever their verdict (main.sh
 # fails it when one is missing; a glob matches any name, 'a|b' either).
-# checks: kernel-backend-unloaded vscsictl-apply vscsictl-list backend-connected hotadd hotremove
+# checks: kernel-backend-unloaded vscsictl-apply vscsictl-list backend-connected worker-sandbox
+# checks: worker-threads hotadd hotremove
 # checks: guest:devices-appeared guest:inq-disk guest:tur-disk guest:inq-tape guest:inq-changer
 # checks: guest:tur-changer guest:inq-iscsi guest:tur-iscsi guest:tur-tape-no-medium
 # checks: guest:inq-disk-vendor guest:inq-iscsi-serial guest:readcap-disk guest:readcap-iscsi
@@ -31,8 +32,8 @@ if [ -d /sys/module/xen_scsiback ]; then fail kernel-backend-unloaded "xen-scsib
 else pass kernel-backend-unloaded; fi
 scsiback_start || { fail scsiback-start; exit 1; }
 # Its sandbox as the unit sets it: root with CAP_SYS_ADMIN and CAP_SYS_RAWIO
-# only (0x220000: it gives setuid, setgid and chroot up at once; they are
-# for --privsep's worker spawner), no_new_privs; and its own seccomp filter (mode 2), on
+# only (0x220000: it gives setuid, setgid and chroot up once its worker
+# spawner has them), no_new_privs; and its own seccomp filter (mode 2), on
 # once it serves.
 for _ in $(seq 50); do
 	sb=$(sandbox_report scsiback "$(scsiback_pid)")
@@ -60,6 +61,26 @@ guest_unpause $G
 if guest_wait $G '^XTG-STAGE io-running' 240; then
 	if [ "$(xenstore-read "$BE/state")" = 4 ]; then pass backend-connected
 	else fail backend-connected "backend state $(xenstore-read "$BE/state")"; fi
+	# What serves the guest (docs/privsep.md): its own worker, as the
+	# package's _scsiback user, no capability at all, no_new_privs, its
+	# seccomp filter; and so is each of its threads (the SG_IO threads
+	# of its sg LUNs, scsiback/sgio.h), which serve the LUNs above.
+	wu=$(id -u _scsiback 2>/dev/null)
+	want="Uid: $wu $wu $wu $wu "*"CapPrm: 0000000000000000 CapEff: 0000000000000000 "*"NoNewPrivs: 1 Seccomp: 2"
+	wp=$(worker_pid "$dom") && wr=$(sandbox_report scsiback-worker "$wp")
+	case "${wu:-none} ${wr:-}" in
+	[1-9]*" "$want*) pass worker-sandbox "pid $wp: $wr" ;;
+	*) fail worker-sandbox "user _scsiback uid '${wu:-none}', worker pid '${wp:-none}': ${wr:-}" ;;
+	esac
+	nt=0 bad=
+	for t in /proc/"${wp:-0}"/task/*; do
+		[ -d "$t" ] || continue
+		nt=$((nt + 1))
+		tr=$(sandbox_report scsiback-worker "${wp}/task/${t##*/}")
+		case "$tr" in $want*) ;; *) bad="$bad ${t##*/}: $tr;" ;; esac
+	done
+	if [ "$nt" -ge 5 ] && [ -z "$bad" ] && [ -n "$wu" ]; then pass worker-threads "$nt threads alike"
+	else fail worker-threads "$nt threads (want 5: the loop and 4 SG_IO threads)${bad:+; differing:$bad}"; fi
 	expect hotadd t 60 vscsictl attach $G "$HP_SG" 0:0:4:0
 	xenstore-ls -f "$BE/vscsi-devs"
 	guest_wait $G '^XTG-STAGE hotadd-done' 180 || fail hotadd-guest "guest did not finish with the new LUN"
