@@ -182,10 +182,10 @@ if rss1 and rss64:
 idle = med("idle 64 vhosts", "backend_cpu_pct")
 check("idle daemon with 64 vhosts < 1 % CPU", idle, idle is not None and idle < 1.0, "%.2f %%" % (idle or 0))
 
-# docs/privsep.md: a worker per guest (--privsep) against one process
-# for all guests (the default), the runs in turn.
+# docs/privsep.md: a worker per guest (the default) against one process
+# for all guests (--no-privsep), the runs in turn.
 print()
-print("privilege separation: a worker per guest (--privsep) / one process, medians:")
+print("privilege separation: a worker per guest / one process (--no-privsep), medians:")
 for w in ("randread 4096 qd16", "ring tur 0 qd16"):
     p, s = summary.get("privsep " + w, {}), summary.get("single " + w, {})
     for key, label in (("iops", "IOPS"), ("backend_cpu_us_per_cmd", "backend CPU us/cmd")):

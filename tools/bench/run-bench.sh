@@ -142,8 +142,8 @@ for n in 1 4 16 64; do
 	point "vhosts $n randread 4096 qd4" ring "$n" --rw randread --bs 4096 --qd 4
 done
 # The privilege separation's cost: the same workload through a daemon
-# with a worker per guest (--privsep) and through one process for all
-# (the default), in turn; then the memory 8 more guests add to each
+# with a worker per guest (--privsep, the default) and through one
+# process for all (--no-privsep), in turn; then the memory 8 more guests add to each
 # (a worker each, or a vhost each in the one process).
 tree_pids() { local c; echo "$1"; for c in $(ps -o pid= --ppid "$1"); do tree_pids "$c"; done; }
 tree_pss() {
@@ -157,14 +157,14 @@ tree_pss() {
 for r in $(seq 1 "$runs"); do
 	for mode in privsep single; do
 		sb_stop
-		if [ $mode = single ]; then sb_start; else sb_start --privsep; fi
+		if [ $mode = single ]; then sb_start --no-privsep; else sb_start --privsep; fi
 		run "$mode randread 4096 qd16" "$r" stack --vhosts 1 --rw randread --bs 4096 --qd 16
 		run "$mode ring tur 0 qd16" "$r" ring 1 --rw tur --qd 16
 	done
 done
 for mode in privsep single; do
 	sb_stop
-	if [ $mode = single ]; then sb_start; else sb_start --privsep; fi
+	if [ $mode = single ]; then sb_start --no-privsep; else sb_start --privsep; fi
 	sleep 2
 	before=$(tree_pss "$sbpid")
 	for g in $(seq 1 8); do
