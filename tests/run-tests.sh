@@ -13,6 +13,8 @@ export VSCSI_SRC=$(cd "$(dirname "$0")/.." && pwd)
 pass=0 fail=0 skip=0
 failed_names=()
 logdir="$build/test-logs"; mkdir -p "$logdir"
+# A program may run several groups (one summary each): their sum.
+sum_lines() { awk '{ n += $1 } END { if (NR) print n }'; }
 for t in "$@"; do
 	name=$(basename "$t")
 	log="$logdir/$name.log"
@@ -25,9 +27,9 @@ for t in "$@"; do
 	rc=$?
 	kill -KILL -- -$tpid 2>/dev/null
 	grep -E '^\[ *(RUN|OK|FAILED|SKIPPED|PASSED|ERROR) *\]|^\[=+\]' "$log" | grep -v '^\[ RUN' || true
-	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
-	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
-	s=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
+	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | sum_lines)
+	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | sum_lines)
+	s=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' "$log" | sum_lines)
 	if [ -z "$p" ] && [ -z "$f" ]; then
 		echo "!!! $name exited $rc without a cmocka summary; last lines of $log:"
 		tail -20 "$log"

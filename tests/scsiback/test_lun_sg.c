@@ -199,11 +199,18 @@ static void fake_register(struct fake *fk, int drv_fd)
 {
 	fk->drv_fd = drv_fd;
 	for (size_t i = 0; i < sizeof(fakes) / sizeof(*fakes); i++)
-		if (!fakes[i] || fakes[i] == fk || fakes[i]->drv_fd == drv_fd) {
+		if (!fakes[i]) {
 			fakes[i] = fk;
 			return;
 		}
 	fail_msg("too many fake devices");
+}
+
+static void fake_unregister(struct fake *fk)
+{
+	for (size_t i = 0; i < sizeof(fakes) / sizeof(*fakes); i++)
+		if (fakes[i] == fk)
+			fakes[i] = NULL;
 }
 
 /* Answers one command like a disk: READ fills each byte with the LBA,
@@ -385,6 +392,7 @@ static int teardown(void **state)
 	shutdown(f->fake.fd, SHUT_RDWR);
 	pthread_join(f->fake.thread, NULL);
 	close(f->fake.fd);
+	fake_unregister(&f->fake);
 	evloop_free(f->loop);
 	free(f);
 	return 0;
@@ -609,6 +617,7 @@ static void fake_wait_seen(struct fake *fk, int n)
 
 static void fake_stop(struct fake *fk)
 {
+	fake_unregister(fk);
 	shutdown(fk->fd, SHUT_RDWR);
 	pthread_join(fk->thread, NULL);
 	close(fk->fd);
