@@ -46,8 +46,8 @@ $(BUILD)/tests/scsiback/test_privdrop: $(BUILD)/tests/scsiback/test_privdrop.o $
 
 TESTS += $(BUILD)/tests/scsiback/test_sandbox_worker
 $(BUILD)/tests/scsiback/test_sandbox_worker: $(BUILD)/tests/scsiback/test_sandbox_worker.o \
-		$(BUILD)/scsiback/privdrop.o $(BUILD)/scsiback/sandbox.o $(common_objs)
-	$(CC) $(LDFLAGS) -o $@ $^ $(SECCOMP_LIBS) $(CMOCKA_LIBS)
+		$(BUILD)/scsiback/privdrop.o $(BUILD)/scsiback/sandbox.o $(BUILD)/scsiback/sgio.o $(common_objs)
+	$(CC) $(LDFLAGS) -o $@ $^ $(SECCOMP_LIBS) $(CMOCKA_LIBS) -lpthread
 
 # libFuzzer targets (make fuzz): the request validator, the config file,
 # the broker's check of a worker's messages.

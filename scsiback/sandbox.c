@@ -73,7 +73,7 @@ static const char *const sandbox_worker_allowed[] = {
 	"getsockopt", "setsockopt", "getsockname", "getpeername", "recvfrom", "recvmsg",
 	"sendmsg", "shutdown",
 	"futex", "set_robust_list", "rseq", "exit", "exit_group", "getpid", "gettid", "getuid",
-	"rt_sigtimedwait",   /* the SG_IO threads (sgio.c) */
+	"rt_sigtimedwait", "eventfd2",   /* the SG_IO threads and their queues (sgio.c) */
 	"geteuid", "getgid", "getegid", "sched_yield", "sched_getaffinity", "getrandom", "getrlimit",
 #ifdef __SANITIZE_ADDRESS__
 	"wait4", "waitid", "prctl", "mincore", "sched_getparam", "getrusage", "times", "getdents64",

@@ -24,11 +24,14 @@
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 #include <cmocka.h>
 
 #include "privdrop.h"
 #include "sandbox.h"
+#include "sgio.h"
 
 static char jail[] = "/tmp/sandbox-worker-XXXXXX";
 static pid_t other;   /* a process not the worker (the test itself) */
@@ -38,6 +41,46 @@ static void on_usr1(int sig)
 {
 	(void)sig;
 	got_usr1 = 1;
+}
+
+/* SG_IO for the worker's threads (scsiback/sgio.c): the real ioctl (a
+ * pipe answers ENOTTY); a job with timeout 1 then waits, as sg would for
+ * its device, until a signal ends the wait. */
+static int sgio_standin(int fd, struct sg_io_hdr *h)
+{
+	if (ioctl(fd, SG_IO, h) == 0 || errno != ENOTTY)
+		return -1;
+	if (h->timeout == 1 && poll(NULL, 0, 10000) < 0)
+		return -1;            /* EINTR */
+	errno = ENOTTY;
+	return -1;
+}
+
+/* What an sg LUN makes the worker do: a queue (an eventfd), a command in
+ * a thread and its answer, and close() cancelling one that waits. */
+static int sg_pipe[2];   /* made before the drop: the "sg node" */
+
+static long sg_threads(void)
+{
+	struct sgio_queue *q = sgio_queue_new();
+	struct sgio_job a = { 0 }, b = { 0 };
+	struct pollfd w;
+
+	if (!q)
+		return 74;
+	a.fd = b.fd = sg_pipe[0];
+	sgio_submit(q, &a);
+	w = (struct pollfd){ .fd = sgio_queue_fd(q), .events = POLLIN };
+	if (poll(&w, 1, 5000) != 1 || sgio_reap(q) != &a || a.err != ENOTTY)
+		return 75;
+	b.hdr.timeout = 1;
+	sgio_submit(q, &b);
+	usleep(100000);
+	sgio_cancel(q);
+	if (sgio_reap(q) != &b || b.err != EINTR)
+		return 76;
+	sgio_queue_free(q);
+	return 0;
 }
 
 /* The attempt, in the dropped and filtered child: returns 0 when the call
@@ -77,6 +120,8 @@ static int attempt(const char *what, int want_errno)
 		r = raise(SIGUSR1);
 		if (!got_usr1)
 			return 70;
+	} else if (!strcmp(what, "sg-threads")) {
+		return (int)sg_threads();
 	} else if (!strcmp(what, "memory")) {
 		void *p = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
@@ -134,6 +179,13 @@ static int run(const char *what, int want_errno, char *out, size_t outlen)
 		other = getppid();
 		dup2(p[1], STDERR_FILENO);
 		close(p[0]);
+		/* (the worker starts its SG_IO threads before the drop) */
+		sgio_test_set_ioctl(sgio_standin);
+		if (!strcmp(what, "sg-threads") &&
+		    (pipe(sg_pipe) < 0 || sgio_start(2, err, sizeof(err)) < 0)) {
+			fprintf(stderr, "setup: %s\n", err);
+			_exit(81);
+		}
 		if (privdrop_to_user("nobody", jail, err, sizeof(err)) < 0 ||
 		    sandbox_apply_worker(false, err, sizeof(err)) < 0) {
 			fprintf(stderr, "setup: %s\n", err);
@@ -202,6 +254,7 @@ static void test_serving_still_works(void **state)
 	refused_with("netlink-socket", EACCES);
 	refused_with("self-signal", 0);
 	refused_with("memory", 0);
+	refused_with("sg-threads", 0);
 }
 
 static void test_no_file_no_xenstore(void **state)
