@@ -704,7 +704,11 @@ static void test_open_inquiry_failures(void **state)
 
 	assert_int_equal(start_open(f, &lun, fake_start(&fk, FAKE_HOLD, 0)), -EINPROGRESS);
 	fake_wait_seen(&fk, 1);
+	/* gone: its socket ends (sg's read), SG_IO answers ENODEV */
 	shutdown(fk.fd, SHUT_RDWR);
+	pthread_mutex_lock(&fk.lock);
+	fk.gone = true;
+	pthread_mutex_unlock(&fk.lock);
 	fake_forget(&fk);
 	wait_for(f, &opened_calls, 1);
 	assert_int_equal(opened_calls, 1);
@@ -1044,6 +1048,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_threads_device_gone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_abort_and_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_inquiry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_inquiry_failures, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timeout_guest_and_config, setup, teardown),
 	};
 	int failed;
