@@ -227,8 +227,8 @@ static int on_entry(void *user, const char *section, const char *name, const cha
  *
  * inih also reads a line longer than its buffer (INI_MAX_LINE) as two, the
  * rest of "chap-password = ...state-dir = /x" a setting of its own, and
- * the text it parses ends at a NUL byte: a line inih would not read whole
- * and a NUL byte are refused here, with the line in *bad_line and the
+ * the text it parses ends at a NUL byte: a line inih would not read whole,
+ * a "[" line that is no header and a NUL byte are refused here, with the line in *bad_line and the
  * reason in c->err (errno EINVAL).
  *
  * Returns the text (malloc'd) or NULL with errno. */
@@ -275,6 +275,14 @@ static char *load_text(const char *path, struct parse_ctx *c, int *bad_line)
 			      (end[strlen(end) - 1] == '\n');
 		if (len > CONFIG_LINE_MAX) {
 			snprintf(c->err, c->errlen, "line longer than %d characters", CONFIG_LINE_MAX);
+			goto refuse;
+		}
+		if (!end && p[0] == '[') {
+			/* inih would report it, or take it, indented, as the
+			 * continuation of the setting above: a section that never
+			 * starts, its settings given to the one before */
+			snprintf(c->err, c->errlen, "a section header without its \"]\" (or with a \" ;\" "
+				 "comment before it)");
 			goto refuse;
 		}
 		if (!end) {

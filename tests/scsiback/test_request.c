@@ -409,6 +409,11 @@ static void test_config_nothing_cut(void **state)
 		/* the rest of a long line read as a setting of its own */
 		{ ":3:", "line longer than 198 characters" },
 		{ ":2:", "a NUL byte" },
+		/* an indented "[" line with no "]": inih took it as the
+		 * user's continuation, and the password after it went to
+		 * [iscsi] with no line to name (fuzz_config) */
+		{ ":4:", "a section header without its \"]\"" },
+		{ ":2:", "a section header without its \"]\"" },
 	};
 	char path[] = "/tmp/scsiback-conf-XXXXXX", err[512], text[1024], name[300];
 	struct scsiback_config cfg;
@@ -442,6 +447,13 @@ static void test_config_nothing_cut(void **state)
 		case 5:
 			snprintf(text, sizeof(text), "[scsiback]\n; a comment\ninitiator-name = "
 				 "iqn.%.190s state-dir = /tmp\n", name);
+			break;
+		case 7:
+			snprintf(text, sizeof(text), "[iscsi iqn.x:y]\nchap-user = u\n\n  [lun /dev/sg2\n"
+				 "chap-password = p\n");
+			break;
+		case 8:
+			snprintf(text, sizeof(text), "[scsiback]\n[lun null:disk ;x]\ntimeout = 5\n");
 			break;
 		}
 		f = fopen(path, "w");
