@@ -307,7 +307,7 @@ static int start_spawner(struct scsiback *sb, const char *user, int level, bool 
 	if (fd < 0)
 		return -1;
 	sb->spawner = fd;
-	if (privdrop_spawn_caps(err, sizeof(err)) < 0) {
+	if (privdrop_spawn_caps(true, err, sizeof(err)) < 0) {
 		log_err("cannot give up the capabilities only the worker spawner needs: %s", err);
 		return -1;
 	}
@@ -461,9 +461,9 @@ int main(int argc, char **argv)
 			return 1;
 	} else if (privsep_asked) {
 		log_warn("not root: serving every guest in this process (no workers to drop to)");
-	} else if (geteuid() == 0 && privdrop_spawn_caps(err, sizeof(err)) < 0) {
-		/* (what the unit keeps for --privsep's worker spawner) */
-		log_err("cannot give up setuid, setgid and chroot: %s", err);
+	} else if (geteuid() == 0 && privdrop_spawn_caps(false, err, sizeof(err)) < 0) {
+		/* (what the unit keeps for the workers) */
+		log_err("cannot give up setuid, setgid, chroot and kill: %s", err);
 		return 1;
 	}
 	sb.xs = xs_open(0);

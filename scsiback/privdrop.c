@@ -53,15 +53,17 @@ static int privdrop_limits(char *err, size_t errlen)
 	return 0;
 }
 
-int privdrop_spawn_caps(char *err, size_t errlen)
+int privdrop_spawn_caps(bool with_workers, char *err, size_t errlen)
 {
-	static const int spawn_only[] = { CAP_SETUID, CAP_SETGID, CAP_SYS_CHROOT };
+	static const int spawn_only[] = { CAP_SETUID, CAP_SETGID, CAP_SYS_CHROOT, CAP_KILL };
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct caps[2];
 
 	if (syscall(SYS_capget, &hdr, caps) < 0)
 		return privdrop_fail(err, errlen, errno, "capget");
 	for (size_t i = 0; i < sizeof(spawn_only) / sizeof(*spawn_only); i++) {
+		if (spawn_only[i] == CAP_KILL && with_workers)
+			continue;
 		uint32_t bit = 1u << (spawn_only[i] % 32);
 		int w = spawn_only[i] / 32;
 

@@ -6,6 +6,7 @@
 #ifndef SCSIBACK_PRIVDROP_H
 #define SCSIBACK_PRIVDROP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Descriptors a worker may hold: its LUNs' (an sg node or an iSCSI
@@ -23,8 +24,10 @@ int privdrop_to_user(const char *user, const char *root_dir, char *err, size_t e
 
 /* Gives up what only starting workers needs (setuid, setgid, chroot) in
  * the process that goes on as the broker, once the spawner has forked:
- * from the effective, permitted and inheritable sets. 0, or -errno with
- * what failed in err. */
-int privdrop_spawn_caps(char *err, size_t errlen);
+ * from the effective, permitted and inheritable sets. A broker with
+ * workers keeps CAP_KILL (a worker that breaks the protocol is killed,
+ * and it runs as another user); one without (with_workers false) gives
+ * that up too. 0, or -errno with what failed in err. */
+int privdrop_spawn_caps(bool with_workers, char *err, size_t errlen);
 
 #endif

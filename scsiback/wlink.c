@@ -272,8 +272,11 @@ void wlink_send(struct wlink *l, const union wmsg *m, int fd)
 
 void wlink_kill(struct wlink *l)
 {
-	if (l->pid > 0)
-		kill(l->pid, SIGKILL);
+	/* (another user's process: this takes CAP_KILL, which the unit
+	 * keeps for it) */
+	if (l->pid > 0 && kill(l->pid, SIGKILL) < 0)
+		log_err("worker for domain %u (pid %d): cannot kill it: %s", l->domid, (int)l->pid,
+			strerror(errno));
 	wlink_restart(l, "was killed for breaking the protocol");
 }
 

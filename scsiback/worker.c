@@ -83,7 +83,13 @@ static void worker_test_probe(uint32_t domid)
 		r = kill(-1, SIGKILL);
 	else if (!strcmp(what, "udp"))
 		r = socket(AF_INET, SOCK_DGRAM, 0);
-	else if (!strcmp(what, "thread")) {  /* one more than the SG_IO threads */
+	else if (!strcmp(what, "protocol")) {  /* nonsense to the broker: kind 0 */
+		union wmsg m;
+
+		memset(&m, 0, sizeof(m));
+		m.h.size = sizeof(m.h);
+		r = wmsg_send(WORKER_SOCK, &m, -1);
+	} else if (!strcmp(what, "thread")) {  /* one more than the SG_IO threads */
 		pthread_t t;
 
 		r = pthread_create(&t, NULL, worker_test_thread, NULL);

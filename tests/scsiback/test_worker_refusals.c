@@ -38,9 +38,13 @@ static char logfile[512], statedir[512];
 
 static const struct ts_opts topts = { .be_domid = 0, .timeout_ms = 10000 };
 
+/* The daemon with what its unit leaves root (scsiback.service.in:
+ * CapabilityBoundingSet, NoNewPrivileges), as check-xen runs it. */
 static pid_t start_backend(const char *probe, const char *extra)
 {
-	char *argv[] = { (char *)simenv_prog("scsiback/scsiback"), "--privsep", "--state-dir",
+	char *argv[] = { "setpriv", "--no-new-privs", "--inh-caps=-all",
+			 "--bounding-set=-all,+sys_admin,+sys_rawio,+setuid,+setgid,+sys_chroot,+kill",
+			 (char *)simenv_prog("scsiback/scsiback"), "--privsep", "--state-dir",
 			 statedir, "--log-level", "debug", (char *)extra, NULL };
 	pid_t pid;
 
@@ -224,6 +228,38 @@ static void test_no_program_no_debugger_no_module_no_root(void **state)
 	killed_naming("setuid", "setuid");
 }
 
+/* A worker that sends the broker nonsense is killed (SIGKILL: it is
+ * another user's process, which takes the unit's CAP_KILL), not left to
+ * notice its socket's end while a new one serves its guest. */
+static void test_protocol_breaker_killed(void **state)
+{
+	char line[128];
+	int killed_before = log_count("sent a malformed message: kind 0 unknown");
+	pid_t wt;
+
+	(void)state;
+	restart_with("protocol", NULL);
+	snprintf(line, sizeof(line), "worker for domain %d: started, pid ", taken);
+	wt = worker_pid(taken, log_count(line));
+	assert_int_equal(kill(wt, SIGUSR2), 0);
+	for (int waited = 0; log_count("sent a malformed message: kind 0 unknown") <= killed_before;
+	     waited += 50) {
+		if (waited > 10000)
+			fail_msg("the broker never refused the worker's message");
+		usleep(50000);
+	}
+	snprintf(line, sizeof(line), "worker pid %d ended by signal 9 (Killed)", (int)wt);
+	for (int waited = 0; log_count(line) == 0; waited += 50) {
+		if (waited > 10000)
+			fail_msg("no \"%s\" in %s", line, logfile);
+		usleep(50000);
+	}
+	snprintf(line, sizeof(line), "worker for domain %d (pid %d): cannot kill it", taken, (int)wt);
+	assert_int_equal(log_count(line), 0);
+	inquiry_good(&ft);
+	inquiry_good(&fb);
+}
+
 /* Its SG_IO threads were started before the drop: no more. glibc blocks
  * every signal around clone3, so the kernel kills without our handler's
  * line; the spawner's says how it ended. */
@@ -372,6 +408,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_no_file_no_device_no_xenstore),
 		cmocka_unit_test(test_no_program_no_debugger_no_module_no_root),
 		cmocka_unit_test(test_no_thread),
+		cmocka_unit_test(test_protocol_breaker_killed),
 		cmocka_unit_test(test_no_other_worker_no_other_network),
 	};
 

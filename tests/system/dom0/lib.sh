@@ -113,7 +113,7 @@ scsiback_pid() {
 
 # What the shipped units keep (the *.service.in files); setpriv drops the
 # rest from the bounding set, so root holds only these.
-SCSIBACK_CAPS=+sys_admin,+sys_rawio,+setuid,+setgid,+sys_chroot
+SCSIBACK_CAPS=+sys_admin,+sys_rawio,+setuid,+setgid,+sys_chroot,+kill
 LIFECYCLE_CAPS=
 # sandbox CAPS: the command prefix that runs a daemon so.
 sandbox() {

@@ -31,17 +31,17 @@ G=xt-s1
 if [ -d /sys/module/xen_scsiback ]; then fail kernel-backend-unloaded "xen-scsiback is loaded"
 else pass kernel-backend-unloaded; fi
 scsiback_start || { fail scsiback-start; exit 1; }
-# Its sandbox as the unit sets it: root with CAP_SYS_ADMIN and CAP_SYS_RAWIO
-# only (0x220000: it gives setuid, setgid and chroot up once its worker
-# spawner has them), no_new_privs; and its own seccomp filter (mode 2), on
-# once it serves.
+# Its sandbox as the unit sets it: root with CAP_SYS_ADMIN, CAP_SYS_RAWIO
+# and CAP_KILL only (0x220020: it gives setuid, setgid and chroot up once
+# its worker spawner has them), no_new_privs; and its own seccomp filter
+# (mode 2), on once it serves.
 for _ in $(seq 50); do
 	sb=$(sandbox_report scsiback "$(scsiback_pid)")
 	case "$sb" in *"Seccomp: 2"*) break ;; esac
 	sleep 0.2
 done
 case "$sb" in
-*"CapEff: 0000000000220000"*"NoNewPrivs: 1"*"Seccomp: 2"*) pass scsiback-sandbox "$sb" ;;
+*"CapEff: 0000000000220020"*"NoNewPrivs: 1"*"Seccomp: 2"*) pass scsiback-sandbox "$sb" ;;
 *) fail scsiback-sandbox "$sb" ;;
 esac
 
