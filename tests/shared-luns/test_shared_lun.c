@@ -497,6 +497,14 @@ static void run_sequence(const char *url, const char *url2, const char *na, cons
 	dom[1] = guest_create(nb, url, NULL);
 	wait_served(dom[0]);
 	wait_served(dom[1]);
+	/* A unit attention the target holds for a guest's nexus (its login,
+	 * a reset) goes to the first command that is not INQUIRY or REPORT
+	 * LUNS, unchanged; a guest's kernel takes it with a TEST UNIT READY
+	 * and retries, sg_persist would report it as the step's result. The
+	 * straight sessions' come to libiscsi's login, which does the same. */
+	for (int g = 0; g < 2; g++)
+		for (int i = 0; i < 5 && guest_sg(dom[g], "sg_turs", NULL) != 0; i++)
+			;
 	direct_open(&d[0], url2, "iqn.2026-11.vscsi.test:direct-a");
 	direct_open(&d[1], url2, "iqn.2026-11.vscsi.test:direct-b");
 	for (size_t i = 0; steps[i].who >= 0; i++) {
