@@ -101,16 +101,20 @@ int simenv_start(struct simenv *env)
 		      "--log-level", "debug", (char *)NULL);
 		_exit(127);
 	}
+	/* (30 s: a sanitizer build on a loaded machine has taken more than 5) */
 	snprintf(ctl, sizeof(ctl), "%s/ctl", env->rundir);
-	for (int i = 0; i < 500; i++) {
+	for (int i = 0; i < 3000; i++) {
 		if (access(ctl, F_OK) == 0)
 			return 0;
 		if (waitpid(env->pid, NULL, WNOHANG) == env->pid) {
+			fprintf(stderr, "simenv: xensimd ended before it served (its log: %s/xensimd.log)\n",
+				env->rundir);
 			env->pid = 0;
 			return -ECHILD;
 		}
 		sleep_ms(10);
 	}
+	fprintf(stderr, "simenv: xensimd made no %s in 30 s\n", ctl);
 	return -ETIMEDOUT;
 }
 

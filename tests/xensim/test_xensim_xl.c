@@ -545,6 +545,9 @@ static int setup(void **state)
 	fclose(f);
 	xs0 = simenv_xs_open(&env, 0);
 	xch = xc_interface_open(NULL, NULL, 0);
+	if (!xs0 || !xch)
+		fprintf(stderr, "setup: %s failed: %s\n", xs0 ? "xc_interface_open" : "xenstore",
+			strerror(errno));
 	return xs0 && xch ? 0 : -1;
 }
 
