@@ -466,7 +466,7 @@ static int sg_attach(struct lun *lun, const struct sg_fd_open *o)
 	s->default_timeout_ms = (o->cfg && o->cfg->default_timeout_ms)
 					? o->cfg->default_timeout_ms
 					: lun_default_timeout_ms(o->dev_type);
-	if (sgio_active()) {
+	if (sgio_threads()) {
 		s->q = sgio_queue_new();
 		rc = s->q ? lun_watch_add(lun->core, &s->h, sgio_queue_fd(s->q), EPOLLIN, sg_on_jobs, s)
 			  : -errno;

@@ -174,11 +174,6 @@ int sgio_start(unsigned nthreads, char *err, size_t errlen)
 	return rc;
 }
 
-bool sgio_active(void)
-{
-	return sgio.n > 0;
-}
-
 unsigned sgio_threads(void)
 {
 	return sgio.n;
@@ -237,16 +232,6 @@ struct sgio_job *sgio_reap(struct sgio_queue *q)
 	}
 	pthread_mutex_unlock(&sgio.lock);
 	return job;
-}
-
-unsigned sgio_outstanding(struct sgio_queue *q)
-{
-	unsigned n;
-
-	pthread_mutex_lock(&sgio.lock);
-	n = q->outstanding;
-	pthread_mutex_unlock(&sgio.lock);
-	return n;
 }
 
 static long sgio_now_ms(void)

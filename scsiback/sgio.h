@@ -36,9 +36,8 @@ struct sgio_job {
 /* Starts nthreads threads for this process (once). 0 or -errno with err
  * set. */
 int sgio_start(unsigned nthreads, char *err, size_t errlen);
-/* Whether the threads run: sg LUNs opened from now on use them. */
-bool sgio_active(void);
-/* How many threads there are (0 before sgio_start). */
+/* How many threads there are (0 before sgio_start): while there are, sg
+ * LUNs opened use them. */
 unsigned sgio_threads(void);
 
 /* A LUN's queue, with its eventfd (non-blocking, readable while done
@@ -52,8 +51,6 @@ void sgio_queue_free(struct sgio_queue *q);
 void sgio_submit(struct sgio_queue *q, struct sgio_job *job);
 /* The next finished job of q, or NULL (then the eventfd is drained). */
 struct sgio_job *sgio_reap(struct sgio_queue *q);
-/* How many of q's jobs are pending or running. */
-unsigned sgio_outstanding(struct sgio_queue *q);
 /* Takes q's pending jobs back and interrupts its running ones (their
  * SG_IO ends with EINTR: sg forgets the command, whose data then never
  * reaches our memory); returns when none is left in a thread, each in

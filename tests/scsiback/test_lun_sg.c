@@ -345,6 +345,14 @@ static void fake_release(struct fake *f)
 	pthread_mutex_unlock(&f->lock);
 }
 
+/* The device goes away: SG_IO answers ENODEV from now on. */
+static void fake_set_gone(struct fake *f)
+{
+	pthread_mutex_lock(&f->lock);
+	f->gone = true;
+	pthread_mutex_unlock(&f->lock);
+}
+
 /* Drops what is held without answering: the commands' buffers are gone. */
 static void fake_forget(struct fake *f)
 {
@@ -504,17 +512,24 @@ static void test_local_queue_keeps_order(void **state)
 	}
 }
 
+/* The device holds what it gets, one at a time: a (LBA la) goes to it,
+ * b (LBA lb) waits behind it. */
+static void submit_two_held(struct fixture *f, struct tcmd *a, uint8_t la, struct tcmd *b, uint8_t lb)
+{
+	lun_sg_test_set_queue_max(&f->lun, 1);
+	f->fake.mode = FAKE_HOLD;
+	read10(a, la, 1);
+	read10(b, lb, 1);
+	assert_int_equal(lun_submit(&f->lun, &a->c), 0);
+	assert_int_equal(lun_submit(&f->lun, &b->c), 0);
+}
+
 static void test_abort_and_reset(void **state)
 {
 	struct fixture *f = *state;
 	struct tcmd a, b;
 
-	lun_sg_test_set_queue_max(&f->lun, 1);
-	f->fake.mode = FAKE_HOLD;
-	read10(&a, 1, 1);
-	read10(&b, 2, 1);
-	assert_int_equal(lun_submit(&f->lun, &a.c), 0);
-	assert_int_equal(lun_submit(&f->lun, &b.c), 0);
+	submit_two_held(f, &a, 1, &b, 2);
 
 	/* b never reached the device: dropped, SUCCESS */
 	tmf_calls = 0;
@@ -706,9 +721,7 @@ static void test_open_inquiry_failures(void **state)
 	fake_wait_seen(&fk, 1);
 	/* gone: its socket ends (sg's read), SG_IO answers ENODEV */
 	shutdown(fk.fd, SHUT_RDWR);
-	pthread_mutex_lock(&fk.lock);
-	fk.gone = true;
-	pthread_mutex_unlock(&fk.lock);
+	fake_set_gone(&fk);
 	fake_forget(&fk);
 	wait_for(f, &opened_calls, 1);
 	assert_int_equal(opened_calls, 1);
@@ -839,7 +852,7 @@ static int threads_up(void **state)
 
 	(void)state;
 	sgio_test_set_ioctl(fake_sgio);
-	return sgio_start(TEST_SG_THREADS, err, sizeof(err)) == 0 && sgio_active() ? 0 : -1;
+	return sgio_start(TEST_SG_THREADS, err, sizeof(err)) == 0 && sgio_threads() == TEST_SG_THREADS ? 0 : -1;
 }
 
 static int threads_down(void **state)
@@ -847,7 +860,7 @@ static int threads_down(void **state)
 	(void)state;
 	sgio_stop();
 	sgio_test_set_ioctl(NULL);
-	return sgio_active() ? -1 : 0;
+	return sgio_threads() ? -1 : 0;
 }
 
 static int fake_get(struct fake *fk, const int *field)
@@ -1003,16 +1016,9 @@ static void test_threads_device_gone(void **state)
 	struct fixture *f = *state;
 	struct tcmd a, b;
 
-	lun_sg_test_set_queue_max(&f->lun, 1);
-	f->fake.mode = FAKE_HOLD;
-	read10(&a, 4, 1);
-	read10(&b, 5, 1);
-	assert_int_equal(lun_submit(&f->lun, &a.c), 0);
-	assert_int_equal(lun_submit(&f->lun, &b.c), 0);
+	submit_two_held(f, &a, 4, &b, 5);
 	wait_fake(f, &f->fake, &f->fake.running, 1);
-	pthread_mutex_lock(&f->fake.lock);
-	f->fake.gone = true;
-	pthread_mutex_unlock(&f->fake.lock);
+	fake_set_gone(&f->fake);
 	wait_for(f, &b.done, 1);
 	assert_int_equal(a.done, 1);
 	assert_int_equal(a.c.host, XEN_VSCSIIF_RSLT_HOST_NO_CONNECT);
