@@ -1,5 +1,6 @@
 /* The man pages: groff reads them without a warning, and every long
- * option a program's --help shows is documented in its page. */
+ * option a program's --help shows is documented in its page; the
+ * README names every fuzz target. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -230,6 +231,38 @@ static void test_units_verify(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* Every libFuzzer target the build has (FUZZ_BINS in the makefiles) is
+ * named in the README's `make fuzz` paragraph: that list is how a reader
+ * learns what is fuzzed. */
+static void test_fuzz_targets_documented(void **state)
+{
+	char cmd[1024], *names, *para;
+	int st, n = 0;
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "cd '%s' && find common scsiback scsifront tools tests -name '*.mk' "
+		 "-exec grep -ho 'FUZZ_BINS *+= .*/fuzz_[a-z_]*' {} + | sed 's|.*/||' | sort -u", src());
+	names = run(cmd, &st);
+	assert_int_equal(st, 0);
+	snprintf(cmd, sizeof(cmd), "awk '/^- `make fuzz/ { f = 1; print; next } "
+		 "f && /^(- |$)/ { f = 0 } f' '%s/README.md'", src());
+	para = run(cmd, &st);
+	assert_int_equal(st, 0);
+	if (!para[0])
+		fail_msg("README.md has no `make fuzz` paragraph");
+	for (char *name = strtok(names, "\n"); name; name = strtok(NULL, "\n"), n++) {
+		char quoted[80];
+
+		snprintf(quoted, sizeof(quoted), "`%s`", name);
+		if (!strstr(para, quoted))
+			fail_msg("README.md's `make fuzz` paragraph does not name %s", quoted);
+	}
+	if (n < 6)
+		fail_msg("%d fuzz targets found in the makefiles, expected at least 6", n);
+	free(names);
+	free(para);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -238,6 +271,7 @@ int main(void)
 		cmocka_unit_test(test_docs_run_as_written),
 		cmocka_unit_test(test_units_verify),
 		cmocka_unit_test(test_options_documented),
+		cmocka_unit_test(test_fuzz_targets_documented),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
