@@ -46,14 +46,21 @@ expect() {
 # Runs a command with a time limit, output to the scenario log. A command
 # that had to be killed is noted as hung: a process that TCG hands a garbage
 # pointer could as well spin as die of it (main.sh counts these with the
-# crashes; one of ours is a bug all the same).
+# crashes; one of ours is a bug all the same). When reap_spinners killed
+# timeout(1) itself (its line names this shell as the parent), the 137 is
+# timeout's, already noted, and says nothing of the command (CI: a spinning
+# timeout around `vscsictl detach` counted as a hang of vscsictl).
 t() {
-	local s=$1 rc
+	local s=$1 rc before me=$BASHPID
 	shift
 	echo "[$(up)] \$ $*"
+	before=$(log_lines "$W/logs/hangs")
 	timeout -k 5 "$s" "$@"
 	rc=$?
-	[ $rc -eq 124 ] || [ $rc -eq 137 ] && note_hang "$s" "$@"
+	if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+		tail -n +$((before + 1)) "$W/logs/hangs" 2>/dev/null |
+			grep -q "^dom0: timeout\[hung\]: .*, parent $me)\$" || note_hang "$s" "$@"
+	fi
 	return $rc
 }
 note_hang() { local s=$1; shift; echo "dom0: ${1##*/}[hung]: killed after $s s: $*" >>"$W/logs/hangs"; }
@@ -70,11 +77,19 @@ SPIN_TOOLS='^(cut|grep|sed|awk|mawk|tail|head|cat|tr|wc|sort|timeout|sleep|date|
 # futex_wait_queue for four minutes, its parent waiting on the pipe, until
 # the scenario's limit). Killed once it is 30 s old, the substitution comes
 # back empty and the poll around it goes on.
+# reap PID LINE: kills PID, LINE in the hangs log first, so that t() finds
+# it as soon as its timeout(1) is gone (stopped, the process cannot end
+# by itself between the line and the kill).
+reap() {
+	kill -STOP "$1" 2>/dev/null || return 0
+	echo "$2" >>"$W/logs/hangs"
+	kill -KILL "$1" 2>/dev/null
+}
 reap_spinners() {
-	local pid stat cpu age nlwp wchan comm t d h m s
+	local pid ppid stat cpu age nlwp wchan comm t d h m s
 	# ps itself under a time limit: the monitor loop must never hang.
-	timeout -k 2 10 ps -eo pid=,stat=,time=,etimes=,nlwp=,wchan:40=,comm= |
-	while read -r pid stat cpu age nlwp wchan comm; do
+	timeout -k 2 10 ps -eo pid=,ppid=,stat=,time=,etimes=,nlwp=,wchan:40=,comm= |
+	while read -r pid ppid stat cpu age nlwp wchan comm; do
 		case $stat in
 		R*)
 			[[ $comm =~ $SPIN_TOOLS ]] || continue
@@ -83,14 +98,12 @@ reap_spinners() {
 			IFS=: read -r h m s <<<"$t"
 			s=$((10#$d * 86400 + 10#$h * 3600 + 10#$m * 60 + 10#$s))
 			[ "$s" -ge 60 ] || continue
-			kill -KILL "$pid" 2>/dev/null &&
-				echo "dom0: $comm[hung]: killed after $s s of CPU spinning (state R; TCG)" >>"$W/logs/hangs"
+			reap "$pid" "dom0: $comm[hung]: killed after $s s of CPU spinning (state R; TCG, parent $ppid)"
 			;;
 		S*)
 			[[ $wchan == futex* ]] && [ "$nlwp" = 1 ] && [ "$age" -ge 30 ] || continue
 			[[ $comm =~ $SPIN_TOOLS ]] || [ "$comm" = bash ] || continue
-			kill -KILL "$pid" 2>/dev/null &&
-				echo "dom0: $comm[hung]: killed, asleep in $wchan with a single thread, $age s old (TCG)" >>"$W/logs/hangs"
+			reap "$pid" "dom0: $comm[hung]: killed, asleep in $wchan with a single thread, $age s old (TCG, parent $ppid)"
 			;;
 		esac
 	done
