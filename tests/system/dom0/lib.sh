@@ -65,6 +65,15 @@ t() {
 }
 note_hang() { local s=$1; shift; echo "dom0: ${1##*/}[hung]: killed after $s s: $*" >>"$W/logs/hangs"; }
 
+# reap PID LINE: kills PID, LINE in the hangs log first, so that t() finds
+# it as soon as its timeout(1) is gone (stopped, the process cannot end
+# by itself between the line and the kill).
+reap() {
+	kill -STOP "$1" 2>/dev/null || return 0
+	echo "$2" >>"$W/logs/hangs"
+	kill -KILL "$1" 2>/dev/null
+}
+
 # The short-lived tools the scenarios poll with. TCG has left one spinning
 # in state R for minutes (seen in CI: cut on /proc/uptime, grep -q on a
 # console log), which holds the poll around it until the scenario's limit.
@@ -77,14 +86,6 @@ SPIN_TOOLS='^(cut|grep|sed|awk|mawk|tail|head|cat|tr|wc|sort|timeout|sleep|date|
 # futex_wait_queue for four minutes, its parent waiting on the pipe, until
 # the scenario's limit). Killed once it is 30 s old, the substitution comes
 # back empty and the poll around it goes on.
-# reap PID LINE: kills PID, LINE in the hangs log first, so that t() finds
-# it as soon as its timeout(1) is gone (stopped, the process cannot end
-# by itself between the line and the kill).
-reap() {
-	kill -STOP "$1" 2>/dev/null || return 0
-	echo "$2" >>"$W/logs/hangs"
-	kill -KILL "$1" 2>/dev/null
-}
 reap_spinners() {
 	local pid ppid stat cpu age nlwp wchan comm t d h m s
 	# ps itself under a time limit: the monitor loop must never hang.
