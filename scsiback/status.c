@@ -156,9 +156,9 @@ static uint64_t status_signature(const struct scsiback *sb)
 			STATUS_MIX(vl->stats.cmds);
 			STATUS_MIX(vl->stats.errors);
 			if (vh->link)
-		snprintf(link, sizeof(link), "%s", vl->link);   /* as its worker said */
-	else
-		lun_link(&vl->dev, link, sizeof(link));
+				snprintf(link, sizeof(link), "%s", vl->link);   /* as its worker said */
+			else
+				lun_link(&vl->dev, link, sizeof(link));
 			for (const char *c = link; *c; c++)
 				STATUS_MIX((unsigned char)*c);
 		}

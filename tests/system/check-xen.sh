@@ -285,9 +285,15 @@ for s in $SCENARIOS; do
 		else echo "FAIL scenario ${NAMES[$s]:-$s}: no result (dom0 on each boot: ${ENDS[*]}; see $OUT/serial*.log)"; fi
 	fi
 done
-for d in "${LOGDIRS[@]}"; do
-	[ -d "$d/checks" ] || continue
-	grep -H '^FAIL' "$d"/checks/* 2>/dev/null | sed "s|^$d/checks/||; s/^/  failed check: /"
+for k in "${!LOGDIRS[@]}"; do
+	d=${LOGDIRS[$k]}
+	if [ -d "$d/checks" ]; then
+		grep -H '^FAIL' "$d"/checks/* 2>/dev/null | sed "s|^$d/checks/||; s/^/  failed check: /"
+		continue
+	fi
+	# A dom0 that stalled or died wrote no archive: its console has them.
+	sfx=; [ "$k" -gt 0 ] && sfx=-$((k + 1))
+	tr -d '\r' <"$OUT/serial$sfx.log" | sed -n "s/^XT-CHECK: \([^ ]*\) FAIL /  failed check (console of boot $((k + 1))): \1:FAIL /p"
 done
 # Where a failed scenario stood: CI keeps only the end of this output, so
 # the last lines of its dom0 log and of its guests' consoles come here.

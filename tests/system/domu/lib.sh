@@ -34,6 +34,13 @@ run_step() {
 	esac
 }
 
+# What a failed command said last, for its check's line: the console
+# keeps that line when dom0 writes no logs (a stalled dom0), and CI shows
+# only the end of check-xen's output.
+said() {
+	grep -v '^ *$' /tmp/ck.out | tail -2 | tr '\n' ' ' | cut -c1-200 | sed 's/^/ -- said: /; s/ *$//'
+}
+
 # ck NAME CMD...: runs CMD, shows its output, records the verdict.
 ck() {
 	_n=$1
@@ -41,7 +48,7 @@ ck() {
 	echo "XTG-RUN $_n: $*"
 	run_step "$_n" "$@"
 	sed -n '1,60s/^/  | /p' /tmp/ck.out
-	if [ $_rc -eq 0 ]; then ok "$_n"; else bad "$_n" "rc=$_rc: $*"; fi
+	if [ $_rc -eq 0 ]; then ok "$_n"; else bad "$_n" "rc=$_rc: $*$(said)"; fi
 	return $_rc
 }
 
@@ -52,7 +59,7 @@ ckout() {
 	echo "XTG-RUN $_n: $*"
 	run_step "$_n" "$@"
 	sed -n '1,60s/^/  | /p' /tmp/ck.out
-	if [ $_rc -ne 0 ]; then bad "$_n" "rc=$_rc: $*"; return 1; fi
+	if [ $_rc -ne 0 ]; then bad "$_n" "rc=$_rc: $*$(said)"; return 1; fi
 	if grep -qE "$_re" /tmp/ck.out; then ok "$_n"; return 0; fi
 	bad "$_n" "no line matching '$_re' in the output of: $*"
 	return 1
