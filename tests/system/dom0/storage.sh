@@ -23,11 +23,21 @@ modprobe -a iscsi_tcp sd_mod sg st ch
 mkdir -p /run/lock/iscsi /var/lib/iscsi /etc/iscsi/nodes
 iscsid || { echo "iscsid failed"; exit 1; }
 timeout 60 iscsiadm -m discovery -t st -p 127.0.0.1:3260 || exit 1
+# No NOP-Out pings: on loopback a connection cannot go quiet unnoticed (a
+# tgtd that dies closes it), and under TCG a dom0 stalled for 5 s made the
+# pings time out, which drops the connection and fails the passthrough
+# commands in flight (sg does not retry them): CI replicas saw "ping
+# timeout of 5 secs expired" on every session during a stall.
 for name in disk hp cu vtl; do
+	for k in noop_out_interval noop_out_timeout; do
+		timeout 60 iscsiadm -m node -T "$IQN:$name" -p 127.0.0.1:3260 -o update \
+			-n "node.conn[0].timeo.$k" -v 0 || exit 1
+	done
 	timeout 60 iscsiadm -m node -T "$IQN:$name" -p 127.0.0.1:3260 --login || exit 1
 done
 
-echo "[$(up)] logged in"
+echo "[$(up)] logged in; NOP-Out interval/timeout per connection (0/0: none):" \
+	"$(for c in /sys/class/iscsi_connection/*; do echo "$(cat "$c/recv_tmo")/$(cat "$c/ping_tmo")"; done | tr '\n' ' ')"
 # Finds the scsi_device of target NAME, LUN L: prints H:C:T:L.
 find_dev() {
 	local d sess
