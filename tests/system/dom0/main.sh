@@ -237,6 +237,19 @@ run_scenario() {
 	while sleep 60; do
 		echo "===== $(up)"
 		ps -eo pid,ppid,stat,etime,wchan:24,args --sort=start_time | grep -v ' \[' | tail -40
+		# Where each thread of scsiback's broker waits, with its system
+		# call (number, first two arguments): a CI replica's broker sat
+		# in futex_wait_queue for 20 minutes, and ps names no thread.
+		if read -r sbp <"$SCSIBACK_PID" 2>/dev/null && [ -d "/proc/$sbp/task" ]; then
+			line=
+			for td in /proc/"$sbp"/task/*; do
+				wc= n= a0= a1=
+				read -r wc <"$td/wchan" 2>/dev/null
+				read -r n a0 a1 _ <"$td/syscall" 2>/dev/null
+				line+=" ${td##*/}:${wc:-?}[${n:-?} ${a0:-} ${a1:-}]"
+			done
+			echo "scsiback broker $sbp threads:$line"
+		fi
 		# Always a line: the host takes a silent console for a stopped dom0.
 		cur=$(ls -t "$W"/logs/s?.log 2>/dev/null | head -1)
 		if [ -n "$cur" ]; then echo "XT-HB: [$(up)] $(basename "$cur" .log): $(tail -1 "$cur" | cut -c1-150)"
