@@ -291,9 +291,9 @@ for k in "${!LOGDIRS[@]}"; do
 		grep -H '^FAIL' "$d"/checks/* 2>/dev/null | sed "s|^$d/checks/||; s/^/  failed check: /"
 		continue
 	fi
-	# A dom0 that stalled or died wrote no archive: its console has them.
-	sfx=; [ "$k" -gt 0 ] && sfx=-$((k + 1))
-	tr -d '\r' <"$OUT/serial$sfx.log" | sed -n "s/^XT-CHECK: \([^ ]*\) FAIL /  failed check (console of boot $((k + 1))): \1:FAIL /p"
+	# A dom0 that stalled or died wrote no archive: its console (logsSFX's
+	# serialSFX.log) has them.
+	tr -d '\r' <"$OUT/serial${d#"$OUT"/logs}.log" | sed -n "s/^XT-CHECK: \([^ ]*\) FAIL /  failed check (console of boot $((k + 1))): \1:FAIL /p"
 done
 # Where a failed scenario stood: CI keeps only the end of this output, so
 # the last lines of its dom0 log and of its guests' consoles come here.
